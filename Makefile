@@ -1,0 +1,43 @@
+# Two commands set everything up on a fresh machine: `make test` and `make demo`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: test demo bench dot venv clean
+
+venv: $(STAMP)
+
+# Re-install when the package metadata changes.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip >/dev/null
+	$(BIN)/python -m pip install -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+# graphviz's `dot` renders the computational graphs. Installed with apt-get where we are root on
+# Debian/Ubuntu; elsewhere the exact command is printed and the rendering tests fail with it.
+dot:
+	@if command -v dot >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing graphviz (dot) with apt-get"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q graphviz >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q graphviz >/dev/null; }; \
+	else \
+	  echo "graphviz's dot was not found; install it with one of:"; \
+	  echo "  sudo apt-get install graphviz   |   brew install graphviz   |   conda install -c conda-forge python-graphviz"; \
+	fi
+
+test: $(STAMP) dot
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+demo: $(STAMP) dot
+	$(BIN)/python -m autograd_cnn demo
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) out build dist *.egg-info

@@ -1,0 +1,27 @@
+"""autograd_cnn: a readable reverse-mode autograd engine with a CNN layer zoo.
+
+    import autograd_cnn as ac
+    x = ac.tensor([[1.0, 2.0]], requires_grad=True)
+    (x * x).sum().backward()
+    x.grad            # tensor([[2., 4.]])
+
+The scalar ``Value`` graph and the array ``Tensor`` graph share one engine (``engine.py``).
+"""
+
+from . import engine
+from .dual import Dual
+from .engine import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .random import manual_seed
+from .tensor import (
+    Tensor, arange, as_tensor, bool_, empty, eye, float32, float64, from_numpy, full, full_like,
+    get_default_dtype, int32, int64, linspace, ones, ones_like, rand, rand_like, randint, randn,
+    randn_like, set_default_dtype, tensor, zeros, zeros_like, grad,
+)
+from .value import Value
+from . import functional
+from .functional import cat, stack, where, maximum, minimum
+
+from .testing import GradcheckError, gradcheck
+from . import viz
+
+__version__ = "0.1.0"

@@ -1,0 +1,19 @@
+"""The differentiable ops, one file per family; also reachable as ``autograd_cnn.nn.functional``.
+
+    elementwise  + - * / ** and math functions, comparisons
+    activation   relu and friends, sigmoid, tanh, softmax, log_softmax
+    reduce       sum, mean, max, min, var, std, logsumexp, argmax, ...
+    shape        reshape, transpose, indexing, cat, stack, split, pad, gather, ...
+    linalg       matmul, linear
+
+Importing this package attaches the ops to ``Tensor`` as methods and operators (``methods.py``).
+"""
+
+from .activation import *  # noqa: F401,F403
+from .elementwise import *  # noqa: F401,F403
+from .linalg import *  # noqa: F401,F403
+from .reduce import *  # noqa: F401,F403
+from .shape import *  # noqa: F401,F403
+from . import methods as _methods
+
+_methods.attach()

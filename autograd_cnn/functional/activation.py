@@ -1,0 +1,190 @@
+"""Activation functions and softmax.
+
+Shapes: elementwise activations keep the input's shape; ``prelu``'s weight has one entry per
+channel (dim 1) or a single shared entry; ``softmax``/``log_softmax`` normalise along ``dim``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Tensor, ensure_tensor, leaf, make, norm_dim
+
+__all__ = [
+    "relu", "leaky_relu", "elu", "softplus", "hardtanh", "prelu", "sigmoid", "tanh", "step",
+    "softmax", "log_softmax",
+]
+
+
+def relu(x, inplace: bool = False) -> Tensor:
+    """max(0, x).  d/dx = 1 for x > 0, else 0.  (``inplace`` is accepted for PyTorch
+    compatibility; the result is always a new tensor.)"""
+    x = ensure_tensor(x, "relu")
+    return make(np.maximum(x.data, 0), (x,), "relu", _relu_backward)
+
+
+def _relu_backward(node, g):
+    return (g * (node.data > 0),)
+
+
+def leaky_relu(x, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x for x > 0, negative_slope * x otherwise.  d/dx = 1 or negative_slope."""
+    x = ensure_tensor(x, "leaky_relu")
+    d = x.data
+    out = np.where(d > 0, d, d * np.asarray(negative_slope, d.dtype))
+    return make(out, (x,), "leaky_relu", _leaky_relu_backward, negative_slope)
+
+
+def _leaky_relu_backward(node, g):
+    slope = np.asarray(node._saved, dtype=g.dtype)
+    return (np.where(node._parents[0].data > 0, g, g * slope),)
+
+
+def elu(x, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, alpha (e^x - 1) otherwise.  d/dx = 1, or alpha e^x = out + alpha."""
+    x = ensure_tensor(x, "elu")
+    d = x.data
+    a = np.asarray(alpha, d.dtype)
+    out = np.where(d > 0, d, a * np.expm1(np.minimum(d, 0)))
+    return make(out, (x,), "elu", _elu_backward, alpha)
+
+
+def _elu_backward(node, g):
+    alpha = np.asarray(node._saved, dtype=g.dtype)
+    return (np.where(node._parents[0].data > 0, g, g * (node.data + alpha)),)
+
+
+def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """(1/beta) ln(1 + e^(beta x)), linear where beta x > threshold (as in PyTorch).
+    d/dx = sigmoid(beta x)."""
+    x = ensure_tensor(x, "softplus")
+    d = x.data
+    bx = d * np.asarray(beta, d.dtype)
+    out = np.where(bx > threshold, d, np.logaddexp(0, bx) / np.asarray(beta, d.dtype))
+    return make(out.astype(d.dtype, copy=False), (x,), "softplus", _softplus_backward,
+                (beta, threshold))
+
+
+def _softplus_backward(node, g):
+    beta, threshold = node._saved
+    bx = node._parents[0].data * np.asarray(beta, g.dtype)
+    return (np.where(bx > threshold, g, g * _sigmoid(bx)),)
+
+
+def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """Clamp to [min_val, max_val].  d/dx = 1 strictly inside, 0 outside (as in PyTorch)."""
+    x = ensure_tensor(x, "hardtanh")
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) is greater than max_val ({max_val})")
+    return make(np.clip(x.data, min_val, max_val), (x,), "hardtanh", _hardtanh_backward,
+                (min_val, max_val))
+
+
+def _hardtanh_backward(node, g):
+    lo, hi = node._saved
+    x = node._parents[0].data
+    return (g * ((x > lo) & (x < hi)),)
+
+
+def prelu(x, weight) -> Tensor:
+    """x for x > 0, a * x otherwise, with a learnable a per channel (dim 1) or one shared a.
+    d/dx = 1 or a;  d/da = sum of g * x over the positions where x <= 0 (of that channel).
+    Shapes: x (N, C, ...), weight (C,) or (1,)."""
+    x = ensure_tensor(x, "prelu")
+    weight = ensure_tensor(weight, "prelu")
+    if weight.ndim != 1:
+        raise ValueError(f"prelu: weight must be 1-D, got shape {weight.shape}")
+    c = weight.shape[0]
+    if c != 1 and (x.ndim < 2 or x.shape[1] != c):
+        raise ValueError(
+            f"prelu: weight has {c} entries but the input has "
+            f"{x.shape[1] if x.ndim >= 2 else 'no'} channels (input shape {x.shape}); "
+            "use one entry per channel (dim 1) or a single shared one"
+        )
+    a = weight.data.reshape((1, c) + (1,) * (x.ndim - 2)) if c != 1 else weight.data.reshape(())
+    d = x.data
+    return make(np.where(d > 0, d, a * d), (x, weight), "prelu", _prelu_backward, a)
+
+
+def _prelu_backward(node, g):
+    x, weight = node._parents
+    a = node._saved
+    pos = x.data > 0
+    gx = np.where(pos, g, g * a) if x.requires_grad else None
+    gw = None
+    if weight.requires_grad:
+        contrib = np.where(pos, 0, g * x.data)
+        if weight.shape[0] == 1:
+            gw = np.asarray(contrib.sum()).reshape(1)
+        else:
+            axes = (0,) + tuple(range(2, contrib.ndim))
+            gw = contrib.sum(axis=axes)
+    return gx, gw
+
+
+def _sigmoid(d: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-x) without overflow: e^-|x| never exceeds 1."""
+    e = np.exp(-np.abs(d))
+    return np.where(d >= 0, 1 / (1 + e), e / (1 + e)).astype(d.dtype, copy=False)
+
+
+def sigmoid(x) -> Tensor:
+    """1 / (1 + e^-x).  d/dx = s (1 - s)."""
+    x = ensure_tensor(x, "sigmoid")
+    return make(_sigmoid(x.data), (x,), "sigmoid", _sigmoid_backward)
+
+
+def _sigmoid_backward(node, g):
+    s = node.data
+    return (g * s * (1 - s),)
+
+
+def tanh(x) -> Tensor:
+    """tanh x.  d/dx = 1 - tanh^2 x."""
+    x = ensure_tensor(x, "tanh")
+    return make(np.tanh(x.data), (x,), "tanh", _tanh_backward)
+
+
+def _tanh_backward(node, g):
+    t = node.data
+    return (g * (1 - t * t),)
+
+
+def step(x) -> Tensor:
+    """Heaviside step, the perceptron's activation: 1 for x > 0, else 0.  Its derivative is 0
+    everywhere it exists, so no gradient flows (the reason perceptrons are not trained by
+    backprop)."""
+    x = ensure_tensor(x, "step")
+    return leaf((x.data > 0).astype(x.dtype))
+
+
+def softmax(x, dim: int = -1) -> Tensor:
+    """s_i = e^(x_i - m) / sum_j e^(x_j - m) along ``dim`` (m = max, for stability).
+    d/dx: s * (g - sum(g * s))."""
+    x = ensure_tensor(x, "softmax")
+    dim = norm_dim(dim, x.ndim, "softmax")
+    d = x.data
+    e = np.exp(d - d.max(axis=dim, keepdims=True))
+    s = e / e.sum(axis=dim, keepdims=True)
+    return make(s, (x,), "softmax", _softmax_backward, dim)
+
+
+def _softmax_backward(node, g):
+    s, dim = node.data, node._saved
+    return (s * (g - (g * s).sum(axis=dim, keepdims=True)),)
+
+
+def log_softmax(x, dim: int = -1) -> Tensor:
+    """x_i - m - ln sum_j e^(x_j - m) along ``dim``: never exponentiates a large number, so
+    logits of +-1e30 stay finite.  d/dx: g - softmax * sum(g)."""
+    x = ensure_tensor(x, "log_softmax")
+    dim = norm_dim(dim, x.ndim, "log_softmax")
+    d = x.data
+    shifted = d - d.max(axis=dim, keepdims=True)
+    out = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+    return make(out, (x,), "log_softmax", _log_softmax_backward, dim)
+
+
+def _log_softmax_backward(node, g):
+    dim = node._saved
+    return (g - np.exp(node.data) * g.sum(axis=dim, keepdims=True),)

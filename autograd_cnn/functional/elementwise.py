@@ -1,0 +1,282 @@
+"""Elementwise arithmetic and math functions, with numpy broadcasting.
+
+Shapes: inputs broadcast together (numpy rules); the output has the broadcast shape. Each rule
+returns gradients in that broadcast shape; the engine sums them back to each input's shape.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Tensor, ensure_tensor, leaf, make, operands
+
+__all__ = [
+    "add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "sqrt", "sin", "cos",
+    "square", "clip", "clamp", "maximum", "minimum", "where", "sign", "cast",
+    "eq", "ne", "lt", "le", "gt", "ge", "logical_not",
+]
+
+
+def _needs(t: Tensor) -> bool:
+    return t.requires_grad
+
+
+# ---- arithmetic --------------------------------------------------------------------------------
+
+
+def add(a, b) -> Tensor:
+    """a + b.  d/da = 1, d/db = 1."""
+    a, b = operands(a, b, "add")
+    return make(a.data + b.data, (a, b), "add", _add_backward)
+
+
+def _add_backward(node, g):
+    return g, g
+
+
+def sub(a, b) -> Tensor:
+    """a - b.  d/da = 1, d/db = -1."""
+    a, b = operands(a, b, "sub")
+    return make(a.data - b.data, (a, b), "sub", _sub_backward)
+
+
+def _sub_backward(node, g):
+    return g, (-g if node._parents[1].requires_grad else None)
+
+
+def mul(a, b) -> Tensor:
+    """a * b.  d/da = b, d/db = a."""
+    a, b = operands(a, b, "mul")
+    return make(a.data * b.data, (a, b), "mul", _mul_backward)
+
+
+def _mul_backward(node, g):
+    a, b = node._parents
+    return (g * b.data if a.requires_grad else None,
+            g * a.data if b.requires_grad else None)
+
+
+def div(a, b) -> Tensor:
+    """a / b (true division).  d/da = 1/b, d/db = -a/b^2 = -out/b."""
+    a, b = operands(a, b, "div")
+    return make(a.data / b.data, (a, b), "div", _div_backward)
+
+
+def _div_backward(node, g):
+    a, b = node._parents
+    ga = g / b.data if a.requires_grad else None
+    gb = -g * node.data / b.data if b.requires_grad else None
+    return ga, gb
+
+
+def pow(a, b) -> Tensor:
+    """a ** b.  d/da = b a^(b-1);  d/db = a^b ln a (0 where a = 0 and b >= 0, as in PyTorch)."""
+    a, b = operands(a, b, "pow")
+    return make(np.power(a.data, b.data), (a, b), "pow", _pow_backward)
+
+
+def _pow_backward(node, g):
+    a, b = node._parents
+    ga = gb = None
+    if a.requires_grad:
+        bd = b.data
+        if bd.ndim == 0 and bd == 2:        # the common square: skip the power
+            ga = g * 2 * a.data
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ga = g * bd * np.power(a.data, bd - 1)
+            ga = np.where(bd == 0, 0, ga)
+    if b.requires_grad:
+        ad = a.data
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gb = g * node.data * np.log(ad)
+        gb = np.where((ad == 0) & (b.data >= 0), 0, gb)
+    return ga, gb
+
+
+def neg(x) -> Tensor:
+    """-x.  d/dx = -1."""
+    x = ensure_tensor(x, "neg")
+    return make(-x.data, (x,), "neg", _neg_backward)
+
+
+def _neg_backward(node, g):
+    return (-g,)
+
+
+def square(x) -> Tensor:
+    """x^2.  d/dx = 2x."""
+    x = ensure_tensor(x, "square")
+    return make(x.data * x.data, (x,), "square", _square_backward)
+
+
+def _square_backward(node, g):
+    return (2 * g * node._parents[0].data,)
+
+
+# ---- math functions ----------------------------------------------------------------------------
+
+
+def abs(x) -> Tensor:
+    """|x|.  d/dx = sign(x) (0 at 0, as in PyTorch)."""
+    x = ensure_tensor(x, "abs")
+    return make(np.abs(x.data), (x,), "abs", _abs_backward)
+
+
+def _abs_backward(node, g):
+    return (g * np.sign(node._parents[0].data),)
+
+
+def exp(x) -> Tensor:
+    """e^x.  d/dx = e^x (the output)."""
+    x = ensure_tensor(x, "exp")
+    return make(np.exp(x.data), (x,), "exp", _exp_backward)
+
+
+def _exp_backward(node, g):
+    return (g * node.data,)
+
+
+def log(x) -> Tensor:
+    """ln x.  d/dx = 1/x.  (ln 0 = -inf and ln of a negative number = nan, as in numpy.)"""
+    x = ensure_tensor(x, "log")
+    return make(np.log(x.data), (x,), "log", _log_backward)
+
+
+def _log_backward(node, g):
+    return (g / node._parents[0].data,)
+
+
+def sqrt(x) -> Tensor:
+    """sqrt(x).  d/dx = 1 / (2 sqrt x)."""
+    x = ensure_tensor(x, "sqrt")
+    return make(np.sqrt(x.data), (x,), "sqrt", _sqrt_backward)
+
+
+def _sqrt_backward(node, g):
+    return (g * 0.5 / node.data,)
+
+
+def sin(x) -> Tensor:
+    """sin x.  d/dx = cos x."""
+    x = ensure_tensor(x, "sin")
+    return make(np.sin(x.data), (x,), "sin", _sin_backward)
+
+
+def _sin_backward(node, g):
+    return (g * np.cos(node._parents[0].data),)
+
+
+def cos(x) -> Tensor:
+    """cos x.  d/dx = -sin x."""
+    x = ensure_tensor(x, "cos")
+    return make(np.cos(x.data), (x,), "cos", _cos_backward)
+
+
+def _cos_backward(node, g):
+    return (-g * np.sin(node._parents[0].data),)
+
+
+def clip(x, min=None, max=None) -> Tensor:
+    """Clamp to [min, max] (either may be None).  d/dx = 1 inside [min, max], 0 outside."""
+    x = ensure_tensor(x, "clip")
+    if min is None and max is None:
+        raise ValueError("clip: at least one of min and max must be given")
+    if min is not None and max is not None and min > max:
+        raise ValueError(f"clip: min ({min}) is greater than max ({max})")
+    return make(np.clip(x.data, min, max), (x,), "clip", _clip_backward, (min, max))
+
+
+def _clip_backward(node, g):
+    lo, hi = node._saved
+    x = node._parents[0].data
+    inside = np.ones(x.shape, dtype=bool)
+    if lo is not None:
+        inside &= x >= lo
+    if hi is not None:
+        inside &= x <= hi
+    return (g * inside,)
+
+
+clamp = clip
+
+
+def maximum(a, b) -> Tensor:
+    """Elementwise max.  The gradient goes to the larger input; ties split it half and half."""
+    a, b = operands(a, b, "maximum")
+    return make(np.maximum(a.data, b.data), (a, b), "maximum", _minmax_backward)
+
+
+def minimum(a, b) -> Tensor:
+    """Elementwise min.  The gradient goes to the smaller input; ties split it half and half."""
+    a, b = operands(a, b, "minimum")
+    return make(np.minimum(a.data, b.data), (a, b), "minimum", _minmax_backward)
+
+
+def _minmax_backward(node, g):
+    a, b = node._parents
+    wins_a = (a.data == node.data).astype(g.dtype)
+    wins_b = (b.data == node.data).astype(g.dtype)
+    share = wins_a + wins_b                    # 2 at ties
+    return g * wins_a / share, g * wins_b / share
+
+
+def where(condition, a, b) -> Tensor:
+    """a where condition else b.  d/da = condition, d/db = not condition."""
+    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
+    a, b = operands(a, b, "where")
+    return make(np.where(cond, a.data, b.data), (a, b), "where", _where_backward, cond)
+
+
+def _where_backward(node, g):
+    cond = node._saved
+    zero = np.zeros((), dtype=g.dtype)
+    return np.where(cond, g, zero), np.where(cond, zero, g)
+
+
+def sign(x) -> Tensor:
+    """-1, 0 or 1; no gradient (it is zero almost everywhere)."""
+    x = ensure_tensor(x, "sign")
+    return leaf(np.sign(x.data))
+
+
+def cast(x, dtype) -> Tensor:
+    """The same values in another dtype; the gradient is cast back (floating dtypes only)."""
+    x = ensure_tensor(x, "cast")
+    dtype = np.dtype(dtype)
+    if x.dtype == dtype:
+        return x
+    if dtype.kind != "f":
+        return leaf(x.data.astype(dtype))
+    return make(x.data.astype(dtype), (x,), "cast", _cast_backward)
+
+
+def _cast_backward(node, g):
+    return (g.astype(node._parents[0].dtype),)
+
+
+# ---- comparisons: bool tensors, no gradient ---------------------------------------------------
+
+
+def _compare(ufunc, name):
+    def compare(a, b) -> Tensor:
+        a, b = operands(a, b, name)
+        return leaf(ufunc(a.data, b.data))
+    compare.__name__ = name
+    compare.__doc__ = f"Elementwise {ufunc.__name__} as a bool tensor (no gradient)."
+    return compare
+
+
+eq = _compare(np.equal, "eq")
+ne = _compare(np.not_equal, "ne")
+lt = _compare(np.less, "lt")
+le = _compare(np.less_equal, "le")
+gt = _compare(np.greater, "gt")
+ge = _compare(np.greater_equal, "ge")
+
+
+def logical_not(x) -> Tensor:
+    x = ensure_tensor(x, "logical_not")
+    return leaf(np.logical_not(x.data))

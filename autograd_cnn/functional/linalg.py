@@ -1,0 +1,141 @@
+"""Matrix products.
+
+matmul(a, b) follows numpy/PyTorch: 1-D operands are promoted to a row (a) or a column (b) and the
+added dim removed again; leading (batch) dims broadcast. For C = A B:
+    dL/dA = dL/dC B^T,   dL/dB = A^T dL/dC
+(summed over broadcast batch dims by the engine).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Tensor, ensure_tensor, make
+
+__all__ = ["matmul", "mm", "bmm", "linear", "dot", "outer"]
+
+
+def _matmul_error(a_shape, b_shape, why: str):
+    return ValueError(f"matmul: shapes {a_shape} and {b_shape} cannot be multiplied ({why})")
+
+
+def _check_matmul(a: Tensor, b: Tensor) -> None:
+    if a.ndim == 0 or b.ndim == 0:
+        raise _matmul_error(a.shape, b.shape, "both operands need at least one dim")
+    k_a = a.shape[-1]
+    k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if k_a != k_b:
+        raise _matmul_error(a.shape, b.shape, f"{k_a} != {k_b}")
+    if a.ndim > 2 and b.ndim > 2:
+        try:
+            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        except ValueError:
+            raise _matmul_error(a.shape, b.shape,
+                                f"batch dims {a.shape[:-2]} and {b.shape[:-2]} do not "
+                                "broadcast") from None
+
+
+def matmul(a, b) -> Tensor:
+    """a @ b.  Shapes: (..., n, k) @ (..., k, m) -> (..., n, m); (k,) @ (k, m) -> (m,);
+    (n, k) @ (k,) -> (n,); (k,) @ (k,) -> ()."""
+    a = ensure_tensor(a, "matmul")
+    b = ensure_tensor(b, "matmul")
+    _check_matmul(a, b)
+    return make(np.asarray(np.matmul(a.data, b.data)), (a, b), "matmul", _matmul_backward)
+
+
+def _matmul_backward(node, g):
+    a, b = node._parents
+    ad, bd = a.data, b.data
+    # promote 1-D operands (and the gradient) to matrices, as the forward did
+    if ad.ndim == 1:
+        ad = ad[None, :]
+        g = np.expand_dims(g, -2)
+    if bd.ndim == 1:
+        bd = bd[:, None]
+        g = np.expand_dims(g, -1)
+    ga = gb = None
+    if a.requires_grad:
+        ga = np.matmul(g, np.swapaxes(bd, -1, -2))
+        if a.ndim == 1:
+            ga = ga.reshape(ga.shape[:-2] + (ga.shape[-1],))
+    if b.requires_grad:
+        gb = np.matmul(np.swapaxes(ad, -1, -2), g)
+        if b.ndim == 1:
+            gb = gb.reshape(gb.shape[:-2] + (gb.shape[-2],))
+    return ga, gb
+
+
+def mm(a, b) -> Tensor:
+    """Matrix product of two 2-D tensors."""
+    a = ensure_tensor(a, "mm")
+    b = ensure_tensor(b, "mm")
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"mm: expected two 2-D tensors, got shapes {a.shape} and {b.shape}")
+    return matmul(a, b)
+
+
+def bmm(a, b) -> Tensor:
+    """Batched matrix product of two 3-D tensors: (B, n, k) @ (B, k, m) -> (B, n, m)."""
+    a = ensure_tensor(a, "bmm")
+    b = ensure_tensor(b, "bmm")
+    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
+        raise ValueError(f"bmm: expected (B, n, k) and (B, k, m), got {a.shape} and {b.shape}")
+    return matmul(a, b)
+
+
+def dot(a, b) -> Tensor:
+    """Inner product of two 1-D tensors."""
+    a = ensure_tensor(a, "dot")
+    b = ensure_tensor(b, "dot")
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError(f"dot: expected two 1-D tensors, got shapes {a.shape} and {b.shape}")
+    return matmul(a, b)
+
+
+def outer(a, b) -> Tensor:
+    """Outer product of two 1-D tensors: (n,), (m,) -> (n, m)."""
+    a = ensure_tensor(a, "outer")
+    b = ensure_tensor(b, "outer")
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError(f"outer: expected two 1-D tensors, got shapes {a.shape} and {b.shape}")
+    return a.reshape(-1, 1) * b.reshape(1, -1)
+
+
+def linear(x, weight, bias=None) -> Tensor:
+    """y = x W^T + b, as one op.
+    Shapes: x (..., in), W (out, in), b (out,) -> y (..., out).
+    dL/dx = g W,  dL/dW = g^T x (summed over the leading dims),  dL/db = sum of g."""
+    x = ensure_tensor(x, "linear")
+    weight = ensure_tensor(weight, "linear")
+    if weight.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), "
+                         f"got shape {weight.shape}")
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"linear: input has {x.shape[-1] if x.ndim else 0} features (shape {x.shape}) but "
+            f"weight expects {weight.shape[1]} (weight shape {weight.shape})"
+        )
+    out = x.data @ weight.data.T
+    if bias is None:
+        return make(out, (x, weight), "linear", _linear_backward)
+    bias = ensure_tensor(bias, "linear")
+    if bias.shape != (weight.shape[0],):
+        raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+    out += bias.data
+    return make(out, (x, weight, bias), "linear", _linear_backward)
+
+
+def _linear_backward(node, g):
+    x, w = node._parents[0], node._parents[1]
+    gx = g @ w.data if x.requires_grad else None
+    gw = None
+    if w.requires_grad:
+        g2 = g.reshape(-1, g.shape[-1])
+        x2 = x.data.reshape(-1, x.shape[-1])
+        gw = g2.T @ x2
+    if len(node._parents) == 2:
+        return gx, gw
+    b = node._parents[2]
+    gb = g.reshape(-1, g.shape[-1]).sum(axis=0) if b.requires_grad else None
+    return gx, gw, gb

@@ -1,0 +1,87 @@
+"""Tensor's operators and methods, attached here because the ops live in ``functional``.
+
+This is the one place where the circle "functional creates Tensors, Tensor's operators call
+functional" is closed: ``tensor.py`` imports nothing from ``functional``; importing
+``functional`` (which ``import autograd_cnn`` does) runs ``attach`` once. Every method is the
+functional op itself, so ``x.sum(1)`` and ``F.sum(x, 1)`` are the same code.
+"""
+
+from __future__ import annotations
+
+from ..tensor import Tensor
+from . import activation as A
+from . import elementwise as E
+from . import linalg as L
+from . import reduce as R
+from . import shape as S
+
+
+def _swap(fn):
+    """The reflected form of a binary op: ``2 - x`` calls ``sub(2, x)``."""
+    def reflected(self, other):
+        return fn(other, self)
+    reflected.__name__ = f"r{fn.__name__}"
+    return reflected
+
+
+OPERATORS = {
+    "__add__": E.add, "__radd__": _swap(E.add),
+    "__sub__": E.sub, "__rsub__": _swap(E.sub),
+    "__mul__": E.mul, "__rmul__": _swap(E.mul),
+    "__truediv__": E.div, "__rtruediv__": _swap(E.div),
+    "__pow__": E.pow, "__rpow__": _swap(E.pow),
+    "__matmul__": L.matmul, "__rmatmul__": _swap(L.matmul),
+    "__neg__": E.neg, "__abs__": E.abs,
+    "__eq__": E.eq, "__ne__": E.ne, "__lt__": E.lt, "__le__": E.le, "__gt__": E.gt,
+    "__ge__": E.ge, "__invert__": E.logical_not,
+    "__getitem__": S.getitem, "__setitem__": S.setitem,
+}
+
+METHODS = {
+    # elementwise
+    "add": E.add, "sub": E.sub, "mul": E.mul, "div": E.div, "pow": E.pow, "neg": E.neg,
+    "abs": E.abs, "exp": E.exp, "log": E.log, "sqrt": E.sqrt, "sin": E.sin, "cos": E.cos,
+    "square": E.square, "clip": E.clip, "clamp": E.clamp, "maximum": E.maximum,
+    "minimum": E.minimum, "sign": E.sign, "eq": E.eq, "ne": E.ne, "lt": E.lt, "le": E.le,
+    "gt": E.gt, "ge": E.ge,
+    # activations
+    "relu": A.relu, "leaky_relu": A.leaky_relu, "elu": A.elu, "softplus": A.softplus,
+    "hardtanh": A.hardtanh, "sigmoid": A.sigmoid, "tanh": A.tanh, "softmax": A.softmax,
+    "log_softmax": A.log_softmax,
+    # reductions
+    "sum": R.sum, "mean": R.mean, "max": R.max, "min": R.min, "amax": R.amax, "amin": R.amin,
+    "var": R.var, "std": R.std, "logsumexp": R.logsumexp, "argmax": R.argmax,
+    "argmin": R.argmin, "prod": R.prod, "norm": R.norm, "all": R.all, "any": R.any,
+    # products
+    "matmul": L.matmul, "mm": L.mm, "bmm": L.bmm, "dot": L.dot,
+    # shape
+    "reshape": S.reshape, "view": S.view, "transpose": S.transpose, "permute": S.permute,
+    "flatten": S.flatten, "unflatten": S.unflatten, "squeeze": S.squeeze,
+    "unsqueeze": S.unsqueeze, "expand": S.expand, "broadcast_to": S.broadcast_to,
+    "gather": S.gather, "split": S.split, "chunk": S.chunk, "narrow": S.narrow,
+    "contiguous": S.contiguous, "repeat": S.repeat, "flip": S.flip,
+}
+
+
+def _to(self, dtype):
+    """The tensor in ``dtype`` (differentiable between floating dtypes)."""
+    return E.cast(self, dtype)
+
+
+CASTS = {
+    "to": _to,
+    "type": _to,
+    "float": lambda self: E.cast(self, "float32"),
+    "double": lambda self: E.cast(self, "float64"),
+    "long": lambda self: E.cast(self, "int64"),
+    "int": lambda self: E.cast(self, "int32"),
+    "bool": lambda self: E.cast(self, "bool"),
+}
+
+
+def attach(cls=Tensor) -> None:
+    for table in (OPERATORS, METHODS, CASTS):
+        for name, fn in table.items():
+            setattr(cls, name, fn)
+    # __eq__ by value makes tensors unhashable unless hashing by identity is restored
+    cls.__hash__ = object.__hash__

@@ -1,0 +1,271 @@
+"""Reductions over ``dim`` (None = all, an int, a negative int, or a tuple), with ``keepdim``.
+
+Shapes: the reduced dims disappear (or stay as size 1 with ``keepdim=True``). Each rule broadcasts
+the output gradient back over the reduced dims (``expand_reduced``).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .base import Tensor, ensure_tensor, expand_reduced, leaf, make, norm_dim, norm_dims
+
+__all__ = ["sum", "mean", "max", "min", "amax", "amin", "var", "std", "logsumexp", "argmax",
+           "argmin", "prod", "norm", "all", "any"]
+
+
+class ValuesIndices(NamedTuple):
+    """What ``max``/``min`` with a ``dim`` return, as in PyTorch: ``values, indices = x.max(1)``."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def _count(shape: tuple, dims) -> int:
+    if dims is None:
+        return int(np.prod(shape, dtype=np.int64))
+    return int(np.prod([shape[d] for d in dims], dtype=np.int64))
+
+
+def sum(x, dim=None, keepdim: bool = False) -> Tensor:
+    """sum of x over dim.  d/dx_i = 1 (the gradient is copied to every summed element)."""
+    x = ensure_tensor(x, "sum")
+    dims = norm_dims(dim, x.ndim, "sum")
+    out = x.data.sum(axis=dims, keepdims=keepdim)
+    return make(np.asarray(out), (x,), "sum", _sum_backward, (dims, keepdim))
+
+
+def _sum_backward(node, g):
+    dims, keepdim = node._saved
+    return (expand_reduced(g, node._parents[0].shape, dims, keepdim),)
+
+
+def mean(x, dim=None, keepdim: bool = False) -> Tensor:
+    """mean of x over dim.  d/dx_i = 1/n with n the number of averaged elements."""
+    x = ensure_tensor(x, "mean")
+    if x.dtype.kind != "f":
+        raise TypeError(f"mean: expected a floating tensor, got dtype {x.dtype} "
+                        "(convert with .float() first)")
+    dims = norm_dims(dim, x.ndim, "mean")
+    out = x.data.mean(axis=dims, keepdims=keepdim)
+    return make(np.asarray(out, dtype=x.dtype), (x,), "mean", _mean_backward, (dims, keepdim))
+
+
+def _mean_backward(node, g):
+    dims, keepdim = node._saved
+    shape = node._parents[0].shape
+    n = _count(shape, dims)
+    return (expand_reduced(g / n, shape, dims, keepdim),)
+
+
+def _extreme(x, dim, keepdim, name, pick, arg):
+    x = ensure_tensor(x, name)
+    if dim is None:
+        out = np.asarray(pick(x.data))
+        return make(out, (x,), name, _extreme_all_backward)
+    d = norm_dim(dim, x.ndim, name)
+    idx = arg(x.data, axis=d)
+    values = np.take_along_axis(x.data, np.expand_dims(idx, d), axis=d)
+    if not keepdim:
+        values = values.squeeze(d)
+    else:
+        idx = np.expand_dims(idx, d)
+    out = make(values, (x,), name, _extreme_dim_backward, (d, idx, keepdim))
+    return ValuesIndices(out, leaf(idx.astype(np.int64)))
+
+
+def _extreme_all_backward(node, g):
+    # the whole-tensor max/min: the gradient is shared evenly among tied extremes
+    x = node._parents[0].data
+    hit = (x == node.data)
+    return (hit * (g / np.asarray(hit.sum(), dtype=x.dtype)),)
+
+
+def _extreme_dim_backward(node, g):
+    # with a dim the gradient goes to the returned index (one element per slice)
+    d, idx, keepdim = node._saved
+    x = node._parents[0]
+    gx = np.zeros(x.shape, dtype=np.result_type(g, x.dtype))
+    g = np.asarray(g)
+    if not keepdim:
+        g = np.expand_dims(g, d)
+        idx = np.expand_dims(idx, d)
+    np.put_along_axis(gx, idx, g, axis=d)
+    return (gx,)
+
+
+def max(x, dim=None, keepdim: bool = False):
+    """Largest element (dim=None) or ``(values, indices)`` along ``dim``.
+    The gradient flows to the chosen element(s)."""
+    return _extreme(x, dim, keepdim, "max", np.max, np.argmax)
+
+
+def min(x, dim=None, keepdim: bool = False):
+    """Smallest element (dim=None) or ``(values, indices)`` along ``dim``."""
+    return _extreme(x, dim, keepdim, "min", np.min, np.argmin)
+
+
+def _amax_like(x, dim, keepdim, name, pick):
+    x = ensure_tensor(x, name)
+    dims = norm_dims(dim, x.ndim, name)
+    out = np.asarray(pick(x.data, axis=dims, keepdims=keepdim))
+    return make(out, (x,), name, _amax_backward, (dims, keepdim))
+
+
+def _amax_backward(node, g):
+    # ties share the gradient evenly (PyTorch's amax/amin)
+    dims, keepdim = node._saved
+    x = node._parents[0].data
+    out = expand_reduced(node.data, x.shape, dims, keepdim)
+    hit = (x == out)
+    count = hit.sum(axis=dims, keepdims=True).astype(x.dtype)
+    return (hit * expand_reduced(g, x.shape, dims, keepdim) / count,)
+
+
+def amax(x, dim=None, keepdim: bool = False) -> Tensor:
+    """Maximum over dim (int or tuple), values only; ties share the gradient."""
+    return _amax_like(x, dim, keepdim, "amax", np.max)
+
+
+def amin(x, dim=None, keepdim: bool = False) -> Tensor:
+    """Minimum over dim (int or tuple), values only; ties share the gradient."""
+    return _amax_like(x, dim, keepdim, "amin", np.min)
+
+
+def _correction(unbiased, correction) -> int:
+    if correction is not None:
+        return int(correction)
+    return 1 if unbiased is None or unbiased else 0
+
+
+def var(x, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
+    """sum (x - mean)^2 / (n - correction); unbiased (correction 1) by default, as in PyTorch.
+    d/dx_i = 2 (x_i - mean) / (n - correction)."""
+    x = ensure_tensor(x, "var")
+    dims = norm_dims(dim, x.ndim, "var")
+    c = _correction(unbiased, correction)
+    n = _count(x.shape, dims)
+    if n - c <= 0:
+        raise ValueError(f"var: {n} element(s) over dim {dim} leave no degrees of freedom with "
+                         f"correction {c}; pass unbiased=False or correction=0")
+    centred = x.data - x.data.mean(axis=dims, keepdims=True)
+    out = np.asarray((centred * centred).sum(axis=dims, keepdims=keepdim) / (n - c),
+                     dtype=x.dtype)
+    return make(out, (x,), "var", _var_backward, (dims, keepdim, centred, n - c))
+
+
+def _var_backward(node, g):
+    dims, keepdim, centred, dof = node._saved
+    return (expand_reduced(g, centred.shape, dims, keepdim) * centred * (2 / dof),)
+
+
+def std(x, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
+    """sqrt(var).  d/dx_i = (x_i - mean) / ((n - correction) std)."""
+    x = ensure_tensor(x, "std")
+    dims = norm_dims(dim, x.ndim, "std")
+    c = _correction(unbiased, correction)
+    n = _count(x.shape, dims)
+    if n - c <= 0:
+        raise ValueError(f"std: {n} element(s) over dim {dim} leave no degrees of freedom with "
+                         f"correction {c}; pass unbiased=False or correction=0")
+    centred = x.data - x.data.mean(axis=dims, keepdims=True)
+    out = np.sqrt((centred * centred).sum(axis=dims, keepdims=keepdim) / (n - c))
+    return make(np.asarray(out, dtype=x.dtype), (x,), "std", _std_backward,
+                (dims, keepdim, centred, n - c))
+
+
+def _std_backward(node, g):
+    dims, keepdim, centred, dof = node._saved
+    shape = centred.shape
+    return (expand_reduced(g / node.data, shape, dims, keepdim) * centred / dof,)
+
+
+def logsumexp(x, dim=None, keepdim: bool = False) -> Tensor:
+    """ln sum e^x over dim, computed as m + ln sum e^(x - m) with m the max (no overflow).
+    d/dx = softmax(x) over dim."""
+    x = ensure_tensor(x, "logsumexp")
+    dims = norm_dims(dim, x.ndim, "logsumexp")
+    d = x.data
+    m = d.max(axis=dims, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    out = m + np.log(np.exp(d - m).sum(axis=dims, keepdims=True))
+    if not keepdim:
+        out = out.squeeze(axis=dims) if dims is not None else out.reshape(())
+    return make(np.asarray(out, dtype=d.dtype), (x,), "logsumexp", _logsumexp_backward,
+                (dims, keepdim))
+
+
+def _logsumexp_backward(node, g):
+    dims, keepdim = node._saved
+    x = node._parents[0].data
+    out = expand_reduced(node.data, x.shape, dims, keepdim)
+    return (expand_reduced(g, x.shape, dims, keepdim) * np.exp(x - out),)
+
+
+def prod(x, dim=None, keepdim: bool = False) -> Tensor:
+    """Product over dim (int or None).  d/dx_i = product of the other elements."""
+    x = ensure_tensor(x, "prod")
+    dims = norm_dims(dim, x.ndim, "prod")
+    out = np.asarray(x.data.prod(axis=dims, keepdims=keepdim))
+    return make(out, (x,), "prod", _prod_backward, (dims, keepdim))
+
+
+def _prod_backward(node, g):
+    dims, keepdim = node._saved
+    x = node._parents[0].data
+    axes = tuple(range(x.ndim)) if dims is None else dims
+    # product of the others, exact also where x has zeros: move reduced axes last, flatten,
+    # take exclusive cumulative products from both sides
+    moved = np.moveaxis(x, axes, tuple(range(x.ndim - len(axes), x.ndim)))
+    flat = moved.reshape(moved.shape[:x.ndim - len(axes)] + (-1,))
+    ones = np.ones(flat.shape[:-1] + (1,), dtype=x.dtype)
+    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    others = (left * right).reshape(moved.shape)
+    others = np.moveaxis(others, tuple(range(x.ndim - len(axes), x.ndim)), axes)
+    return (expand_reduced(g, x.shape, dims, keepdim) * others,)
+
+
+def norm(x, p=2, dim=None, keepdim: bool = False) -> Tensor:
+    """The p-norm over dim (p = 1, 2 or inf; 2 by default).  For p = 2, d/dx = x / norm."""
+    x = ensure_tensor(x, "norm")
+    if p == 2 or p == "fro":
+        return (x * x).sum(dim=dim, keepdim=keepdim).sqrt()
+    if p == 1:
+        return x.abs().sum(dim=dim, keepdim=keepdim)
+    if p == float("inf"):
+        return amax(x.abs(), dim=dim, keepdim=keepdim)
+    raise ValueError(f"norm: p must be 1, 2, 'fro' or inf, got {p!r}")
+
+
+def _arg(x, dim, keepdim, name, fn):
+    x = ensure_tensor(x, name)
+    if dim is None:
+        return leaf(np.asarray(fn(x.data), dtype=np.int64))
+    d = norm_dim(dim, x.ndim, name)
+    idx = fn(x.data, axis=d)
+    if keepdim:
+        idx = np.expand_dims(idx, d)
+    return leaf(idx.astype(np.int64))
+
+
+def argmax(x, dim=None, keepdim: bool = False) -> Tensor:
+    """Index of the largest element (flat index when dim is None); an int64 tensor, no gradient."""
+    return _arg(x, dim, keepdim, "argmax", np.argmax)
+
+
+def argmin(x, dim=None, keepdim: bool = False) -> Tensor:
+    """Index of the smallest element (flat index when dim is None); int64, no gradient."""
+    return _arg(x, dim, keepdim, "argmin", np.argmin)
+
+
+def all(x, dim=None, keepdim: bool = False) -> Tensor:
+    x = ensure_tensor(x, "all")
+    return leaf(np.asarray(np.all(x.data, axis=norm_dims(dim, x.ndim, "all"), keepdims=keepdim)))
+
+
+def any(x, dim=None, keepdim: bool = False) -> Tensor:
+    x = ensure_tensor(x, "any")
+    return leaf(np.asarray(np.any(x.data, axis=norm_dims(dim, x.ndim, "any"), keepdims=keepdim)))

@@ -1,0 +1,694 @@
+"""``Tensor``: a numpy array that is a node of the computational graph.
+
+A Tensor holds ``data`` (a numpy array) and, when it is the result of a recorded op, its parents,
+the op's label and the op's backward rule, the same node protocol ``Value`` uses
+(see ``engine.py``). ``backward()`` hands the graph to the shared engine.
+
+This file holds the class, its constructors and the node protocol. The differentiable ops live in
+``autograd_cnn/functional/``; importing the package attaches them to Tensor as methods and
+operators (``functional/methods.py`` is the table), so ``a + b``, ``x.sum(dim=1)`` and
+``F.add(a, b)`` are the same code.
+
+Semantics follow PyTorch: float32 by default (float64 when given or asked for), ``.grad`` is set
+on leaves only (and on non-leaves that called ``retain_grad()``), a graph is freed by backward
+unless ``retain_graph=True``.
+
+In-place ops (``add_``, ``zero_``, ...) exist for tensors that do not require grad, and for any
+tensor inside ``no_grad()`` (optimisers, initialisers). Each bumps a version counter; an op whose
+input or output was modified in place after the op was recorded refuses to run its backward,
+naming the op. autograd_cnn records no in-place ops in the graph: on a tensor that requires grad,
+with grad mode on, an in-place op raises and points to the out-of-place form.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import engine
+from .engine import freed_rule
+from .random import resolve as _resolve_generator
+
+__all__ = [
+    "Tensor",
+    "tensor",
+    "as_tensor",
+    "from_numpy",
+    "zeros",
+    "ones",
+    "full",
+    "empty",
+    "rand",
+    "randn",
+    "randint",
+    "arange",
+    "linspace",
+    "eye",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "rand_like",
+    "randn_like",
+    "grad",
+    "float32",
+    "float64",
+    "int64",
+    "int32",
+    "bool_",
+    "get_default_dtype",
+    "set_default_dtype",
+]
+
+float32 = np.dtype(np.float32)
+float64 = np.dtype(np.float64)
+int64 = np.dtype(np.int64)
+int32 = np.dtype(np.int32)
+bool_ = np.dtype(np.bool_)
+
+_default_dtype = float32
+
+
+def get_default_dtype() -> np.dtype:
+    """The floating dtype of tensors made from Python floats (float32 unless changed)."""
+    return _default_dtype
+
+
+def set_default_dtype(dtype) -> None:
+    global _default_dtype
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"set_default_dtype: expected a floating dtype, got {dtype}")
+    _default_dtype = dtype
+
+
+def _check_float_for_grad(dtype: np.dtype, where: str) -> None:
+    if dtype.kind != "f":
+        raise TypeError(
+            f"{where}: only floating-point tensors can require gradients, got dtype {dtype}; "
+            "integer and bool tensors hold labels, indices and masks "
+            "(convert with .float() or .double() first)"
+        )
+
+
+class _HookHandle:
+    """Returned by ``register_hook``; ``remove()`` takes the hook off again."""
+
+    __slots__ = ("_hooks", "_fn")
+
+    def __init__(self, hooks: list, fn):
+        self._hooks, self._fn = hooks, fn
+
+    def remove(self) -> None:
+        if self._fn in self._hooks:
+            self._hooks.remove(self._fn)
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode autograd.
+
+    data:          numpy.ndarray
+    grad:          Tensor or None: d(loss)/d(this tensor) after ``loss.backward()`` (leaves only)
+    requires_grad: whether ops on it are recorded
+    """
+
+    __slots__ = (
+        "data", "grad", "requires_grad", "_parents", "_op", "_backward", "_saved",
+        "_version", "_vsum", "_hooks", "_retains_grad", "_trace", "__weakref__",
+    )
+    # numpy defers to our reflected operators (ndarray + Tensor -> Tensor.__radd__)
+    __array_ufunc__ = None
+
+    def __init__(self, data, dtype=None, requires_grad: bool = False):
+        arr = _to_array(data, dtype)
+        self.data = arr
+        self.grad = None
+        self._parents = ()
+        self._op = ""
+        self._backward = None
+        self._saved = None
+        self._version = 0
+        self._vsum = None
+        self._hooks = None
+        self._retains_grad = False
+        self._trace = None
+        if requires_grad:
+            _check_float_for_grad(arr.dtype, "tensor(requires_grad=True)")
+        self.requires_grad = bool(requires_grad)
+
+    # ---- construction of op results (the one place ops create tensors) -----------------------
+
+    @classmethod
+    def _from_op(cls, data: np.ndarray, parents: tuple, op: str, rule, saved=None,
+                 differentiable: bool = True) -> "Tensor":
+        """The result of an op: records ``parents``, ``op``, ``rule`` (and ``saved``, whatever the
+        rule needs) when grad mode is on and some parent requires grad; a plain tensor otherwise.
+        ``differentiable=False`` for ops whose output carries no gradient (argmax, comparisons)."""
+        out = Tensor.__new__(Tensor)
+        out.data = data
+        out.grad = None
+        out._version = 0
+        out._hooks = None
+        out._retains_grad = False
+        if differentiable and engine._state.grad_enabled and _any_requires_grad(parents):
+            out.requires_grad = True
+            out._parents = parents
+            out._op = op
+            out._backward = rule
+            out._saved = saved
+            out._vsum = _version_sum(parents)
+            out._trace = engine.creation_site() if engine._state.anomaly else None
+        else:
+            out.requires_grad = False
+            out._parents = ()
+            out._op = ""
+            out._backward = None
+            out._saved = None
+            out._vsum = None
+            out._trace = None
+        return out
+
+    # ---- properties ----------------------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._backward is None
+
+    @property
+    def op(self) -> str:
+        """Label of the op that produced this tensor ('' for a leaf)."""
+        return self._op
+
+    @property
+    def T(self) -> "Tensor":
+        return self.permute(*reversed(range(self.ndim)))
+
+    def size(self, dim: int | None = None):
+        if dim is None:
+            return self.data.shape
+        return self.data.shape[_norm_dim(dim, self.ndim, "size")]
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numel(self) -> int:
+        return self.data.size
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    # ---- conversion ----------------------------------------------------------------------------
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied). Like PyTorch, refused while the tensor
+        requires grad: call ``.detach().numpy()`` to say you leave the graph."""
+        if self.requires_grad:
+            raise RuntimeError(
+                "numpy(): this tensor requires grad; use tensor.detach().numpy() to get its "
+                "values outside the graph"
+            )
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(
+                f"item(): only a one-element tensor converts to a Python number, "
+                f"got shape {self.shape}"
+            )
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                "use .any() or .all()"
+            )
+        return bool(self.data.reshape(()))
+
+    def __index__(self):
+        if self.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError(f"only one-element integer tensors can be used as an index, got "
+                            f"dtype {self.dtype} with shape {self.shape}")
+        return int(self.item())
+
+    def detach(self) -> "Tensor":
+        """A new leaf sharing this tensor's data, outside the graph."""
+        out = Tensor.__new__(Tensor)
+        Tensor.__init__(out, self.data)
+        return out
+
+    def clone(self) -> "Tensor":
+        """A copy of the data that stays in the graph (gradient flows through unchanged)."""
+        return Tensor._from_op(self.data.copy(), (self,), "clone", _clone_rule)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, precision=4, separator=", ", threshold=60,
+                               edgeitems=3, prefix="tensor(")
+        extra = []
+        if self.dtype != _default_dtype and self.dtype != int64 and self.dtype != bool_:
+            extra.append(f"dtype={self.dtype}")
+        elif self.dtype == bool_ or (self.dtype == int64 and self.data.size == 0):
+            extra.append(f"dtype={self.dtype}")
+        if self._op:
+            extra.append(f"op={self._op!r}")
+        elif self.requires_grad:
+            extra.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extra) + ")"
+
+    # ---- the engine's node protocol ----------------------------------------------------------
+
+    def _receive_grad(self, grad, store: bool):
+        if self._vsum is not None and _version_sum(self._parents) != self._vsum:
+            _raise_modified(self)
+        if self._hooks:
+            for hook in list(self._hooks):
+                result = hook(Tensor(np.asarray(grad), dtype=None))
+                if result is not None:
+                    grad = result.data if isinstance(result, Tensor) else np.asarray(result)
+        if store and (self._backward is None or self._retains_grad):
+            g = np.asarray(grad, dtype=self.data.dtype)
+            if g.shape != self.data.shape:
+                g = g.reshape(self.data.shape)
+            if self.grad is None:
+                # a copy: one array may flow to several leaves, and optimisers edit .grad in place
+                self.grad = Tensor(np.array(g, copy=True))
+            else:
+                self.grad = Tensor(self.grad.data + g)
+        return grad
+
+    def _release(self) -> None:
+        # Drop saved values and the links to the inputs so intermediate arrays are freed while
+        # backward is still running (lower peak memory); a second backward meets freed_rule.
+        if self._backward is not None:
+            self._saved = None
+            self._parents = ()
+            self._vsum = None
+            self._backward = freed_rule
+
+    # ---- autograd ------------------------------------------------------------------------------
+
+    def backward(self, gradient=None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf), weighted by ``gradient``, into ``.grad`` of every leaf that
+        requires grad. ``gradient`` may be omitted only for a one-element tensor (it is 1)."""
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward(): this tensor does not require grad and has no graph: no input of the "
+                "computation had requires_grad=True (or it was computed under no_grad())"
+            )
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward(): gradient can be omitted only for a one-element output, this "
+                    f"one has shape {self.shape}; pass gradient= with that shape "
+                    "(or reduce the output, e.g. .sum(), first)"
+                )
+            seed = np.ones(self.shape, dtype=self.dtype)
+        else:
+            seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient,
+                              dtype=self.dtype)
+            if seed.shape != self.shape:
+                raise ValueError(
+                    f"backward(): gradient has shape {seed.shape} but the tensor has shape "
+                    f"{self.shape}"
+                )
+        engine.run_backward([self], [seed], retain_graph=retain_graph)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad(): the tensor does not require grad")
+        self._retains_grad = True
+
+    def register_hook(self, hook) -> _HookHandle:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
+        replaces the gradient. Returns a handle whose ``remove()`` unregisters it."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook(): the tensor does not require grad")
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return _HookHandle(self._hooks, hook)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if not self.is_leaf:
+            raise RuntimeError(
+                "requires_grad_(): only leaf tensors can change requires_grad; "
+                "use .detach() on a result first"
+            )
+        if requires_grad:
+            _check_float_for_grad(self.dtype, "requires_grad_()")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    # ---- in-place ops (no graph; see the module docstring) -----------------------------------
+
+    def _inplace(self, name: str) -> np.ndarray:
+        if self.requires_grad and engine._state.grad_enabled:
+            raise RuntimeError(
+                f"{name}: in-place op on a tensor that requires grad. autograd_cnn records no "
+                f"in-place ops: use the out-of-place form (x = x.{name.rstrip('_')}(...)), or "
+                "wrap the update in `with ac.no_grad():` if it must not be differentiated"
+            )
+        self._version += 1
+        return self.data
+
+    def zero_(self) -> "Tensor":
+        self._inplace("zero_").fill(0)
+        return self
+
+    def fill_(self, value) -> "Tensor":
+        self._inplace("fill_").fill(value)
+        return self
+
+    def copy_(self, src) -> "Tensor":
+        src_arr = src.data if isinstance(src, Tensor) else np.asarray(src)
+        try:
+            shape = np.broadcast_shapes(src_arr.shape, self.shape)
+        except ValueError:
+            shape = None
+        if shape != self.shape:
+            raise ValueError(f"copy_: source of shape {src_arr.shape} does not broadcast to "
+                             f"the destination's shape {self.shape}")
+        np.copyto(self._inplace("copy_"), src_arr, casting="unsafe")
+        return self
+
+    def add_(self, other, alpha=1) -> "Tensor":
+        o = other.data if isinstance(other, Tensor) else other
+        data = self._inplace("add_")
+        data += o if alpha == 1 else alpha * np.asarray(o)
+        return self
+
+    def sub_(self, other, alpha=1) -> "Tensor":
+        o = other.data if isinstance(other, Tensor) else other
+        data = self._inplace("sub_")
+        data -= o if alpha == 1 else alpha * np.asarray(o)
+        return self
+
+    def mul_(self, other) -> "Tensor":
+        data = self._inplace("mul_")
+        data *= other.data if isinstance(other, Tensor) else other
+        return self
+
+    def div_(self, other) -> "Tensor":
+        data = self._inplace("div_")
+        data /= other.data if isinstance(other, Tensor) else other
+        return self
+
+    def clamp_(self, min=None, max=None) -> "Tensor":
+        data = self._inplace("clamp_")
+        np.clip(data, min, max, out=data)
+        return self
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0, generator=None) -> "Tensor":
+        rng = _resolve_generator(generator)
+        self._inplace("uniform_")[...] = rng.uniform(a, b, self.shape)
+        return self
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, generator=None) -> "Tensor":
+        rng = _resolve_generator(generator)
+        self._inplace("normal_")[...] = rng.normal(mean, std, self.shape)
+        return self
+
+
+def leaf(data: np.ndarray) -> Tensor:
+    """A tensor around ``data`` without checks or copies (for ops wrapping constants)."""
+    out = Tensor.__new__(Tensor)
+    out.data = data
+    out.grad = None
+    out.requires_grad = False
+    out._parents = ()
+    out._op = ""
+    out._backward = None
+    out._saved = None
+    out._version = 0
+    out._vsum = None
+    out._hooks = None
+    out._retains_grad = False
+    out._trace = None
+    return out
+
+
+def _clone_rule(node, g):
+    return (g,)
+
+
+def _any_requires_grad(parents) -> bool:
+    for p in parents:
+        if p.requires_grad:
+            return True
+    return False
+
+
+def _version_sum(tensors) -> int:
+    total = 0
+    for t in tensors:
+        total += t._version
+    return total
+
+
+def _raise_modified(node) -> None:
+    raise RuntimeError(
+        f"backward of '{node._op}': one of its inputs was modified by an in-place operation "
+        "after the op recorded it, so its gradient would be wrong. Do the in-place update "
+        "after backward (e.g. optimizer.step() after loss.backward()), or use an out-of-place op"
+    )
+
+
+def _norm_dim(dim, ndim: int, where: str) -> int:
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{where}: dim must be an int, got {type(dim).__name__} ({dim!r})")
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
+        raise IndexError(
+            f"{where}: dim {dim} is out of range for a tensor with {ndim} dimension(s) "
+            f"(expected {-max(ndim, 1)} .. {max(ndim, 1) - 1})"
+        )
+    return dim % max(ndim, 1)
+
+
+# ---- constructors --------------------------------------------------------------------------
+
+
+def _to_array(data, dtype=None) -> np.ndarray:
+    """numpy array for ``data``: Python floats -> default dtype (float32), ints -> int64,
+    bools -> bool, numpy arrays keep their dtype unless ``dtype`` is given."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+    if isinstance(data, np.ndarray):
+        return data if dtype is None or data.dtype == dtype else data.astype(dtype)
+    if isinstance(data, (str, bytes)) or data is None:
+        raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} ({data!r})")
+    try:
+        arr = np.asarray(data)
+    except (ValueError, TypeError) as err:
+        raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__}: {err}") from None
+    if arr.dtype == object or arr.dtype.kind in "USV":
+        raise TypeError(
+            f"tensor: expected numbers (nested lists/tuples of int, float or bool, or an "
+            f"array), got elements of type {type(arr.flat[0]).__name__ if arr.size else 'object'}"
+        )
+    if dtype is not None:
+        return arr.astype(dtype)
+    if arr.dtype.kind == "f" and not isinstance(data, (np.generic,)):
+        return arr.astype(_default_dtype)   # Python floats
+    if arr.dtype.kind in "iu" and not isinstance(data, np.generic):
+        return arr.astype(np.int64)
+    return arr
+
+
+def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (nested lists, numbers, numpy arrays, tensors)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    arr = _to_array(data, dtype)
+    if arr is data:
+        arr = arr.copy()
+    return Tensor(arr, requires_grad=requires_grad)
+
+
+def as_tensor(data, dtype=None) -> Tensor:
+    """``data`` itself if it is a Tensor of that dtype, else a tensor sharing memory where it can."""
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
+        return data
+    return Tensor(_to_array(data, dtype))
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing ``array``'s memory and dtype."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    return Tensor(array)
+
+
+def _shape(size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for n in size:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"size must be non-negative ints, got {tuple(size)!r}")
+    return tuple(int(n) for n in size)
+
+
+def _float_dtype(dtype):
+    return _default_dtype if dtype is None else np.dtype(dtype)
+
+
+def zeros(*size, dtype=None, requires_grad=False) -> Tensor:
+    return Tensor(np.zeros(_shape(size), _float_dtype(dtype)), requires_grad=requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad=False) -> Tensor:
+    return Tensor(np.ones(_shape(size), _float_dtype(dtype)), requires_grad=requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad=False) -> Tensor:
+    return Tensor(np.empty(_shape(size), _float_dtype(dtype)), requires_grad=requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
+    if dtype is None:
+        dtype = _to_array(fill_value).dtype
+    size = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+    return Tensor(np.full(_shape(size), fill_value, np.dtype(dtype)), requires_grad=requires_grad)
+
+
+def rand(*size, dtype=None, requires_grad=False, generator=None) -> Tensor:
+    """Uniform on [0, 1)."""
+    rng = _resolve_generator(generator)
+    data = rng.random(_shape(size)).astype(_float_dtype(dtype))
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def randn(*size, dtype=None, requires_grad=False, generator=None) -> Tensor:
+    """Standard normal."""
+    rng = _resolve_generator(generator)
+    data = rng.standard_normal(_shape(size)).astype(_float_dtype(dtype))
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def randint(low: int, high: int, size, dtype=None, generator=None) -> Tensor:
+    """Integers uniform on [low, high)."""
+    rng = _resolve_generator(generator)
+    size = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+    return Tensor(rng.integers(low, high, _shape(size)).astype(dtype or np.int64))
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = np.int64 if is_int else _default_dtype
+    return Tensor(np.arange(start, end, step, dtype=np.dtype(dtype)), requires_grad=requires_grad)
+
+
+def linspace(start, end, steps: int, dtype=None, requires_grad=False) -> Tensor:
+    data = np.linspace(start, end, steps, dtype=_float_dtype(dtype))
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=None, requires_grad=False) -> Tensor:
+    return Tensor(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad=requires_grad)
+
+
+def _like(x) -> np.ndarray:
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def zeros_like(x, dtype=None, requires_grad=False) -> Tensor:
+    return Tensor(np.zeros_like(_like(x), dtype=dtype), requires_grad=requires_grad)
+
+
+def ones_like(x, dtype=None, requires_grad=False) -> Tensor:
+    return Tensor(np.ones_like(_like(x), dtype=dtype), requires_grad=requires_grad)
+
+
+def full_like(x, fill_value, dtype=None, requires_grad=False) -> Tensor:
+    return Tensor(np.full_like(_like(x), fill_value, dtype=dtype), requires_grad=requires_grad)
+
+
+def rand_like(x, dtype=None, requires_grad=False, generator=None) -> Tensor:
+    a = _like(x)
+    return rand(*a.shape, dtype=dtype or a.dtype, requires_grad=requires_grad,
+                generator=generator)
+
+
+def randn_like(x, dtype=None, requires_grad=False, generator=None) -> Tensor:
+    a = _like(x)
+    return randn(*a.shape, dtype=dtype or a.dtype, requires_grad=requires_grad,
+                 generator=generator)
+
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused: bool = False):
+    """Gradients of ``outputs`` with respect to ``inputs``, returned as a tuple of tensors,
+    without touching any ``.grad``. ``grad_outputs`` weights each output (required for outputs
+    with more than one element). An input the outputs do not depend on raises unless
+    ``allow_unused=True`` (its gradient is then None). The graph is freed unless
+    ``retain_graph=True``."""
+    outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    single = not isinstance(inputs, (list, tuple))
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    seeds = []
+    for i, (out, go) in enumerate(zip(outputs, grad_outputs)):
+        if not isinstance(out, Tensor):
+            raise TypeError(f"grad: output {i} is a {type(out).__name__}, expected a Tensor")
+        if not out.requires_grad:
+            raise RuntimeError(f"grad: output {i} does not require grad (it has no graph)")
+        if go is None:
+            if out.data.size != 1:
+                raise RuntimeError(f"grad: output {i} has shape {out.shape}; pass grad_outputs "
+                                   "for outputs with more than one element")
+            seeds.append(np.ones(out.shape, dtype=out.dtype))
+        else:
+            seed = np.asarray(go.data if isinstance(go, Tensor) else go, dtype=out.dtype)
+            if seed.shape != out.shape:
+                raise ValueError(f"grad: grad_outputs[{i}] has shape {seed.shape} but output "
+                                 f"{i} has shape {out.shape}")
+            seeds.append(seed)
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} is not a tensor that requires grad")
+    found = engine.run_backward(outputs, seeds, retain_graph=bool(retain_graph), inputs=inputs)
+    result = []
+    for i, (t, g) in enumerate(zip(inputs, found)):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(f"grad: input {i} (shape {t.shape}) is not used in the "
+                                   "graph of the outputs; pass allow_unused=True to get None")
+            result.append(None)
+        else:
+            g = np.array(g, dtype=t.dtype)   # a copy: gradients may share arrays
+            result.append(Tensor(g.reshape(t.shape) if g.shape != t.shape else g))
+    return tuple(result)

@@ -1,0 +1,1 @@
+"""Numba kernels: plain functions over C-contiguous arrays (imported as autograd_cnn.kernels)."""
