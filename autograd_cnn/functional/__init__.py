@@ -10,6 +10,7 @@ Importing this package attaches the ops to ``Tensor`` as methods and operators (
 """
 
 from .activation import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
