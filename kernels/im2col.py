@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .scratch import buffer
+
 # Bytes of im2col columns per chunk. Big enough that each GEMM has a few hundred columns per
 # image batch, small enough to stay in the outer caches and to be reused from the heap.
 CHUNK_BYTES = 8 << 20
@@ -41,11 +43,12 @@ def _valid(offset, stride, size, n_out):
 
 
 @njit(cache=True, parallel=True)
-def im2col(x, n0, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, cols):
-    """Fill cols (B, C*KH*KW, Ho*Wo) with the receptive fields of images n0 .. n0+B-1 of x."""
-    nb = cols.shape[0]
+def im2col(x, n0, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, cols, wide):
+    """Fill cols with the receptive fields of images n0 .. n0+B-1 of x: cols is
+    (B, C*KH*KW, Ho*Wo), or (C*KH*KW, B, Ho*Wo) when ``wide``."""
+    nb = cols.shape[1] if wide else cols.shape[0]
     _, c_in, h, wd = x.shape
-    for nc in prange(nb * c_in):               # each iteration owns rows (c, :, :) of cols[n]
+    for nc in prange(nb * c_in):               # each iteration owns the rows of (n, c)
         n = nc // c_in
         c = nc % c_in
         xc = x[n0 + n, c]
@@ -53,7 +56,8 @@ def im2col(x, n0, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, cols):
             oy0, oy1 = _valid(i * dh - pt, sh, h, ho)
             for j in range(kw):
                 ox0, ox1 = _valid(j * dw - pl, sw, wd, wo)
-                row = cols[n, (c * kh + i) * kw + j]
+                r = (c * kh + i) * kw + j
+                row = cols[r, n] if wide else cols[n, r]
                 row[:oy0 * wo] = 0
                 row[oy1 * wo:] = 0
                 x0 = ox0 * sw + j * dw - pl
@@ -76,10 +80,11 @@ def im2col(x, n0, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, cols):
 
 
 @njit(cache=True, parallel=True)
-def col2im(cols, n0, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, dx):
-    """The adjoint of im2col: add every column of cols (B, C*KH*KW, Ho*Wo) back onto the pixels
-    it was read from, in dx[n0 .. n0+B-1] (N, C, H, W)."""
-    nb = cols.shape[0]
+def col2im(cols, n0, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, dx, wide):
+    """The adjoint of im2col: add every column of cols ((B, C*KH*KW, Ho*Wo), or
+    (C*KH*KW, B, Ho*Wo) when ``wide``) back onto the pixels it was read from, in
+    dx[n0 .. n0+B-1] (N, C, H, W)."""
+    nb = cols.shape[1] if wide else cols.shape[0]
     _, c_in, h, wd = dx.shape
     for nc in prange(nb * c_in):               # each iteration owns the plane dx[n0 + n, c]
         n = nc // c_in
@@ -91,7 +96,8 @@ def col2im(cols, n0, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, dx):
                 ox0, ox1 = _valid(j * dw - pl, sw, wd, wo)
                 if ox1 <= ox0:
                     continue
-                row = cols[n, (c * kh + i) * kw + j]
+                r = (c * kh + i) * kw + j
+                row = cols[r, n] if wide else cols[n, r]
                 x0 = ox0 * sw + j * dw - pl
                 x1 = x0 + (ox1 - ox0 - 1) * sw + 1
                 for oy in range(oy0, oy1):
@@ -107,6 +113,12 @@ def col2im(cols, n0, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, dx):
 
 
 # ---- drivers: chunks of images, one reused column buffer, GEMMs through numpy (BLAS) ----------
+#
+# Two layouts of the columns. 'batched' (B, R, Ho*Wo): one GEMM per image and group, written
+# straight into the output; right when an image has many output positions. 'wide'
+# (R, B, Ho*Wo): one GEMM per group for the whole chunk, (K/G, R) @ (R, B*Ho*Wo); right for small
+# images (LeNet, late ResNet stages), where per-image GEMMs would be slivers dominated by call
+# overhead, at the price of transposing the (K, B, Ho*Wo) result into (B, K, Ho*Wo).
 
 
 def _is_pointwise(kernel, stride, padding, in_size, out_size):
@@ -115,9 +127,49 @@ def _is_pointwise(kernel, stride, padding, in_size, out_size):
             and tuple(in_size) == tuple(out_size))
 
 
-def _chunk(n_img, rows, cols_per_image, itemsize):
-    per_image = max(rows * cols_per_image * itemsize, 1)
+def use_wide(k_per_group, rows_per_group, npix):
+    """Wide layout when a per-image GEMM would be small (measured: benchmarks/RESULTS.md)."""
+    return npix < WIDE_MAX_PIXELS or k_per_group * rows_per_group * npix < WIDE_MAX_MACS
+
+
+WIDE_MAX_PIXELS = 256
+WIDE_MAX_MACS = 1 << 21
+
+
+def _chunk(n_img, rows, npix, itemsize):
+    per_image = max(rows * npix * itemsize, 1)
     return int(max(1, min(n_img, CHUNK_BYTES // per_image)))
+
+
+class _Plan:
+    """Geometry of one call, and the chunked column buffer."""
+
+    def __init__(self, n_img, c_in, k_out, kernel, out_size, groups, dtype):
+        kh, kw = kernel
+        self.g, self.kg, self.cg = groups, k_out // groups, c_in // groups
+        self.rows = self.cg * kh * kw                 # im2col rows per group
+        self.npix = out_size[0] * out_size[1]
+        self.wide = use_wide(self.kg, self.rows, self.npix)
+        self.nb = _chunk(n_img, c_in * kh * kw, self.npix, np.dtype(dtype).itemsize)
+        self.buf = buffer("im2col.cols", c_in * kh * kw * self.nb * self.npix, dtype)
+
+    def cols(self, b):
+        """The column buffer for a chunk of b images, C-contiguous in the call's layout."""
+        n = self.buf.size // self.nb * b
+        shape = (self.g * self.rows, b, self.npix) if self.wide else \
+            (b, self.g * self.rows, self.npix)
+        return self.buf[:n].reshape(shape)
+
+    def by_group(self, cols, b):
+        """cols as GEMM operands: (G, R, B*P) when wide, (B, G, R, P) when batched."""
+        if self.wide:
+            return cols.reshape(self.g, self.rows, b * self.npix)
+        return cols.reshape(b, self.g, self.rows, self.npix)
+
+
+def _im2col(x, n0, plan, cols, kernel, stride, padding, dilation, out_size):
+    im2col(x, n0, kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1],
+           dilation[0], dilation[1], out_size[0], out_size[1], cols, plan.wide)
 
 
 def forward(x, w, stride, padding, dilation, groups, out_size):
@@ -125,24 +177,39 @@ def forward(x, w, stride, padding, dilation, groups, out_size):
     n_img, c_in, h, wd = x.shape
     k_out, cg, kh, kw = w.shape
     ho, wo = out_size
+    y = np.empty((n_img, k_out, ho, wo), dtype=x.dtype)
     kg, rows, npix = k_out // groups, cg * kh * kw, ho * wo
     wm = w.reshape(groups, kg, rows)
-    y = np.empty((n_img, k_out, ho, wo), dtype=x.dtype)
-    if _is_pointwise((kh, kw), stride, padding, (h, wd), out_size):
+    if _is_pointwise((kh, kw), stride, padding, (h, wd), out_size) and \
+            not use_wide(kg, rows, npix):
         # (G, Kg, Cg) @ (N, G, Cg, H*W) -> (N, G, Kg, H*W)
         np.matmul(wm, x.reshape(n_img, groups, cg, npix), out=y.reshape(n_img, groups, kg, npix))
         return y
-    nb = _chunk(n_img, c_in * kh * kw, npix, x.itemsize)
-    cols = np.empty((nb, c_in * kh * kw, npix), dtype=x.dtype)
-    for n0 in range(0, n_img, nb):
-        b = min(nb, n_img - n0)
-        c = cols[:b]
-        im2col(x, n0, kh, kw, stride[0], stride[1], padding[0], padding[1],
-               dilation[0], dilation[1], ho, wo, c)
-        # (G, Kg, R) @ (B, G, R, Ho*Wo) -> (B, G, Kg, Ho*Wo), written straight into y
-        np.matmul(wm, c.reshape(b, groups, rows, npix),
-                  out=y[n0:n0 + b].reshape(b, groups, kg, npix))
+    plan = _Plan(n_img, c_in, k_out, (kh, kw), out_size, groups, x.dtype)
+    y3 = y.reshape(n_img, k_out, npix)
+    if plan.wide:
+        out = buffer("im2col.out", k_out * plan.nb * npix, x.dtype)
+    for n0 in range(0, n_img, plan.nb):
+        b = min(plan.nb, n_img - n0)
+        cols = plan.cols(b)
+        _im2col(x, n0, plan, cols, (kh, kw), stride, padding, dilation, out_size)
+        if plan.wide:
+            # (G, Kg, R) @ (G, R, B*P) -> (G, Kg, B*P) = (K, B, P) -> y[n0:n0+B] (B, K, P)
+            o = out[:k_out * b * npix].reshape(groups, kg, b * npix)
+            np.matmul(wm, plan.by_group(cols, b), out=o)
+            y3[n0:n0 + b] = o.reshape(k_out, b, npix).transpose(1, 0, 2)
+        else:
+            # (G, Kg, R) @ (B, G, R, P) -> (B, G, Kg, P), written straight into y
+            np.matmul(wm, plan.by_group(cols, b), out=y3[n0:n0 + b].reshape(b, groups, kg, npix))
     return y
+
+
+def _transposed_chunk(g3, n0, b, buf):
+    """g[n0:n0+b] (B, K, P) copied into the wide layout (K, B, P)."""
+    k_out, npix = g3.shape[1], g3.shape[2]
+    gt = buf[:k_out * b * npix].reshape(k_out, b, npix)
+    gt[...] = g3[n0:n0 + b].transpose(1, 0, 2)
+    return gt
 
 
 def backward_input(g, w, in_size, stride, padding, dilation, groups):
@@ -153,21 +220,27 @@ def backward_input(g, w, in_size, stride, padding, dilation, groups):
     c_in = cg * groups
     kg, rows, npix = k_out // groups, cg * kh * kw, ho * wo
     wt = w.reshape(groups, kg, rows).transpose(0, 2, 1)       # (G, R, Kg), a view: BLAS transposes
-    if _is_pointwise((kh, kw), stride, padding, in_size, (ho, wo)):
+    g3 = g.reshape(n_img, k_out, npix)
+    if _is_pointwise((kh, kw), stride, padding, in_size, (ho, wo)) and \
+            not use_wide(kg, rows, npix):
         dx = np.empty((n_img, c_in, h, wd), dtype=g.dtype)
         np.matmul(wt, g.reshape(n_img, groups, kg, npix), out=dx.reshape(n_img, groups, cg, npix))
         return dx
     dx = np.zeros((n_img, c_in, h, wd), dtype=g.dtype)
-    nb = _chunk(n_img, c_in * kh * kw, npix, g.itemsize)
-    cols = np.empty((nb, c_in * kh * kw, npix), dtype=g.dtype)
-    for n0 in range(0, n_img, nb):
-        b = min(nb, n_img - n0)
-        c = cols[:b]
-        # (G, R, Kg) @ (B, G, Kg, Ho*Wo) -> (B, G, R, Ho*Wo)
-        np.matmul(wt, g[n0:n0 + b].reshape(b, groups, kg, npix),
-                  out=c.reshape(b, groups, rows, npix))
-        col2im(c, n0, kh, kw, stride[0], stride[1], padding[0], padding[1],
-               dilation[0], dilation[1], ho, wo, dx)
+    plan = _Plan(n_img, c_in, k_out, (kh, kw), (ho, wo), groups, g.dtype)
+    if plan.wide:
+        gbuf = buffer("im2col.g", k_out * plan.nb * npix, g.dtype)
+    for n0 in range(0, n_img, plan.nb):
+        b = min(plan.nb, n_img - n0)
+        cols = plan.cols(b)
+        if plan.wide:
+            gt = _transposed_chunk(g3, n0, b, gbuf).reshape(groups, kg, b * npix)
+            np.matmul(wt, gt, out=plan.by_group(cols, b))   # (G, R, Kg) @ (G, Kg, B*P)
+        else:
+            np.matmul(wt, g3[n0:n0 + b].reshape(b, groups, kg, npix),
+                      out=plan.by_group(cols, b))           # (G, R, Kg) @ (B, G, Kg, P)
+        col2im(cols, n0, kh, kw, stride[0], stride[1], padding[0], padding[1],
+               dilation[0], dilation[1], ho, wo, dx, plan.wide)
     return dx
 
 
@@ -179,20 +252,30 @@ def backward_weight(x, g, kernel_size, stride, padding, dilation, groups):
     cg, kg = c_in // groups, k_out // groups
     rows, npix = cg * kh * kw, ho * wo
     dw = np.zeros((groups, kg, rows), dtype=x.dtype)
-    if _is_pointwise(kernel_size, stride, padding, (h, wd), (ho, wo)):
+    g3 = g.reshape(n_img, k_out, npix)
+    if _is_pointwise(kernel_size, stride, padding, (h, wd), (ho, wo)) and \
+            not use_wide(kg, rows, npix):
         xs = x.reshape(n_img, groups, cg, npix).transpose(0, 1, 3, 2)
         # (N, G, Kg, H*W) @ (N, G, H*W, Cg) -> (N, G, Kg, Cg), summed over the batch
         np.sum(np.matmul(g.reshape(n_img, groups, kg, npix), xs), axis=0, out=dw)
         return dw.reshape(k_out, cg, kh, kw)
-    nb = _chunk(n_img, c_in * kh * kw, npix, x.itemsize)
-    cols = np.empty((nb, c_in * kh * kw, npix), dtype=x.dtype)
-    part = np.empty((nb, groups, kg, rows), dtype=x.dtype)
-    for n0 in range(0, n_img, nb):
-        b = min(nb, n_img - n0)
-        c = cols[:b]
-        im2col(x, n0, kh, kw, stride[0], stride[1], padding[0], padding[1],
-               dilation[0], dilation[1], ho, wo, c)
-        ct = c.reshape(b, groups, rows, npix).transpose(0, 1, 3, 2)
-        np.matmul(g[n0:n0 + b].reshape(b, groups, kg, npix), ct, out=part[:b])
-        dw += part[:b].sum(axis=0)
+    plan = _Plan(n_img, c_in, k_out, kernel_size, (ho, wo), groups, x.dtype)
+    if plan.wide:
+        gbuf = buffer("im2col.g", k_out * plan.nb * npix, x.dtype)
+        part = np.empty((groups, kg, rows), dtype=x.dtype)
+    else:
+        part = np.empty((plan.nb, groups, kg, rows), dtype=x.dtype)
+    for n0 in range(0, n_img, plan.nb):
+        b = min(plan.nb, n_img - n0)
+        cols = plan.cols(b)
+        _im2col(x, n0, plan, cols, kernel_size, stride, padding, dilation, (ho, wo))
+        ct = plan.by_group(cols, b)
+        if plan.wide:
+            gt = _transposed_chunk(g3, n0, b, gbuf).reshape(groups, kg, b * npix)
+            np.matmul(gt, ct.transpose(0, 2, 1), out=part)   # (G, Kg, B*P) @ (G, B*P, R)
+            dw += part
+        else:
+            np.matmul(g3[n0:n0 + b].reshape(b, groups, kg, npix), ct.transpose(0, 1, 3, 2),
+                      out=part[:b])                         # (B, G, Kg, P) @ (B, G, P, R)
+            dw += part[:b].sum(axis=0)
     return dw.reshape(k_out, cg, kh, kw)

@@ -32,10 +32,29 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .scratch import buffer
+
 # Bytes of one transformed-input chunk V (16, C, P).
 CHUNK_BYTES = 8 << 20
 
-_G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+
+# The transforms combine columns 2tx .. 2tx+3 of a tile: stride-2 access, which does not
+# vectorise. So every padded row is first split into its even and odd columns, e[s] = row[2s],
+# o[s] = row[2s + 1]; tile tx then reads e[tx], o[tx], e[tx+1], o[tx+1], all unit-stride.
+
+
+@njit(cache=True, inline="always")
+def _load_split(src, q0, q1, pl, buf, even, odd):
+    """Padded row (image row ``src`` at columns [q0, q1) of the padded frame, zeros elsewhere)
+    split into even and odd columns."""
+    buf[:] = 0
+    seg = buf[q0:q1]
+    part = src[q0 - pl:q1 - pl]
+    for q in range(seg.shape[0]):
+        seg[q] = part[q]
+    for s in range(even.shape[0]):
+        even[s] = buf[2 * s]
+        odd[s] = buf[2 * s + 1]
 
 
 @njit(cache=True, parallel=True)
@@ -43,92 +62,106 @@ def input_transform(x, n0, pt, pl, th, tw, v):
     """V[4r + j, c, p] = (B^T d B)[r, j] for every 4x4 input tile d of images n0 .. of x.
     x (N, C, H, W) -> v (16, C, B*TH*TW)."""
     _, c_in, h, wd = x.shape
-    ntile = th * tw
-    nb = v.shape[2] // ntile
+    nb = v.shape[2] // (th * tw)
     wp = 2 * tw + 2                         # padded width that the tiles of a row span
-    q0 = max(0, pl)                         # columns [q0, q1) of a padded row hold image pixels
-    q1 = min(wp, pl + wd)
+    q0 = min(max(0, pl), wp)                # columns [q0, q1) of a padded row hold image pixels
+    q1 = max(min(wp, pl + wd), q0)
     for nc in prange(nb * c_in):            # each iteration owns v[:, c, tiles of image n]
         n = nc // c_in
         c = nc % c_in
         xc = x[n0 + n, c]
-        d = np.zeros((4, wp), dtype=x.dtype)
-        t = np.empty((4, wp), dtype=x.dtype)
+        buf = np.empty(wp, dtype=x.dtype)
+        de = np.empty((4, tw + 1), dtype=x.dtype)     # rows of the tile row, even columns
+        do = np.empty((4, tw + 1), dtype=x.dtype)     # odd columns
+        te = np.empty((4, tw + 1), dtype=x.dtype)
+        to = np.empty((4, tw + 1), dtype=x.dtype)
         for ty in range(th):
             for r in range(4):
                 yy = 2 * ty - pt + r
-                dr = d[r]
-                if 0 <= yy < h and q1 > q0:
-                    src = xc[yy, q0 - pl:q1 - pl]
-                    seg = dr[q0:q1]
-                    for q in range(seg.shape[0]):
-                        seg[q] = src[q]
-                    dr[:q0] = 0
-                    dr[q1:] = 0
+                if 0 <= yy < h:
+                    _load_split(xc[yy], q0, q1, pl, buf, de[r], do[r])
                 else:
-                    dr[:] = 0
-            # B^T d: combine the four rows, whole rows at a time
-            for q in range(wp):
-                t[0, q] = d[0, q] - d[2, q]
-                t[1, q] = d[1, q] + d[2, q]
-                t[2, q] = d[2, q] - d[1, q]
-                t[3, q] = d[1, q] - d[3, q]
+                    de[r, :] = 0
+                    do[r, :] = 0
+            # B^T d: combine the four rows
+            for s in range(tw + 1):
+                te[0, s] = de[0, s] - de[2, s]
+                te[1, s] = de[1, s] + de[2, s]
+                te[2, s] = de[2, s] - de[1, s]
+                te[3, s] = de[1, s] - de[3, s]
+                to[0, s] = do[0, s] - do[2, s]
+                to[1, s] = do[1, s] + do[2, s]
+                to[2, s] = do[2, s] - do[1, s]
+                to[3, s] = do[1, s] - do[3, s]
             base = (n * th + ty) * tw
-            # (B^T d) B: combine columns 2tx .. 2tx+3 of each row
+            # (B^T d) B: columns 2tx .. 2tx+3 are e[tx], o[tx], e[tx+1], o[tx+1]
             for r in range(4):
-                tr = t[r]
+                e = te[r]
+                o = to[r]
                 v0 = v[4 * r, c, base:base + tw]
                 v1 = v[4 * r + 1, c, base:base + tw]
                 v2 = v[4 * r + 2, c, base:base + tw]
                 v3 = v[4 * r + 3, c, base:base + tw]
                 for tx in range(tw):
-                    a = tr[2 * tx]
-                    b = tr[2 * tx + 1]
-                    e = tr[2 * tx + 2]
-                    f = tr[2 * tx + 3]
-                    v0[tx] = a - e
-                    v1[tx] = b + e
-                    v2[tx] = e - b
-                    v3[tx] = b - f
+                    v0[tx] = e[tx] - e[tx + 1]
+                    v1[tx] = o[tx] + e[tx + 1]
+                    v2[tx] = e[tx + 1] - o[tx]
+                    v3[tx] = o[tx] - o[tx + 1]
 
 
 @njit(cache=True, parallel=True)
 def output_transform(m, bias, n0, th, tw, y):
     """y[n0 + n, k] = A^T M A + bias[k], tile by tile.  m (16, K, B*TH*TW) -> y (N, K, Ho, Wo)."""
     _, k_out, ho, wo = y.shape
-    ntile = th * tw
-    nb = m.shape[2] // ntile
+    nb = m.shape[2] // (th * tw)
+    half = wo // 2                          # tiles whose two columns are both inside
     for nk in prange(nb * k_out):           # each iteration owns the plane y[n0 + n, k]
         n = nk // k_out
         k = nk % k_out
         yk = y[n0 + n, k]
         bk = bias[k]
-        o = np.empty((2, 2 * tw), dtype=y.dtype)
+        row = np.empty((2, 2 * tw), dtype=y.dtype)
         for ty in range(th):
             base = (n * th + ty) * tw
+            m0 = m[0, k, base:base + tw]
+            m1 = m[1, k, base:base + tw]
+            m2 = m[2, k, base:base + tw]
+            m3 = m[3, k, base:base + tw]
+            m4 = m[4, k, base:base + tw]
+            m5 = m[5, k, base:base + tw]
+            m6 = m[6, k, base:base + tw]
+            m7 = m[7, k, base:base + tw]
+            m8 = m[8, k, base:base + tw]
+            m9 = m[9, k, base:base + tw]
+            m10 = m[10, k, base:base + tw]
+            m11 = m[11, k, base:base + tw]
+            m12 = m[12, k, base:base + tw]
+            m13 = m[13, k, base:base + tw]
+            m14 = m[14, k, base:base + tw]
+            m15 = m[15, k, base:base + tw]
+            r0 = row[0]
+            r1 = row[1]
             for tx in range(tw):
-                p = base + tx
                 # A^T M: rows 0+1+2 and 1-2-3, for each of the four columns
-                s0 = m[0, k, p] + m[4, k, p] + m[8, k, p]
-                s1 = m[1, k, p] + m[5, k, p] + m[9, k, p]
-                s2 = m[2, k, p] + m[6, k, p] + m[10, k, p]
-                s3 = m[3, k, p] + m[7, k, p] + m[11, k, p]
-                u0 = m[4, k, p] - m[8, k, p] - m[12, k, p]
-                u1 = m[5, k, p] - m[9, k, p] - m[13, k, p]
-                u2 = m[6, k, p] - m[10, k, p] - m[14, k, p]
-                u3 = m[7, k, p] - m[11, k, p] - m[15, k, p]
+                s0 = m0[tx] + m4[tx] + m8[tx]
+                s1 = m1[tx] + m5[tx] + m9[tx]
+                s2 = m2[tx] + m6[tx] + m10[tx]
+                s3 = m3[tx] + m7[tx] + m11[tx]
+                u0 = m4[tx] - m8[tx] - m12[tx]
+                u1 = m5[tx] - m9[tx] - m13[tx]
+                u2 = m6[tx] - m10[tx] - m14[tx]
+                u3 = m7[tx] - m11[tx] - m15[tx]
                 # (A^T M) A: the same combination of columns
-                o[0, 2 * tx] = s0 + s1 + s2
-                o[0, 2 * tx + 1] = s1 - s2 - s3
-                o[1, 2 * tx] = u0 + u1 + u2
-                o[1, 2 * tx + 1] = u1 - u2 - u3
+                r0[2 * tx] = s0 + s1 + s2 + bk
+                r0[2 * tx + 1] = s1 - s2 - s3 + bk
+                r1[2 * tx] = u0 + u1 + u2 + bk
+                r1[2 * tx + 1] = u1 - u2 - u3 + bk
             for a in range(2):
-                yy = 2 * ty + a
-                if yy < ho:
-                    dst = yk[yy]
-                    src = o[a]
+                if 2 * ty + a < ho:
+                    dst = yk[2 * ty + a]
+                    src = row[a]
                     for q in range(wo):
-                        dst[q] = src[q] + bk
+                        dst[q] = src[q]
 
 
 @njit(cache=True, parallel=True)
@@ -136,45 +169,66 @@ def output_adjoint(g, n0, th, tw, dm):
     """dM = A dY A^T for every 2x2 tile of the output gradient (0 beyond its edge).
     g (N, K, Ho, Wo) -> dm (16, K, B*TH*TW)."""
     _, k_out, ho, wo = g.shape
-    ntile = th * tw
-    nb = dm.shape[2] // ntile
+    nb = dm.shape[2] // (th * tw)
     for nk in prange(nb * k_out):           # each iteration owns dm[:, k, tiles of image n]
         n = nk // k_out
         k = nk % k_out
         gk = g[n0 + n, k]
-        r = np.zeros((2, 2 * tw), dtype=g.dtype)
-        hrow = np.empty((4, 2 * tw), dtype=g.dtype)
+        buf = np.zeros(2 * tw + 2, dtype=g.dtype)
+        e0 = np.empty(tw + 1, dtype=g.dtype)
+        o0 = np.empty(tw + 1, dtype=g.dtype)
+        e1 = np.empty(tw + 1, dtype=g.dtype)
+        o1 = np.empty(tw + 1, dtype=g.dtype)
         for ty in range(th):
-            for a in range(2):
-                yy = 2 * ty + a
-                if yy < ho:
-                    src = gk[yy]
-                    dst = r[a]
-                    for q in range(wo):
-                        dst[q] = src[q]
-                else:
-                    r[a, :] = 0
-            # A dY: rows (dY0, dY0 + dY1, dY0 - dY1, -dY1)
-            for q in range(2 * tw):
-                hrow[0, q] = r[0, q]
-                hrow[1, q] = r[0, q] + r[1, q]
-                hrow[2, q] = r[0, q] - r[1, q]
-                hrow[3, q] = -r[1, q]
+            _load_split(gk[2 * ty], 0, wo, 0, buf, e0, o0)
+            if 2 * ty + 1 < ho:
+                _load_split(gk[2 * ty + 1], 0, wo, 0, buf, e1, o1)
+            else:
+                e1[:] = 0
+                o1[:] = 0
             base = (n * th + ty) * tw
-            # (A dY) A^T: the same combination of columns 2tx, 2tx+1
-            for i in range(4):
-                hi = hrow[i]
-                d0 = dm[4 * i, k, base:base + tw]
-                d1 = dm[4 * i + 1, k, base:base + tw]
-                d2 = dm[4 * i + 2, k, base:base + tw]
-                d3 = dm[4 * i + 3, k, base:base + tw]
-                for tx in range(tw):
-                    a0 = hi[2 * tx]
-                    a1 = hi[2 * tx + 1]
-                    d0[tx] = a0
-                    d1[tx] = a0 + a1
-                    d2[tx] = a0 - a1
-                    d3[tx] = -a1
+            # A dY: rows (dY0, dY0 + dY1, dY0 - dY1, -dY1); then the same on the columns
+            d0 = dm[0, k, base:base + tw]
+            d1 = dm[1, k, base:base + tw]
+            d2 = dm[2, k, base:base + tw]
+            d3 = dm[3, k, base:base + tw]
+            d4 = dm[4, k, base:base + tw]
+            d5 = dm[5, k, base:base + tw]
+            d6 = dm[6, k, base:base + tw]
+            d7 = dm[7, k, base:base + tw]
+            d8 = dm[8, k, base:base + tw]
+            d9 = dm[9, k, base:base + tw]
+            d10 = dm[10, k, base:base + tw]
+            d11 = dm[11, k, base:base + tw]
+            d12 = dm[12, k, base:base + tw]
+            d13 = dm[13, k, base:base + tw]
+            d14 = dm[14, k, base:base + tw]
+            d15 = dm[15, k, base:base + tw]
+            for tx in range(tw):
+                a0 = e0[tx]                  # (A dY) row 0, even / odd column
+                b0 = o0[tx]
+                a1 = e0[tx] + e1[tx]         # row 1
+                b1 = o0[tx] + o1[tx]
+                a2 = e0[tx] - e1[tx]         # row 2
+                b2 = o0[tx] - o1[tx]
+                a3 = -e1[tx]                 # row 3
+                b3 = -o1[tx]
+                d0[tx] = a0
+                d1[tx] = a0 + b0
+                d2[tx] = a0 - b0
+                d3[tx] = -b0
+                d4[tx] = a1
+                d5[tx] = a1 + b1
+                d6[tx] = a1 - b1
+                d7[tx] = -b1
+                d8[tx] = a2
+                d9[tx] = a2 + b2
+                d10[tx] = a2 - b2
+                d11[tx] = -b2
+                d12[tx] = a3
+                d13[tx] = a3 + b3
+                d14[tx] = a3 - b3
+                d15[tx] = -b3
 
 
 @njit(cache=True, parallel=True)
@@ -183,76 +237,118 @@ def input_adjoint(dv, n0, pt, pl, th, tw, dx):
     overlap by two rows/columns; window parts in the padding are dropped).
     dv (16, C, B*TH*TW) -> dx (N, C, H, W)."""
     _, c_in, h, wd = dx.shape
-    ntile = th * tw
-    nb = dv.shape[2] // ntile
+    nb = dv.shape[2] // (th * tw)
     hp = 2 * th + 2
-    wp = 2 * tw + 2
     for nc in prange(nb * c_in):            # each iteration owns the plane dx[n0 + n, c]
         n = nc // c_in
         c = nc % c_in
-        acc = np.zeros((hp, wp), dtype=dx.dtype)    # the padded plane
-        u = np.empty((4, wp), dtype=dx.dtype)
+        # the padded plane, even and odd columns apart: padded column 2s / 2s + 1
+        acc_e = np.zeros((hp, tw + 1), dtype=dx.dtype)
+        acc_o = np.zeros((hp, tw + 1), dtype=dx.dtype)
+        ue = np.empty((4, tw + 1), dtype=dx.dtype)
+        uo = np.empty((4, tw + 1), dtype=dx.dtype)
         for ty in range(th):
-            u[:, :] = 0
             base = (n * th + ty) * tw
-            # dV B^T per row i: columns (v0, v1 - v2 + v3, -v0 + v1 + v2, -v3), tiles overlapping
+            # dV B^T per row i: tile tx adds (a0, a1, a2, a3) to columns 2tx .. 2tx+3, so
+            # even column 2s gets a0[s] + a2[s-1] and odd column 2s+1 gets a1[s] + a3[s-1]
             for i in range(4):
-                ui = u[i]
-                e0 = dv[4 * i, c, base:base + tw]
-                e1 = dv[4 * i + 1, c, base:base + tw]
-                e2 = dv[4 * i + 2, c, base:base + tw]
-                e3 = dv[4 * i + 3, c, base:base + tw]
-                for tx in range(tw):
-                    a = e0[tx]
-                    b = e1[tx]
-                    e = e2[tx]
-                    f = e3[tx]
-                    q = 2 * tx
-                    ui[q] += a
-                    ui[q + 1] += b - e + f
-                    ui[q + 2] += e + b - a
-                    ui[q + 3] -= f
-            # B (dV B^T): the same combination of rows, added onto rows 2ty .. 2ty+3
-            r0 = acc[2 * ty]
-            r1 = acc[2 * ty + 1]
-            r2 = acc[2 * ty + 2]
-            r3 = acc[2 * ty + 3]
-            for q in range(wp):
-                r0[q] += u[0, q]
-                r1[q] += u[1, q] - u[2, q] + u[3, q]
-                r2[q] += u[2, q] + u[1, q] - u[0, q]
-                r3[q] -= u[3, q]
-        # crop the padding: padded row/column q is image row/column q - pt / q - pl
+                f0 = dv[4 * i, c, base:base + tw]
+                f1 = dv[4 * i + 1, c, base:base + tw]
+                f2 = dv[4 * i + 2, c, base:base + tw]
+                f3 = dv[4 * i + 3, c, base:base + tw]
+                e = ue[i]
+                o = uo[i]
+                e[0] = f0[0]
+                o[0] = f1[0] - f2[0] + f3[0]
+                for s in range(1, tw):
+                    e[s] = f0[s] + f1[s - 1] + f2[s - 1] - f0[s - 1]
+                    o[s] = f1[s] - f2[s] + f3[s] - f3[s - 1]
+                e[tw] = f1[tw - 1] + f2[tw - 1] - f0[tw - 1]
+                o[tw] = -f3[tw - 1]
+            # B (dV B^T): rows (u0, u1 - u2 + u3, u1 + u2 - u0, -u3) onto rows 2ty .. 2ty+3
+            for acc, u in ((acc_e, ue), (acc_o, uo)):
+                r0 = acc[2 * ty]
+                r1 = acc[2 * ty + 1]
+                r2 = acc[2 * ty + 2]
+                r3 = acc[2 * ty + 3]
+                for s in range(tw + 1):
+                    r0[s] += u[0, s]
+                    r1[s] += u[1, s] - u[2, s] + u[3, s]
+                    r2[s] += u[1, s] + u[2, s] - u[0, s]
+                    r3[s] -= u[3, s]
+        # crop the padding: image pixel (yy, xx) is padded (yy + pt, xx + pl)
         dxc = dx[n0 + n, c]
-        y0 = max(0, -pt)
         y1 = min(h, hp - pt)
-        x0 = max(0, -pl)
-        x1 = min(wd, wp - pl)
-        for yy in range(y0, y1):
-            src = acc[yy + pt, x0 + pl:x1 + pl]
-            dst = dxc[yy, x0:x1]
-            for q in range(dst.shape[0]):
-                dst[q] = src[q]
+        x1 = min(wd, 2 * tw + 2 - pl)
+        for yy in range(y1):
+            ae = acc_e[yy + pt]
+            ao = acc_o[yy + pt]
+            dst = dxc[yy]
+            for xx in range(x1):
+                q = xx + pl
+                dst[xx] = ae[q // 2] if q % 2 == 0 else ao[q // 2]
 
 
 # ---- drivers ------------------------------------------------------------------------------------
 
 
+@njit(cache=True, parallel=True)
+def _weight_transform(w, half, u):
+    """u[4a + b, k, c] = (G w[k, c] G^T)[a, b]: rows (w0, (w0+w1+w2)/2, (w0-w1+w2)/2, w2) of w,
+    then the same on the columns.  w (K, Cg, 3, 3) -> u (16, K, Cg)."""
+    k_out, cg = w.shape[:2]
+    for k in prange(k_out):
+        t = np.empty((4, 3), dtype=w.dtype)
+        for c in range(cg):
+            f = w[k, c]
+            for j in range(3):
+                t[0, j] = f[0, j]
+                t[1, j] = (f[0, j] + f[1, j] + f[2, j]) * half
+                t[2, j] = (f[0, j] - f[1, j] + f[2, j]) * half
+                t[3, j] = f[2, j]
+            for a in range(4):
+                u[4 * a, k, c] = t[a, 0]
+                u[4 * a + 1, k, c] = (t[a, 0] + t[a, 1] + t[a, 2]) * half
+                u[4 * a + 2, k, c] = (t[a, 0] - t[a, 1] + t[a, 2]) * half
+                u[4 * a + 3, k, c] = t[a, 2]
+
+
+@njit(cache=True, parallel=True)
+def _weight_adjoint(du, half, dw):
+    """dw[k, c] = G^T dU G: rows (d0 + (d1+d2)/2, (d1-d2)/2, (d1+d2)/2 + d3) of the 4x4 dU,
+    then the same on the columns.  du (16, K, Cg) -> dw (K, Cg, 3, 3)."""
+    k_out, cg = dw.shape[:2]
+    for k in prange(k_out):
+        t = np.empty((3, 4), dtype=du.dtype)
+        for c in range(cg):
+            for b in range(4):
+                d0 = du[b, k, c]
+                d1 = du[4 + b, k, c]
+                d2 = du[8 + b, k, c]
+                d3 = du[12 + b, k, c]
+                t[0, b] = d0 + (d1 + d2) * half
+                t[1, b] = (d1 - d2) * half
+                t[2, b] = (d1 + d2) * half + d3
+            for a in range(3):
+                dw[k, c, a, 0] = t[a, 0] + (t[a, 1] + t[a, 2]) * half
+                dw[k, c, a, 1] = (t[a, 1] - t[a, 2]) * half
+                dw[k, c, a, 2] = (t[a, 1] + t[a, 2]) * half + t[a, 3]
+
+
 def weight_transform(w, groups):
     """U = G w G^T per (k, c).  w (K, Cg, 3, 3) -> U (16, G, K/G, Cg)."""
     k_out, cg = w.shape[:2]
-    gm = _G.astype(w.dtype)
-    u = np.matmul(np.matmul(gm, w), gm.T)                          # (K, Cg, 4, 4)
-    u = np.ascontiguousarray(u.reshape(k_out, cg, 16).transpose(2, 0, 1))
+    u = np.empty((16, k_out, cg), dtype=w.dtype)
+    _weight_transform(w, w.dtype.type(0.5), u)
     return u.reshape(16, groups, k_out // groups, cg)
 
 
 def weight_adjoint(du):
     """dw = G^T dU G per (k, c).  du (16, G, K/G, Cg) -> dw (K, Cg, 3, 3)."""
     _, groups, kg, cg = du.shape
-    gm = _G.astype(du.dtype)
-    d4 = du.reshape(4, 4, groups * kg, cg).transpose(2, 3, 0, 1)   # (K, Cg, 4, 4)
-    return np.ascontiguousarray(np.matmul(np.matmul(gm.T, d4), gm))
+    dw = np.empty((groups * kg, cg, 3, 3), dtype=du.dtype)
+    _weight_adjoint(du.reshape(16, groups * kg, cg), du.dtype.type(0.5), dw)
+    return dw
 
 
 def applies(kernel_size, stride, dilation):
@@ -276,8 +372,8 @@ def forward(x, w, bias, padding, groups, out_size):
     if bias is None:
         bias = np.zeros(k_out, dtype=x.dtype)
     nb = _plan(n_img, max(c_in, k_out), ntile, x.itemsize)
-    vbuf = np.empty(16 * c_in * nb * ntile, dtype=x.dtype)
-    mbuf = np.empty(16 * k_out * nb * ntile, dtype=x.dtype)
+    vbuf = buffer("winograd.v", 16 * c_in * nb * ntile, x.dtype)
+    mbuf = buffer("winograd.m", 16 * k_out * nb * ntile, x.dtype)
     y = np.empty((n_img, k_out, ho, wo), dtype=x.dtype)
     for n0 in range(0, n_img, nb):
         p = min(nb, n_img - n0) * ntile
@@ -304,8 +400,8 @@ def backward(x, w, g, in_size, padding, groups, need_input=True, need_weight=Tru
     pt, pl = padding
     ut = weight_transform(w, groups).transpose(0, 1, 3, 2) if need_input else None
     nb = _plan(n_img, max(c_in, k_out), ntile, g.itemsize)
-    vbuf = np.empty(16 * c_in * nb * ntile, dtype=g.dtype)
-    mbuf = np.empty(16 * k_out * nb * ntile, dtype=g.dtype)
+    vbuf = buffer("winograd.v", 16 * c_in * nb * ntile, g.dtype)
+    mbuf = buffer("winograd.m", 16 * k_out * nb * ntile, g.dtype)
     dx = np.zeros((n_img, c_in, h, wd), dtype=g.dtype) if need_input else None
     du = np.zeros((16, groups, kg, cg), dtype=g.dtype) if need_weight else None
     part = np.empty_like(du) if need_weight else None

@@ -35,7 +35,9 @@ CASES = {
     "stride > kernel": (2, 3, 11, 10, 4, 2, 3, (4, 3), (1, 0), (1, 1), 1, (1, 0)),
 }
 NOJIT_CASES = {"3x3 pad 1", "strided grouped", "depthwise dilated", "even kernel same"}
-ALGORITHMS = ["auto", "direct", "im2col", "winograd"]
+# im2col has two column layouts: 'wide' (tiny images, the default at these sizes) and
+# 'batched' (one GEMM per image), forced here by setting the wide thresholds to zero
+ALGORITHMS = ["auto", "direct", "im2col", "im2col-batched", "shifted", "winograd"]
 
 
 def _params():
@@ -44,6 +46,8 @@ def _params():
         kh, kw, stride, dil = case[5], case[6], case[7], case[9]
         for algo in ALGORITHMS:
             if algo == "winograd" and not winograd.applies((kh, kw), stride, dil):
+                continue
+            if algo == "shifted" and stride != (1, 1):
                 continue
             for dtype in (np.float64, np.float32):
                 marks = [pytest.mark.nojit] if name in NOJIT_CASES and algo != "auto" else []
@@ -89,7 +93,11 @@ def small_chunks(monkeypatch):
 
 
 @pytest.mark.parametrize("case,algo,dtype", _params())
-def test_kernels_match_reference(case, algo, dtype, small_chunks):
+def test_kernels_match_reference(case, algo, dtype, small_chunks, monkeypatch):
+    if algo == "im2col-batched":
+        monkeypatch.setattr(im2col, "WIDE_MAX_PIXELS", 0)
+        monkeypatch.setattr(im2col, "WIDE_MAX_MACS", 0)
+        algo = "im2col"
     x, w, b, g, geom, out_size = _problem(case, dtype)
     x64, w64, b64, g64 = _f64(x, w, b, g)
     s, p, d, grp = geom["stride"], geom["padding"], geom["dilation"], geom["groups"]
