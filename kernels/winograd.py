@@ -76,7 +76,15 @@ def input_transform(x, n0, pt, pl, th, tw, v):
         te = np.empty((4, tw + 1), dtype=x.dtype)
         to = np.empty((4, tw + 1), dtype=x.dtype)
         for ty in range(th):
-            for r in range(4):
+            # tile rows overlap by two rows: the last two of the previous become the first two
+            first = 0
+            if ty > 0:
+                de[0, :] = de[2, :]
+                de[1, :] = de[3, :]
+                do[0, :] = do[2, :]
+                do[1, :] = do[3, :]
+                first = 2
+            for r in range(first, 4):
                 yy = 2 * ty - pt + r
                 if 0 <= yy < h:
                     _load_split(xc[yy], q0, q1, pl, buf, de[r], do[r])
@@ -179,6 +187,8 @@ def output_adjoint(g, n0, th, tw, dm):
         o0 = np.empty(tw + 1, dtype=g.dtype)
         e1 = np.empty(tw + 1, dtype=g.dtype)
         o1 = np.empty(tw + 1, dtype=g.dtype)
+        he = np.empty((4, tw), dtype=g.dtype)      # rows of A dY, even / odd column
+        ho_ = np.empty((4, tw), dtype=g.dtype)
         for ty in range(th):
             _load_split(gk[2 * ty], 0, wo, 0, buf, e0, o0)
             if 2 * ty + 1 < ho:
@@ -186,49 +196,31 @@ def output_adjoint(g, n0, th, tw, dm):
             else:
                 e1[:] = 0
                 o1[:] = 0
-            base = (n * th + ty) * tw
-            # A dY: rows (dY0, dY0 + dY1, dY0 - dY1, -dY1); then the same on the columns
-            d0 = dm[0, k, base:base + tw]
-            d1 = dm[1, k, base:base + tw]
-            d2 = dm[2, k, base:base + tw]
-            d3 = dm[3, k, base:base + tw]
-            d4 = dm[4, k, base:base + tw]
-            d5 = dm[5, k, base:base + tw]
-            d6 = dm[6, k, base:base + tw]
-            d7 = dm[7, k, base:base + tw]
-            d8 = dm[8, k, base:base + tw]
-            d9 = dm[9, k, base:base + tw]
-            d10 = dm[10, k, base:base + tw]
-            d11 = dm[11, k, base:base + tw]
-            d12 = dm[12, k, base:base + tw]
-            d13 = dm[13, k, base:base + tw]
-            d14 = dm[14, k, base:base + tw]
-            d15 = dm[15, k, base:base + tw]
+            # A dY: rows (dY0, dY0 + dY1, dY0 - dY1, -dY1)
             for tx in range(tw):
-                a0 = e0[tx]                  # (A dY) row 0, even / odd column
-                b0 = o0[tx]
-                a1 = e0[tx] + e1[tx]         # row 1
-                b1 = o0[tx] + o1[tx]
-                a2 = e0[tx] - e1[tx]         # row 2
-                b2 = o0[tx] - o1[tx]
-                a3 = -e1[tx]                 # row 3
-                b3 = -o1[tx]
-                d0[tx] = a0
-                d1[tx] = a0 + b0
-                d2[tx] = a0 - b0
-                d3[tx] = -b0
-                d4[tx] = a1
-                d5[tx] = a1 + b1
-                d6[tx] = a1 - b1
-                d7[tx] = -b1
-                d8[tx] = a2
-                d9[tx] = a2 + b2
-                d10[tx] = a2 - b2
-                d11[tx] = -b2
-                d12[tx] = a3
-                d13[tx] = a3 + b3
-                d14[tx] = a3 - b3
-                d15[tx] = -b3
+                he[0, tx] = e0[tx]
+                he[1, tx] = e0[tx] + e1[tx]
+                he[2, tx] = e0[tx] - e1[tx]
+                he[3, tx] = -e1[tx]
+                ho_[0, tx] = o0[tx]
+                ho_[1, tx] = o0[tx] + o1[tx]
+                ho_[2, tx] = o0[tx] - o1[tx]
+                ho_[3, tx] = -o1[tx]
+            base = (n * th + ty) * tw
+            # (A dY) A^T: columns (a, a + b, a - b, -b) of each row; four output streams at a
+            # time (sixteen at once defeat LLVM's alias analysis and it stops vectorising)
+            for i in range(4):
+                a = he[i]
+                b = ho_[i]
+                d0 = dm[4 * i, k, base:base + tw]
+                d1 = dm[4 * i + 1, k, base:base + tw]
+                d2 = dm[4 * i + 2, k, base:base + tw]
+                d3 = dm[4 * i + 3, k, base:base + tw]
+                for tx in range(tw):
+                    d0[tx] = a[tx]
+                    d1[tx] = a[tx] + b[tx]
+                    d2[tx] = a[tx] - b[tx]
+                    d3[tx] = -b[tx]
 
 
 @njit(cache=True, parallel=True)

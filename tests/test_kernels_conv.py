@@ -173,15 +173,23 @@ def test_winograd_nan_reaches_its_tile():
 
 
 def test_algorithm_choice_and_errors():
-    assert conv.choose_algorithm(1, 6, (5, 5), (1, 1), (1, 1), 1) == "direct"      # LeNet conv1
-    assert conv.choose_algorithm(32, 32, (3, 3), (1, 1), (1, 1), 32) == "direct"   # depthwise
-    assert conv.choose_algorithm(64, 64, (3, 3), (1, 1), (1, 1), 1) == "winograd"
-    assert conv.choose_algorithm(64, 64, (3, 3), (2, 2), (1, 1), 1) == "im2col"
+    def choice(c, k, f, stride, groups, out):
+        return conv.choose_algorithm(c, k, (f, f), (stride, stride), (1, 1), groups, (out, out))
+
+    assert choice(32, 32, 3, 1, 32, 56) == "direct"          # depthwise
+    assert choice(1, 6, 5, 1, 1, 28) == "shifted"            # LeNet C1
+    assert choice(6, 16, 5, 1, 1, 10) == "shifted"           # LeNet C3
+    assert choice(64, 64, 3, 1, 1, 56) == "winograd"
+    assert choice(64, 64, 3, 2, 1, 28) == "im2col"
+    assert choice(3, 96, 11, 4, 1, 55) == "im2col"           # AlexNet conv1
+    assert choice(256, 64, 1, 1, 1, 56) == "im2col"          # 1x1: a plain GEMM per image
     x, w = np.zeros((1, 2, 5, 5)), np.zeros((2, 2, 5, 5))
     with pytest.raises(ValueError, match="winograd.*3x3 kernel with stride 1"):
         conv.conv2d_forward(x, w, out_size=(1, 1), algorithm="winograd")
     with pytest.raises(ValueError, match="unknown algorithm 'fft'"):
         conv.conv2d_forward(x, w, out_size=(1, 1), algorithm="fft")
+    with pytest.raises(ValueError, match="'shifted' needs stride 1"):
+        conv.conv2d_forward(x, w, stride=(2, 2), out_size=(1, 1), algorithm="shifted")
 
 
 # ---- backend: validation and the reference switch ---------------------------------------------
