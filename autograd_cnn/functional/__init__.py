@@ -5,6 +5,7 @@
     reduce       sum, mean, max, min, var, std, logsumexp, argmax, ...
     shape        reshape, transpose, indexing, cat, stack, split, pad, gather, ...
     linalg       matmul, linear
+    pool         max/avg/adaptive pooling, max_unpool2d, interpolate
 
 Importing this package attaches the ops to ``Tensor`` as methods and operators (``methods.py``).
 """
@@ -12,6 +13,7 @@ Importing this package attaches the ops to ``Tensor`` as methods and operators (
 from .activation import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
+from .pool import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from . import methods as _methods
