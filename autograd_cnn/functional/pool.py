@@ -6,7 +6,7 @@ dilation d along one spatial dim of size L, the output size is
     L_out = floor((L + 2p - d(k - 1) - 1) / s) + 1            (ceil instead of floor: ceil_mode)
 
 where with ceil_mode the last window must still start inside the input or the left padding
-(otherwise it is dropped), and p may be at most k/2.
+(otherwise it is dropped), and p may be at most half the dilated kernel, (d(k - 1) + 1) / 2.
 
     max pooling      y = max over the window            dL/dx = g routed to the argmax ("switch")
     average pooling  y = sum over the window / divisor  dL/dx = g / divisor spread over the window
@@ -103,19 +103,21 @@ def _pool_args(where, x4, kernel_size, stride, padding, dilation, ceil_mode):
             raise ValueError(f"{where}: {name} must be positive, got {v}")
     if min(p) < 0:
         raise ValueError(f"{where}: padding must be non-negative, got {p}")
-    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
-        raise ValueError(f"{where}: padding {p} must be at most half the kernel size {k}, "
-                         f"i.e. at most ({k[0] // 2}, {k[1] // 2})")
+    ext = (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1)       # the dilated kernel's extent
+    if p[0] > ext[0] // 2 or p[1] > ext[1] // 2:
+        raise ValueError(f"{where}: padding {p} must be at most half the (dilated) kernel size "
+                         f"{ext}, i.e. at most ({ext[0] // 2}, {ext[1] // 2}); got "
+                         f"kernel_size {k}, dilation {d}")
     H, W = x4.shape[2:]
     out = (_output_size(H, k[0], s[0], p[0], d[0], ceil_mode),
            _output_size(W, k[1], s[1], p[1], d[1], ceil_mode))
     if min(out) < 1:
-        ext = (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1)
+        dil = f" and dilation {d}" if d != (1, 1) else ""
         raise ValueError(
-            f"{where}: the kernel (extent {ext[0]}x{ext[1]} with kernel_size {k} and dilation "
-            f"{d}) is larger than the padded input ({H + 2 * p[0]}x{W + 2 * p[1]}: input "
-            f"{H}x{W}, padding {p}); the output would be {out[0]}x{out[1]}. Use a smaller "
-            "kernel_size or dilation, more padding, or a larger input")
+            f"{where}: the kernel (extent {ext[0]}x{ext[1]} with kernel_size {k}{dil}) is larger "
+            f"than the padded input ({H + 2 * p[0]}x{W + 2 * p[1]}: input {H}x{W}, padding {p}); "
+            f"the output would be {out[0]}x{out[1]}. Use a smaller kernel_size, more padding, "
+            "or a larger input")
     return k, s, p, d, out
 
 
