@@ -261,19 +261,22 @@ def interpolate_bilinear_backward(g, in_hw, align_corners: bool, scales):
 
 # ---- matrix products --------------------------------------------------------------------------
 
-# Dispatch, measured on this project's 2-core machine by benchmarks/bench_matmul.py (see
-# benchmarks/RESULTS.md): below SERIAL_FLOPS multiply-adds one Numba thread beats waking two; up
-# to BLAS_FLOPS the Numba kernel is as fast as BLAS; above, BLAS (OpenBLAS through numpy) wins.
-SERIAL_FLOPS = 64 * 64 * 64
-BLAS_FLOPS = 64 * 400 * 120
+# Dispatch, measured on this project's 2-core machine by benchmarks/bench_matmul.py (figures in
+# benchmarks/RESULTS.md). The Numba GEMM beat OpenBLAS (1.2-1.4x, float32; about even in float64)
+# only on op(a) @ op(b) with b transposed and a not, i.e. the forward x W^T of a linear layer,
+# where it needs no copy, for 0.5 to 3.3 million multiply-adds (LeNet-5's fc layers at batch 64);
+# below that numpy's call overhead is smaller, above it BLAS's packed kernels run 1.4-2x faster,
+# and the other two forms pay for a transposed copy. Everything else goes to BLAS.
+NUMBA_WORK = (500_000, 3_300_000)
 
 
-def matmul_route(m: int, k: int, n: int) -> str:
-    """Which implementation a (m, k) @ (k, n) product runs on: 'numba-serial', 'numba', 'blas'."""
-    work = m * k * n
-    if work >= BLAS_FLOPS:
-        return "blas"
-    return "numba-serial" if work < SERIAL_FLOPS else "numba"
+def matmul_route(m: int, k: int, n: int, transpose_a: bool = False,
+                 transpose_b: bool = False) -> str:
+    """Which implementation op(a) (m, k) @ op(b) (k, n) runs on: 'numba' or 'blas'."""
+    lo, hi = NUMBA_WORK
+    if transpose_b and not transpose_a and lo <= m * k * n <= hi:
+        return "numba"
+    return "blas"
 
 
 def matmul(a, b, transpose_a: bool = False, transpose_b: bool = False) -> np.ndarray:
@@ -296,8 +299,6 @@ def matmul(a, b, transpose_a: bool = False, transpose_b: bool = False) -> np.nda
         raise ValueError(f"{where}: inner sizes differ: op(a) is ({m}, {k}), op(b) is ({k2}, {n})")
     if use_reference():
         return _reference.gemm(a, b, transpose_a, transpose_b)
-    route = matmul_route(m, k, n)
-    if route == "blas" or k == 0:
-        return np.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
-    kernel = _matmul.gemm_serial if route == "numba-serial" else _matmul.gemm
-    return kernel(a, b, bool(transpose_a), bool(transpose_b))
+    if matmul_route(m, k, n, transpose_a, transpose_b) == "numba":
+        return _matmul.gemm(a, b, bool(transpose_a), bool(transpose_b))
+    return np.matmul(a.T if transpose_a else a, b.T if transpose_b else b)

@@ -17,7 +17,9 @@ one iteration, so no two threads write the same element). A tile is computed in 
 are vectorised along K, which needs reassociation: fastmath is limited to {'reassoc',
 'contract'} (reordered sums and fused multiply-adds), so NaN and Inf still propagate.
 
-For large products BLAS (through numpy) is faster; ``autograd_cnn/backend.py`` chooses.
+Measured here (benchmarks/bench_matmul.py): this kernel beats BLAS only on the forward product
+of a small linear layer (x W^T, no copy, 0.5-3 M multiply-adds: LeNet's fc layers); BLAS
+(through numpy) wins elsewhere, and ``autograd_cnn/backend.py`` routes accordingly.
 """
 
 import numpy as np
@@ -122,17 +124,8 @@ def _operands(a, b, transpose_a, transpose_b):
 def gemm(a, b, transpose_a, transpose_b):
     """op(a) @ op(b): (M, K) @ (K, N) -> (M, N), where op transposes when its flag is set
     (a is then stored as (K, M), b as (N, K)).  a and b have the same dtype.
-    One tile of C per parallel iteration."""
+    One 64 x 64 tile of C per parallel iteration."""
     aa, bt, c, ntiles = _operands(a, b, transpose_a, transpose_b)
     for t in prange(ntiles):
         _tiles(aa, bt, c, t, t + 1)
-    return c
-
-
-@njit(cache=True)
-def gemm_serial(a, b, transpose_a, transpose_b):
-    """``gemm`` on one thread: for products too small to pay for waking a second thread
-    (when the machine is shared, a parallel region can wait milliseconds for a busy core)."""
-    aa, bt, c, ntiles = _operands(a, b, transpose_a, transpose_b)
-    _tiles(aa, bt, c, 0, ntiles)
     return c

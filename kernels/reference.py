@@ -197,5 +197,3 @@ def gemm(a, b, transpose_a, transpose_b):
         c += np.multiply.outer(a[:, k], b[k, :])
     return c
 
-
-gemm_serial = gemm

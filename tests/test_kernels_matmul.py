@@ -28,12 +28,11 @@ def test_gemm_matches_reference(dtype, rtol, m, k, n, ta, tb):
     ref = R.gemm(a, b, ta, tb)
     assert ref.shape == (m, n)
     scale = np.abs(ref).max()
-    for kernel in (K.gemm, K.gemm_serial):
-        c = kernel(a, b, ta, tb)
-        assert c.dtype == dtype and c.shape == (m, n)
-        # the kernel sums in another order (4x4 blocks, vectorised along k): compare relative
-        # to the size of the entries
-        np.testing.assert_allclose(c, ref, rtol=rtol, atol=rtol * scale * np.sqrt(k))
+    c = K.gemm(a, b, ta, tb)
+    assert c.dtype == dtype and c.shape == (m, n)
+    # the kernel sums in another order (4x4 blocks, vectorised along k): compare relative to the
+    # size of the entries
+    np.testing.assert_allclose(c, ref, rtol=rtol, atol=rtol * scale * np.sqrt(k))
 
 
 @pytest.mark.nojit
@@ -56,25 +55,31 @@ def test_gemm_propagates_nan_and_inf():
 
 @pytest.mark.nojit
 def test_dispatch_rule():
-    assert backend.matmul_route(4, 4, 4) == "numba-serial"
-    assert backend.matmul_route(64, 120, 84) == "numba"
-    assert backend.matmul_route(1024, 1024, 1024) == "blas"
-    assert backend.matmul_route(64, 400, 120) in ("numba", "blas")
+    # the Numba GEMM takes the forward product of small linear layers (x W^T), BLAS the rest
+    assert backend.matmul_route(64, 400, 120, transpose_b=True) == "numba"
+    assert backend.matmul_route(64, 120, 84, transpose_b=True) == "numba"
+    assert backend.matmul_route(64, 84, 10, transpose_b=True) == "blas"          # too small
+    assert backend.matmul_route(1024, 1024, 1024, transpose_b=True) == "blas"    # too large
+    assert backend.matmul_route(64, 400, 120) == "blas"                          # needs a copy
+    assert backend.matmul_route(64, 400, 120, transpose_a=True) == "blas"
 
 
 @pytest.mark.nojit
-@pytest.mark.parametrize("shape", [(3, 4, 5), (64, 120, 84), (70, 300, 130)])
+@pytest.mark.parametrize("shape", [(3, 4, 5), (64, 120, 84), (70, 300, 130), (300, 100, 200)])
 @pytest.mark.parametrize("dtype,rtol", DTYPES)
 def test_backend_matmul_every_route(shape, dtype, rtol, monkeypatch):
     m, k, n = shape
+    routes = set()
     for ta, tb in [(False, False), (False, True), (True, False)]:
         a, b = operands(m, k, n, ta, tb, dtype, seed=3)
+        routes.add(backend.matmul_route(m, k, n, ta, tb))
         ref = R.gemm(a, b, ta, tb)
         atol = rtol * np.abs(ref).max() * np.sqrt(k)
         np.testing.assert_allclose(backend.matmul(a, b, ta, tb), ref, rtol=rtol, atol=atol)
         monkeypatch.setenv("AUTOGRAD_CNN_REFERENCE", "1")
         np.testing.assert_array_equal(backend.matmul(a, b, ta, tb), ref)
         monkeypatch.delenv("AUTOGRAD_CNN_REFERENCE")
+    assert routes == ({"numba", "blas"} if shape in [(64, 120, 84), (70, 300, 130)] else {"blas"})
 
 
 @pytest.mark.nojit

@@ -178,7 +178,7 @@ def test_gradcheck(name):
 
 
 @pytest.mark.nojit
-@pytest.mark.parametrize("shape_x,shape_w", [((4, 5), (3, 5)), ((2, 3, 70), (66, 70))])
+@pytest.mark.parametrize("shape_x,shape_w", [((4, 5), (3, 5)), ((2, 3, 9), (6, 9))])
 def test_linear_and_matmul_gradcheck(shape_x, shape_w):
     rng = np.random.default_rng(0)
     x = ac.tensor(rng.standard_normal(shape_x), requires_grad=True)

@@ -1,0 +1,128 @@
+"""Matrix products: the Numba GEMM, BLAS through numpy, the backend's
+routed choice, and PyTorch (torch.mm) in the same run; also the sweep that sets the backend's
+dispatch rule (``autograd_cnn.backend.matmul_route``).
+
+    python benchmarks/bench_matmul.py          # prints a markdown section
+
+Run with the machine's OpenBLAS settings unset (``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE``)
+so numpy's BLAS uses its AVX-512 kernels, as PyTorch does.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from autograd_cnn import backend
+from autograd_cnn.kernels import matmul as K
+
+try:
+    import torch
+except ImportError:                      # PyTorch is a comparison target only
+    torch = None
+
+
+def median_time(fn, min_time=0.2, repeats=9):
+    """Median seconds per call over ``repeats`` samples, each looping long enough to be timed."""
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    one = max(time.perf_counter() - t0, 1e-7)
+    loops = max(1, int(min_time / repeats / one))
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        samples.append((time.perf_counter() - t0) / loops)
+    return float(np.median(samples))
+
+
+def products(m, k, n, dtype, seed=0):
+    """The three products of a linear layer y = x W^T (x (m, k), W (n, k)), as op(a) op(b)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((m, k)).astype(dtype)
+    w = rng.standard_normal((n, k)).astype(dtype)
+    g = rng.standard_normal((m, n)).astype(dtype)
+    return {"forward x W^T": (x, w, False, True),     # (m, k) (k, n)
+            "grad_x g W": (g, w, False, False),       # (m, n) (n, k)
+            "grad_W g^T x": (g, x, True, False)}      # (n, m) (m, k)
+
+
+def _torch_fn(a, b, ta, tb):
+    ta_, tb_ = torch.from_numpy(a), torch.from_numpy(b)
+    ta_ = ta_.T if ta else ta_
+    tb_ = tb_.T if tb else tb_
+    return lambda: torch.mm(ta_, tb_)
+
+
+def _blas_fn(a, b, ta, tb):
+    aa = a.T if ta else a
+    bb = b.T if tb else b
+    return lambda: np.matmul(aa, bb)
+
+
+def compare_table(shapes, dtype):
+    lines = ["| shape (m, k, n) | product | numba | BLAS (numpy) | routed | PyTorch | "
+             "routed vs PyTorch |",
+             "|---|---|---|---|---|---|---|"]
+    for m, k, n in shapes:
+        for name, (a, b, ta, tb) in products(m, k, n, dtype).items():
+            mm, kk = (a.shape[::-1] if ta else a.shape)
+            nn = b.shape[0] if tb else b.shape[1]
+            flops = 2.0 * mm * kk * nn
+            t = {"numba": median_time(lambda: K.gemm(a, b, ta, tb)),
+                 "blas": median_time(_blas_fn(a, b, ta, tb)),
+                 "routed": median_time(lambda: backend.matmul(a, b, ta, tb))}
+            if torch is not None:
+                t["torch"] = median_time(_torch_fn(a, b, ta, tb))
+
+            def cell(key):
+                if key not in t:
+                    return "n/a"
+                return f"{t[key] * 1e6:.0f} us, {flops / t[key] / 1e9:.0f} GF/s"
+            ratio = f"{t['torch'] / t['routed']:.2f}x" if "torch" in t else "n/a"
+            route = backend.matmul_route(mm, kk, nn, ta, tb)
+            lines.append(f"| ({m}, {k}, {n}) | {name} | {cell('numba')} | {cell('blas')} | "
+                         f"{cell('routed')} ({route}) | {cell('torch')} | {ratio} |")
+    return lines
+
+
+def crossover_table(dtype):
+    """The forward form x W^T (the only one the Numba kernel does without a copy) over a range
+    of sizes: where the Numba kernel beats BLAS, which places the dispatch rule."""
+    lines = ["| (m, k, n) | m*k*n | numba | BLAS | BLAS time / numba time | route |",
+             "|---|---|---|---|---|---|"]
+    for m, k, n in [(32, 32, 32), (64, 64, 64), (64, 120, 84), (96, 96, 96), (128, 128, 128),
+                    (64, 400, 120), (160, 160, 160), (256, 256, 256), (512, 512, 512)]:
+        a, b, ta, tb = products(m, k, n, dtype)["forward x W^T"]
+        flops = 2.0 * m * k * n
+        tn = median_time(lambda: K.gemm(a, b, ta, tb))
+        tb_ = median_time(_blas_fn(a, b, ta, tb))
+        lines.append(f"| ({m}, {k}, {n}) | {m * k * n} | {flops / tn / 1e9:.0f} GF/s | "
+                     f"{flops / tb_ / 1e9:.0f} GF/s | {tb_ / tn:.2f} | "
+                     f"{backend.matmul_route(m, k, n, ta, tb)} |")
+    return lines
+
+
+def main():
+    print("## Matrix products (`bench_matmul.py`)\n")
+    print("Median time per call and GFLOP/s (2mkn / time). The three products of a linear "
+          "layer y = x W^T with x (m, k) and W (n, k): forward x W^T, grad_x = g W, "
+          "grad_W = g^T x. 'routed' is `autograd_cnn.backend.matmul`, which picks "
+          "numba-serial / numba / BLAS by the work m*k*n "
+          f"(serial below {backend.SERIAL_FLOPS}, BLAS from {backend.BLAS_FLOPS}); "
+          "'routed vs PyTorch' is PyTorch's time / ours (> 1: we are faster).\n")
+    for dtype in (np.float32, np.float64):
+        print(f"### {np.dtype(dtype).name}: LeNet-5 fc layers (batch 64), a VGG-sized fc "
+              "layer, 1024^3\n")
+        shapes = [(64, 400, 120), (64, 120, 84), (64, 84, 10), (256, 1024, 1024),
+                  (1024, 1024, 1024)]
+        print("\n".join(compare_table(shapes, dtype)) + "\n")
+        print(f"### {np.dtype(dtype).name}: where the Numba kernel wins (forward x W^T)\n")
+        print("\n".join(crossover_table(dtype)) + "\n")
+
+
+if __name__ == "__main__":
+    main()
