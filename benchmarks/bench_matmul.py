@@ -110,10 +110,10 @@ def main():
     print("## Matrix products (`bench_matmul.py`)\n")
     print("Median time per call and GFLOP/s (2mkn / time). The three products of a linear "
           "layer y = x W^T with x (m, k) and W (n, k): forward x W^T, grad_x = g W, "
-          "grad_W = g^T x. 'routed' is `autograd_cnn.backend.matmul`, which picks "
-          "numba-serial / numba / BLAS by the work m*k*n "
-          f"(serial below {backend.SERIAL_FLOPS}, BLAS from {backend.BLAS_FLOPS}); "
-          "'routed vs PyTorch' is PyTorch's time / ours (> 1: we are faster).\n")
+          "grad_W = g^T x. 'routed' is `autograd_cnn.backend.matmul`, which sends the "
+          f"x W^T form with {backend.NUMBA_WORK[0]} <= m*k*n <= {backend.NUMBA_WORK[1]} to the "
+          "Numba kernel and everything else to BLAS; 'routed vs PyTorch' is PyTorch's time / "
+          "ours (> 1: we are faster).\n")
     for dtype in (np.float32, np.float64):
         print(f"### {np.dtype(dtype).name}: LeNet-5 fc layers (batch 64), a VGG-sized fc "
               "layer, 1024^3\n")

@@ -195,30 +195,53 @@ def avg_pool2d_backward(g, H, W, kh, kw, sh, sw, ph, pw, count_include_pad, divi
 
 
 @njit(cache=True)
-def _adaptive_range(o, size, out_size):
-    """Rows floor(o*size/out_size) .. ceil((o+1)*size/out_size) (end exclusive)."""
-    return (o * size) // out_size, ((o + 1) * size + out_size - 1) // out_size
+def _adaptive_ranges(size, out_size):
+    """Per output o, the input range [floor(o*size/out_size), ceil((o+1)*size/out_size))."""
+    lo = np.empty(out_size, dtype=np.int64)
+    hi = np.empty(out_size, dtype=np.int64)
+    for o in range(out_size):
+        lo[o] = (o * size) // out_size
+        hi[o] = ((o + 1) * size + out_size - 1) // out_size
+    return lo, hi
+
+
+@njit(parallel=True, cache=True, fastmath={"reassoc"})
+def _global_avg_forward(x):
+    """Mean of each plane: (N, C, H, W) -> (N, C, 1, 1). One flat sum per plane; reassociation
+    lets it vectorise (NaN and Inf still propagate)."""
+    N, C, H, W = x.shape
+    P = N * C
+    out = np.empty((N, C, 1, 1), dtype=x.dtype)
+    xf = x.reshape(P, H * W)
+    of = out.reshape(P)
+    for p in prange(P):
+        s = x.dtype.type(0)
+        for i in range(H * W):
+            s += xf[p, i]
+        of[p] = s / x.dtype.type(H * W)
+    return out
 
 
 @njit(parallel=True, cache=True)
 def adaptive_avg_pool2d_forward(x, Ho, Wo):
     """Average over adaptive windows; (N, C, H, W) -> (N, C, Ho, Wo)."""
+    if Ho == 1 and Wo == 1:                  # global average pooling (network heads)
+        return _global_avg_forward(x)
     N, C, H, W = x.shape
     P = N * C
     out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
     xp = x.reshape(P, H, W)
     op = out.reshape(P, Ho, Wo)
+    h0, h1 = _adaptive_ranges(H, Ho)
+    w0, w1 = _adaptive_ranges(W, Wo)
     for p in prange(P):
-        plane = xp[p]
         for oh in range(Ho):
-            h0, h1 = _adaptive_range(oh, H, Ho)
             for ow in range(Wo):
-                w0, w1 = _adaptive_range(ow, W, Wo)
                 s = x.dtype.type(0)
-                for h in range(h0, h1):
-                    for w in range(w0, w1):
-                        s += plane[h, w]
-                op[p, oh, ow] = s / x.dtype.type((h1 - h0) * (w1 - w0))
+                for h in range(h0[oh], h1[oh]):
+                    for w in range(w0[ow], w1[ow]):
+                        s += xp[p, h, w]
+                op[p, oh, ow] = s / x.dtype.type((h1[oh] - h0[oh]) * (w1[ow] - w0[ow]))
     return out
 
 
@@ -227,17 +250,22 @@ def adaptive_avg_pool2d_backward(g, H, W):
     """Each window element gets g / window size; (N, C, Ho, Wo) -> (N, C, H, W)."""
     N, C, Ho, Wo = g.shape
     P = N * C
-    gx = np.zeros((N, C, H, W), dtype=g.dtype)
+    gx = np.empty((N, C, H, W), dtype=g.dtype)
     gp = g.reshape(P, Ho, Wo)
     gxp = gx.reshape(P, H, W)
+    h0, h1 = _adaptive_ranges(H, Ho)
+    w0, w1 = _adaptive_ranges(W, Wo)
+    zero = g.dtype.type(0)
     for p in prange(P):
+        if Ho == 1 and Wo == 1:              # global pooling: one share for the whole plane
+            gxp[p, :, :] = gp[p, 0, 0] / g.dtype.type(H * W)
+            continue
+        gxp[p, :, :] = zero
         for oh in range(Ho):
-            h0, h1 = _adaptive_range(oh, H, Ho)
             for ow in range(Wo):
-                w0, w1 = _adaptive_range(ow, W, Wo)
-                share = gp[p, oh, ow] / g.dtype.type((h1 - h0) * (w1 - w0))
-                for h in range(h0, h1):
-                    for w in range(w0, w1):
+                share = gp[p, oh, ow] / g.dtype.type((h1[oh] - h0[oh]) * (w1[ow] - w0[ow]))
+                for h in range(h0[oh], h1[oh]):
+                    for w in range(w0[ow], w1[ow]):
                         gxp[p, h, w] += share
     return gx
 
@@ -253,20 +281,19 @@ def adaptive_max_pool2d_forward(x, Ho, Wo):
     xp = x.reshape(P, H, W)
     op = out.reshape(P, Ho, Wo)
     ip = idx.reshape(P, Ho, Wo)
+    h0, h1 = _adaptive_ranges(H, Ho)
+    w0, w1 = _adaptive_ranges(W, Wo)
     for p in prange(P):
-        plane = xp[p]
         for oh in range(Ho):
-            h0, h1 = _adaptive_range(oh, H, Ho)
             for ow in range(Wo):
-                w0, w1 = _adaptive_range(ow, W, Wo)
-                best = x.dtype.type(-np.inf)
-                where = h0 * W + w0
-                for h in range(h0, h1):
-                    for w in range(w0, w1):
-                        v = plane[h, w]
-                        if v > best or v != v:
-                            best = v
-                            where = h * W + w
+                best = xp[p, h0[oh], w0[ow]]
+                where = h0[oh] * W + w0[ow]
+                for h in range(h0[oh], h1[oh]):
+                    for w in range(w0[ow], w1[ow]):
+                        v = xp[p, h, w]
+                        take = (v > best) | (v != v)       # branch-free; a NaN wins
+                        best = v if take else best
+                        where = h * W + w if take else where
                 op[p, oh, ow] = best
                 ip[p, oh, ow] = where
     return out, idx

@@ -1,0 +1,152 @@
+"""Pooling and upsampling: autograd_cnn against PyTorch in the same run, forward (no graph) and
+forward+backward, through the public ops (``F.max_pool2d`` etc.), float32, plus the Numba
+compile time of the pooling kernels (first call, empty cache) and the cached start.
+
+    python benchmarks/bench_pool.py          # prints a markdown section
+
+Ratios are PyTorch's median time / ours: the throughput of autograd_cnn relative to PyTorch
+(> 1: we are faster).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+import numpy as np
+
+import autograd_cnn as ac
+import autograd_cnn.functional as F
+
+try:
+    import torch
+    import torch.nn.functional as TF
+except ImportError:                      # PyTorch is a comparison target only
+    torch = None
+
+
+def median_time(fn, repeats=7):
+    fn()                                  # warm-up (and JIT compilation)
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return float(np.median(samples))
+
+
+# name, input shape, our op, PyTorch's op
+CASES = [
+    ("max_pool2d 2x2/2", (32, 64, 112, 112),
+     lambda x: F.max_pool2d(x, 2, 2), lambda x: TF.max_pool2d(x, 2, 2)),
+    ("max_pool2d 3x3/2", (32, 64, 112, 112),
+     lambda x: F.max_pool2d(x, 3, 2), lambda x: TF.max_pool2d(x, 3, 2)),
+    ("max_pool2d 3x3/2 pad 1 (ResNet stem)", (32, 64, 112, 112),
+     lambda x: F.max_pool2d(x, 3, 2, 1), lambda x: TF.max_pool2d(x, 3, 2, 1)),
+    ("avg_pool2d 2x2/2", (32, 64, 112, 112),
+     lambda x: F.avg_pool2d(x, 2, 2), lambda x: TF.avg_pool2d(x, 2, 2)),
+    ("avg_pool2d 3x3/2", (32, 64, 112, 112),
+     lambda x: F.avg_pool2d(x, 3, 2), lambda x: TF.avg_pool2d(x, 3, 2)),
+    ("adaptive_avg_pool2d -> 1 (ResNet-50 head)", (32, 2048, 7, 7),
+     lambda x: F.adaptive_avg_pool2d(x, 1), lambda x: TF.adaptive_avg_pool2d(x, 1)),
+    ("interpolate nearest x2", (32, 64, 56, 56),
+     lambda x: F.interpolate(x, scale_factor=2),
+     lambda x: TF.interpolate(x, scale_factor=2)),
+    ("interpolate bilinear x2", (32, 64, 56, 56),
+     lambda x: F.interpolate(x, scale_factor=2, mode="bilinear"),
+     lambda x: TF.interpolate(x, scale_factor=2, mode="bilinear")),
+]
+
+
+def _ours(op, x_np, backward):
+    x = ac.tensor(x_np, requires_grad=backward)
+    if not backward:
+        return lambda: op(x)
+    g = np.ones(op(x).shape, dtype=np.float32)
+    # ac.grad returns dL/dx instead of storing it in x.grad (which would add a copy of x's
+    # gradient that a pooling layer inside a network never pays: its input is not a leaf)
+    return lambda: ac.grad(op(x), x, grad_outputs=g)
+
+
+def _theirs(op, x_np, backward):
+    x = torch.from_numpy(x_np).clone().requires_grad_(backward)
+    if not backward:
+        def fwd():
+            with torch.no_grad():
+                return op(x)
+        return fwd
+    g = torch.ones(op(x).shape)
+    return lambda: torch.autograd.grad(op(x), x, g)
+
+
+def speed_table():
+    lines = ["| op | input | pass | autograd_cnn | PyTorch | ratio (PyTorch / ours) |",
+             "|---|---|---|---|---|---|"]
+    rng = np.random.default_rng(0)
+    for name, shape, ours, theirs in CASES:
+        x_np = rng.standard_normal(shape).astype(np.float32)
+        if torch is not None:       # the same values in both libraries
+            with torch.no_grad():
+                np.testing.assert_allclose(ours(ac.tensor(x_np)).numpy(),
+                                           theirs(torch.from_numpy(x_np)).numpy(),
+                                           rtol=1e-5, atol=1e-6)
+        for backward in (False, True):
+            t_ours = median_time(_ours(ours, x_np, backward))
+            t_theirs = median_time(_theirs(theirs, x_np, backward)) if torch else None
+            cell = f"{t_theirs * 1e3:.1f} ms" if t_theirs else "n/a"
+            ratio = f"{t_theirs / t_ours:.2f}x" if t_theirs else "n/a"
+            lines.append(f"| {name} | {shape} | {'forward+backward' if backward else 'forward'}"
+                         f" | {t_ours * 1e3:.1f} ms | {cell} | {ratio} |")
+    return lines
+
+
+_FIRST_CALLS = textwrap.dedent("""
+    import time
+    t0 = time.perf_counter()
+    import numpy as np
+    import autograd_cnn as ac, autograd_cnn.functional as F
+    t1 = time.perf_counter()
+    for dtype in (np.float32, np.float64):
+        x = ac.tensor(np.random.rand(2, 3, 8, 8).astype(dtype), requires_grad=True)
+        ys = [F.max_pool2d(x, 2), F.avg_pool2d(x, 2), F.adaptive_avg_pool2d(x, 3),
+              F.adaptive_max_pool2d(x, 3), F.interpolate(x, scale_factor=2),
+              F.interpolate(x, scale_factor=2, mode="bilinear"),
+              F.max_unpool2d(*F.max_pool2d(x, 2, return_indices=True), 2)]
+        for y in ys:
+            y.sum().backward()
+    t2 = time.perf_counter()
+    print(f"{t1 - t0:.3f} {t2 - t1:.3f}")
+""")
+
+
+def compile_table():
+    """Import time and the first calls of every pooling/upsampling kernel (both dtypes,
+    forward and backward) in a new process: with an empty Numba cache, then with it warm."""
+    lines = ["| start | import autograd_cnn | first calls of the 26 pooling/upsampling kernel "
+             "specialisations |", "|---|---|---|"]
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        for label in ("cold (empty Numba cache)", "cached (new process)"):
+            out = subprocess.run([sys.executable, "-c", _FIRST_CALLS], env=env, check=True,
+                                 capture_output=True, text=True).stdout.split()
+            lines.append(f"| {label} | {float(out[0]):.2f} s | {float(out[1]):.2f} s |")
+    return lines
+
+
+def main():
+    print("## Pooling and upsampling (`bench_pool.py`)\n")
+    print("float32, median of 7 runs after a warm-up. forward: no graph recorded (PyTorch under "
+          "`no_grad`, so neither computes max-pool switches); forward+backward: input requires "
+          "grad, dL/dx by `ac.grad(y, x, grad_outputs=ones)` and "
+          "`torch.autograd.grad(y, x, ones)`.\n")
+    print("\n".join(speed_table()) + "\n")
+    print("### Numba compile time\n")
+    print("\n".join(compile_table()) + "\n")
+
+
+if __name__ == "__main__":
+    main()
