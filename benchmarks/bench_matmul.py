@@ -23,20 +23,24 @@ except ImportError:                      # PyTorch is a comparison target only
     torch = None
 
 
-def median_time(fn, min_time=0.2, repeats=9):
-    """Median seconds per call over ``repeats`` samples, each looping long enough to be timed."""
-    fn()
-    t0 = time.perf_counter()
-    fn()
-    one = max(time.perf_counter() - t0, 1e-7)
-    loops = max(1, int(min_time / repeats / one))
-    samples = []
-    for _ in range(repeats):
+def median_times(fns, min_time=0.3, repeats=15):
+    """Median seconds per call of each function. The functions are interleaved round-robin
+    (so all see the same load on a shared machine); each sample loops long enough to time."""
+    loops = []
+    for fn in fns:
+        fn()
         t0 = time.perf_counter()
-        for _ in range(loops):
-            fn()
-        samples.append((time.perf_counter() - t0) / loops)
-    return float(np.median(samples))
+        fn()
+        one = max(time.perf_counter() - t0, 1e-7)
+        loops.append(max(1, int(min_time / repeats / len(fns) / one)))
+    samples = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, n, out in zip(fns, loops, samples):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            out.append((time.perf_counter() - t0) / n)
+    return [float(np.median(t)) for t in samples]
 
 
 def products(m, k, n, dtype, seed=0):
@@ -72,11 +76,12 @@ def compare_table(shapes, dtype):
             mm, kk = (a.shape[::-1] if ta else a.shape)
             nn = b.shape[0] if tb else b.shape[1]
             flops = 2.0 * mm * kk * nn
-            t = {"numba": median_time(lambda: K.gemm(a, b, ta, tb)),
-                 "blas": median_time(_blas_fn(a, b, ta, tb)),
-                 "routed": median_time(lambda: backend.matmul(a, b, ta, tb))}
+            fns = {"numba": lambda: K.gemm(a, b, ta, tb),
+                   "blas": _blas_fn(a, b, ta, tb),
+                   "routed": lambda: backend.matmul(a, b, ta, tb)}
             if torch is not None:
-                t["torch"] = median_time(_torch_fn(a, b, ta, tb))
+                fns["torch"] = _torch_fn(a, b, ta, tb)
+            t = dict(zip(fns, median_times(list(fns.values()))))
 
             def cell(key):
                 if key not in t:
@@ -98,8 +103,7 @@ def crossover_table(dtype):
                     (64, 400, 120), (160, 160, 160), (256, 256, 256), (512, 512, 512)]:
         a, b, ta, tb = products(m, k, n, dtype)["forward x W^T"]
         flops = 2.0 * m * k * n
-        tn = median_time(lambda: K.gemm(a, b, ta, tb))
-        tb_ = median_time(_blas_fn(a, b, ta, tb))
+        tn, tb_ = median_times([lambda: K.gemm(a, b, ta, tb), _blas_fn(a, b, ta, tb)])
         lines.append(f"| ({m}, {k}, {n}) | {m * k * n} | {flops / tn / 1e9:.0f} GF/s | "
                      f"{flops / tb_ / 1e9:.0f} GF/s | {tb_ / tn:.2f} | "
                      f"{backend.matmul_route(m, k, n, ta, tb)} |")
@@ -108,7 +112,7 @@ def crossover_table(dtype):
 
 def main():
     print("## Matrix products (`bench_matmul.py`)\n")
-    print("Median time per call and GFLOP/s (2mkn / time). The three products of a linear "
+    print("Median time per call (the implementations timed interleaved) and GFLOP/s (2mkn / time). The three products of a linear "
           "layer y = x W^T with x (m, k) and W (n, k): forward x W^T, grad_x = g W, "
           "grad_W = g^T x. 'routed' is `autograd_cnn.backend.matmul`, which sends the "
           f"x W^T form with {backend.NUMBA_WORK[0]} <= m*k*n <= {backend.NUMBA_WORK[1]} to the "

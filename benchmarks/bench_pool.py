@@ -29,14 +29,19 @@ except ImportError:                      # PyTorch is a comparison target only
     torch = None
 
 
-def median_time(fn, repeats=7):
-    fn()                                  # warm-up (and JIT compilation)
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+def median_times(fns, repeats=9):
+    """Median seconds per call of each function, the calls interleaved round-robin so that both
+    libraries see the same load on a shared machine (one warm-up call each, which also
+    compiles)."""
+    for fn in fns:
         fn()
-        samples.append(time.perf_counter() - t0)
-    return float(np.median(samples))
+    samples = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, out in zip(fns, samples):
+            t0 = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t0)
+    return [float(np.median(t)) for t in samples]
 
 
 # name, input shape, our op, PyTorch's op
@@ -95,10 +100,12 @@ def speed_table():
                                            theirs(torch.from_numpy(x_np)).numpy(),
                                            rtol=1e-5, atol=1e-6)
         for backward in (False, True):
-            t_ours = median_time(_ours(ours, x_np, backward))
-            t_theirs = median_time(_theirs(theirs, x_np, backward)) if torch else None
-            cell = f"{t_theirs * 1e3:.1f} ms" if t_theirs else "n/a"
-            ratio = f"{t_theirs / t_ours:.2f}x" if t_theirs else "n/a"
+            fns = [_ours(ours, x_np, backward)]
+            if torch is not None:
+                fns.append(_theirs(theirs, x_np, backward))
+            t_ours, *t_theirs = median_times(fns)
+            cell = f"{t_theirs[0] * 1e3:.1f} ms" if t_theirs else "n/a"
+            ratio = f"{t_theirs[0] / t_ours:.2f}x" if t_theirs else "n/a"
             lines.append(f"| {name} | {shape} | {'forward+backward' if backward else 'forward'}"
                          f" | {t_ours * 1e3:.1f} ms | {cell} | {ratio} |")
     return lines
@@ -139,7 +146,7 @@ def compile_table():
 
 def main():
     print("## Pooling and upsampling (`bench_pool.py`)\n")
-    print("float32, median of 7 runs after a warm-up. forward: no graph recorded (PyTorch under "
+    print("float32, median of 9 runs after a warm-up, ours and PyTorch's interleaved. forward: no graph recorded (PyTorch under "
           "`no_grad`, so neither computes max-pool switches); forward+backward: input requires "
           "grad, dL/dx by `ac.grad(y, x, grad_outputs=ones)` and "
           "`torch.autograd.grad(y, x, ones)`.\n")
