@@ -24,8 +24,10 @@ except ImportError:                      # PyTorch is a comparison target only
 
 
 def median_times(fns, min_time=0.3, repeats=15):
-    """Median seconds per call of each function. The functions are interleaved round-robin
-    (so all see the same load on a shared machine); each sample loops long enough to time."""
+    """(median, min) seconds per call of each function. The functions are interleaved
+    round-robin (so all see the same load on a shared machine); each sample loops long enough
+    to time. The minimum is reported too: when another tenant holds a core, a 2-thread call can
+    stall for milliseconds, which swamps microsecond products even in the median."""
     loops = []
     for fn in fns:
         fn()
@@ -40,7 +42,7 @@ def median_times(fns, min_time=0.3, repeats=15):
             for _ in range(n):
                 fn()
             out.append((time.perf_counter() - t0) / n)
-    return [float(np.median(t)) for t in samples]
+    return [(float(np.median(t)), float(np.min(t))) for t in samples]
 
 
 def products(m, k, n, dtype, seed=0):
@@ -86,8 +88,10 @@ def compare_table(shapes, dtype):
             def cell(key):
                 if key not in t:
                     return "n/a"
-                return f"{t[key] * 1e6:.0f} us, {flops / t[key] / 1e9:.0f} GF/s"
-            ratio = f"{t['torch'] / t['routed']:.2f}x" if "torch" in t else "n/a"
+                med, low = t[key]
+                return f"{med * 1e6:.0f} ({low * 1e6:.0f}) us, {flops / med / 1e9:.0f} GF/s"
+            ratio = (f"{t['torch'][0] / t['routed'][0]:.2f}x ({t['torch'][1] / t['routed'][1]:.2f}x)"
+                     if "torch" in t else "n/a")
             route = backend.matmul_route(mm, kk, nn, ta, tb)
             lines.append(f"| ({m}, {k}, {n}) | {name} | {cell('numba')} | {cell('blas')} | "
                          f"{cell('routed')} ({route}) | {cell('torch')} | {ratio} |")
@@ -97,27 +101,29 @@ def compare_table(shapes, dtype):
 def crossover_table(dtype):
     """The forward form x W^T (the only one the Numba kernel does without a copy) over a range
     of sizes: where the Numba kernel beats BLAS, which places the dispatch rule."""
-    lines = ["| (m, k, n) | m*k*n | numba | BLAS | BLAS time / numba time | route |",
+    lines = ["| (m, k, n) | m*k*n | numba | BLAS | BLAS time / numba time, median (min) | route |",
              "|---|---|---|---|---|---|"]
     for m, k, n in [(32, 32, 32), (64, 64, 64), (64, 120, 84), (96, 96, 96), (128, 128, 128),
                     (64, 400, 120), (160, 160, 160), (256, 256, 256), (512, 512, 512)]:
         a, b, ta, tb = products(m, k, n, dtype)["forward x W^T"]
         flops = 2.0 * m * k * n
         tn, tb_ = median_times([lambda: K.gemm(a, b, ta, tb), _blas_fn(a, b, ta, tb)])
-        lines.append(f"| ({m}, {k}, {n}) | {m * k * n} | {flops / tn / 1e9:.0f} GF/s | "
-                     f"{flops / tb_ / 1e9:.0f} GF/s | {tb_ / tn:.2f} | "
+        lines.append(f"| ({m}, {k}, {n}) | {m * k * n} | {flops / tn[0] / 1e9:.0f} GF/s | "
+                     f"{flops / tb_[0] / 1e9:.0f} GF/s | {tb_[0] / tn[0]:.2f} "
+                     f"({tb_[1] / tn[1]:.2f}) | "
                      f"{backend.matmul_route(m, k, n, ta, tb)} |")
     return lines
 
 
 def main():
     print("## Matrix products (`bench_matmul.py`)\n")
-    print("Median time per call (the implementations timed interleaved) and GFLOP/s (2mkn / time). The three products of a linear "
+    print("Median (and minimum) time per call, the implementations timed interleaved, and "
+          "GFLOP/s at the median (2mkn / time). The three products of a linear "
           "layer y = x W^T with x (m, k) and W (n, k): forward x W^T, grad_x = g W, "
           "grad_W = g^T x. 'routed' is `autograd_cnn.backend.matmul`, which sends the "
           f"x W^T form with {backend.NUMBA_WORK[0]} <= m*k*n <= {backend.NUMBA_WORK[1]} to the "
           "Numba kernel and everything else to BLAS; 'routed vs PyTorch' is PyTorch's time / "
-          "ours (> 1: we are faster).\n")
+          "ours (> 1: we are faster), from medians (and minima).\n")
     for dtype in (np.float32, np.float64):
         print(f"### {np.dtype(dtype).name}: LeNet-5 fc layers (batch 64), a VGG-sized fc "
               "layer, 1024^3\n")
