@@ -13,8 +13,8 @@ Files a user brings: ``MNIST`` / ``FashionMNIST`` (IDX, .gz or raw), ``CIFAR10``
 from . import image_ops, transforms
 from .cifar import CIFAR10, CIFAR100, read_cifar_binary
 from .dataset import ArrayDataset, Dataset, Subset, TensorDataset, random_split, stratified_split
-from .digits import digits
-from .download import ChecksumError, download, download_mnist, sha256sum
+from .bundled import digits
+from .fetch import ChecksumError, download, download_mnist, sha256sum
 from .image_folder import ImageFolder
 from .loader import DataLoader, default_collate
 from .mnist import MNIST, FashionMNIST, read_idx, read_idx_images, read_idx_labels

@@ -145,7 +145,7 @@ class MNIST(ArrayDataset):
     def __init__(self, root, train: bool = True, transform=None, download: bool = False):
         root = Path(root).expanduser()
         if download:
-            from .download import download_mnist
+            from .fetch import download_mnist
             download_mnist(root, kind=self.kind)
         prefix = "train" if train else "t10k"
         images_path = _find(root, f"{prefix}-images-idx3-ubyte")

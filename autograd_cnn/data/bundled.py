@@ -1,6 +1,7 @@
-"""The handwritten digits that ship inside scikit-learn: 1,797 grey 8x8 images of 0-9 (the UCI
-"optical recognition of handwritten digits" test set), read offline from the CSV in sklearn's
-package folder without importing sklearn (importing it costs a second and pulls in scipy).
+"""``digits()``: the handwritten digits that ship inside scikit-learn, 1,797 grey 8x8 images of
+0-9 (the UCI "optical recognition of handwritten digits" test set), read offline from the CSV in
+sklearn's package folder without importing sklearn (importing it costs a second and pulls in
+scipy). The module is not called digits.py so that ``autograd_cnn.data.digits`` is the function.
 
     train = digits()                          # 1x32x32 for LeNet-5, the fixed training split
     val, test = digits(split="val"), digits(split="test")
@@ -83,7 +84,7 @@ def digits_split_indices() -> dict[str, np.ndarray]:
 def digits(image_size: int = 32, split: str = "train", padding: int | None = None,
            transform=None) -> ArrayDataset:
     """The scikit-learn digits as an ArrayDataset of (1, image_size, image_size) float32 images in
-    [0, 1] with labels 0..9. ``split``: 'train' (1,257 images), 'val' (270), 'test' (270) or 'all'
+    [0, 1] with labels 0..9. ``split``: 'train' (1,259 images), 'val' (270), 'test' (268) or 'all'
     (1,797 in file order). See the module docstring for the resizing and the split."""
     if isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer)) or image_size < 1:
         raise ValueError(f"digits(): image_size must be a positive int, got {image_size!r}")
