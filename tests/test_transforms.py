@@ -343,3 +343,32 @@ def test_transforms_in_a_dataloader_are_seeded_per_epoch():
         np.testing.assert_array_equal(p, q)
     x, y = next(iter(DataLoader(ds, batch_size=4, transform=T.Pad(1))))
     assert x.shape == (4, 1, 8, 8) and x.dtype == np.float32 and y.dtype == np.int64
+
+
+def reference_warp(x, matrix, fill):
+    """Per-pixel inverse mapping with bilinear sampling, written the slow, obvious way."""
+    inv = np.linalg.inv(matrix)
+    c, h, w = x.shape
+    out = np.empty_like(x)
+
+    def pixel(ch, i, j):
+        return x[ch, i, j] if 0 <= i < h and 0 <= j < w else fill
+
+    for i in range(h):
+        for j in range(w):
+            sx, sy, _ = inv @ np.array([j, i, 1.0])
+            j0, i0 = int(np.floor(sx)), int(np.floor(sy))
+            fx, fy = sx - j0, sy - i0
+            for ch in range(c):
+                out[ch, i, j] = ((1 - fy) * ((1 - fx) * pixel(ch, i0, j0) + fx * pixel(ch, i0, j0 + 1))
+                                 + fy * ((1 - fx) * pixel(ch, i0 + 1, j0) + fx * pixel(ch, i0 + 1, j0 + 1)))
+    return out
+
+
+def test_warp_affine_matches_per_pixel_reference():
+    x = image(2, 5, 6, seed=3)
+    for params in [dict(angle=37, translate=(0.7, -1.2), scale=0.8, shear=(12, -7)),
+                   dict(angle=-150, scale=1.7), dict(translate=(9.0, 0.0))]:
+        m = image_ops.affine_matrix(center=(2.5, 2.0), **params)
+        np.testing.assert_allclose(image_ops.warp_affine(x, m, fill=0.25),
+                                   reference_warp(x, m, 0.25), atol=1e-6)

@@ -86,9 +86,13 @@ def pad(x: np.ndarray, padding, fill: float = 0.0, mode: str = "constant") -> np
     left, top, right, bottom = _padding4(padding)
     if mode not in _PAD_MODES:
         raise ValueError(f"pad: mode must be one of {sorted(_PAD_MODES)}, got {mode!r}")
-    widths = [(0, 0)] * (x.ndim - 2) + [(top, bottom), (left, right)]
     if mode == "constant":
-        return np.pad(x, widths, mode="constant", constant_values=fill)
+        # a filled canvas with the image copied in: ~10x faster than np.pad on small images
+        h, w = x.shape[-2:]
+        out = np.full(x.shape[:-2] + (h + top + bottom, w + left + right), fill, dtype=x.dtype)
+        out[..., top:top + h, left:left + w] = x
+        return out
+    widths = [(0, 0)] * (x.ndim - 2) + [(top, bottom), (left, right)]
     if mode == "reflect" and (max(top, bottom) >= x.shape[-2] or max(left, right) >= x.shape[-1]):
         raise ValueError(f"pad: reflect padding {padding} must be smaller than the image "
                          f"({x.shape[-2]}x{x.shape[-1]}); use mode='symmetric' or 'edge'")
@@ -166,10 +170,19 @@ def warp_affine(x: np.ndarray, matrix: np.ndarray, fill: float = 0.0) -> np.ndar
     m[: np.shape(matrix)[0], :] = matrix
     inv = np.linalg.inv(m)
     h, w = x.shape[-2:]
-    ys, xs = np.mgrid[0:h, 0:w]
+    ys, xs = _grid(h, w)
     src_x = inv[0, 0] * xs + inv[0, 1] * ys + inv[0, 2]                # (H, W) source coordinates
     src_y = inv[1, 0] * xs + inv[1, 1] * ys + inv[1, 2]
     return _bilinear_sample(x, src_x, src_y, fill)
+
+
+@functools.lru_cache(maxsize=16)
+def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column coordinates of every pixel, (H, W) each (cached: warps reuse them)."""
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    ys.setflags(write=False)
+    xs.setflags(write=False)
+    return ys, xs
 
 
 def _bilinear_sample(x: np.ndarray, src_x: np.ndarray, src_y: np.ndarray, fill: float) -> np.ndarray:
@@ -187,10 +200,11 @@ def _bilinear_sample(x: np.ndarray, src_x: np.ndarray, src_y: np.ndarray, fill: 
     # +1: index into the padded image; clipping sends far-away points onto the fill border
     ix0 = np.clip(x0 + 1, 0, w + 1).astype(np.intp)
     ix1 = np.clip(x0 + 2, 0, w + 1).astype(np.intp)
-    iy0 = np.clip(y0 + 1, 0, h + 1).astype(np.intp)
-    iy1 = np.clip(y0 + 2, 0, h + 1).astype(np.intp)
-    top = xp[..., iy0, ix0] * (1 - wx) + xp[..., iy0, ix1] * wx
-    bottom = xp[..., iy1, ix0] * (1 - wx) + xp[..., iy1, ix1] * wx
+    row0 = np.clip(y0 + 1, 0, h + 1).astype(np.intp) * (w + 2)
+    row1 = np.clip(y0 + 2, 0, h + 1).astype(np.intp) * (w + 2)
+    flat = xp.reshape(xp.shape[:-2] + (-1,))                           # (..., (H+2)(W+2))
+    top = flat[..., row0 + ix0] * (1 - wx) + flat[..., row0 + ix1] * wx
+    bottom = flat[..., row1 + ix0] * (1 - wx) + flat[..., row1 + ix1] * wx
     return (top * (1 - wy) + bottom * wy).astype(dtype, copy=False)
 
 

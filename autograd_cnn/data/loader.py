@@ -10,8 +10,11 @@ Order: the samples of epoch e are a permutation drawn from numpy's default_rng([
 same seed gives the same batches, every sample appears exactly once per epoch (the last batch is
 smaller unless ``drop_last``), and each epoch is shuffled differently but reproducibly. Random
 transforms given to the loader draw from default_rng([seed, e, 1]), so augmentation is
-reproducible per epoch too. Iterating advances the epoch by one; ``set_epoch(k)`` says which
-epoch the next iteration is.
+reproducible per epoch too. Iterating advances the epoch by one (even a peek with
+``next(iter(loader))``); ``set_epoch(k)`` says which epoch the next iteration is, so a training
+loop that calls it every epoch is immune to extra iterations. Put random augmentation on the
+loader, not on the dataset: a dataset's own transform draws from its own generator, which knows
+nothing of epochs.
 
 Speed: a dataset with ``get_batch`` (TensorDataset, ArrayDataset, Subset of those) is batched by
 fancy-indexing its arrays, one numpy call per batch; others are read sample by sample and stacked.

@@ -535,8 +535,9 @@ class GaussianNoise(RandomTransform):
 
     def apply(self, x, rng):
         sigma = rng.uniform(*self.std) if self.std[0] != self.std[1] else self.std[0]
-        noise = rng.standard_normal(x.shape, dtype=x.dtype)
-        out = x + (x.dtype.type(sigma) * noise + x.dtype.type(self.mean))
+        # numpy draws float32 or float64 only
+        noise = rng.standard_normal(x.shape, dtype=np.float32 if x.dtype.itemsize <= 4 else np.float64)
+        out = x + (x.dtype.type(sigma) * noise + x.dtype.type(self.mean)).astype(x.dtype, copy=False)
         return np.clip(out, 0, 1) if self.clip else out
 
     def extra_repr(self):
