@@ -33,7 +33,7 @@ from ..tensor import Tensor
 from . import image_ops
 
 __all__ = [
-    "Transform", "Compose", "ToArray", "Normalize", "SubtractMean", "Pad", "CenterCrop", "Resize",
+    "Transform", "RandomTransform", "Compose", "ToArray", "Normalize", "SubtractMean", "Pad", "CenterCrop", "Resize",
     "RandomHorizontalFlip", "RandomVerticalFlip", "RandomCrop", "RandomAffine", "RandomRotation",
     "ColorJitter", "RandomChannelShift", "GaussianNoise", "GaussianBlur", "apply_transform",
     "channel_stats", "mean_image",
@@ -64,7 +64,7 @@ def _image(x, name: str, batch_ok: bool) -> np.ndarray:
     return x
 
 
-def _range(value, name: str, center: float | None, lower: float | None = None) -> tuple[float, float]:
+def _range(value, name: str, center: float, lower: float | None = None) -> tuple[float, float]:
     """A sampling interval: a number v means (center - v, center + v), a pair (lo, hi) is taken
     as is; the result is clipped below at ``lower``."""
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
