@@ -33,7 +33,8 @@ from ..tensor import Tensor
 from . import image_ops
 
 __all__ = [
-    "Transform", "RandomTransform", "Compose", "ToArray", "Normalize", "SubtractMean", "Pad", "CenterCrop", "Resize",
+    "Transform", "RandomTransform", "Compose", "ToArray", "Normalize", "SubtractMean", "Pad",
+    "CenterCrop", "Resize",
     "RandomHorizontalFlip", "RandomVerticalFlip", "RandomCrop", "RandomAffine", "RandomRotation",
     "ColorJitter", "RandomChannelShift", "GaussianNoise", "GaussianBlur", "apply_transform",
     "channel_stats", "mean_image",
