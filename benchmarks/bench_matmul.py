@@ -90,8 +90,10 @@ def compare_table(shapes, dtype):
                     return "n/a"
                 med, low = t[key]
                 return f"{med * 1e6:.0f} ({low * 1e6:.0f}) us, {flops / med / 1e9:.0f} GF/s"
-            ratio = (f"{t['torch'][0] / t['routed'][0]:.2f}x ({t['torch'][1] / t['routed'][1]:.2f}x)"
-                     if "torch" in t else "n/a")
+            ratio = "n/a"
+            if "torch" in t:
+                ratio = (f"{t['torch'][0] / t['routed'][0]:.2f}x "
+                         f"({t['torch'][1] / t['routed'][1]:.2f}x)")
             route = backend.matmul_route(mm, kk, nn, ta, tb)
             lines.append(f"| ({m}, {k}, {n}) | {name} | {cell('numba')} | {cell('blas')} | "
                          f"{cell('routed')} ({route}) | {cell('torch')} | {ratio} |")
@@ -115,23 +117,28 @@ def crossover_table(dtype):
     return lines
 
 
-def main():
-    print("## Matrix products (`bench_matmul.py`)\n")
-    print("Median (and minimum) time per call, the implementations timed interleaved, and "
-          "GFLOP/s at the median (2mkn / time). The three products of a linear "
-          "layer y = x W^T with x (m, k) and W (n, k): forward x W^T, grad_x = g W, "
-          "grad_W = g^T x. 'routed' is `autograd_cnn.backend.matmul`, which sends the "
-          f"x W^T form with {backend.NUMBA_WORK[0]} <= m*k*n <= {backend.NUMBA_WORK[1]} to the "
-          "Numba kernel and everything else to BLAS; 'routed vs PyTorch' is PyTorch's time / "
-          "ours (> 1: we are faster), from medians (and minima).\n")
+def main() -> str:
+    """Print this file's markdown section and return it (benchmarks/run.py collects it)."""
+    out = []
+    out.append("## Matrix products (`bench_matmul.py`)\n")
+    out.append("Median (and minimum) time per call, the implementations timed interleaved, "
+               "and GFLOP/s at the median (2mkn / time). The three products of a linear "
+               "layer y = x W^T with x (m, k) and W (n, k): forward x W^T, grad_x = g W, "
+               "grad_W = g^T x. 'routed' is `autograd_cnn.backend.matmul`, which sends the "
+               f"x W^T form with {backend.NUMBA_WORK[0]} <= m*k*n <= {backend.NUMBA_WORK[1]} "
+               "to the Numba kernel and everything else to BLAS; 'routed vs PyTorch' is "
+               "PyTorch's time / ours (> 1: we are faster), from medians (and minima).\n")
     for dtype in (np.float32, np.float64):
-        print(f"### {np.dtype(dtype).name}: LeNet-5 fc layers (batch 64), a VGG-sized fc "
-              "layer, 1024^3\n")
+        out.append(f"### {np.dtype(dtype).name}: LeNet-5 fc layers (batch 64), a VGG-sized "
+                   "fc layer, 1024^3\n")
         shapes = [(64, 400, 120), (64, 120, 84), (64, 84, 10), (256, 1024, 1024),
                   (1024, 1024, 1024)]
-        print("\n".join(compare_table(shapes, dtype)) + "\n")
-        print(f"### {np.dtype(dtype).name}: where the Numba kernel wins (forward x W^T)\n")
-        print("\n".join(crossover_table(dtype)) + "\n")
+        out.append("\n".join(compare_table(shapes, dtype)) + "\n")
+        out.append(f"### {np.dtype(dtype).name}: where the Numba kernel wins (forward x W^T)\n")
+        out.append("\n".join(crossover_table(dtype)) + "\n")
+    text = "\n".join(out)
+    print(text)
+    return text
 
 
 if __name__ == "__main__":

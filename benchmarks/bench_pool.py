@@ -144,15 +144,20 @@ def compile_table():
     return lines
 
 
-def main():
-    print("## Pooling and upsampling (`bench_pool.py`)\n")
-    print("float32, median of 9 runs after a warm-up, ours and PyTorch's interleaved. forward: no graph recorded (PyTorch under "
-          "`no_grad`, so neither computes max-pool switches); forward+backward: input requires "
-          "grad, dL/dx by `ac.grad(y, x, grad_outputs=ones)` and "
-          "`torch.autograd.grad(y, x, ones)`.\n")
-    print("\n".join(speed_table()) + "\n")
-    print("### Numba compile time\n")
-    print("\n".join(compile_table()) + "\n")
+def main() -> str:
+    """Print this file's markdown section and return it (benchmarks/run.py collects it)."""
+    out = []
+    out.append("## Pooling and upsampling (`bench_pool.py`)\n")
+    out.append("float32, median of 9 runs after a warm-up, ours and PyTorch's interleaved. "
+               "forward: no graph recorded (PyTorch under `no_grad`, so neither computes "
+               "max-pool switches); forward+backward: input requires grad, dL/dx by "
+               "`ac.grad(y, x, grad_outputs=ones)` and `torch.autograd.grad(y, x, ones)`.\n")
+    out.append("\n".join(speed_table()) + "\n")
+    out.append("### Numba compile time\n")
+    out.append("\n".join(compile_table()) + "\n")
+    text = "\n".join(out)
+    print(text)
+    return text
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
     python benchmarks/run.py                 # every benchmarks/bench_*.py      (make bench)
     python benchmarks/run.py bench_pool      # only these; other sections of RESULTS.md are kept
 
-Each bench_*.py has a ``main()`` that prints one markdown section; this script captures it and
+Each bench_*.py has a ``main()`` that returns (or prints) one markdown section; this script
 writes it under a marker so that re-running one file replaces only its own section. The header
 records the command, the machine and the library versions.
 
@@ -77,10 +77,11 @@ def run_one(path: Path) -> str:
         spec.loader.exec_module(module)
         buf = io.StringIO()
         with contextlib.redirect_stdout(buf):
-            module.main()
+            text = module.main()
     finally:
         sys.path.remove(str(HERE))
-    return buf.getvalue().strip() + "\n"
+    # main() returns its section, or prints it
+    return (text if isinstance(text, str) else buf.getvalue()).strip() + "\n"
 
 
 def _sections(text: str) -> dict[str, str]:

@@ -370,7 +370,8 @@ def _max_unpool2d_forward(x, indices, out):
 
 
 def max_unpool2d_backward(g, indices):
-    """dL/dx = g gathered at the switches; g (N, C, Ho, Wo), indices (N, C, H, W) -> (N, C, H, W)."""
+    """dL/dx = g gathered at the switches.
+    g (N, C, Ho, Wo) and indices (N, C, H, W) -> (N, C, H, W)."""
     gx = np.empty(indices.shape, dtype=g.dtype)
     _max_unpool2d_backward(g, indices, gx)
     return gx
