@@ -72,8 +72,8 @@ def test_avg_pool_divisors():
     assert F.avg_pool2d(x, 2, 2, 1).numpy()[0, 0, 0, 0] == 0.25
     assert F.avg_pool2d(x, 2, 2, 1, count_include_pad=False).numpy()[0, 0, 0, 0] == 1.0
     assert F.avg_pool2d(x, 2, 2, 1, divisor_override=2).numpy()[0, 0, 0, 0] == 0.5
-    # ceil_mode: the last window sticks out past the padded input; PyTorch divides by the part
-    # inside the padded input (here 1 row x 2 columns of the 2x2 window... clipped at H + p)
+    # ceil_mode: the last window (rows 2-3 of a 3-row input) sticks out past the padded input;
+    # PyTorch divides by the part inside it (1 row x 2 columns = 2, not 4), so ones stay ones
     y = F.avg_pool2d(ac.ones(1, 1, 3, 3, dtype=ac.float64), 2, 2, 0, ceil_mode=True)
     np.testing.assert_array_equal(y.numpy(), np.ones((1, 1, 2, 2)))
 
