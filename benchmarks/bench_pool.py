@@ -29,10 +29,11 @@ except ImportError:                      # PyTorch is a comparison target only
     torch = None
 
 
-def median_times(fns, repeats=9):
-    """Median seconds per call of each function, the calls interleaved round-robin so that both
-    libraries see the same load on a shared machine (one warm-up call each, which also
-    compiles)."""
+def median_times(fns, repeats=11):
+    """(median, min) seconds per call of each function, the calls interleaved round-robin so
+    that both libraries see the same load on a shared machine (one warm-up call each, which
+    also compiles). The minimum is reported too: when another tenant holds a core, 2-thread
+    code stalls for whole scheduler slices, and that can move even a median."""
     for fn in fns:
         fn()
     samples = [[] for _ in fns]
@@ -41,7 +42,7 @@ def median_times(fns, repeats=9):
             t0 = time.perf_counter()
             fn()
             out.append(time.perf_counter() - t0)
-    return [float(np.median(t)) for t in samples]
+    return [(float(np.median(t)), float(np.min(t))) for t in samples]
 
 
 # name, input shape, our op, PyTorch's op
@@ -89,7 +90,7 @@ def _theirs(op, x_np, backward):
 
 
 def speed_table():
-    lines = ["| op | input | pass | autograd_cnn | PyTorch | ratio (PyTorch / ours) |",
+    lines = ["| op | input | pass | autograd_cnn | PyTorch | PyTorch time / ours |",
              "|---|---|---|---|---|---|"]
     rng = np.random.default_rng(0)
     for name, shape, ours, theirs in CASES:
@@ -103,11 +104,14 @@ def speed_table():
             fns = [_ours(ours, x_np, backward)]
             if torch is not None:
                 fns.append(_theirs(theirs, x_np, backward))
-            t_ours, *t_theirs = median_times(fns)
-            cell = f"{t_theirs[0] * 1e3:.1f} ms" if t_theirs else "n/a"
-            ratio = f"{t_theirs[0] / t_ours:.2f}x" if t_theirs else "n/a"
+            (ours_med, ours_min), *theirs = median_times(fns)
+            cell = ratio = "n/a"
+            if theirs:
+                (their_med, their_min), = theirs
+                cell = f"{their_med * 1e3:.1f} ({their_min * 1e3:.1f}) ms"
+                ratio = f"{their_med / ours_med:.2f}x ({their_min / ours_min:.2f}x)"
             lines.append(f"| {name} | {shape} | {'forward+backward' if backward else 'forward'}"
-                         f" | {t_ours * 1e3:.1f} ms | {cell} | {ratio} |")
+                         f" | {ours_med * 1e3:.1f} ({ours_min * 1e3:.1f}) ms | {cell} | {ratio} |")
     return lines
 
 
@@ -148,7 +152,9 @@ def main() -> str:
     """Print this file's markdown section and return it (benchmarks/run.py collects it)."""
     out = []
     out.append("## Pooling and upsampling (`bench_pool.py`)\n")
-    out.append("float32, median of 9 runs after a warm-up, ours and PyTorch's interleaved. "
+    out.append("float32, median (and minimum) of 11 runs after a warm-up, ours and PyTorch's "
+               "interleaved; the ratio is PyTorch's time / ours (> 1: autograd_cnn is faster), "
+               "from medians (and minima). "
                "forward: no graph recorded (PyTorch under `no_grad`, so neither computes "
                "max-pool switches); forward+backward: input requires grad, dL/dx by "
                "`ac.grad(y, x, grad_outputs=ones)` and `torch.autograd.grad(y, x, ones)`.\n")
