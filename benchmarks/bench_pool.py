@@ -104,10 +104,10 @@ def speed_table():
             fns = [_ours(ours, x_np, backward)]
             if torch is not None:
                 fns.append(_theirs(theirs, x_np, backward))
-            (ours_med, ours_min), *theirs = median_times(fns)
+            (ours_med, ours_min), *their_times = median_times(fns)
             cell = ratio = "n/a"
-            if theirs:
-                (their_med, their_min), = theirs
+            if their_times:
+                (their_med, their_min), = their_times
                 cell = f"{their_med * 1e3:.1f} ({their_min * 1e3:.1f}) ms"
                 ratio = f"{their_med / ours_med:.2f}x ({their_min / ours_min:.2f}x)"
             lines.append(f"| {name} | {shape} | {'forward+backward' if backward else 'forward'}"

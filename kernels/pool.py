@@ -174,17 +174,22 @@ def _avg_pool2d_forward(x, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_ov
     op = out.reshape(P, Ho, Wo)
     h0, h1, w0, w1, div = _avg_windows(Ho, Wo, kh, kw, sh, sw, ph, pw, H, W,
                                        count_include_pad, divisor_override)
-    zero = x.dtype.type(0)
     for p in prange(P):
         plane = xp[p]
+        column_sums = np.empty(W, dtype=x.dtype)
         for oh in range(Ho):
+            # the windows of one output row cover the same input rows: add those rows once
+            # (vectorised), then each window sums its columns of that one row
+            column_sums[:] = 0
+            for h in range(h0[oh], h1[oh]):
+                row = plane[h]
+                for w in range(W):
+                    column_sums[w] += row[w]
             orow = op[p, oh]
             for ow in range(Wo):
-                s = zero
-                for h in range(h0[oh], h1[oh]):
-                    row = plane[h]
-                    for w in range(w0[ow], w1[ow]):
-                        s += row[w]
+                s = x.dtype.type(0)
+                for w in range(w0[ow], w1[ow]):
+                    s += column_sums[w]
                 orow[ow] = s / x.dtype.type(div[oh, ow])
 
 
@@ -209,17 +214,20 @@ def _avg_pool2d_backward(g, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_o
     for p in prange(P):
         dst = gxp[p]
         dst[:, :] = 0                   # zero-filled per plane, by the thread that owns it
-        share = np.empty(Wo, dtype=g.dtype)
+        spread = np.empty(W, dtype=g.dtype)
         for oh in range(Ho):
-            # one output row's shares, then added along each input row its windows cover:
-            # unit-stride runs along w (measured 10-20% faster than window by window)
+            # the windows of one output row cover the same input rows, so spread the row's
+            # shares along w once, then add that row to each covered input row (a vectorised
+            # add instead of kh * kw scalar updates per window)
+            spread[:] = 0
             for ow in range(Wo):
-                share[ow] = gp[p, oh, ow] / g.dtype.type(div[oh, ow])
+                share = gp[p, oh, ow] / g.dtype.type(div[oh, ow])
+                for w in range(w0[ow], w1[ow]):
+                    spread[w] += share
             for h in range(h0[oh], h1[oh]):
                 row = dst[h]
-                for ow in range(Wo):
-                    for w in range(w0[ow], w1[ow]):
-                        row[w] += share[ow]
+                for w in range(W):
+                    row[w] += spread[w]
 
 
 # ---- adaptive pooling ---------------------------------------------------------------------------
