@@ -305,9 +305,12 @@ def _adaptive_avg_pool2d_backward(g, gx):
     h0, h1 = _adaptive_ranges(H, Ho)
     w0, w1 = _adaptive_ranges(W, Wo)
     zero = g.dtype.type(0)
+    gxf = gx.reshape(P, H * W)
     for p in prange(P):
         if Ho == 1 and Wo == 1:              # global pooling: one share for the whole plane
-            gxp[p, :, :] = gp[p, 0, 0] / g.dtype.type(H * W)
+            share = gp[p, 0, 0] / g.dtype.type(H * W)
+            for i in range(H * W):
+                gxf[p, i] = share
             continue
         gxp[p, :, :] = zero
         for oh in range(Ho):
