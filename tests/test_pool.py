@@ -308,3 +308,28 @@ def test_backend_errors():
         backend.max_pool2d_backward(np.zeros((1, 1, 2, 2)), np.full((1, 1, 2, 2), 16), (4, 4))
     with pytest.raises(TypeError, match=r"adaptive_avg_pool2d: input must be float32 or float64"):
         backend.adaptive_avg_pool2d(np.zeros((1, 1, 4, 4), np.int64), (2, 2))
+
+
+@pytest.mark.nojit
+def test_undilated_windows_always_hold_an_input_element(monkeypatch):
+    # max_pool2d skips its all-padding window check without dilation: the output-size rule
+    # (windows start before the input's end, padding <= kernel/2) must guarantee it. The
+    # reference twin starts each window at -inf, so an empty window would show up as -inf.
+    rng = np.random.default_rng(0)
+    for size in range(1, 8):
+        x = ac.tensor(rng.standard_normal((1, 1, size, 1)))
+        for k in range(1, 5):
+            for s in range(1, 5):
+                for p in range(k // 2 + 1):
+                    for ceil in (False, True):
+                        args = ((k, 1), (s, 1), (p, 0), 1, ceil)
+                        try:
+                            y = F.max_pool2d(x, *args)
+                        except ValueError as e:
+                            assert "larger than the padded input" in str(e)
+                            continue
+                        monkeypatch.setenv("AUTOGRAD_CNN_REFERENCE", "1")
+                        y_ref = F.max_pool2d(x, *args)
+                        monkeypatch.delenv("AUTOGRAD_CNN_REFERENCE")
+                        assert np.isfinite(y_ref.numpy()).all(), (size, args)
+                        np.testing.assert_array_equal(y.numpy(), y_ref.numpy())
