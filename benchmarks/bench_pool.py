@@ -47,6 +47,10 @@ def median_times(fns, repeats=11):
 
 # name, input shape, our op, PyTorch's op
 CASES = [
+    ("max_pool2d 2x2/2 (LeNet-5, batch 64)", (64, 6, 28, 28),
+     lambda x: F.max_pool2d(x, 2, 2), lambda x: TF.max_pool2d(x, 2, 2)),
+    ("avg_pool2d 2x2/2 (LeNet-5, batch 64)", (64, 6, 28, 28),
+     lambda x: F.avg_pool2d(x, 2, 2), lambda x: TF.avg_pool2d(x, 2, 2)),
     ("max_pool2d 2x2/2", (32, 64, 112, 112),
      lambda x: F.max_pool2d(x, 2, 2), lambda x: TF.max_pool2d(x, 2, 2)),
     ("max_pool2d 3x3/2", (32, 64, 112, 112),
@@ -137,8 +141,8 @@ _FIRST_CALLS = textwrap.dedent("""
 def compile_table():
     """Import time and the first calls of every pooling/upsampling kernel (both dtypes,
     forward and backward) in a new process: with an empty Numba cache, then with it warm."""
-    lines = ["| start | import autograd_cnn | first calls of the 26 pooling/upsampling kernel "
-             "specialisations |", "|---|---|---|"]
+    lines = ["| start | import autograd_cnn | first calls of every pooling/upsampling kernel, "
+             "forward and backward, float32 and float64 |", "|---|---|---|"]
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         for label in ("cold (empty Numba cache)", "cached (new process)"):
