@@ -21,6 +21,7 @@ import numpy as np
 
 import autograd_cnn as ac
 import autograd_cnn.functional as F
+from autograd_cnn.engine import run_backward
 
 try:
     import torch
@@ -77,9 +78,10 @@ def _ours(op, x_np, backward):
     if not backward:
         return lambda: op(x)
     g = np.ones(op(x).shape, dtype=np.float32)
-    # ac.grad returns dL/dx instead of storing it in x.grad (which would add a copy of x's
-    # gradient that a pooling layer inside a network never pays: its input is not a leaf)
-    return lambda: ac.grad(op(x), x, grad_outputs=g)
+    # dL/dx from the engine itself, as a layer inside a network receives it: ac.grad and
+    # .backward() add a defensive copy of the input's gradient (for a 103 MB input, 10-25 ms)
+    # that a pooling layer whose input is an intermediate never pays
+    return lambda: run_backward([op(x)], [g], inputs=[x])
 
 
 def _theirs(op, x_np, backward):
@@ -161,7 +163,9 @@ def main() -> str:
                "from medians (and minima). "
                "forward: no graph recorded (PyTorch under `no_grad`, so neither computes "
                "max-pool switches); forward+backward: input requires grad, dL/dx by "
-               "`ac.grad(y, x, grad_outputs=ones)` and `torch.autograd.grad(y, x, ones)`.\n")
+               "`autograd_cnn.engine.run_backward([y], [ones], inputs=[x])` (what `ac.grad` "
+               "runs, without its final copy of the gradient) and "
+               "`torch.autograd.grad(y, x, ones)`.\n")
     out.append("\n".join(speed_table()) + "\n")
     out.append("### Numba compile time\n")
     out.append("\n".join(compile_table()) + "\n")
