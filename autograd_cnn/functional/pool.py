@@ -159,7 +159,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     need_switches = return_indices or (x.requires_grad and is_grad_enabled())
     y, idx = backend.max_pool2d(x4, k, s, p, d, out_hw, need_switches)
     # (N, C, H, W) -> (N, C, Ho, Wo)
-    out = make(_out(y, unbatched), (x, ), "max_pool2d", _max_pool_backward,
+    out = make(_out(y, unbatched), (x,), "max_pool2d", _max_pool_backward,
                (idx, x4.shape[2:]) if need_switches else None)
     if return_indices:
         return out, leaf(_out(idx, unbatched))
