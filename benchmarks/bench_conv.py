@@ -1,7 +1,7 @@
 """conv2d speed against PyTorch, and JIT start-up cost.
 
-    python benchmarks/bench_conv.py            # prints a Markdown section (run.py collects it)
-    python benchmarks/bench_conv.py --quick    # fewer rounds
+    python benchmarks/run.py bench_conv        # (re)writes this file's section of RESULTS.md
+    python benchmarks/bench_conv.py [--quick]  # prints the section
 
 For each layer shape (N, C, H, W, K, F, stride, pad), float32:
   forward      F.conv2d under no_grad
@@ -257,7 +257,8 @@ def single_thread_table(quick: bool) -> str:
     return subprocess.run(args, env=env, capture_output=True, text=True, check=True).stdout
 
 
-def main(argv) -> int:
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     quick = "--quick" in argv
     rounds, budget = (5, 3.0) if quick else (21, 12.0)
     if "--table-only" in argv:
@@ -272,7 +273,13 @@ def main(argv) -> int:
     startup = startup_table()
     torch_note = (f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads"
                   if torch is not None else "PyTorch not installed: no comparison")
-    print(f"""### conv2d, float32 ({torch_note})
+    stamp = time.strftime("%Y-%m-%d %H:%M")
+    print(f"""## Convolution (`bench_conv.py`)
+
+Measured {stamp} by `python benchmarks/run.py bench_conv` (what `make bench` runs for this file;
+OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset by run.py). Machine: see the header.
+
+### conv2d, float32, 2 threads ({torch_note})
 
 Median of up to {rounds} interleaved rounds per layer (stopping after {budget:.0f} s of timing).
 Each round starts when the machine's CPUs were >= 90% idle for 0.2 s (other tenants share it);
@@ -300,4 +307,4 @@ Goal: with a warm cache, `import autograd_cnn` + the first conv2d under 1.5 s.
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

@@ -1,103 +1,110 @@
-"""`make bench`: run every benchmarks/bench_*.py and write benchmarks/RESULTS.md.
+"""Run the benchmarks and write benchmarks/RESULTS.md.
 
-    python benchmarks/run.py              # all benchmarks
-    python benchmarks/run.py conv pool    # only bench_conv.py and bench_pool.py
+    python benchmarks/run.py                 # every benchmarks/bench_*.py      (make bench)
+    python benchmarks/run.py bench_pool      # only these; other sections of RESULTS.md are kept
 
-Each bench_*.py is run in its own process (so one benchmark's JIT compilation, caches and
-thread pools do not colour another's) and prints one Markdown section on stdout. RESULTS.md
-keeps one section per benchmark file: a run replaces the sections of the files it ran and
-keeps the others.
+Each bench_*.py has a ``main()`` that returns (or prints) one markdown section; this script
+writes it under a marker so that re-running one file replaces only its own section. The header
+records the command, the machine and the library versions.
 
-The machine's OpenBLAS overrides (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE, which force the slower
-AVX2 kernel here) are removed from the benchmarks' environment, for numpy and PyTorch alike.
+The machine's OpenBLAS settings (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE) select its slower AVX2
+kernels; they are read when OpenBLAS loads, so this script re-executes itself without them
+before numpy is imported, and says so in the results.
 """
 
 from __future__ import annotations
 
-import datetime
 import os
-import platform
-import re
-import subprocess
 import sys
-from pathlib import Path
+
+_BLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+if any(v in os.environ for v in _BLAS_VARS):
+    env = {k: v for k, v in os.environ.items() if k not in _BLAS_VARS}
+    env["AUTOGRAD_CNN_BENCH_UNSET_BLAS"] = ",".join(v for v in _BLAS_VARS if v in os.environ)
+    os.execve(sys.executable, [sys.executable, *sys.argv], env)
+
+import contextlib  # noqa: E402
+import datetime  # noqa: E402
+import importlib.util  # noqa: E402
+import io  # noqa: E402
+import platform  # noqa: E402
+import re  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
-UNSET = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-MARK = "<!-- section: {} -->"
 
 
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
+def _cpu() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    versions = []
-    for mod in ("numpy", "numba", "torch"):
-        try:
-            versions.append(f"{mod} {__import__(mod).__version__}")
-        except ImportError:
-            versions.append(f"{mod} not installed")
-    return (f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} "
-            f"{platform.release()}, Python {platform.python_version()}; " + ", ".join(versions))
+    return platform.processor() or "unknown CPU"
 
 
-def bench_env() -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in UNSET}
-    env.setdefault("PYTHONPATH", str(HERE.parent))
-    return env
+def _versions() -> str:
+    import numba
+    import numpy
+    out = [f"Python {platform.python_version()}", f"numpy {numpy.__version__}",
+           f"numba {numba.__version__} ({numba.get_num_threads()} threads)"]
+    try:
+        import torch
+        out.append(f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads)")
+    except ImportError:
+        out.append("PyTorch not installed (no comparison columns)")
+    return ", ".join(out)
+
+
+def header(command: str) -> str:
+    unset = os.environ.get("AUTOGRAD_CNN_BENCH_UNSET_BLAS")
+    blas = (f"run with {unset} unset (numpy's OpenBLAS on its AVX-512 kernels, as PyTorch)"
+            if unset else "OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE were not set")
+    return (f"# Benchmark results\n\n"
+            f"Produced by `{command}` on {datetime.date.today().isoformat()}: {_cpu()}, "
+            f"{os.cpu_count()} cores, {platform.system()} {platform.machine()}; {_versions()}; "
+            f"{blas}.\n\nThe machine is shared: figures are medians, and each ratio against "
+            "PyTorch comes from the same run with the calls interleaved.\n")
 
 
 def run_one(path: Path) -> str:
-    print(f"running {path.name} ...", flush=True)
-    proc = subprocess.run([sys.executable, str(path)], env=bench_env(), capture_output=True,
-                          text=True)
-    sys.stderr.write(proc.stderr)
-    if proc.returncode != 0:
-        return f"**{path.name} failed** (exit code {proc.returncode}); see its stderr.\n"
-    return proc.stdout
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(HERE))
+    try:
+        spec.loader.exec_module(module)
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            text = module.main()
+    finally:
+        sys.path.remove(str(HERE))
+    # main() returns its section, or prints it
+    return (text if isinstance(text, str) else buf.getvalue()).strip() + "\n"
 
 
-def sections(text: str) -> dict:
-    """{file name: section text} of an existing RESULTS.md."""
-    found = {}
-    parts = re.split(r"(<!-- section: \S+ -->\n)", text)
-    for marker, body in zip(parts[1::2], parts[2::2]):
-        name = marker.split()[2]
-        found[name] = body
-    return found
+def _sections(text: str) -> dict[str, str]:
+    parts = re.split(r"^<!-- (bench_\w+\.py) -->\n", text, flags=re.M)
+    return {parts[i]: parts[i + 1].strip() + "\n" for i in range(1, len(parts) - 1, 2)}
 
 
-def main(argv) -> int:
-    files = sorted(HERE.glob("bench_*.py"))
-    if argv:
-        files = [f for f in files if any(a in f.stem for a in argv)]
-        if not files:
-            print(f"no benchmark matches {argv}", file=sys.stderr)
-            return 2
-    kept = sections(RESULTS.read_text()) if RESULTS.exists() else {}
-    stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    unset = " ".join(f"-u {v}" for v in UNSET)
-    command = " ".join(["python benchmarks/run.py"] + list(argv))
-    for f in files:
-        body = run_one(f)
-        kept[f.name] = (f"## {f.name}\n\nRun {stamp} with `{command}` (`make bench` runs them all; "
-                        f"each file runs as `env {unset} python benchmarks/{f.name}`) on "
-                        f"{machine()}.\n\n{body.strip()}\n\n")
-    head = ("# Benchmark results\n\nWritten by `benchmarks/run.py` (`make bench`); one section per "
-            "benchmark file, each with the command, machine and date of its last run. The "
-            "machine is shared: figures are medians, and ratios against PyTorch are measured "
-            "in the same process, interleaved, so both see the same load.\n\n")
-    out = head + "".join(MARK.format(name) + "\n" + kept[name] for name in sorted(kept))
-    RESULTS.write_text(out)
-    print(f"wrote {RESULTS}")
-    return 0
+def main(argv: list[str]) -> None:
+    wanted = {a if a.endswith(".py") else f"{a}.py" for a in argv}
+    files = sorted(p for p in HERE.glob("bench_*.py") if not wanted or p.name in wanted)
+    missing = wanted - {p.name for p in files}
+    if missing:
+        raise SystemExit(f"run.py: no such benchmark file(s): {sorted(missing)}")
+    sections = _sections(RESULTS.read_text()) if wanted and RESULTS.exists() else {}
+    for path in files:
+        print(f"running {path.name} ...", file=sys.stderr, flush=True)
+        sections[path.name] = run_one(path)
+        print(sections[path.name])
+    command = "make bench" if not argv else "python benchmarks/run.py " + " ".join(argv)
+    body = "\n".join(f"<!-- {name} -->\n{sections[name]}" for name in sorted(sections))
+    RESULTS.write_text(header(command) + "\n" + body)
+    print(f"wrote {RESULTS}", file=sys.stderr)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    main(sys.argv[1:])

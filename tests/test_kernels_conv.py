@@ -201,10 +201,10 @@ def _ok():
 
 @pytest.mark.nojit
 @pytest.mark.parametrize("make_args,exc,pattern", [
-    (lambda x, w: (x.astype(np.int64), w), TypeError, "x has dtype int64; the kernels take"),
-    (lambda x, w: (x, w.astype(np.float64)), TypeError, "w has dtype float64 but the other"),
+    (lambda x, w: (x.astype(np.int64), w), TypeError, "x must be float32 or float64, got int64"),
+    (lambda x, w: (x, w.astype(np.float64)), TypeError, "w is float64 but the other operands are float32"),
     (lambda x, w: (list(x), w), TypeError, "x must be a numpy array, got list"),
-    (lambda x, w: (x[0], w), ValueError, r"x must be 4-D, got shape \(4, 6, 6\)"),
+    (lambda x, w: (x[0], w), ValueError, r"x must have 4 dims, got shape \(4, 6, 6\)"),
     (lambda x, w: (x.transpose(0, 1, 3, 2), w), ValueError, "x must be C-contiguous"),
     (lambda x, w: (x[:, :3].copy(), w), ValueError, "input has 3 channels but weight expects 4"),
 ])
@@ -235,7 +235,7 @@ def test_backend_rejects_bad_geometry():
     with pytest.raises(ValueError, match="input has 4 channels but weight expects 8"):
         backend.conv_transpose2d_forward(x, np.zeros((8, 2, 3, 3), np.float32),
                                          out_size=(8, 8))
-    with pytest.raises(ValueError, match="g must be 4-D"):
+    with pytest.raises(ValueError, match="g must have 4 dims"):
         backend.conv2d_bias_grad(np.zeros((2, 3), np.float32))
 
 

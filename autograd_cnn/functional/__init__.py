@@ -5,6 +5,8 @@
     reduce       sum, mean, max, min, var, std, logsumexp, argmax, ...
     shape        reshape, transpose, indexing, cat, stack, split, pad, gather, ...
     linalg       matmul, linear
+    pool         max/avg/adaptive pooling, max_unpool2d, interpolate
+    conv         conv2d, conv_transpose2d
 
 Importing this package attaches the ops to ``Tensor`` as methods and operators (``methods.py``).
 """
@@ -13,6 +15,7 @@ from .activation import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
+from .pool import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from . import methods as _methods
