@@ -53,6 +53,9 @@ LAYERS = [
 ]
 
 
+PAUSE = 0.25      # seconds between the two libraries' calls (see measure)
+
+
 def out_size(h, f, s, p):
     return (h + 2 * p - f) // s + 1
 
@@ -137,6 +140,17 @@ def measure(shape, rounds: int, budget: float) -> dict:
     for r in range(rounds):
         noisy += not wait_for_quiet()
         for name, (fn, reset) in variants.items():
+            if name.endswith("_fwd"):
+                # Idle thread pools spin for a while after their last job (OpenBLAS's for up
+                # to ~0.1 s, libgomp's too) and steal the cores from the other library's next
+                # call: with calls back to back, PyTorch's LeNet layers ran 10-50x slower.
+                # A pause before switching libraries lets them fall asleep ...
+                time.sleep(PAUSE)
+            # ... and an untimed call first wakes this library's threads (and this virtual
+            # machine's idle cores): the first call after a pause took up to 10 ms longer.
+            fn()
+            if reset:
+                reset()
             times[name].append(_timed(fn))
             if reset:
                 reset()
@@ -283,7 +297,12 @@ OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset by run.py). Machine: see the header.
 
 Median of up to {rounds} interleaved rounds per layer (stopping after {budget:.0f} s of timing).
 Each round starts when the machine's CPUs were >= 90% idle for 0.2 s (other tenants share it);
-"noisy" counts rounds that started without such a quiet moment after 10 s of waiting. Ratio =
+"noisy" counts rounds that started without such a quiet moment after 10 s of waiting. Within a
+round, each library's forward then fwd+bwd run after a {PAUSE} s pause (thread pools left
+spinning by the other library's last call, OpenBLAS's and libgomp's, otherwise slow the next
+call down, PyTorch's small LeNet layers by 10-50x), and each timed call follows an untimed one
+(the first call after a pause wakes the idle cores and thread pools: up to 10 ms more). So the
+figures are steady state, as in a training loop. Ratio =
 PyTorch time / our time, computed per round (the two ran back to back) and then the median
 (> 1 means faster than PyTorch). Goals are issue 4's, for fwd+bwd. Load average (1 min)
 {load0:.2f} before and {load1:.2f} after the table.

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .threads import split_batch
+
 
 @njit(cache=True, inline="always")
 def _valid(offset, stride, size, n_out):
@@ -141,3 +143,164 @@ def direct_backward_weight(x, g, kh, kw, sh, sw, pt, pl, dh, dw, groups):
                             acc[t] += gr[t] * xr[t]
                 dwt[k, c, i, j] = acc.sum()
     return dwt
+
+
+# ---- stride 1: every kernel tap is one long shifted axpy over the flat padded plane ------------
+#
+# As in kernels/shifted.py: lay the output on the padded width Wp = Wo + (KW - 1) dw (the last
+# KW - 1 columns of each output row are junk) and flatten; output position p then reads padded
+# pixel p + i*dh*Wp + j*dw for tap (i, j). So each tap of each (image, output channel) plane is
+# a single vectorised loop of Ho*Wp multiply-adds instead of Ho short rows, which is what made
+# the loops above slow on LeNet-sized planes (rows of 10-28 pixels). These kernels are serial
+# and release the GIL; the batch is split over threads (kernels/threads.py). (As parallel loops
+# they ran slower than serially: Numba's parallel lowering lost the vectorisation here.)
+
+
+@njit(cache=True, nogil=True)
+def shift_forward(xp, w, groups, dh, dw, ho, yw):
+    """yw[n, k, p] = sum_{c, i, j} w[k, c, i, j] xp[n, c].flat[p + i*dh*Wp + j*dw].
+    xp (N, C, Hp + 1, Wp) zero-padded, w (K, Cg, KH, KW) -> yw (N, K, Ho*Wp), zeroed."""
+    n_img, _, hp1, wp = xp.shape
+    k_out, cg, kh, kw = w.shape
+    kg = k_out // groups
+    npos = ho * wp
+    for nk in range(n_img * k_out):           # each iteration owns the plane yw[n, k]
+        n = nk // k_out
+        k = nk % k_out
+        c0 = (k // kg) * cg
+        acc = yw[n, k]
+        for c in range(cg):
+            src = xp[n, c0 + c].reshape(hp1 * wp)
+            for i in range(kh):
+                for j in range(kw):
+                    s = i * dh * wp + j * dw
+                    wv = w[k, c, i, j]
+                    seg = src[s:s + npos]
+                    for t in range(npos):
+                        acc[t] += wv * seg[t]
+
+
+@njit(cache=True, nogil=True)
+def shift_backward_input(gw, w, groups, dh, dw, dxp):
+    """dxp[n, c].flat[p + i*dh*Wp + j*dw] += w[k, c, i, j] gw[n, k, p] (the adjoint of
+    shift_forward).  gw (N, K, Ho*Wp) with zero junk columns -> dxp (N, C, Hp + 1, Wp), zeroed."""
+    n_img, c_in, hp1, wp = dxp.shape
+    k_out, cg, kh, kw = w.shape
+    kg = k_out // groups
+    npos = gw.shape[2]
+    for nc in range(n_img * c_in):            # each iteration owns the plane dxp[n, c]
+        n = nc // c_in
+        c = nc % c_in
+        grp = c // cg
+        cc = c - grp * cg
+        dst = dxp[n, c].reshape(hp1 * wp)
+        for kk in range(kg):
+            k = grp * kg + kk
+            src = gw[n, k]
+            for i in range(kh):
+                for j in range(kw):
+                    s = i * dh * wp + j * dw
+                    wv = w[k, cc, i, j]
+                    seg = dst[s:s + npos]
+                    for t in range(npos):
+                        seg[t] += wv * src[t]
+
+
+@njit(cache=True, nogil=True)
+def shift_backward_weight(xp, gw, kh, kw, groups, dh, dw, dwt):
+    """dwt[k, c, i, j] = sum_{n, p} gw[n, k, p] xp[n, c].flat[p + i*dh*Wp + j*dw].
+    xp (N, C, Hp + 1, Wp), gw (N, K, Ho*Wp) with zero junk columns -> dwt (K, Cg, KH, KW)."""
+    n_img, c_in, hp1, wp = xp.shape
+    k_out, cg = dwt.shape[:2]
+    kg = k_out // groups
+    npos = gw.shape[2]
+    for kc in range(k_out * cg):              # each iteration owns dwt[k, c]
+        k = kc // cg
+        c = kc % cg
+        c_abs = (k // kg) * cg + c
+        # a row of partial sums: elementwise += vectorises, a scalar += cannot
+        acc = np.empty(npos, dtype=dwt.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                s = i * dh * wp + j * dw
+                acc[:] = 0
+                for n in range(n_img):
+                    seg = xp[n, c_abs].reshape(hp1 * wp)[s:s + npos]
+                    gk = gw[n, k]
+                    for t in range(npos):
+                        acc[t] += gk[t] * seg[t]
+                dwt[k, c, i, j] = acc.sum()
+
+
+def _frame(in_size, kernel, padding, dilation, out_size):
+    """(Hp + 1, Wp, rows, cols): the padded frame of a stride-1 layer and how much of the image
+    (rows, cols) lies in it; one spare row keeps the last tap's shifted read inside."""
+    (h, w), (kh, kw), (pt, pl), (dh, dw), (ho, wo) = in_size, kernel, padding, dilation, out_size
+    hp, wp = ho + (kh - 1) * dh, wo + (kw - 1) * dw
+    return hp + 1, wp, max(0, min(h, hp - pt)), max(0, min(w, wp - pl))
+
+
+def _pad(x, frame, padding):
+    hp1, wp, rows, cols = frame
+    xp = np.zeros(x.shape[:2] + (hp1, wp), dtype=x.dtype)
+    xp[:, :, padding[0]:padding[0] + rows, padding[1]:padding[1] + cols] = x[:, :, :rows, :cols]
+    return xp
+
+
+def _spread(g, wp):
+    """g (N, K, Ho, Wo) on the Wp-wide grid, flat: (N, K, Ho*Wp), junk columns zero."""
+    n_img, k_out, ho, wo = g.shape
+    gw = np.zeros((n_img, k_out, ho, wp), dtype=g.dtype)
+    gw[..., :wo] = g
+    return gw.reshape(n_img, k_out, ho * wp)
+
+
+def forward(x, w, stride, padding, dilation, groups, out_size):
+    """y = x * w by direct loops.  x (N, C, H, W), w (K, Cg, KH, KW) -> y (N, K, Ho, Wo)."""
+    ho, wo = out_size
+    if tuple(stride) != (1, 1):
+        return direct_forward(x, w, stride[0], stride[1], padding[0], padding[1], dilation[0],
+                              dilation[1], groups, ho, wo)
+    frame = _frame(x.shape[2:], w.shape[2:], padding, dilation, out_size)
+    xp = _pad(x, frame, padding)
+    yw = np.zeros((x.shape[0], w.shape[0], ho * frame[1]), dtype=x.dtype)
+    split_batch(x.shape[0], lambda a, b: shift_forward(xp[a:b], w, groups, dilation[0],
+                                                       dilation[1], ho, yw[a:b]))
+    return np.ascontiguousarray(yw.reshape(x.shape[0], w.shape[0], ho, frame[1])[..., :wo])
+
+
+def backward_input(g, w, in_size, stride, padding, dilation, groups):
+    """dL/dx by direct loops.  g (N, K, Ho, Wo) -> dx (N, C, H, W)."""
+    if tuple(stride) != (1, 1):
+        return direct_backward_input(g, w, in_size[0], in_size[1], stride[0], stride[1],
+                                     padding[0], padding[1], dilation[0], dilation[1], groups)
+    n_img, c_in = g.shape[0], w.shape[1] * groups
+    hp1, wp, rows, cols = frame = _frame(in_size, w.shape[2:], padding, dilation, g.shape[2:])
+    dxp = np.zeros((n_img, c_in, hp1, wp), dtype=g.dtype)
+    gw = _spread(g, wp)
+    split_batch(n_img, lambda a, b: shift_backward_input(gw[a:b], w, groups, dilation[0],
+                                                         dilation[1], dxp[a:b]))
+    dx = np.zeros((n_img, c_in) + tuple(in_size), dtype=g.dtype)
+    dx[:, :, :rows, :cols] = dxp[:, :, padding[0]:padding[0] + rows,
+                                 padding[1]:padding[1] + cols]
+    return dx
+
+
+def backward_weight(x, g, kernel_size, stride, padding, dilation, groups):
+    """dL/dw by direct loops.  x (N, C, H, W), g (N, K, Ho, Wo) -> dw (K, Cg, KH, KW)."""
+    if tuple(stride) != (1, 1):
+        return direct_backward_weight(x, g, kernel_size[0], kernel_size[1], stride[0],
+                                      stride[1], padding[0], padding[1], dilation[0],
+                                      dilation[1], groups)
+    frame = _frame(x.shape[2:], kernel_size, padding, dilation, g.shape[2:])
+    k_out, cg = g.shape[1], x.shape[1] // groups
+    xp, gw = _pad(x, frame, padding), _spread(g, frame[1])
+
+    def share(a, b):
+        dwt = np.empty((k_out, cg) + tuple(kernel_size), dtype=x.dtype)
+        shift_backward_weight(xp[a:b], gw[a:b], kernel_size[0], kernel_size[1], groups,
+                              dilation[0], dilation[1], dwt)
+        return dwt
+
+    parts = split_batch(x.shape[0], share)
+    return sum(parts[1:], parts[0])

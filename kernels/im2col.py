@@ -13,17 +13,20 @@ so that, per group g, the convolution is one matrix product (done by BLAS throug
 The batch is processed in chunks whose columns fit a few MB, into one buffer reused across
 chunks: a full-batch im2col of a ResNet layer is hundreds of MB, and touching that much fresh
 memory costs more than the arithmetic. A 1x1 convolution with stride 1 and no padding needs no
-im2col at all: the image itself is the column matrix.
+im2col at all: the image itself is the column matrix. The batch is split over threads
+(kernels/threads.py), each running its share chunk by chunk with single-threaded BLAS; the 1x1
+case is one batched GEMM call on BLAS's own threads.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .scratch import buffer
+from .threads import split_batch
 
-# Bytes of im2col columns per chunk. Big enough that each GEMM has a few hundred columns per
+# Bytes of im2col columns per chunk and thread. Big enough that each GEMM has a few hundred columns per
 # image batch, small enough to stay in the outer caches and to be reused from the heap.
 CHUNK_BYTES = 8 << 20
 
@@ -42,13 +45,13 @@ def _valid(offset, stride, size, n_out):
     return lo, hi
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def im2col(x, n0, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, cols, wide):
     """Fill cols with the receptive fields of images n0 .. n0+B-1 of x: cols is
     (B, C*KH*KW, Ho*Wo), or (C*KH*KW, B, Ho*Wo) when ``wide``."""
     nb = cols.shape[1] if wide else cols.shape[0]
     _, c_in, h, wd = x.shape
-    for nc in prange(nb * c_in):               # each iteration owns the rows of (n, c)
+    for nc in range(nb * c_in):               # each iteration owns the rows of (n, c)
         n = nc // c_in
         c = nc % c_in
         xc = x[n0 + n, c]
@@ -79,14 +82,14 @@ def im2col(x, n0, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, cols, wide):
                             seg[t] = src[t]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def col2im(cols, n0, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, dx, wide):
     """The adjoint of im2col: add every column of cols ((B, C*KH*KW, Ho*Wo), or
     (C*KH*KW, B, Ho*Wo) when ``wide``) back onto the pixels it was read from, in
     dx[n0 .. n0+B-1] (N, C, H, W)."""
     nb = cols.shape[1] if wide else cols.shape[0]
     _, c_in, h, wd = dx.shape
-    for nc in prange(nb * c_in):               # each iteration owns the plane dx[n0 + n, c]
+    for nc in range(nb * c_in):               # each iteration owns the plane dx[n0 + n, c]
         n = nc // c_in
         c = nc % c_in
         dxc = dx[n0 + n, c]
@@ -185,22 +188,27 @@ def forward(x, w, stride, padding, dilation, groups, out_size):
         # (G, Kg, Cg) @ (N, G, Cg, H*W) -> (N, G, Kg, H*W)
         np.matmul(wm, x.reshape(n_img, groups, cg, npix), out=y.reshape(n_img, groups, kg, npix))
         return y
-    plan = _Plan(n_img, c_in, k_out, (kh, kw), out_size, groups, x.dtype)
     y3 = y.reshape(n_img, k_out, npix)
-    if plan.wide:
-        out = buffer("im2col.out", k_out * plan.nb * npix, x.dtype)
-    for n0 in range(0, n_img, plan.nb):
-        b = min(plan.nb, n_img - n0)
-        cols = plan.cols(b)
-        _im2col(x, n0, plan, cols, (kh, kw), stride, padding, dilation, out_size)
+
+    def work(first, stop):
+        plan = _Plan(stop - first, c_in, k_out, (kh, kw), out_size, groups, x.dtype)
         if plan.wide:
-            # (G, Kg, R) @ (G, R, B*P) -> (G, Kg, B*P) = (K, B, P) -> y[n0:n0+B] (B, K, P)
-            o = out[:k_out * b * npix].reshape(groups, kg, b * npix)
-            np.matmul(wm, plan.by_group(cols, b), out=o)
-            y3[n0:n0 + b] = o.reshape(k_out, b, npix).transpose(1, 0, 2)
-        else:
-            # (G, Kg, R) @ (B, G, R, P) -> (B, G, Kg, P), written straight into y
-            np.matmul(wm, plan.by_group(cols, b), out=y3[n0:n0 + b].reshape(b, groups, kg, npix))
+            out = buffer("im2col.out", k_out * plan.nb * npix, x.dtype)
+        for n0 in range(first, stop, plan.nb):
+            b = min(plan.nb, stop - n0)
+            cols = plan.cols(b)
+            _im2col(x, n0, plan, cols, (kh, kw), stride, padding, dilation, out_size)
+            if plan.wide:
+                # (G, Kg, R) @ (G, R, B*P) -> (G, Kg, B*P) = (K, B, P) -> y[n0:n0+B] (B, K, P)
+                o = out[:k_out * b * npix].reshape(groups, kg, b * npix)
+                np.matmul(wm, plan.by_group(cols, b), out=o)
+                y3[n0:n0 + b] = o.reshape(k_out, b, npix).transpose(1, 0, 2)
+            else:
+                # (G, Kg, R) @ (B, G, R, P) -> (B, G, Kg, P), written straight into y
+                np.matmul(wm, plan.by_group(cols, b),
+                          out=y3[n0:n0 + b].reshape(b, groups, kg, npix))
+
+    split_batch(n_img, work)
     return y
 
 
@@ -227,20 +235,24 @@ def backward_input(g, w, in_size, stride, padding, dilation, groups):
         np.matmul(wt, g.reshape(n_img, groups, kg, npix), out=dx.reshape(n_img, groups, cg, npix))
         return dx
     dx = np.zeros((n_img, c_in, h, wd), dtype=g.dtype)
-    plan = _Plan(n_img, c_in, k_out, (kh, kw), (ho, wo), groups, g.dtype)
-    if plan.wide:
-        gbuf = buffer("im2col.g", k_out * plan.nb * npix, g.dtype)
-    for n0 in range(0, n_img, plan.nb):
-        b = min(plan.nb, n_img - n0)
-        cols = plan.cols(b)
+
+    def work(first, stop):
+        plan = _Plan(stop - first, c_in, k_out, (kh, kw), (ho, wo), groups, g.dtype)
         if plan.wide:
-            gt = _transposed_chunk(g3, n0, b, gbuf).reshape(groups, kg, b * npix)
-            np.matmul(wt, gt, out=plan.by_group(cols, b))   # (G, R, Kg) @ (G, Kg, B*P)
-        else:
-            np.matmul(wt, g3[n0:n0 + b].reshape(b, groups, kg, npix),
-                      out=plan.by_group(cols, b))           # (G, R, Kg) @ (B, G, Kg, P)
-        col2im(cols, n0, kh, kw, stride[0], stride[1], padding[0], padding[1],
-               dilation[0], dilation[1], ho, wo, dx, plan.wide)
+            gbuf = buffer("im2col.g", k_out * plan.nb * npix, g.dtype)
+        for n0 in range(first, stop, plan.nb):
+            b = min(plan.nb, stop - n0)
+            cols = plan.cols(b)
+            if plan.wide:
+                gt = _transposed_chunk(g3, n0, b, gbuf).reshape(groups, kg, b * npix)
+                np.matmul(wt, gt, out=plan.by_group(cols, b))   # (G, R, Kg) @ (G, Kg, B*P)
+            else:
+                np.matmul(wt, g3[n0:n0 + b].reshape(b, groups, kg, npix),
+                          out=plan.by_group(cols, b))           # (G, R, Kg) @ (B, G, Kg, P)
+            col2im(cols, n0, kh, kw, stride[0], stride[1], padding[0], padding[1],
+                   dilation[0], dilation[1], ho, wo, dx, plan.wide)
+
+    split_batch(n_img, work)
     return dx
 
 
@@ -251,31 +263,38 @@ def backward_weight(x, g, kernel_size, stride, padding, dilation, groups):
     kh, kw = kernel_size
     cg, kg = c_in // groups, k_out // groups
     rows, npix = cg * kh * kw, ho * wo
-    dw = np.zeros((groups, kg, rows), dtype=x.dtype)
     g3 = g.reshape(n_img, k_out, npix)
     if _is_pointwise(kernel_size, stride, padding, (h, wd), (ho, wo)) and \
             not use_wide(kg, rows, npix):
+        dw = np.zeros((groups, kg, rows), dtype=x.dtype)
         xs = x.reshape(n_img, groups, cg, npix).transpose(0, 1, 3, 2)
         # (N, G, Kg, H*W) @ (N, G, H*W, Cg) -> (N, G, Kg, Cg), summed over the batch
         np.sum(np.matmul(g.reshape(n_img, groups, kg, npix), xs), axis=0, out=dw)
         return dw.reshape(k_out, cg, kh, kw)
-    plan = _Plan(n_img, c_in, k_out, kernel_size, (ho, wo), groups, x.dtype)
-    if plan.wide:
-        gbuf = buffer("im2col.g", k_out * plan.nb * npix, x.dtype)
-        part = np.empty((groups, kg, rows), dtype=x.dtype)
-    else:
-        part = np.empty((plan.nb, groups, kg, rows), dtype=x.dtype)
-    for n0 in range(0, n_img, plan.nb):
-        b = min(plan.nb, n_img - n0)
-        cols = plan.cols(b)
-        _im2col(x, n0, plan, cols, kernel_size, stride, padding, dilation, (ho, wo))
-        ct = plan.by_group(cols, b)
+
+    def work(first, stop):
+        """This share's part of dW."""
+        plan = _Plan(stop - first, c_in, k_out, kernel_size, (ho, wo), groups, x.dtype)
+        dw = np.zeros((groups, kg, rows), dtype=x.dtype)
         if plan.wide:
-            gt = _transposed_chunk(g3, n0, b, gbuf).reshape(groups, kg, b * npix)
-            np.matmul(gt, ct.transpose(0, 2, 1), out=part)   # (G, Kg, B*P) @ (G, B*P, R)
-            dw += part
+            gbuf = buffer("im2col.g", k_out * plan.nb * npix, x.dtype)
+            part = np.empty((groups, kg, rows), dtype=x.dtype)
         else:
-            np.matmul(g3[n0:n0 + b].reshape(b, groups, kg, npix), ct.transpose(0, 1, 3, 2),
-                      out=part[:b])                         # (B, G, Kg, P) @ (B, G, P, R)
-            dw += part[:b].sum(axis=0)
-    return dw.reshape(k_out, cg, kh, kw)
+            part = np.empty((plan.nb, groups, kg, rows), dtype=x.dtype)
+        for n0 in range(first, stop, plan.nb):
+            b = min(plan.nb, stop - n0)
+            cols = plan.cols(b)
+            _im2col(x, n0, plan, cols, kernel_size, stride, padding, dilation, (ho, wo))
+            ct = plan.by_group(cols, b)
+            if plan.wide:
+                gt = _transposed_chunk(g3, n0, b, gbuf).reshape(groups, kg, b * npix)
+                np.matmul(gt, ct.transpose(0, 2, 1), out=part)   # (G, Kg, B*P) @ (G, B*P, R)
+                dw += part
+            else:
+                np.matmul(g3[n0:n0 + b].reshape(b, groups, kg, npix), ct.transpose(0, 1, 3, 2),
+                          out=part[:b])                         # (B, G, Kg, P) @ (B, G, P, R)
+                dw += part[:b].sum(axis=0)
+        return dw
+
+    shares = split_batch(n_img, work)
+    return sum(shares[1:], shares[0]).reshape(k_out, cg, kh, kw)

@@ -12,7 +12,7 @@ instead of Ho copies of Wo pixels each. For LeNet-sized images (10-28 pixel rows
 copies cost more than the GEMM; one long copy runs at memory speed. The price is (KW - 1)/Wo
 junk columns in the GEMM (40% on LeNet's 10x10 outputs, 14% on 28x28), which is why this path is
 only for small images. The columns are in the 'wide' layout (R, B, P): one GEMM per group and
-chunk, (K/G, R) @ (R, B*P).
+chunk, (K/G, R) @ (R, B*P). The batch is split over threads (kernels/threads.py).
 
 Backward: the output gradient is spread on the same Wp-wide grid with zeros in the junk
 columns, so junk contributes nothing to dW = dy @ cols^T, and dcols = W^T @ dy has zero junk
@@ -22,22 +22,23 @@ columns, which the shifted add-back (the adjoint copy) then spreads harmlessly.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .scratch import buffer
+from .threads import split_batch
 
-# Bytes of columns per chunk (as in kernels/im2col.py).
+# Bytes of columns per chunk and thread (as in kernels/im2col.py).
 CHUNK_BYTES = 8 << 20
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def shifted_im2col(xp, kh, kw, dh, dw, ho, cols):
     """cols[(c, i, j), n, p] = xp[n, c].flat[p + i*dh*Wp + j*dw] for p < Ho*Wp (0 past the end).
     xp (B, C, Hp, Wp) -> cols (C*KH*KW, B, Ho*Wp)."""
     nb, c_in, hp, wp = xp.shape
     npos = ho * wp
     plane = hp * wp
-    for cn in prange(c_in * nb):               # each iteration owns the rows (c, :, :) of image n
+    for cn in range(c_in * nb):               # each iteration owns the rows (c, :, :) of image n
         c = cn // nb
         n = cn % nb
         src = xp[n, c].reshape(plane)
@@ -52,14 +53,14 @@ def shifted_im2col(xp, kh, kw, dh, dw, ho, cols):
                 dst[m:] = 0
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def shifted_col2im(dcols, kh, kw, dh, dw, ho, dxp):
     """The adjoint of shifted_im2col: dxp[n, c].flat[p + s] += dcols[(c, i, j), n, p].
     dcols (C*KH*KW, B, Ho*Wp) -> dxp (B, C, Hp, Wp), which must start at zero."""
     nb, c_in, hp, wp = dxp.shape
     npos = ho * wp
     plane = hp * wp
-    for cn in prange(c_in * nb):               # each iteration owns the plane dxp[n, c]
+    for cn in range(c_in * nb):               # each iteration owns the plane dxp[n, c]
         c = cn // nb
         n = cn % nb
         dst = dxp[n, c].reshape(plane)
@@ -124,21 +125,25 @@ def forward(x, w, padding, dilation, groups, out_size):
     kg, rows = k_out // groups, cg * kh * kw
     ho, wo = out_size
     grid = _Grid(x.shape[2:], (kh, kw), padding, dilation, out_size)
-    nb = _chunk(n_img, c_in * kh * kw, grid.npos, x.itemsize)
-    cbuf = buffer("shifted.cols", c_in * kh * kw * nb * grid.npos, x.dtype)
-    obuf = buffer("shifted.out", k_out * nb * grid.npos, x.dtype)
-    xbuf = None if grid.in_place() else \
-        buffer("shifted.x", nb * c_in * grid.hp * grid.wp, x.dtype)
     wm = w.reshape(groups, kg, rows)
     y = np.empty((n_img, k_out, ho, wo), dtype=x.dtype)
-    for n0 in range(0, n_img, nb):
-        b = min(nb, n_img - n0)
-        cols = cbuf[:c_in * kh * kw * b * grid.npos].reshape(c_in * kh * kw, b, grid.npos)
-        shifted_im2col(grid.pad(x, n0, b, xbuf), kh, kw, dilation[0], dilation[1], ho, cols)
-        out = obuf[:k_out * b * grid.npos].reshape(groups, kg, b * grid.npos)
-        np.matmul(wm, cols.reshape(groups, rows, b * grid.npos), out=out)
-        # (K, B, Ho, Wp) -> (B, K, Ho, Wo): drop the junk columns
-        y[n0:n0 + b] = out.reshape(k_out, b, ho, grid.wp)[..., :wo].transpose(1, 0, 2, 3)
+
+    def work(first, stop):
+        nb = _chunk(stop - first, c_in * kh * kw, grid.npos, x.itemsize)
+        cbuf = buffer("shifted.cols", c_in * kh * kw * nb * grid.npos, x.dtype)
+        obuf = buffer("shifted.out", k_out * nb * grid.npos, x.dtype)
+        xbuf = None if grid.in_place() else \
+            buffer("shifted.x", nb * c_in * grid.hp * grid.wp, x.dtype)
+        for n0 in range(first, stop, nb):
+            b = min(nb, stop - n0)
+            cols = cbuf[:c_in * kh * kw * b * grid.npos].reshape(c_in * kh * kw, b, grid.npos)
+            shifted_im2col(grid.pad(x, n0, b, xbuf), kh, kw, dilation[0], dilation[1], ho, cols)
+            out = obuf[:k_out * b * grid.npos].reshape(groups, kg, b * grid.npos)
+            np.matmul(wm, cols.reshape(groups, rows, b * grid.npos), out=out)
+            # (K, B, Ho, Wp) -> (B, K, Ho, Wo): drop the junk columns
+            y[n0:n0 + b] = out.reshape(k_out, b, ho, grid.wp)[..., :wo].transpose(1, 0, 2, 3)
+
+    split_batch(n_img, work)
     return y
 
 
@@ -148,24 +153,28 @@ def backward_input(g, w, in_size, padding, dilation, groups):
     _, cg, kh, kw = w.shape
     c_in, kg, rows = cg * groups, k_out // groups, cg * kh * kw
     grid = _Grid(in_size, (kh, kw), padding, dilation, (ho, wo))
-    nb = _chunk(n_img, c_in * kh * kw, grid.npos, g.itemsize)
-    cbuf = buffer("shifted.cols", c_in * kh * kw * nb * grid.npos, g.dtype)
-    gbuf = buffer("shifted.g", k_out * nb * grid.npos, g.dtype)
-    dxp = buffer("shifted.dx", nb * c_in * grid.hp * grid.wp, g.dtype).reshape(
-        nb, c_in, grid.hp, grid.wp)
     wt = w.reshape(groups, kg, rows).transpose(0, 2, 1)       # (G, R, Kg), a view
     dx = np.zeros((n_img, c_in) + tuple(in_size), dtype=g.dtype)
     pt, pl, h_in, w_in = grid.pt, grid.pl, grid.h_in, grid.w_in
-    for n0 in range(0, n_img, nb):
-        b = min(nb, n_img - n0)
-        gs = _spread(g, n0, b, grid, gbuf).reshape(groups, kg, b * grid.npos)
-        dcols = cbuf[:c_in * kh * kw * b * grid.npos].reshape(groups, rows, b * grid.npos)
-        np.matmul(wt, gs, out=dcols)                           # (G, R, Kg) @ (G, Kg, B*P)
-        d = dxp[:b]
-        d.fill(0)
-        shifted_col2im(dcols.reshape(c_in * kh * kw, b, grid.npos), kh, kw, dilation[0],
-                       dilation[1], ho, d)
-        dx[n0:n0 + b, :, :h_in, :w_in] = d[:, :, pt:pt + h_in, pl:pl + w_in]
+
+    def work(first, stop):
+        nb = _chunk(stop - first, c_in * kh * kw, grid.npos, g.itemsize)
+        cbuf = buffer("shifted.cols", c_in * kh * kw * nb * grid.npos, g.dtype)
+        gbuf = buffer("shifted.g", k_out * nb * grid.npos, g.dtype)
+        dxp = buffer("shifted.dx", nb * c_in * grid.hp * grid.wp, g.dtype).reshape(
+            nb, c_in, grid.hp, grid.wp)
+        for n0 in range(first, stop, nb):
+            b = min(nb, stop - n0)
+            gs = _spread(g, n0, b, grid, gbuf).reshape(groups, kg, b * grid.npos)
+            dcols = cbuf[:c_in * kh * kw * b * grid.npos].reshape(groups, rows, b * grid.npos)
+            np.matmul(wt, gs, out=dcols)                       # (G, R, Kg) @ (G, Kg, B*P)
+            d = dxp[:b]
+            d.fill(0)
+            shifted_col2im(dcols.reshape(c_in * kh * kw, b, grid.npos), kh, kw, dilation[0],
+                           dilation[1], ho, d)
+            dx[n0:n0 + b, :, :h_in, :w_in] = d[:, :, pt:pt + h_in, pl:pl + w_in]
+
+    split_batch(n_img, work)
     return dx
 
 
@@ -177,19 +186,26 @@ def backward_weight(x, g, kernel_size, padding, dilation, groups):
     cg, kg = c_in // groups, k_out // groups
     rows = cg * kh * kw
     grid = _Grid(x.shape[2:], kernel_size, padding, dilation, (ho, wo))
-    nb = _chunk(n_img, c_in * kh * kw, grid.npos, x.itemsize)
-    cbuf = buffer("shifted.cols", c_in * kh * kw * nb * grid.npos, x.dtype)
-    gbuf = buffer("shifted.g", k_out * nb * grid.npos, x.dtype)
-    xbuf = None if grid.in_place() else \
-        buffer("shifted.x", nb * c_in * grid.hp * grid.wp, x.dtype)
-    dw = np.zeros((groups, kg, rows), dtype=x.dtype)
-    part = np.empty_like(dw)
-    for n0 in range(0, n_img, nb):
-        b = min(nb, n_img - n0)
-        cols = cbuf[:c_in * kh * kw * b * grid.npos].reshape(c_in * kh * kw, b, grid.npos)
-        shifted_im2col(grid.pad(x, n0, b, xbuf), kh, kw, dilation[0], dilation[1], ho, cols)
-        gs = _spread(g, n0, b, grid, gbuf).reshape(groups, kg, b * grid.npos)
-        # (G, Kg, B*P) @ (G, B*P, R) -> (G, Kg, R)
-        np.matmul(gs, cols.reshape(groups, rows, b * grid.npos).transpose(0, 2, 1), out=part)
-        dw += part
-    return dw.reshape(k_out, cg, kh, kw)
+
+    def work(first, stop):
+        """This share's part of dW."""
+        nb = _chunk(stop - first, c_in * kh * kw, grid.npos, x.itemsize)
+        cbuf = buffer("shifted.cols", c_in * kh * kw * nb * grid.npos, x.dtype)
+        gbuf = buffer("shifted.g", k_out * nb * grid.npos, x.dtype)
+        xbuf = None if grid.in_place() else \
+            buffer("shifted.x", nb * c_in * grid.hp * grid.wp, x.dtype)
+        dw = np.zeros((groups, kg, rows), dtype=x.dtype)
+        part = np.empty_like(dw)
+        for n0 in range(first, stop, nb):
+            b = min(nb, stop - n0)
+            cols = cbuf[:c_in * kh * kw * b * grid.npos].reshape(c_in * kh * kw, b, grid.npos)
+            shifted_im2col(grid.pad(x, n0, b, xbuf), kh, kw, dilation[0], dilation[1], ho, cols)
+            gs = _spread(g, n0, b, grid, gbuf).reshape(groups, kg, b * grid.npos)
+            # (G, Kg, B*P) @ (G, B*P, R) -> (G, Kg, R)
+            np.matmul(gs, cols.reshape(groups, rows, b * grid.npos).transpose(0, 2, 1),
+                      out=part)
+            dw += part
+        return dw
+
+    shares = split_batch(n_img, work)
+    return sum(shares[1:], shares[0]).reshape(k_out, cg, kh, kw)

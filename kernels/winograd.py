@@ -28,7 +28,8 @@ tile is mixed before the multiplications, so a NaN or Inf in the input reaches a
 of the tiles that read it, not only those whose 3x3 window covers it.
 
 Layout: V and M are (16, channels, P) with the tile index p = (n*TH + ty)*TW + tx, so each GEMM
-operand is a row-major matrix. The batch is processed in chunks, in reused buffers.
+operand is a row-major matrix. The batch is split over threads (kernels/threads.py) and each
+share processed in chunks, in reused buffers.
 Padding is handled once, when a tile row is loaded (rows/columns outside the image read as 0).
 """
 
@@ -38,9 +39,10 @@ import numpy as np
 from numba import njit, prange
 
 from .scratch import buffer
+from .threads import split_batch
 
-# Bytes of one transformed-input chunk V (16, C, P).
-CHUNK_BYTES = 8 << 20
+# Bytes of one transformed-input chunk V (16, C, P), per thread (measured best of 1-16 MB).
+CHUNK_BYTES = 2 << 20
 
 
 # The transforms combine columns 2tx .. 2tx+3 of a tile: stride-2 access, which does not
@@ -63,7 +65,7 @@ def _load_split(src, q0, q1, pl, buf, even, odd):
         odd[s] = buf[2 * s + 1]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def input_transform(x, n0, pt, pl, th, tw, v):
     """V[4r + j, c, p] = (B^T d B)[r, j] for every 4x4 input tile d of images n0 .. of x.
     x (N, C, H, W) -> v (16, C, B*TH*TW)."""
@@ -72,7 +74,7 @@ def input_transform(x, n0, pt, pl, th, tw, v):
     wp = 2 * tw + 2                         # padded width that the tiles of a row span
     q0 = min(max(0, pl), wp)                # columns [q0, q1) of a padded row hold image pixels
     q1 = max(min(wp, pl + wd), q0)
-    for nc in prange(nb * c_in):            # each iteration owns v[:, c, tiles of image n]
+    for nc in range(nb * c_in):            # each iteration owns v[:, c, tiles of image n]
         n = nc // c_in
         c = nc % c_in
         xc = x[n0 + n, c]
@@ -123,12 +125,12 @@ def input_transform(x, n0, pt, pl, th, tw, v):
                     v3[tx] = o[tx] - o[tx + 1]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def output_transform(m, bias, n0, th, tw, y):
     """y[n0 + n, k] = A^T M A + bias[k], tile by tile.  m (16, K, B*TH*TW) -> y (N, K, Ho, Wo)."""
     _, k_out, ho, wo = y.shape
     nb = m.shape[2] // (th * tw)
-    for nk in prange(nb * k_out):           # each iteration owns the plane y[n0 + n, k]
+    for nk in range(nb * k_out):           # each iteration owns the plane y[n0 + n, k]
         n = nk // k_out
         k = nk % k_out
         yk = y[n0 + n, k]
@@ -181,13 +183,13 @@ def output_transform(m, bias, n0, th, tw, y):
                             dst[q] = src[q]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def output_adjoint(g, n0, th, tw, dm):
     """dM = A dY A^T for every 2x2 tile of the output gradient (0 beyond its edge).
     g (N, K, Ho, Wo) -> dm (16, K, B*TH*TW)."""
     _, k_out, ho, wo = g.shape
     nb = dm.shape[2] // (th * tw)
-    for nk in prange(nb * k_out):           # each iteration owns dm[:, k, tiles of image n]
+    for nk in range(nb * k_out):           # each iteration owns dm[:, k, tiles of image n]
         n = nk // k_out
         k = nk % k_out
         gk = g[n0 + n, k]
@@ -232,7 +234,7 @@ def output_adjoint(g, n0, th, tw, dm):
                     d3[tx] = -b[tx]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def input_adjoint(dv, n0, pt, pl, th, tw, dx):
     """dx[n0 + n, c] = sum over tiles of B dV B^T placed on the tile's 4x4 input window (tiles
     overlap by two rows/columns; window parts in the padding are dropped).
@@ -240,7 +242,7 @@ def input_adjoint(dv, n0, pt, pl, th, tw, dx):
     _, c_in, h, wd = dx.shape
     nb = dv.shape[2] // (th * tw)
     hp = 2 * th + 2
-    for nc in prange(nb * c_in):            # each iteration owns the plane dx[n0 + n, c]
+    for nc in range(nb * c_in):            # each iteration owns the plane dx[n0 + n, c]
         n = nc // c_in
         c = nc % c_in
         # the padded plane, even and odd columns apart: padded column 2s / 2s + 1
@@ -372,18 +374,22 @@ def forward(x, w, bias, padding, groups, out_size):
     u = weight_transform(w, groups)
     if bias is None:
         bias = np.zeros(k_out, dtype=x.dtype)
-    nb = _plan(n_img, max(c_in, k_out), ntile, x.itemsize)
-    vbuf = buffer("winograd.v", 16 * c_in * nb * ntile, x.dtype)
-    mbuf = buffer("winograd.m", 16 * k_out * nb * ntile, x.dtype)
     y = np.empty((n_img, k_out, ho, wo), dtype=x.dtype)
-    for n0 in range(0, n_img, nb):
-        p = min(nb, n_img - n0) * ntile
-        v = vbuf[:16 * c_in * p].reshape(16, c_in, p)
-        m = mbuf[:16 * k_out * p].reshape(16, k_out, p)
-        input_transform(x, n0, padding[0], padding[1], th, tw, v)
-        # 16 GEMMs per group: (16, G, Kg, Cg) @ (16, G, Cg, P) -> (16, G, Kg, P)
-        np.matmul(u, v.reshape(16, groups, cg, p), out=m.reshape(16, groups, kg, p))
-        output_transform(m, bias, n0, th, tw, y)
+
+    def work(first, stop):
+        nb = _plan(stop - first, max(c_in, k_out), ntile, x.itemsize)
+        vbuf = buffer("winograd.v", 16 * c_in * nb * ntile, x.dtype)
+        mbuf = buffer("winograd.m", 16 * k_out * nb * ntile, x.dtype)
+        for n0 in range(first, stop, nb):
+            p = min(nb, stop - n0) * ntile
+            v = vbuf[:16 * c_in * p].reshape(16, c_in, p)
+            m = mbuf[:16 * k_out * p].reshape(16, k_out, p)
+            input_transform(x, n0, padding[0], padding[1], th, tw, v)
+            # 16 GEMMs per group: (16, G, Kg, Cg) @ (16, G, Cg, P) -> (16, G, Kg, P)
+            np.matmul(u, v.reshape(16, groups, cg, p), out=m.reshape(16, groups, kg, p))
+            output_transform(m, bias, n0, th, tw, y)
+
+    split_batch(n_img, work)
     return y
 
 
@@ -400,26 +406,32 @@ def backward(x, w, g, in_size, padding, groups, need_input=True, need_weight=Tru
     ntile = th * tw
     pt, pl = padding
     ut = weight_transform(w, groups).transpose(0, 1, 3, 2) if need_input else None
-    nb = _plan(n_img, max(c_in, k_out), ntile, g.itemsize)
-    vbuf = buffer("winograd.v", 16 * c_in * nb * ntile, g.dtype)
-    mbuf = buffer("winograd.m", 16 * k_out * nb * ntile, g.dtype)
     dx = np.zeros((n_img, c_in, h, wd), dtype=g.dtype) if need_input else None
-    du = np.zeros((16, groups, kg, cg), dtype=g.dtype) if need_weight else None
-    part = np.empty_like(du) if need_weight else None
-    for n0 in range(0, n_img, nb):
-        p = min(nb, n_img - n0) * ntile
-        v = vbuf[:16 * c_in * p].reshape(16, c_in, p)
-        dm = mbuf[:16 * k_out * p].reshape(16, k_out, p)
-        output_adjoint(g, n0, th, tw, dm)
-        dmg = dm.reshape(16, groups, kg, p)
-        if need_weight:
-            input_transform(x, n0, pt, pl, th, tw, v)
-            # (16, G, Kg, P) @ (16, G, P, Cg) -> (16, G, Kg, Cg), summed over chunks
-            np.matmul(dmg, v.reshape(16, groups, cg, p).transpose(0, 1, 3, 2), out=part)
-            du += part
-        if need_input:
-            # (16, G, Cg, Kg) @ (16, G, Kg, P) -> (16, G, Cg, P); v is free again, reuse it
-            np.matmul(ut, dmg, out=v.reshape(16, groups, cg, p))
-            input_adjoint(v, n0, pt, pl, th, tw, dx)
-    dw = weight_adjoint(du) if need_weight else None
+
+    def work(first, stop):
+        """Writes dx for images [first, stop); returns their share of dU."""
+        nb = _plan(stop - first, max(c_in, k_out), ntile, g.itemsize)
+        vbuf = buffer("winograd.v", 16 * c_in * nb * ntile, g.dtype)
+        mbuf = buffer("winograd.m", 16 * k_out * nb * ntile, g.dtype)
+        du = np.zeros((16, groups, kg, cg), dtype=g.dtype) if need_weight else None
+        part = np.empty_like(du) if need_weight else None
+        for n0 in range(first, stop, nb):
+            p = min(nb, stop - n0) * ntile
+            v = vbuf[:16 * c_in * p].reshape(16, c_in, p)
+            dm = mbuf[:16 * k_out * p].reshape(16, k_out, p)
+            output_adjoint(g, n0, th, tw, dm)
+            dmg = dm.reshape(16, groups, kg, p)
+            if need_weight:
+                input_transform(x, n0, pt, pl, th, tw, v)
+                # (16, G, Kg, P) @ (16, G, P, Cg) -> (16, G, Kg, Cg), summed over chunks
+                np.matmul(dmg, v.reshape(16, groups, cg, p).transpose(0, 1, 3, 2), out=part)
+                du += part
+            if need_input:
+                # (16, G, Cg, Kg) @ (16, G, Kg, P) -> (16, G, Cg, P); v is free again
+                np.matmul(ut, dmg, out=v.reshape(16, groups, cg, p))
+                input_adjoint(v, n0, pt, pl, th, tw, dx)
+        return du
+
+    shares = split_batch(n_img, work)
+    dw = weight_adjoint(sum(shares[1:], shares[0])) if need_weight else None
     return dx, dw
