@@ -321,6 +321,27 @@ efficiency, without thread scaling (and far less sensitive to other tenants of t
 {startup}
 
 Goal: with a warm cache, `import autograd_cnn` + the first conv2d under 1.5 s.
+
+### What the algorithms are, and what limits them
+
+- 3x3 stride 1 (ResNet/VGG): Winograd F(2x2, 3x3), 16 BLAS GEMMs per chunk between Numba
+  transforms, the batch split over one thread per core with single-threaded BLAS. Mixing
+  Numba's parallel loops with OpenBLAS's threads scaled 1.2-1.4x from 1 to 2 threads (each
+  pool's spinning threads slow the other's next step) and gave 0.5-0.65x PyTorch; the split
+  gives about PyTorch's throughput. Left on the table: the transforms are memory-bound (the
+  transformed input is 4x the input) and take 40-50% of the time on 64 channels, where the
+  GEMMs' 64-long inner dimension also keeps OpenBLAS at ~60% of its peak.
+- LeNet C3 (6 -> 16 channels, 5x5, 10x10 outputs) misses its goal: each tap's im2col row is one
+  shifted copy of the image (`shifted`), but the GEMM is (16 x 150) @ (150 x 8960), 40% of its
+  columns the junk of the shifted layout, at ~100 GF/s; PyTorch's oneDNN runs the forward in
+  0.3 ms with a JIT-generated direct kernel that keeps 16 output channels in one AVX-512
+  register. Numba's loops vectorise over one dimension of runtime length and keep accumulators
+  in memory; the direct loops measured 2-3x slower than `shifted` here.
+- LeNet C1 (1 channel): `direct`, one shifted multiply-add per tap over each 28x32 plane.
+- AlexNet conv1, ResNet stem: im2col + GEMM per image (batched layout), batch split over
+  threads. 1x1: no im2col, one batched GEMM on BLAS's threads.
+- fwd+bwd includes the engine's copy of every leaf gradient (x.grad, w.grad): 102 MB for the
+  1x1 layer's input, about 25 ms of its time.
 """)
     return 0
 
