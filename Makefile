@@ -34,7 +34,7 @@ test: $(STAMP) dot
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: $(STAMP) dot
-	$(BIN)/python -m autograd_cnn demo
+	$(BIN)/python -m autograd_cnn graph --out out
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -31,6 +31,7 @@ class Dual:
     """value + deriv·ε, with ε² = 0. Same op set as ``Value``."""
 
     __slots__ = ("value", "deriv")
+    __array_ufunc__ = None
 
     def __init__(self, value, deriv=0.0):
         self.value = _check_real(value, "Dual value")

@@ -251,9 +251,13 @@ def run_backward(roots, seeds, retain_graph: bool = False, inputs=None):
             rule = node._backward
             if rule is None:
                 continue
-            parent_grads = rule(node, grad)
             if anomaly:
+                # numpy's own warnings are silenced: the check below names the op instead
+                with np.errstate(all="ignore"):
+                    parent_grads = rule(node, grad)
                 _check_finite(node, parent_grads)
+            else:
+                parent_grads = rule(node, grad)
             for parent, pgrad in zip(node._parents, parent_grads):
                 if pgrad is None or not parent.requires_grad:
                     continue

@@ -132,6 +132,7 @@ class Value:
 
     __slots__ = ("data", "grad", "label", "_parents", "_op", "_backward", "_trace", "__weakref__")
     requires_grad = True
+    __array_ufunc__ = None      # numpy numbers defer to our operators: np.float64(2) * v works
 
     def __init__(self, data, label: str = ""):
         self.data = _as_float(data, "Value")

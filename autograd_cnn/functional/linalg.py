@@ -48,12 +48,13 @@ def _matmul_backward(node, g):
     a, b = node._parents
     ad, bd = a.data, b.data
     # promote 1-D operands (and the gradient) to matrices, as the forward did
-    if ad.ndim == 1:
-        ad = ad[None, :]
-        g = np.expand_dims(g, -2)
-    if bd.ndim == 1:
-        bd = bd[:, None]
-        g = np.expand_dims(g, -1)
+    g = np.asarray(g)
+    if ad.ndim == 1 and bd.ndim == 1:       # (k,) @ (k,) -> (): g is a scalar
+        ad, bd, g = ad[None, :], bd[:, None], g.reshape(1, 1)
+    elif ad.ndim == 1:                      # (k,) @ (..., k, m) -> (..., m)
+        ad, g = ad[None, :], g[..., None, :]
+    elif bd.ndim == 1:                      # (..., n, k) @ (k,) -> (..., n)
+        bd, g = bd[:, None], g[..., None]
     ga = gb = None
     if a.requires_grad:
         ga = np.matmul(g, np.swapaxes(bd, -1, -2))

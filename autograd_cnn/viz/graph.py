@@ -134,7 +134,8 @@ def draw_graph(root, rankdir: str = "LR", show_data: bool = True, show_grad: boo
     nodes, index, left_out = _walk(root, max_nodes)
 
     g = Graph(graph_attr={"rankdir": rankdir, "ordering": "in"},
-              node_attr={"fontname": "Helvetica", "fontsize": "11"})
+              node_attr={"fontname": "Helvetica", "fontsize": "11"},
+              edge_attr={"fontname": "Helvetica", "fontsize": "9"})
     for i, node in enumerate(nodes):
         label = (_value_label(node, show_data, show_grad) if is_value
                  else _tensor_label(node, show_data, show_grad, names))

@@ -1,0 +1,148 @@
+"""ImageFolder: a folder with one subfolder of images per class (torchvision's layout).
+
+    root/cat/001.png, root/cat/002.jpg, root/dog/abc.png, ...
+    ds = ImageFolder("root", size=32)           # classes ['cat', 'dog'] (sorted), labels 0, 1
+
+Images are read with Pillow (imported when an ImageFolder is made, not with the package). Every
+file's header is opened when the dataset is made, so an empty class folder, a file that is not an
+image, or images of different sizes are reported at once, by name; pixels are decoded when a
+sample is read (``to_array_dataset()`` decodes all of them once, for fast in-memory training).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import image_ops
+from .dataset import ArrayDataset, Dataset, _check_index
+from .transforms import Compose, apply_transform
+
+__all__ = ["ImageFolder", "IMG_EXTENSIONS"]
+
+IMG_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm",
+                  ".pgm")
+_GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
+# grey modes Pillow cannot convert to 8 bits without clipping: 16-bit integers (scaled by 1/65535)
+# and float (taken as it is, assumed to be in [0, 1])
+_WIDE_GREY = {"I": 65535.0, "I;16": 65535.0, "I;16B": 65535.0, "I;16L": 65535.0, "F": 1.0}
+
+
+def _pillow():
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ModuleNotFoundError("ImageFolder reads images with Pillow, which is not installed: "
+                                  "pip install pillow (or pip install 'autograd_cnn[extras]')") from None
+    return Image
+
+
+def _has_resize(transform) -> bool:
+    """Whether ``transform`` (or a Compose inside it) resizes images to one size."""
+    if isinstance(transform, Compose):
+        return any(_has_resize(t) for t in transform.transforms)
+    return getattr(transform, "resizes", False)
+
+
+class ImageFolder(Dataset):
+    """Images in ``root/<class name>/<file>``; classes are the subfolder names, sorted, labelled
+    0, 1, ... Samples are (C, H, W) float32 in [0, 1] (8-bit images scaled by 1/255, 16-bit grey
+    ones by 1/65535) and the class index.
+
+    size:       resize every image to this (int or (h, w)) as it is read (bilinear, antialiased)
+    mode:       'L' (1 channel) or 'RGB' (3); None: 'L' if every image is grey, else 'RGB'
+                (palette and alpha images become RGB, the alpha channel is dropped)
+    transform:  applied after reading (and resizing)
+    extensions: which files count as images (others, and hidden files, are ignored)
+
+    Images of different sizes are refused unless ``size`` is given or ``transform`` contains a
+    Resize, since they cannot be batched together.
+    """
+
+    def __init__(self, root, transform=None, size=None, mode: str | None = None,
+                 extensions=IMG_EXTENSIONS):
+        image_mod = _pillow()
+        root = Path(root).expanduser()
+        if not root.is_dir():
+            raise FileNotFoundError(f"ImageFolder: {root} is not a folder")
+        if mode not in (None, "L", "RGB"):
+            raise ValueError(f"ImageFolder: mode must be None, 'L' or 'RGB', got {mode!r}")
+        if transform is not None and not callable(transform):
+            raise TypeError(f"ImageFolder: transform must be callable, got {transform!r}")
+        self.size = None if size is None else image_ops._pair(size, "ImageFolder: size")
+        exts = tuple(e.lower() for e in extensions)
+        class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+        if not class_dirs:
+            raise ValueError(f"ImageFolder: {root} has no class subfolders; expected "
+                             f"{root}/<class name>/<image file>")
+        samples, sizes, modes = [], {}, set()
+        for label, d in enumerate(class_dirs):
+            files = sorted(f for f in d.rglob("*") if f.is_file() and not f.name.startswith(".")
+                           and f.suffix.lower() in exts)
+            if not files:
+                raise ValueError(f"ImageFolder: class folder {d} has no images (looked for files "
+                                 f"ending in {', '.join(exts)})")
+            for f in files:
+                try:
+                    with image_mod.open(f) as im:           # reads the header only
+                        sizes.setdefault((im.height, im.width), f)
+                        modes.add(im.mode)
+                except Exception as err:                    # Pillow raises many kinds
+                    raise ValueError(f"ImageFolder: cannot read image {f}: {err}") from None
+                samples.append((f, label))
+        if len(sizes) > 1 and self.size is None and not _has_resize(transform):
+            (s1, f1), (s2, f2) = list(sizes.items())[:2]
+            raise ValueError(f"ImageFolder: images have different sizes, e.g. {f1} is {s1[0]}x{s1[1]} "
+                             f"and {f2} is {s2[0]}x{s2[1]} (HxW); pass size=(h, w) or a Resize "
+                             "transform to bring them to one size")
+        self.root = root
+        self.classes = [d.name for d in class_dirs]
+        self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
+        self.samples = samples
+        self.targets = np.array([lab for _, lab in samples], dtype=np.int64)
+        self.mode = mode or ("L" if modes <= _GREY_MODES else "RGB")
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def load_image(self, index: int) -> np.ndarray:
+        """Image ``index`` decoded as (C, H, W) float32 in [0, 1], resized to ``size`` if given."""
+        path = self.samples[index][0]
+        image_mod = _pillow()
+        try:
+            with image_mod.open(path) as im:
+                if im.mode in _WIDE_GREY:        # 16-bit or float grey: keep the precision
+                    arr = np.asarray(im, dtype=np.float32) / np.float32(_WIDE_GREY[im.mode])
+                    if self.mode == "RGB":
+                        arr = np.repeat(arr[:, :, None], 3, axis=2)
+                else:
+                    arr = np.asarray(im.convert(self.mode), dtype=np.float32) / np.float32(255.0)
+        except Exception as err:
+            raise ValueError(f"ImageFolder: cannot decode image {path}: {err}") from None
+        x = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)       # (H, W, C) -> (C, H, W)
+        if self.size is not None:
+            x = image_ops.resize(x, self.size)
+        return np.ascontiguousarray(x)
+
+    def __getitem__(self, index):
+        i = _check_index(index, len(self), "ImageFolder")
+        x = self.load_image(i)
+        if self.transform is not None:
+            x = apply_transform(self.transform, x)
+        return x, int(self.targets[i])
+
+    def to_array_dataset(self, transform=None) -> ArrayDataset:
+        """Decode every image once into an in-memory ArrayDataset (fast batching), with
+        ``transform`` as its per-read transform. Needs one image size (``size=`` or equal sizes)."""
+        images = [self.load_image(i) for i in range(len(self))]
+        shapes = {x.shape for x in images}
+        if len(shapes) > 1:
+            raise ValueError(f"ImageFolder.to_array_dataset: images have different shapes "
+                             f"{sorted(shapes)[:3]}; make the ImageFolder with size=(h, w)")
+        return ArrayDataset(np.stack(images), self.targets, classes=self.classes, transform=transform)
+
+    def __repr__(self) -> str:
+        return (f"ImageFolder(root={str(self.root)!r}, n={len(self)}, classes={len(self.classes)}, "
+                f"mode={self.mode!r}, size={self.size})")

@@ -1,0 +1,234 @@
+"""Datasets, splits and the DataLoader: order, coverage, determinism, batching, errors."""
+
+import numpy as np
+import pytest
+
+import autograd_cnn as ac
+from autograd_cnn.data import (ArrayDataset, DataLoader, Dataset, Subset, TensorDataset,
+                               default_collate, random_split, stratified_split)
+from autograd_cnn.data import transforms as T
+
+
+class ListDataset(Dataset):
+    """A dataset without get_batch: the DataLoader must read it sample by sample."""
+
+    def __init__(self, n, shape=(1, 2, 2)):
+        self.items = [(np.full(shape, i, np.float64), i % 3) for i in range(n)]
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, i):
+        return self.items[i]
+
+
+def make_tensor_dataset(n=23):
+    x = np.arange(n, dtype=np.float32)[:, None, None, None] * np.ones((1, 1, 2, 2), np.float32)
+    return TensorDataset(x, np.arange(n) % 5)
+
+
+def served(loader):
+    return np.concatenate([y.numpy() for _, y in loader])
+
+
+# ---- datasets ------------------------------------------------------------------------------------
+
+def test_tensor_dataset_items_and_errors():
+    x, y = np.zeros((4, 1, 2, 2)), np.array([1, 2, 3, 4])
+    ds = TensorDataset(ac.tensor(x), y)
+    assert len(ds) == 4 and ds[-1][1] == 4 and ds[2][0].shape == (1, 2, 2)
+    xb, yb = ds.get_batch(np.array([3, 0]))
+    np.testing.assert_array_equal(yb, [4, 1])
+    with pytest.raises(IndexError, match="out of range"):
+        ds[4]
+    with pytest.raises(TypeError, match="index must be an int"):
+        ds[1.0]
+    with pytest.raises(ValueError, match="different lengths"):
+        TensorDataset(x, y[:3])
+    with pytest.raises(TypeError, match="at least one array"):
+        TensorDataset()
+
+
+def test_array_dataset_scales_uint8_and_applies_transform():
+    imgs = np.array([[[[0, 255], [51, 102]]]] * 3, dtype=np.uint8)     # (3, 1, 2, 2)
+    ds = ArrayDataset(imgs, [0, 1, 2], classes=["a", "b", "c"])
+    x, y = ds[1]
+    assert x.dtype == np.float32 and y == 1
+    np.testing.assert_allclose(x, [[[0, 1], [0.2, 0.4]]], rtol=1e-6)
+    xb, yb = ds.get_batch(np.array([2, 0]))
+    assert xb.shape == (2, 1, 2, 2) and yb.dtype == np.int64
+    flipped = ArrayDataset(imgs, [0, 1, 2], transform=T.RandomHorizontalFlip(1.0))
+    np.testing.assert_allclose(flipped[0][0], x[..., ::-1])
+    np.testing.assert_allclose(flipped.get_batch(np.array([0, 1]))[0], xb[:, :, :, ::-1][[1, 0]])
+    padded = ArrayDataset(imgs, [0, 1, 2], transform=T.Pad(1))         # batchable path
+    assert padded.get_batch(np.arange(3))[0].shape == (3, 1, 4, 4)
+    assert ds.classes == ["a", "b", "c"] and "ArrayDataset" in repr(ds)
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        ArrayDataset(np.zeros((3, 2, 2)), [0, 1, 2])
+    with pytest.raises(TypeError, match="integer"):
+        ArrayDataset(np.zeros((3, 1, 2, 2)), [0.5, 1, 2])
+    with pytest.raises(ValueError, match="3 images but 2 targets"):
+        ArrayDataset(np.zeros((3, 1, 2, 2)), [0, 1])
+
+
+def test_random_split_lengths_fractions_and_seed():
+    ds = make_tensor_dataset(23)
+    parts = random_split(ds, [10, 8, 5], seed=0)
+    assert [len(p) for p in parts] == [10, 8, 5]
+    all_idx = np.concatenate([p.indices for p in parts])
+    assert sorted(all_idx) == list(range(23))                      # disjoint and complete
+    again = random_split(ds, [10, 8, 5], seed=0)
+    for p, q in zip(parts, again):
+        np.testing.assert_array_equal(p.indices, q.indices)
+    other = random_split(ds, [10, 8, 5], seed=1)
+    assert not np.array_equal(parts[0].indices, other[0].indices)
+    fr = random_split(ds, [0.7, 0.2, 0.1], seed=0)
+    assert [len(p) for p in fr] == [16, 5, 2]                      # 16.1, 4.6, 2.3 -> 16, 5, 2
+    # a Subset reads through to its parent, and batches through get_batch
+    assert parts[0][0][1] == ds[int(parts[0].indices[0])][1]
+    np.testing.assert_array_equal(parts[1].get_batch(np.array([1, 0]))[1],
+                                  ds.arrays[1][parts[1].indices[[1, 0]]])
+    with pytest.raises(ValueError, match="sum to the dataset's length 23"):
+        random_split(ds, [10, 10])
+    with pytest.raises(ValueError, match="sum to 1"):
+        random_split(ds, [0.5, 0.4])
+    with pytest.raises(TypeError, match="ints or fractions"):
+        random_split(ds, ["a", 1])
+
+
+def test_subset_without_get_batch_parent_has_none():
+    sub = Subset(ListDataset(5), [4, 0])
+    assert not hasattr(sub, "get_batch")
+    assert sub[0][1] == 4 % 3
+    with pytest.raises(IndexError, match=r"\[0, 5\)"):
+        Subset(ListDataset(5), [5])
+
+
+def test_stratified_split_is_stratified_disjoint_and_stable():
+    targets = np.repeat(np.arange(4), [40, 20, 10, 30])
+    parts = stratified_split(targets, [0.5, 0.3, 0.2], seed=3)
+    assert sorted(np.concatenate(parts)) == list(range(100))
+    for part, frac in zip(parts, [0.5, 0.3, 0.2]):
+        counts = np.bincount(targets[part], minlength=4)
+        np.testing.assert_allclose(counts, frac * np.array([40, 20, 10, 30]), atol=1)
+    for p, q in zip(parts, stratified_split(targets, [0.5, 0.3, 0.2], seed=3)):
+        np.testing.assert_array_equal(p, q)
+    assert not np.array_equal(parts[0], stratified_split(targets, [0.5, 0.3, 0.2], seed=4)[0])
+    with pytest.raises(ValueError, match="sum to 1"):
+        stratified_split(targets, [0.5, 0.6])
+
+
+# ---- the DataLoader -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make", [make_tensor_dataset, lambda: ListDataset(23)])
+def test_every_sample_once_per_epoch_and_batch_shapes(make):
+    ds = make()
+    loader = DataLoader(ds, batch_size=5, shuffle=True, seed=0)
+    assert len(loader) == 5
+    batches = list(loader)
+    assert [len(y) for _, y in batches] == [5, 5, 5, 5, 3]
+    x, y = batches[0]
+    assert isinstance(x, ac.Tensor) and x.dtype == np.float32 and x.shape == (5, 1, 2, 2)
+    assert y.dtype == np.int64 and not x.requires_grad
+    ids = np.concatenate([b[0].numpy()[:, 0, 0, 0] for b in batches]).astype(int)
+    assert sorted(ids) == list(range(23))                       # each sample exactly once
+    assert list(ids) != list(range(23))                         # and shuffled
+
+
+def test_same_seed_same_order_epochs_differ_and_set_epoch_replays():
+    ds = make_tensor_dataset(40)
+    a = DataLoader(ds, batch_size=8, shuffle=True, seed=11)
+    b = DataLoader(ds, batch_size=8, shuffle=True, seed=11)
+    orders_a = [a.order(e) for e in range(3)]
+    e0, e1, e2 = (np.concatenate([x.numpy()[:, 0, 0, 0] for x, _ in a]) for _ in range(3))
+    assert a.epoch == 3
+    np.testing.assert_array_equal(e0, orders_a[0])
+    np.testing.assert_array_equal(e2, orders_a[2])
+    assert not np.array_equal(e0, e1) and not np.array_equal(e1, e2)
+    b.set_epoch(1)                                               # a run resumed at epoch 1
+    np.testing.assert_array_equal(np.concatenate([x.numpy()[:, 0, 0, 0] for x, _ in b]), e1)
+    c = DataLoader(ds, batch_size=8, shuffle=True, seed=12)
+    assert not np.array_equal(c.order(0), orders_a[0])
+    # the order is a function of (seed, epoch) only, not of the batch size
+    np.testing.assert_array_equal(DataLoader(ds, batch_size=3, shuffle=True, seed=11).order(2),
+                                  orders_a[2])
+
+
+def test_no_shuffle_keeps_order_and_drop_last():
+    ds = make_tensor_dataset(23)
+    np.testing.assert_array_equal(served(DataLoader(ds, batch_size=4)), np.arange(23) % 5)
+    loader = DataLoader(ds, batch_size=4, drop_last=True, shuffle=True, seed=0)
+    assert len(loader) == 5
+    sizes = [len(y) for _, y in loader]
+    assert sizes == [4] * 5
+    assert len(DataLoader(ds, batch_size=100)) == 1 and len(DataLoader(ds, batch_size=100,
+                                                                         drop_last=True)) == 0
+
+
+def test_seed_none_follows_manual_seed():
+    ds = make_tensor_dataset(30)
+    ac.manual_seed(4)
+    a = DataLoader(ds, batch_size=30, shuffle=True)
+    ac.manual_seed(4)
+    b = DataLoader(ds, batch_size=30, shuffle=True)
+    assert a.seed == b.seed
+    np.testing.assert_array_equal(a.order(0), b.order(0))
+
+
+def test_fast_path_equals_sample_by_sample_path():
+    """Batches from get_batch (fancy indexing) equal batches assembled one sample at a time."""
+    rng = np.random.default_rng(0)
+    imgs = rng.integers(0, 256, (37, 2, 3, 3), dtype=np.uint8)
+    ds = ArrayDataset(imgs, rng.integers(0, 4, 37))
+
+    class NoBatch:
+        def __len__(self):
+            return len(ds)
+
+        def __getitem__(self, i):
+            return ds[i]
+
+    for tf in [None, T.Normalize([0.5, 0.2], [0.1, 0.3]), T.RandomHorizontalFlip()]:
+        fast = DataLoader(ds, batch_size=6, shuffle=True, seed=2, transform=tf)
+        slow = DataLoader(NoBatch(), batch_size=6, shuffle=True, seed=2, transform=tf)
+        for (xf, yf), (xs, ys) in zip(fast, slow):
+            np.testing.assert_allclose(xf.numpy(), xs.numpy(), rtol=1e-6)
+            np.testing.assert_array_equal(yf.numpy(), ys.numpy())
+
+
+def test_float64_dataset_and_dtype_option():
+    ds = ListDataset(6)                                         # float64 samples
+    x, y = next(iter(DataLoader(ds, batch_size=6)))
+    assert x.dtype == np.float32
+    x, _ = next(iter(DataLoader(ds, batch_size=6, dtype=np.float64)))
+    assert x.dtype == np.float64
+
+
+def test_collate_fn_and_default_collate():
+    ds = ListDataset(7)
+    loader = DataLoader(ds, batch_size=3, collate_fn=lambda s: [lab for _, lab in s])
+    assert list(loader) == [[0, 1, 2], [0, 1, 2], [0]]
+    xs, ys = default_collate([(np.zeros((1, 2)), 1), (np.ones((1, 2)), 2)])
+    assert xs.shape == (2, 1, 2) and list(ys) == [1, 2]
+    with pytest.raises(ValueError, match="different shapes"):
+        default_collate([(np.zeros((1, 2)), 1), (np.zeros((1, 3)), 1)])
+
+
+def test_loader_errors():
+    ds = make_tensor_dataset(5)
+    with pytest.raises(ValueError, match="at least 1"):
+        DataLoader(ds, batch_size=0)
+    with pytest.raises(TypeError, match="batch_size must be an int"):
+        DataLoader(ds, batch_size=2.0)
+    with pytest.raises(TypeError, match="__len__ and __getitem__"):
+        DataLoader(object())
+    with pytest.raises(TypeError, match="seed must be an int"):
+        DataLoader(ds, seed="a")
+    with pytest.raises(ValueError, match="non-negative"):
+        DataLoader(ds, seed=-1)
+    with pytest.raises(TypeError, match="transform must be callable"):
+        DataLoader(ds, transform=3)
+    with pytest.raises(ValueError, match="non-negative int"):
+        DataLoader(ds).set_epoch(-1)
+    with pytest.raises(TypeError, match="floating"):
+        DataLoader(ds, dtype=np.int32)

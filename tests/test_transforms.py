@@ -1,0 +1,374 @@
+"""Transforms: each on a small image (shape, value range, the seed fixes the result), hand-checked
+cases for the deterministic ones, and their errors."""
+
+import numpy as np
+import pytest
+
+import autograd_cnn as ac
+from autograd_cnn.data import ArrayDataset, DataLoader, TensorDataset, image_ops
+from autograd_cnn.data import transforms as T
+
+
+def image(c=3, h=8, w=10, seed=0):
+    return np.random.default_rng(seed).random((c, h, w), dtype=np.float32)
+
+
+RANDOM_TRANSFORMS = [
+    lambda g: T.RandomHorizontalFlip(0.5, generator=g),
+    lambda g: T.RandomVerticalFlip(0.5, generator=g),
+    lambda g: T.RandomCrop((6, 7), padding=2, generator=g),
+    lambda g: T.RandomAffine(degrees=30, translate=(0.2, 0.1), scale=(0.8, 1.2), shear=10,
+                             generator=g),
+    lambda g: T.RandomRotation(45, generator=g),
+    lambda g: T.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, generator=g),
+    lambda g: T.RandomChannelShift(0.2, generator=g),
+    lambda g: T.GaussianNoise(0.1, generator=g),
+    lambda g: T.GaussianBlur(5, sigma=(0.5, 2.0), generator=g),
+]
+EXPECTED_SHAPES = [(3, 8, 10), (3, 8, 10), (3, 6, 7), (3, 8, 10), (3, 8, 10), (3, 8, 10),
+                   (3, 8, 10), (3, 8, 10), (3, 8, 10)]
+
+
+@pytest.mark.parametrize("make, shape", list(zip(RANDOM_TRANSFORMS, EXPECTED_SHAPES)))
+def test_random_transform_shape_range_and_seed(make, shape):
+    x = image()
+    outs = []
+    for seed in range(12):
+        out = make(seed)(x)
+        assert out.shape == shape and out.dtype == np.float32
+        # every random transform here keeps [0, 1] images in [0, 1] (fill 0, clipping on)
+        assert out.min() >= 0.0 and out.max() <= 1.0
+        assert out is not x
+        np.testing.assert_array_equal(make(seed)(x), out)          # the seed fixes the result
+        outs.append(out)
+    # other seeds give other results (flips have only two outcomes: some pair must differ)
+    assert any(not np.array_equal(outs[0], o) for o in outs[1:])
+    np.testing.assert_array_equal(x, image())                       # the input is untouched
+
+
+@pytest.mark.parametrize("make", RANDOM_TRANSFORMS)
+def test_rng_argument_overrides_own_generator_and_successive_calls_differ(make):
+    x = image()
+    t = make(0)
+    a = t(x, rng=np.random.default_rng(7))
+    b = make(123)(x, rng=np.random.default_rng(7))
+    np.testing.assert_array_equal(a, b)
+    # an int seed becomes one generator: successive calls draw new numbers
+    seq = [t(x) for _ in range(10)]
+    assert any(not np.array_equal(seq[0], s) for s in seq[1:])
+
+
+def test_package_generator_is_used_without_a_generator():
+    x = image()
+    ac.manual_seed(3)
+    a = T.RandomAffine(20)(x)
+    ac.manual_seed(3)
+    b = T.RandomAffine(20)(x)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_horizontal_and_vertical_flip_by_hand():
+    x = np.arange(6, dtype=np.float32).reshape(1, 2, 3)
+    np.testing.assert_array_equal(T.RandomHorizontalFlip(1.0)(x), [[[2, 1, 0], [5, 4, 3]]])
+    np.testing.assert_array_equal(T.RandomHorizontalFlip(0.0)(x), x)
+    np.testing.assert_array_equal(T.RandomVerticalFlip(1.0)(x), [[[3, 4, 5], [0, 1, 2]]])
+    # p = 0.5: about half the images are flipped
+    t = T.RandomHorizontalFlip(0.5, generator=0)
+    flipped = sum(np.array_equal(t(x), x[..., ::-1]) for _ in range(400))
+    assert 150 < flipped < 250
+
+
+def test_random_crop_with_padding_by_hand():
+    x = np.array([[[1, 2], [3, 4]]], dtype=np.float32)
+    padded = np.array([[[0, 0, 0, 0], [0, 1, 2, 0], [0, 3, 4, 0], [0, 0, 0, 0]]], dtype=np.float32)
+    # a crop as large as the padded image has one position: the padded image itself
+    np.testing.assert_array_equal(T.RandomCrop(4, padding=1, generator=0)(x), padded)
+    # a 2x2 crop is one of the 9 windows of the padded image, and all 9 occur
+    t = T.RandomCrop(2, padding=1, generator=1)
+    windows = {(i, j): padded[:, i:i + 2, j:j + 2] for i in range(3) for j in range(3)}
+    seen = set()
+    for _ in range(200):
+        out = t(x)
+        match = [k for k, w in windows.items() if np.array_equal(out, w)]
+        assert match, out
+        seen.update(match)
+    assert len(seen) == 9
+    # edge padding repeats the border instead of zeros
+    np.testing.assert_array_equal(
+        T.RandomCrop(4, padding=1, padding_mode="edge")(x),
+        [[[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]]])
+
+
+def test_random_crop_pad_if_needed_and_errors():
+    x = image(1, 3, 3)
+    out = T.RandomCrop(5, pad_if_needed=True, generator=0)(x)
+    assert out.shape == (1, 5, 5)
+    np.testing.assert_array_equal(out[:, 1:4, 1:4], x)             # centred, 1 pixel each side
+    with pytest.raises(ValueError, match="larger than the"):
+        T.RandomCrop(5)(x)
+    with pytest.raises(ValueError, match="non-negative"):
+        T.RandomCrop(2, padding=-1)
+    with pytest.raises(TypeError, match="pair of ints"):
+        T.RandomCrop(2.5)
+
+
+def test_resize_by_hand_constant_and_range():
+    # 1x2 -> 1x4 with half-pixel centres: samples at x = -0.25, 0.25, 0.75, 1.25
+    x = np.array([[[0.0, 1.0]]], dtype=np.float32)
+    np.testing.assert_allclose(T.Resize((1, 4))(x), [[[0.0, 0.25, 0.75, 1.0]]])
+    # shrinking 1x4 -> 1x2 with antialiasing: a tent of half-width 2 around x = 0.5 and 2.5,
+    # weights (0.75, 0.75, 0.25, 0) and (0, 0.25, 0.75, 0.75), each divided by their sum 1.75
+    x = np.array([[[0.0, 1.0, 2.0, 3.0]]], dtype=np.float32)
+    np.testing.assert_allclose(T.Resize((1, 2))(x), [[[1.25 / 1.75, 4.0 / 1.75]]],
+                               rtol=1e-6)
+    # without antialiasing it is plain bilinear: the mean of each pair
+    np.testing.assert_allclose(T.Resize((1, 2), antialias=False)(x), [[[0.5, 2.5]]])
+    const = np.full((2, 5, 7), 0.3, dtype=np.float32)
+    for size in [(3, 3), (11, 13), (5, 20), 1]:
+        out = T.Resize(size)(const)
+        np.testing.assert_allclose(out, 0.3, rtol=1e-6)
+    out = T.Resize(17)(image())
+    assert out.shape == (3, 17, 17) and out.min() >= 0 and out.max() <= 1
+
+
+def test_resize_matches_pillow_float_images():
+    """Pillow's bilinear resample of 'F' (float) images uses the same tent filter, antialiased."""
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    for (h, w), (ho, wo) in [((8, 8), (28, 28)), ((20, 30), (7, 9)), ((9, 5), (4, 12))]:
+        x = rng.random((h, w), dtype=np.float32)
+        ref = np.asarray(Image.fromarray(x, mode="F").resize((wo, ho), Image.BILINEAR))
+        np.testing.assert_allclose(image_ops.resize(x[None], (ho, wo))[0], ref, atol=1e-5)
+
+
+def test_normalize_and_subtract_mean_by_hand():
+    x = np.stack([np.full((2, 2), v, np.float32) for v in (0.5, 1.0, 0.0)])
+    out = T.Normalize([0.25, 0.5, 0.5], [0.5, 0.25, 2.0])(x)
+    np.testing.assert_allclose(out[:, 0, 0], [0.5, 2.0, -0.25])
+    assert out.dtype == np.float32
+    # batchable: a batch (N, C, H, W) gives the per-image results
+    batch = np.stack([x, 2 * x])
+    nb = T.Normalize([0.25, 0.5, 0.5], [0.5, 0.25, 2.0])(batch)
+    np.testing.assert_allclose(nb[0], out)
+    imgs = np.array([[[[1.0, 2.0]]], [[[3.0, 6.0]]]], dtype=np.float32)   # (2, 1, 1, 2)
+    ds = TensorDataset(imgs, np.array([0, 1]))
+    sub = T.SubtractMean.from_dataset(ds)
+    np.testing.assert_allclose(sub.mean, [[[2.0, 4.0]]])
+    np.testing.assert_allclose(sub(imgs[0]), [[[-1.0, -2.0]]])
+    pix = T.SubtractMean.from_dataset(ds, per_channel=True)
+    np.testing.assert_allclose(pix.mean, [3.0])                           # (1+2+3+6)/4
+    norm = T.Normalize.from_dataset(ds)
+    np.testing.assert_allclose(norm.mean, [3.0])
+    np.testing.assert_allclose(norm.std, [np.std([1, 2, 3, 6])])
+    z = np.stack([norm(im) for im in imgs])
+    np.testing.assert_allclose([z.mean(), z.std()], [0.0, 1.0], atol=1e-6)
+
+
+def test_channel_stats_of_array_dataset_match_numpy():
+    rng = np.random.default_rng(1)
+    imgs = rng.integers(0, 256, (50, 3, 4, 5), dtype=np.uint8)
+    ds = ArrayDataset(imgs, np.zeros(50, np.int64))
+    mean, std = T.channel_stats(ds, batch_size=7)
+    f = imgs.astype(np.float64) / 255
+    np.testing.assert_allclose(mean, f.mean(axis=(0, 2, 3)), rtol=1e-6)
+    np.testing.assert_allclose(std, f.std(axis=(0, 2, 3)), rtol=1e-5)
+    np.testing.assert_allclose(T.mean_image(ds), f.mean(axis=0), rtol=1e-6)
+
+
+def test_pad_and_center_crop_by_hand():
+    x = np.array([[[1, 2], [3, 4]]], dtype=np.float32)
+    np.testing.assert_array_equal(T.Pad((1, 0, 0, 1), fill=9)(x), [[[9, 1, 2], [9, 3, 4], [9, 9, 9]]])
+    np.testing.assert_array_equal(T.Pad(1, padding_mode="reflect")(x)[0, 0], [4, 3, 4, 3])
+    y = np.arange(25, dtype=np.float32).reshape(1, 5, 5)
+    np.testing.assert_array_equal(T.CenterCrop(3)(y), y[:, 1:4, 1:4])
+    np.testing.assert_array_equal(T.CenterCrop((2, 4))(y), y[:, 1:3, 0:4])
+
+
+def test_affine_identity_rotation_and_translation_by_hand():
+    x = image(2, 5, 5)
+    np.testing.assert_array_equal(T.RandomAffine(0, generator=0)(x), x)
+    # 90 degrees counter-clockwise about the centre of a square image is np.rot90
+    np.testing.assert_allclose(T.RandomAffine((90, 90))(x), np.rot90(x, 1, axes=(1, 2)), atol=1e-6)
+    np.testing.assert_allclose(T.RandomRotation((-90, -90))(x), np.rot90(x, -1, axes=(1, 2)),
+                               atol=1e-6)
+    # a forward shift by one pixel to the right, fill 0 coming in on the left
+    m = image_ops.affine_matrix(translate=(1.0, 0.0))
+    shifted = image_ops.warp_affine(x, m, fill=0.0)
+    np.testing.assert_allclose(shifted[:, :, 1:], x[:, :, :-1], atol=1e-7)
+    np.testing.assert_array_equal(shifted[:, :, 0], 0)
+    # half a pixel: bilinear average of neighbours
+    half = image_ops.warp_affine(x, image_ops.affine_matrix(translate=(0.0, 0.5)), fill=0.0)
+    np.testing.assert_allclose(half[:, 1:, :], (x[:, 1:, :] + x[:, :-1, :]) / 2, atol=1e-6)
+    # scale 2 about the centre: the centre pixel stays, its neighbour at distance 2 comes from 1
+    m = image_ops.affine_matrix(scale=2.0, center=(2.0, 2.0))
+    zoom = image_ops.warp_affine(x, m)
+    np.testing.assert_allclose(zoom[:, 2, 2], x[:, 2, 2], atol=1e-6)
+    np.testing.assert_allclose(zoom[:, 2, 4], x[:, 2, 3], atol=1e-6)
+    # shear in x by 45 degrees: row y moves by (y - centre) pixels
+    m = image_ops.affine_matrix(shear=(45.0, 0.0), center=(2.0, 2.0))
+    sheared = image_ops.warp_affine(x, m)
+    np.testing.assert_allclose(sheared[:, 3, 1:], x[:, 3, :-1], atol=1e-6)
+    np.testing.assert_allclose(sheared[:, 1, :-1], x[:, 1, 1:], atol=1e-6)
+
+
+def test_affine_is_one_warp_and_fill():
+    x = np.ones((1, 6, 6), np.float32)
+    out = T.RandomAffine((45, 45), fill=0.5)(x)
+    # corners come from outside the image; the centre from inside
+    assert out[0, 0, 0] == pytest.approx(0.5) and out[0, 3, 3] == pytest.approx(1.0)
+    # one combined matrix = the product of its parts
+    c = (2.5, 2.5)
+    m = image_ops.affine_matrix(30, (1, -2), 1.2, (10, 5), c)
+    t = np.array([[1, 0, c[0] + 1], [0, 1, c[1] - 2], [0, 0, 1.0]])
+    a = np.radians(30)
+    r = np.array([[np.cos(a), np.sin(a), 0], [-np.sin(a), np.cos(a), 0], [0, 0, 1]])
+    sx, sy = np.tan(np.radians(10)), np.tan(np.radians(5))
+    sh = np.array([[1, sx, 0], [0, 1, 0], [0, 0, 1]]) @ np.array([[1, 0, 0], [sy, 1, 0], [0, 0, 1]])
+    s = np.diag([1.2, 1.2, 1.0])
+    back = np.array([[1, 0, -c[0]], [0, 1, -c[1]], [0, 0, 1.0]])
+    np.testing.assert_allclose(m, t @ r @ sh @ s @ back, atol=1e-12)
+
+
+def test_color_jitter_by_hand():
+    x = image()
+    np.testing.assert_allclose(T.ColorJitter(brightness=(2, 2))(x), np.clip(2 * x, 0, 1))
+    grey_mean = image_ops.to_grayscale(x).mean()
+    np.testing.assert_allclose(T.ColorJitter(contrast=(0, 0))(x), np.full_like(x, grey_mean),
+                               rtol=1e-6)
+    g = image_ops.to_grayscale(x)
+    np.testing.assert_allclose(T.ColorJitter(saturation=(0, 0))(x), np.broadcast_to(g, x.shape),
+                               rtol=1e-6)
+    # hue rotation leaves grey pixels grey and keeps luma
+    grey = np.broadcast_to(g, x.shape).copy()
+    np.testing.assert_allclose(T.ColorJitter(hue=(0.3, 0.3))(grey), grey, atol=1e-6)
+    mid = 0.25 + 0.5 * x                             # away from the clip bounds
+    shifted = T.ColorJitter(hue=(0.1, 0.1))(mid)
+    np.testing.assert_allclose(image_ops.to_grayscale(shifted), image_ops.to_grayscale(mid),
+                               atol=2e-3)
+    assert not np.allclose(shifted, mid, atol=1e-3)
+    np.testing.assert_allclose(T.ColorJitter()(x), x, rtol=1e-6)   # all factors 1: identity
+
+
+def test_noise_blur_channel_shift_by_hand():
+    x = np.full((1, 64, 64), 0.5, np.float32)
+    np.testing.assert_array_equal(T.GaussianNoise(0.0)(x), x)
+    noisy = T.GaussianNoise(0.1, clip=False, generator=0)(x)
+    assert abs(noisy.std() - 0.1) < 0.005 and abs(noisy.mean() - 0.5) < 0.005
+    # blur keeps a constant image and spreads a point into the normalised Gaussian kernel
+    np.testing.assert_allclose(T.GaussianBlur(5, sigma=1.0)(x), x, rtol=1e-6)
+    point = np.zeros((1, 7, 7), np.float32)
+    point[0, 3, 3] = 1
+    g = np.exp(-np.arange(-1, 2) ** 2 / (2 * 0.8 ** 2))
+    g /= g.sum()
+    np.testing.assert_allclose(T.GaussianBlur(3, sigma=0.8)(point)[0, 2:5, 2:5], np.outer(g, g),
+                               rtol=1e-5)
+    y = image()
+    shifted = T.RandomChannelShift(0.1, clip=False, generator=0)(y)
+    d = shifted - y
+    for c in range(3):
+        assert np.ptp(d[c]) < 1e-6 and abs(d[c, 0, 0]) <= 0.1
+
+
+def test_to_array_and_compose():
+    from PIL import Image
+    hwc = np.arange(24, dtype=np.uint8).reshape(2, 4, 3)
+    out = T.ToArray()(hwc)
+    assert out.shape == (3, 2, 4) and out.dtype == np.float32
+    np.testing.assert_allclose(out[:, 1, 2], hwc[1, 2] / 255)
+    pil = Image.fromarray(np.array([[0, 255], [51, 102]], np.uint8))
+    np.testing.assert_allclose(T.ToArray()(pil), [[[0, 1], [0.2, 0.4]]], rtol=1e-6)
+    np.testing.assert_allclose(T.ToArray()(np.array([[0, 65535]], np.uint16)), [[[0, 1]]])
+    t = T.Compose([T.ToArray(), T.Pad(1), T.Normalize([0.5], [0.5])])
+    np.testing.assert_allclose(t(pil)[0], [[-1, -1, -1, -1], [-1, -1, 1, -1],
+                                           [-1, -0.6, -0.2, -1], [-1, -1, -1, -1]], rtol=1e-6)
+    assert T.Compose([T.Pad(1), T.Normalize([0], [1])]).batchable
+    assert not T.Compose([T.Pad(1), T.RandomHorizontalFlip()]).batchable
+    assert T.Compose([T.RandomHorizontalFlip()]).random and not T.Compose([T.Pad(1)]).random
+    # plain callables mix in; the rng is handed to the Transforms only
+    c = T.Compose([lambda a: a * 2, T.RandomCrop(2)])
+    r1 = c(image(1, 4, 4), rng=np.random.default_rng(0))
+    r2 = c(image(1, 4, 4), rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(r1, r2)
+    assert "RandomCrop" in repr(c)
+
+
+def test_transform_errors():
+    with pytest.raises(ValueError, match=r"shape \(C, H, W\).*x\[None\]"):
+        T.RandomHorizontalFlip()(np.zeros((4, 4), np.float32))
+    with pytest.raises(TypeError, match="ToArray"):
+        T.Normalize([0], [1])(np.zeros((1, 4, 4), np.uint8))
+    with pytest.raises(TypeError, match="numpy array"):
+        T.Resize(4)([[0.0]])
+    with pytest.raises(ValueError, match="4 channels|has 2 values"):
+        T.Normalize([0, 0], [1, 1])(np.zeros((3, 2, 2), np.float32))
+    with pytest.raises(ValueError, match="positive"):
+        T.Normalize([0], [0])
+    with pytest.raises(ValueError, match="probability"):
+        T.RandomHorizontalFlip(1.5)
+    with pytest.raises(ValueError, match="non-negative"):
+        T.RandomAffine(-5)
+    with pytest.raises(ValueError, match="fractions"):
+        T.RandomAffine(0, translate=(2, 0))
+    with pytest.raises(ValueError, match="positive"):
+        T.RandomAffine(0, scale=(0, 1))
+    with pytest.raises(ValueError, match="hue"):
+        T.ColorJitter(hue=0.7)
+    with pytest.raises(ValueError, match="odd"):
+        T.GaussianBlur(4)
+    with pytest.raises(ValueError, match="mean image"):
+        T.SubtractMean(np.zeros((1, 3, 3)))(np.zeros((1, 4, 4), np.float32))
+    with pytest.raises(TypeError, match="not callable"):
+        T.Compose([T.Pad(1), 3])
+    with pytest.raises(ValueError, match="reflect padding"):
+        T.Pad(3, padding_mode="reflect")(np.zeros((1, 2, 2), np.float32))
+    with pytest.raises(ValueError, match="larger than the image"):
+        T.CenterCrop(5)(np.zeros((1, 2, 2), np.float32))
+
+
+def test_transforms_in_a_dataloader_are_seeded_per_epoch():
+    rng = np.random.default_rng(0)
+    ds = TensorDataset(rng.random((20, 1, 6, 6), dtype=np.float32), np.arange(20))
+    tf = T.Compose([T.RandomCrop(6, padding=2), T.RandomHorizontalFlip(), T.GaussianNoise(0.05)])
+
+    def epoch_batches(loader, epoch):
+        loader.set_epoch(epoch)
+        return [x.numpy() for x, _ in loader]
+
+    a = DataLoader(ds, batch_size=8, shuffle=True, seed=5, transform=tf)
+    b = DataLoader(ds, batch_size=8, shuffle=True, seed=5, transform=tf)
+    e0, e1 = epoch_batches(a, 0), epoch_batches(a, 1)
+    assert not np.array_equal(e0[0], e1[0])
+    # a second loader (a resumed run) that jumps straight to epoch 1 sees the same augmentation
+    for p, q in zip(epoch_batches(b, 1), e1):
+        np.testing.assert_array_equal(p, q)
+    x, y = next(iter(DataLoader(ds, batch_size=4, transform=T.Pad(1))))
+    assert x.shape == (4, 1, 8, 8) and x.dtype == np.float32 and y.dtype == np.int64
+
+
+def reference_warp(x, matrix, fill):
+    """Per-pixel inverse mapping with bilinear sampling, written the slow, obvious way."""
+    inv = np.linalg.inv(matrix)
+    c, h, w = x.shape
+    out = np.empty_like(x)
+
+    def pixel(ch, i, j):
+        return x[ch, i, j] if 0 <= i < h and 0 <= j < w else fill
+
+    for i in range(h):
+        for j in range(w):
+            sx, sy, _ = inv @ np.array([j, i, 1.0])
+            j0, i0 = int(np.floor(sx)), int(np.floor(sy))
+            fx, fy = sx - j0, sy - i0
+            for ch in range(c):
+                out[ch, i, j] = ((1 - fy) * ((1 - fx) * pixel(ch, i0, j0) + fx * pixel(ch, i0, j0 + 1))
+                                 + fy * ((1 - fx) * pixel(ch, i0 + 1, j0) + fx * pixel(ch, i0 + 1, j0 + 1)))
+    return out
+
+
+def test_warp_affine_matches_per_pixel_reference():
+    x = image(2, 5, 6, seed=3)
+    for params in [dict(angle=37, translate=(0.7, -1.2), scale=0.8, shear=(12, -7)),
+                   dict(angle=-150, scale=1.7), dict(translate=(9.0, 0.0))]:
+        m = image_ops.affine_matrix(center=(2.5, 2.0), **params)
+        np.testing.assert_allclose(image_ops.warp_affine(x, m, fill=0.25),
+                                   reference_warp(x, m, 0.25), atol=1e-6)
