@@ -186,6 +186,16 @@ def test_non_strict_load_returns_missing_and_unexpected_but_still_refuses_bad_sh
     assert params_snapshot(net)["head.bias"].tobytes() == before["head.bias"].tobytes()
 
 
+def test_checkpoints_without_num_batches_tracked_still_load():
+    net = Net()
+    with ac.no_grad():
+        net.features[2].num_batches_tracked.fill_(5)
+    sd = {k: v for k, v in Net().state_dict().items() if "num_batches_tracked" not in k}
+    missing, unexpected = net.load_state_dict(sd)       # strict: still no error
+    assert missing == [] and unexpected == []
+    assert int(net.features[2].num_batches_tracked.item()) == 5      # kept
+
+
 def test_load_state_dict_rejects_non_arrays():
     with pytest.raises(nn.StateDictError, match="head.weight: expected a Tensor or numpy array"):
         Net().load_state_dict({**Net().state_dict(), "head.weight": "weights"})
