@@ -146,6 +146,11 @@ def test_cross_entropy_is_stable_and_all_ignored_gives_nan():
     np.testing.assert_allclose(loss.item(), 1e4, rtol=1e-6)
     assert np.all(np.isfinite(x.grad.data)) and loss.dtype == np.float32
     assert math.isnan(F.cross_entropy(ac.tensor(X), [-100] * 4).item())   # 0 / 0, as PyTorch
+    masked = ac.tensor([[0.0, -math.inf, 1.0]], requires_grad=True)      # a class masked out
+    loss = F.cross_entropy(masked, [2])
+    loss.backward()
+    assert math.isfinite(loss.item()) and np.all(np.isfinite(masked.grad.data))
+    assert masked.grad.data[0, 1] == 0
 
 
 def test_nll_loss_of_log_softmax_equals_cross_entropy():

@@ -212,7 +212,10 @@ def _coef_cross_entropy(x: Tensor, coef: Tensor, cdim: int, target, scale=None) 
     d = x.data
     shifted = d - d.max(axis=cdim, keepdims=True)
     logp = shifted - np.log(np.exp(shifted).sum(axis=cdim, keepdims=True))
-    loss = -(coef.data * logp).sum(axis=cdim)
+    with np.errstate(invalid="ignore"):
+        # a class masked out with a -inf logit has log p = -inf: it counts only if A_c != 0
+        terms = np.where(coef.data == 0, 0, coef.data * logp)
+    loss = -terms.sum(axis=cdim)
     parents = (x,) if target is None else (x, target)
     return make(np.asarray(loss), parents, "cross_entropy", _coef_cross_entropy_backward,
                 (logp, coef.data, cdim, scale))
