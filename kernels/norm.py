@@ -25,13 +25,13 @@ def bn_stats(x):
     var = np.empty(c, np.float64)
     count = n * l
     for ch in prange(c):
-        s = 0.0
+        s = np.float64(0.0)          # (a bare 0.0 + float32 stays float32 without the JIT)
         for i in range(n):
             row = x[i, ch]
             for j in range(l):
                 s += row[j]
         m = s / count
-        s2 = 0.0
+        s2 = np.float64(0.0)
         for i in range(n):
             row = x[i, ch]
             for j in range(l):
@@ -67,8 +67,8 @@ def bn_backward_sums(g, x, mean):
     sum_gx = np.empty(c, np.float64)
     for ch in prange(c):
         m = mean[ch]
-        a = 0.0
-        b = 0.0
+        a = np.float64(0.0)
+        b = np.float64(0.0)
         for i in range(n):
             grow = g[i, ch]
             xrow = x[i, ch]
