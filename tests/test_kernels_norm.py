@@ -21,22 +21,25 @@ def data(shape, dtype, seed=0, offset=0.0):
     return (rng.standard_normal(shape) * 3 + offset).astype(dtype)
 
 
+@pytest.mark.parametrize("suffix", ["", "_parallel"])
 @pytest.mark.parametrize("dtype,tol", DTYPES)
 @pytest.mark.parametrize("shape", SHAPES)
-def test_kernels_match_their_twins(shape, dtype, tol):
+def test_kernels_match_their_twins(shape, dtype, tol, suffix):
+    kernel = {name: getattr(K, name + suffix) for name in
+              ("bn_stats", "bn_apply", "bn_backward_sums", "bn_backward_input")}
     x, g = data(shape, dtype), data(shape, dtype, seed=1)
     c = shape[1]
     rng = np.random.default_rng(2)
     mean, scale, shift, k0, kx = (rng.standard_normal(c) for _ in range(5))
-    for got, want in zip(K.bn_stats(x), R.bn_stats(x)):
+    for got, want in zip(kernel["bn_stats"](x), R.bn_stats(x)):
         assert got.dtype == np.float64
         np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
-    y = K.bn_apply(x, mean, scale, shift)
+    y = kernel["bn_apply"](x, mean, scale, shift)
     assert y.dtype == dtype and y.shape == shape
     np.testing.assert_allclose(y, R.bn_apply(x, mean, scale, shift), rtol=tol, atol=tol * 10)
-    for got, want in zip(K.bn_backward_sums(g, x, mean), R.bn_backward_sums(g, x, mean)):
+    for got, want in zip(kernel["bn_backward_sums"](g, x, mean), R.bn_backward_sums(g, x, mean)):
         np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 100)
-    dx = K.bn_backward_input(g, x, mean, scale, k0, kx)
+    dx = kernel["bn_backward_input"](g, x, mean, scale, k0, kx)
     assert dx.dtype == dtype
     np.testing.assert_allclose(dx, R.bn_backward_input(g, x, mean, scale, k0, kx), rtol=tol,
                                atol=tol * 10)
@@ -49,6 +52,18 @@ def test_variance_does_not_cancel_for_a_large_mean():
     x64 = x.astype(np.float64)
     np.testing.assert_allclose(var, x64.var(axis=(0, 2)), rtol=1e-6)
     np.testing.assert_allclose(mean, x64.mean(axis=(0, 2)), rtol=1e-12)
+
+
+def test_large_inputs_take_the_parallel_kernels(monkeypatch):
+    x = data((3, 4, 5), np.float64)
+    small = backend.batch_norm_stats(x)
+    monkeypatch.setattr(backend, "PARALLEL_MIN", 10)
+    calls = []
+    monkeypatch.setattr(K, "bn_stats_parallel",
+                        lambda a, f=K.bn_stats_parallel: calls.append(1) or f(a))
+    large = backend.batch_norm_stats(x)
+    assert calls == [1]
+    np.testing.assert_allclose(large, small, rtol=1e-14)
 
 
 def test_functional_batch_norm_is_the_same_with_the_twins(monkeypatch):

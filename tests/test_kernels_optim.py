@@ -22,35 +22,38 @@ def arrays(dtype, n=37, count=5, seed=0):
     return [rng.standard_normal(n).astype(dtype) for _ in range(count)]
 
 
+@pytest.mark.parametrize("kernel", [K.sgd_step, K.sgd_step_parallel], ids=["serial", "parallel"])
 @pytest.mark.parametrize("dtype,tol", DTYPES)
 @pytest.mark.parametrize("momentum,dampening,weight_decay,nesterov,maximize,first", [
     (0.0, 0.0, 0.0, False, False, False), (0.9, 0.0, 0.0, False, False, True),
     (0.9, 0.3, 0.01, False, False, False), (0.9, 0.0, 0.1, True, False, False),
     (0.5, 0.0, 0.0, True, True, True), (0.0, 0.0, 0.2, False, True, False)])
-def test_sgd_kernel_matches_its_twin(dtype, tol, momentum, dampening, weight_decay, nesterov,
-                                     maximize, first):
-    p, g, buf = arrays(dtype, count=3)
+def test_sgd_kernel_matches_its_twin(kernel, dtype, tol, momentum, dampening, weight_decay,
+                                     nesterov, maximize, first):
+    p, g, buf = arrays(dtype, n=K._BLOCK + 37, count=3)       # more than one parallel block
     args = (0.1, momentum, dampening, weight_decay, nesterov, maximize, first)
     p2, buf2 = p.copy(), buf.copy()
-    K.sgd_step(p, g, buf, *args)
+    kernel(p, g, buf, *args)
     R.sgd_step(p2, g, buf2, *args)
     np.testing.assert_allclose(p, p2, rtol=tol, atol=tol)
     np.testing.assert_allclose(buf, buf2, rtol=tol, atol=tol)
     assert p.dtype == dtype
 
 
+@pytest.mark.parametrize("kernel", [K.adam_step, K.adam_step_parallel],
+                         ids=["serial", "parallel"])
 @pytest.mark.parametrize("dtype,tol", DTYPES)
 @pytest.mark.parametrize("weight_decay,decoupled,amsgrad,maximize,step",
                          [(wd, dec, ams, mx, st) for wd, dec, ams, mx, st in itertools.product(
                              (0.0, 0.05), (False, True), (False, True), (False, True), (1, 7))
                           if not (wd == 0 and dec)])
-def test_adam_kernel_matches_its_twin(dtype, tol, weight_decay, decoupled, amsgrad, maximize,
-                                      step):
-    p, g, m, v, vmax = arrays(dtype)
+def test_adam_kernel_matches_its_twin(kernel, dtype, tol, weight_decay, decoupled, amsgrad,
+                                      maximize, step):
+    p, g, m, v, vmax = arrays(dtype, n=K._BLOCK + 37)
     v, vmax = np.abs(v), np.abs(vmax)
     args = (0.01, 0.9, 0.99, 1e-8, weight_decay, decoupled, amsgrad, maximize, step)
     copies = [a.copy() for a in (p, m, v, vmax)]
-    K.adam_step(p, g, m, v, vmax, *args)
+    kernel(p, g, m, v, vmax, *args)
     R.adam_step(copies[0], g, copies[1], copies[2], copies[3], *args)
     for got, want in zip((p, m, v, vmax), copies):
         np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
