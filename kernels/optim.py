@@ -7,10 +7,12 @@ C-contiguous parameters (the caller flattens them). Hyperparameters arrive as fl
 cast to the parameter's dtype, so float32 parameters are updated in float32 arithmetic, as
 PyTorch does.
 
-Each kernel comes twice: ``*_parallel`` splits the elements into blocks with ``prange`` (each
-iteration owns its block), the plain one loops; the backend uses the parallel form only for
-arrays of a million elements or more (starting a parallel region costs up to 150 us). Both call
-the same helper on a range of elements.
+SGD's update is a few multiply-adds per element: one thread saturates the memory bandwidth, and
+a parallel version measured slower at every size (2.4 M elements: 1.0 ms serial, 2.8 ms on two
+threads; 103 M: 72 vs 112 ms). Adam's square root and division make it compute-bound enough to
+gain from two threads from about a million elements (1 M: 2.6 -> 1.6 ms; 25 M: 59 -> 35 ms), so
+it comes twice: ``adam_step_parallel`` splits the elements into blocks with ``prange`` (each
+iteration owns its block), ``adam_step`` loops; both call the same helper on a range.
 
 Twins (the same steps as numpy expressions) in ``kernels/reference.py``; the formulas are in
 ``autograd_cnn/optim/sgd.py`` and ``adaptive.py``.
@@ -47,15 +49,6 @@ def sgd_step(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, maximiz
     or b;  p -= lr d."""
     _sgd_range(p, g, buf, 0, p.size, lr, momentum, dampening, weight_decay, nesterov,
                maximize, first)
-
-
-@njit(parallel=True, cache=True)
-def sgd_step_parallel(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, maximize,
-                      first):
-    blocks = (p.size + _BLOCK - 1) // _BLOCK
-    for k in prange(blocks):
-        _sgd_range(p, g, buf, k * _BLOCK, min(p.size, (k + 1) * _BLOCK), lr, momentum,
-                   dampening, weight_decay, nesterov, maximize, first)
 
 
 @njit(cache=True)
