@@ -25,3 +25,6 @@ from .testing import GradcheckError, gradcheck
 from . import viz
 
 __version__ = "0.1.0"
+
+from . import nn, optim
+from .serialization import CheckpointError, load, save
