@@ -7,7 +7,7 @@
 
 One row per layer (a module without submodules, or one that owns parameters itself), in the
 order the forward pass calls them, and one row for each tensor made by plain functions inside a
-module's forward (a residual addition, a concatenation: type "(functional)"), so the memory
+module's forward (a residual addition, a concatenation: type "functional"), so the memory
 column covers every array the forward pass allocates. Columns:
 
 params      the layer's own parameters (each counted once even if the layer runs twice);
@@ -253,11 +253,11 @@ class _Recorder:
         return None
 
     def functional(self, t, owner_name: str):
-        """Register a tensor no layer produced: a '(functional)' row in the enclosing module."""
+        """Register a tensor no layer produced: a 'functional' row in the enclosing module."""
         rf = self._search(t)
         inputs = [self.known[i][0] for i in self.order]
         memory = self._new_bytes([t], inputs) if isinstance(t, Tensor) else 0
-        self.rows.append(LayerInfo(owner_name or "(model)", "(functional)", tuple(t.shape),
+        self.rows.append(LayerInfo(owner_name or "(model)", "functional", tuple(t.shape),
                                    memory_bytes=memory,
                                    receptive_field=rf[0] if rf else None,
                                    jump=tuple(_plain(j) for j in rf[1]) if rf else None))

@@ -118,6 +118,11 @@ class InceptionAux(nn.Module):
         self.fc2 = nn.Linear(scaled(1024, width_mult), num_classes)
 
     def forward(self, x):
+        if x.ndim != 4 or not 14 <= x.shape[-2] <= 16 or not 14 <= x.shape[-1] <= 16:
+            raise ValueError(f"InceptionAux: expected the (N, C, 14, 14) maps of inception 4a/4d "
+                             f"for a 224x224 input (its fc layer takes 128 x 4 x 4 values), got "
+                             f"shape {x.shape}; use googlenet(aux_logits=False) for other "
+                             f"input sizes")
         x = self.flatten(self.conv(self.pool(x)))
         return self.fc2(self.dropout(self.relu(self.fc1(x))))
 
