@@ -23,6 +23,7 @@ from .functional import cat, stack, where, maximum, minimum
 
 from .testing import GradcheckError, gradcheck
 from . import viz
+from . import data, metrics
 
 __version__ = "0.1.0"
 
