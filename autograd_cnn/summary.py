@@ -280,7 +280,7 @@ class _Recorder:
         self.frames.append(_Frame(name, len(self.order), _tensors(args)))
 
     def hook(self, module, args, out):
-        frame = self.frames.pop()
+        frame = self.frames[-1]          # popped at the end: a functional output searches it
         inputs = _tensors(args)
         outs = _tensors(out)
         if self.has_row(module):
@@ -305,6 +305,7 @@ class _Recorder:
             for o in outs:
                 if id(o) not in self.known:
                     self.functional(o, frame.name)
+        self.frames.pop()
 
 
 # ---- the entry point ------------------------------------------------------------------------------
