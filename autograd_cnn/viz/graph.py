@@ -267,8 +267,8 @@ def trace_modules(model):
 
 def draw_module_graph(model, *inputs, group_depth: int | None = None, **kwargs) -> Graph:
     """Run ``model(*inputs)`` under ``trace_modules`` and draw the result's graph with a box per
-    module (``draw_graph`` keyword arguments pass through). A tuple output draws its first
-    tensor."""
+    module, parameters and inputs labelled with their names (``draw_graph`` keyword arguments
+    pass through). A tuple output draws its first tensor."""
     with trace_modules(model) as scopes:
         out = model(*inputs)
     outs = _flat(out)
@@ -278,6 +278,12 @@ def draw_module_graph(model, *inputs, group_depth: int | None = None, **kwargs) 
     if not outs[0]._parents:
         raise ValueError("draw_module_graph: the output has no recorded graph; is grad mode on "
                          "(not inside no_grad) and does some parameter or input require grad?")
+    if "params" not in kwargs:             # name the parameters and the inputs
+        names = dict(scopes.params)
+        tensors = _flat(list(inputs))
+        names.update({("input" if len(tensors) == 1 else f"input{i}"): t
+                      for i, t in enumerate(tensors)})
+        kwargs["params"] = names
     return draw_graph(outs[0], modules=scopes, group_depth=group_depth, **kwargs)
 
 
