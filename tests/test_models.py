@@ -51,7 +51,6 @@ def test_every_checked_in_torchvision_model_is_covered():
     assert set(TORCHVISION) - {"_source"} == set(TORCHVISION_MODELS)
 
 
-@pytest.mark.nojit
 @pytest.mark.parametrize("name", sorted(TORCHVISION_MODELS))
 def test_state_dict_keys_shapes_and_count_equal_torchvision(name):
     build, expected = TORCHVISION_MODELS[name]
@@ -90,7 +89,6 @@ PAPER_COUNTS = [
 ]
 
 
-@pytest.mark.nojit
 @pytest.mark.parametrize("name,build,expected", PAPER_COUNTS, ids=[c[0] for c in PAPER_COUNTS])
 def test_parameter_counts_of_the_papers(name, build, expected):
     assert n_params(build()) == expected
@@ -396,8 +394,8 @@ def test_bad_inputs_raise_clear_errors():
 
 # ---- one training step of every model at a reduced size ------------------------------------------
 
-SMALL = [
-    ("lenet5", lambda: M.lenet5(), (4, 1, 32, 32), 10),
+SMALL = [pytest.param(*case[:4], id=case[0], marks=case[4:]) for case in [
+    ("lenet5", lambda: M.lenet5(), (4, 1, 32, 32), 10, pytest.mark.nojit),
     ("lenet5_modern", lambda: M.lenet5(modern=True), (4, 1, 32, 32), 10),
     ("lenet5_1998", lambda: M.lenet5_1998(), (4, 1, 32, 32), 10),
     ("alexnet", lambda: M.alexnet(5, dropout=0.0, width_mult=1 / 16), (2, 3, 64, 64), 5),
@@ -422,7 +420,7 @@ SMALL = [
     ("resnet56", lambda: M.resnet56(width_mult=0.5), (2, 3, 16, 16), 10),
     ("resnet110", lambda: M.resnet110(width_mult=0.25), (2, 3, 8, 8), 10),
     ("unet", lambda: M.unet(3, 3, base_channels=4, depth=2), (2, 3, 16, 16), 3),
-]
+]]
 
 
 def _loss(out, target):
@@ -432,7 +430,7 @@ def _loss(out, target):
     return F.cross_entropy(out, target)
 
 
-@pytest.mark.parametrize("name,build,shape,classes", SMALL, ids=[s[0] for s in SMALL])
+@pytest.mark.parametrize("name,build,shape,classes", SMALL)
 def test_every_model_trains_one_step(name, build, shape, classes):
     ac.manual_seed(0)
     model = build()
