@@ -189,7 +189,7 @@ def _shape(obj):
     return tuple(tuple(t.shape) for t in ts)
 
 
-# ---- the recorder ---------------------------------------------------------------------------------
+# ---- the recorder --------------------------------------------------------------------------------
 
 class _Frame:
     __slots__ = ("name", "start", "inputs")
@@ -308,7 +308,7 @@ class _Recorder:
         self.frames.pop()
 
 
-# ---- the entry point ------------------------------------------------------------------------------
+# ---- the entry point -----------------------------------------------------------------------------
 
 def _input_shapes(input_size) -> list:
     if isinstance(input_size, (tuple, list)) and input_size and all(
@@ -408,7 +408,7 @@ def summary(model, input_size, dtypes=None, *, training: bool = False,
     return result
 
 
-# ---- printing -------------------------------------------------------------------------------------
+# ---- printing ------------------------------------------------------------------------------------
 
 def _mb(n: int) -> str:
     return f"{n / 1e6:,.2f} MB"

@@ -119,7 +119,7 @@ def test_vgg_weight_layers_per_configuration():
         assert sum(isinstance(m, (nn.Conv2d, nn.Linear)) for m in model.modules()) == layers
 
 
-# ---- LeNet-5 --------------------------------------------------------------------------------------
+# ---- LeNet-5 -------------------------------------------------------------------------------------
 
 def test_lenet5_1998_has_the_papers_per_layer_counts_and_60000_trainable():
     model = M.lenet5_1998()
@@ -208,7 +208,7 @@ def test_lenet5_textbook_and_modern_layers():
     assert M.lenet5(num_classes=26, in_channels=3).features[0].weight.shape == (6, 3, 5, 5)
 
 
-# ---- AlexNet, ZFNet, GoogLeNet --------------------------------------------------------------------
+# ---- AlexNet, ZFNet, GoogLeNet -------------------------------------------------------------------
 
 def test_alexnet_paper_towers():
     model = M.alexnet_paper()
@@ -260,7 +260,7 @@ def test_googlenet_aux_heads_only_in_training():
     assert model(ac.randn(1, 3, 224, 224)).shape == (1, 7)
 
 
-# ---- ResNets --------------------------------------------------------------------------------------
+# ---- ResNets -------------------------------------------------------------------------------------
 
 def test_resnet_init_as_torchvision():
     model = M.resnet18()
@@ -314,7 +314,7 @@ def test_cifar_resnet_output_and_stage_sizes():
     assert sizes == [(16, 32, 32), (32, 16, 16), (64, 8, 8)]
 
 
-# ---- blocks and U-Net -----------------------------------------------------------------------------
+# ---- blocks and U-Net ----------------------------------------------------------------------------
 
 def test_depthwise_separable_parameter_counts():
     block = M.DepthwiseSeparableConv2d(3, 256, 5, padding=0, batch_norm=False,
@@ -356,7 +356,7 @@ def test_unet_keeps_the_size_and_concatenates_skips():
     assert model(ac.randn(2, 3, 16, 24)).shape == (2, 4, 16, 24)
 
 
-# ---- errors ---------------------------------------------------------------------------------------
+# ---- errors --------------------------------------------------------------------------------------
 
 @pytest.mark.nojit
 def test_bad_arguments_raise_clear_errors():

@@ -125,7 +125,7 @@ def test_resnet_rows_include_the_residual_additions():
         assert r.receptive_field == blocks[r.name + ".bn2"].receptive_field
 
 
-# ---- other papers' numbers -------------------------------------------------------------------------
+# ---- other papers' numbers -----------------------------------------------------------------------
 
 def test_googlenet_output_sizes_and_macs_follow_the_paper():
     s = quiet(M.googlenet(), (1, 3, 224, 224))
@@ -175,7 +175,7 @@ def test_freezing_layers_shows_in_the_totals():
     assert s.frozen_params == 156 + 2_416 and s.trainable_params == 61_706 - 2_572
 
 
-# ---- receptive field and jump ----------------------------------------------------------------------
+# ---- receptive field and jump --------------------------------------------------------------------
 
 def test_three_stacked_3x3_convolutions_see_7x7_like_one_7x7():
     c = 64
@@ -309,7 +309,7 @@ def test_summary_prints_by_default(capsys):
     assert isinstance(s.layers[1], LayerInfo)
 
 
-# ---- errors -------------------------------------------------------------------------------------------
+# ---- errors --------------------------------------------------------------------------------------
 
 def test_bad_arguments():
     with pytest.raises(TypeError, match="expected an nn.Module"):

@@ -61,8 +61,10 @@ class LeNet5(nn.Module):
         pool = nn.MaxPool2d if modern else nn.AvgPool2d
         self.modern = bool(modern)
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, 6, 5), act(), pool(2),     # C1, S2: (N, 1, 32, 32) -> (N, 6, 14, 14)
-            nn.Conv2d(6, 16, 5), act(), pool(2),              # C3, S4: -> (N, 16, 5, 5)
+            # C1, S2: (N, 1, 32, 32) -> (N, 6, 28, 28) -> (N, 6, 14, 14)
+            nn.Conv2d(in_channels, 6, 5), act(), pool(2),
+            # C3, S4: -> (N, 16, 10, 10) -> (N, 16, 5, 5)
+            nn.Conv2d(6, 16, 5), act(), pool(2),
         )
         self.flatten = nn.Flatten()                           # -> (N, 400)
         self.classifier = nn.Sequential(

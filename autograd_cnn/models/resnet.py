@@ -233,7 +233,8 @@ class ShortcutA(nn.Module):
     def forward(self, x):
         s = self.stride[0]
         x = x[:, :, ::s, ::s]                                  # (N, C, H, W) -> (N, C, H/s, W/s)
-        return F.pad(x, (0, 0, 0, 0, 0, self.out_channels - self.in_channels))   # -> (N, C_out, ...)
+        # zero channels appended: (N, C_in, h, w) -> (N, C_out, h, w)
+        return F.pad(x, (0, 0, 0, 0, 0, self.out_channels - self.in_channels))
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, stride={self.stride[0]}"

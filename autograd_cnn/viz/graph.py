@@ -189,7 +189,7 @@ def draw_graph(root, rankdir: str = "LR", show_data: bool = True, show_grad: boo
     return g
 
 
-# ---- module grouping ------------------------------------------------------------------------------
+# ---- module grouping -----------------------------------------------------------------------------
 
 class ModuleScopes:
     """Which module call produced each tensor of a forward pass (see ``trace_modules``).
