@@ -25,11 +25,11 @@ from .resnet import (BasicBlock, Bottleneck, CifarResNet, ResNet, resnet18, resn
 from .unet import UNet, unet
 from .vgg import (VGG, vgg, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19,
                   vgg19_bn)
-from .zfnet import zfnet
+from .zfnet import ZFNet, zfnet
 
 __all__ = [
     "LeNet5", "LeNet5_1998", "lenet5", "lenet5_1998",
-    "AlexNet", "alexnet", "alexnet_paper", "zfnet",
+    "AlexNet", "alexnet", "alexnet_paper", "ZFNet", "zfnet",
     "VGG", "vgg", "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn",
     "vgg19_bn",
     "GoogLeNet", "GoogLeNetOutputs", "Inception", "InceptionAux", "googlenet",

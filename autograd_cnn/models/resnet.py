@@ -169,23 +169,17 @@ class ResNet(nn.Module):
         return self.fc(self.flatten(self.avgpool(x)))          # -> (N, num_classes)
 
 
-def _resnet(block, layers, num_classes, in_channels, zero_init_residual, stride_in_1x1,
-            width_mult) -> ResNet:
-    return ResNet(block, layers, num_classes, in_channels, zero_init_residual, stride_in_1x1,
-                  width_mult)
-
-
 def resnet18(num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False,
              width_mult: float = 1.0) -> ResNet:
     """ResNet-18: BasicBlocks [2, 2, 2, 2]; 11,689,512 parameters, 1.8 x 10^9 MACs at 224."""
-    return _resnet(BasicBlock, [2, 2, 2, 2], num_classes, in_channels, zero_init_residual,
+    return ResNet(BasicBlock, [2, 2, 2, 2], num_classes, in_channels, zero_init_residual,
                    False, width_mult)
 
 
 def resnet34(num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False,
              width_mult: float = 1.0) -> ResNet:
     """ResNet-34: BasicBlocks [3, 4, 6, 3]; 21,797,672 parameters, 3.6 x 10^9 MACs."""
-    return _resnet(BasicBlock, [3, 4, 6, 3], num_classes, in_channels, zero_init_residual,
+    return ResNet(BasicBlock, [3, 4, 6, 3], num_classes, in_channels, zero_init_residual,
                    False, width_mult)
 
 
@@ -193,7 +187,7 @@ def resnet50(num_classes: int = 1000, in_channels: int = 3, zero_init_residual: 
              stride_in_1x1: bool = False, width_mult: float = 1.0) -> ResNet:
     """ResNet-50: Bottlenecks [3, 4, 6, 3]; 25,557,032 parameters; 3.8 x 10^9 MACs with
     stride_in_1x1=True (the paper), 4.1 x 10^9 without (torchvision)."""
-    return _resnet(Bottleneck, [3, 4, 6, 3], num_classes, in_channels, zero_init_residual,
+    return ResNet(Bottleneck, [3, 4, 6, 3], num_classes, in_channels, zero_init_residual,
                    stride_in_1x1, width_mult)
 
 
@@ -201,7 +195,7 @@ def resnet101(num_classes: int = 1000, in_channels: int = 3, zero_init_residual:
               stride_in_1x1: bool = False, width_mult: float = 1.0) -> ResNet:
     """ResNet-101: Bottlenecks [3, 4, 23, 3]; 44,549,160 parameters; 7.6 x 10^9 MACs with
     stride_in_1x1=True."""
-    return _resnet(Bottleneck, [3, 4, 23, 3], num_classes, in_channels, zero_init_residual,
+    return ResNet(Bottleneck, [3, 4, 23, 3], num_classes, in_channels, zero_init_residual,
                    stride_in_1x1, width_mult)
 
 
@@ -209,7 +203,7 @@ def resnet152(num_classes: int = 1000, in_channels: int = 3, zero_init_residual:
               stride_in_1x1: bool = False, width_mult: float = 1.0) -> ResNet:
     """ResNet-152: Bottlenecks [3, 8, 36, 3]; 60,192,808 parameters; 11.3 x 10^9 MACs with
     stride_in_1x1=True."""
-    return _resnet(Bottleneck, [3, 8, 36, 3], num_classes, in_channels, zero_init_residual,
+    return ResNet(Bottleneck, [3, 8, 36, 3], num_classes, in_channels, zero_init_residual,
                    stride_in_1x1, width_mult)
 
 

@@ -30,14 +30,18 @@ from ..nn import init
 from ._utils import check_dropout, check_int, check_width, scaled
 from .alexnet import AlexNet
 
-__all__ = ["zfnet"]
+__all__ = ["ZFNet", "zfnet"]
+
+
+class ZFNet(AlexNet):
+    """ZFNet: AlexNet's module layout (``features``, ``avgpool``, ``classifier``) with the
+    layers of the table above. Built by ``zfnet()``."""
 
 
 def zfnet(num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5,
-          width_mult: float = 1.0) -> AlexNet:
-    """ZFNet: 62,357,608 parameters for 1000 classes, 224x224 input. Same module layout as
-    AlexNet (``features``, ``avgpool``, ``classifier``). Initialisation as in the paper
-    (section 3): weights ~ N(0, 0.01^2), biases 0."""
+          width_mult: float = 1.0) -> ZFNet:
+    """ZFNet: 62,357,608 parameters for 1000 classes, 224x224 input. Initialisation as in the
+    paper (section 3): weights ~ N(0, 0.01^2), biases 0."""
     owner = "zfnet"
     num_classes = check_int(num_classes, "num_classes", owner)
     in_channels = check_int(in_channels, "in_channels", owner)
@@ -57,7 +61,7 @@ def zfnet(num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5,
         nn.Conv2d(c[3], c[4], 3, padding=1), nn.ReLU(inplace=True),                    # conv5
         nn.MaxPool2d(3, stride=2),
     )
-    model = AlexNet(features, c[4], num_classes, scaled(4096, w), dropout)
+    model = ZFNet(features, c[4], num_classes, scaled(4096, w), dropout)
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             init.normal_(m.weight, 0.0, 0.01)
