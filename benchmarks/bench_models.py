@@ -208,8 +208,11 @@ def memory(name: str, library: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def profile(name: str, steps: int = 3, top: int = 12) -> list:
-    """[(function, seconds per step, share)] of our step, by cProfile's own time."""
+def profile(name: str, steps: int = 3) -> tuple:
+    """Profile 3 of our steps with cProfile. Returns (ops, functions): ops = [(differentiable op
+    or backward rule of autograd_cnn.functional, or the optimiser step, ms per step, share)]
+    by cumulative time (an op's forward and its backward rule apart), functions = [(function,
+    ms per step, share)] by own time (numpy calls, BLAS included, count in their caller)."""
     import cProfile
     import pstats
 
@@ -219,18 +222,24 @@ def profile(name: str, steps: int = 3, top: int = 12) -> list:
     t = time.perf_counter()
     prof.runcall(lambda: [step_ours(*args) for _ in range(steps)])
     total = time.perf_counter() - t
-    stats = pstats.Stats(prof).stats
-    rows = []
-    for (path, line, func), (_, _, tottime, _, _) in stats.items():
+    ops, functions = [], []
+    for (path, line, func), (_, _, tottime, cumtime, _) in pstats.Stats(prof).stats.items():
         where = f"{Path(path).parent.name}/{Path(path).name}:{func}" if line else func
-        rows.append((where, tottime / steps, tottime / total))
-    rows.sort(key=lambda r: -r[1])
-    return rows[:top]
+        functions.append((where, tottime / steps * 1e3, tottime / total))
+        p = Path(path)
+        is_op = p.parent.name == "functional" and p.name not in ("base.py", "methods.py") and (
+            func[0] not in "_<" or func.endswith("_backward"))
+        if is_op or (p.parent.name == "optim" and func == "step"):
+            ops.append((f"{p.stem}.{func}", cumtime / steps * 1e3, cumtime / total))
+    ops.sort(key=lambda r: -r[1])
+    functions.sort(key=lambda r: -r[1])
+    return ops, functions
 
 
 def main(quick: bool = False) -> str:
     have_torch = load_torch()
-    lines = ["## Model training steps (`benchmarks/bench_models.py`)", "",
+    load0 = os.getloadavg()[0]
+    lines = ["### Whole-model training steps against PyTorch", "",
              "One SGD-with-momentum step (zero_grad, forward, cross-entropy, backward, update), "
              "float32, 2 threads each, median of interleaved rounds. Memory: a fresh process "
              "per library; peak resident memory over its first 4 steps minus the resident "
@@ -258,12 +267,17 @@ def main(quick: bool = False) -> str:
             lines.append(f"| {label} | {batch} | {t['ours'] * 1e3:.1f} | (not installed) | | "
                          f"{ours_mb:.0f} / - | | {m_ours['peak']:.0f} / - | |")
     lines += ["", f"Goal: within {GOAL}x of PyTorch's time and memory (ratio = ours / "
-              "PyTorch; below 1 is better than PyTorch).", ""]
+              "PyTorch; below 1 is better than PyTorch). Load average (1 min) "
+              f"{load0:.2f} before and {os.getloadavg()[0]:.2f} after the table.", ""]
     for name in CASES:
-        lines += [f"Where our {name} step goes (cProfile, own time of each function; shares of "
-                  "the profiled step):", "",
-                  "| function | ms per step | share |", "|---|---|---|"]
-        lines += [f"| `{f}` | {s * 1e3:.1f} | {share:.0%} |" for f, s, share in profile(name)]
+        ops, functions = profile(name)
+        lines += [f"### Where our {name} step goes (cProfile over 3 steps; the profiler adds "
+                  "its own overhead, so read the shares)", "",
+                  "| op (forward, or its backward rule) | ms per step | share |", "|---|---|---|"]
+        lines += [f"| `{f}` | {ms:.1f} | {share:.0%} |" for f, ms, share in ops[:10]]
+        lines += ["", "| function (own time; numpy and BLAS calls count in their caller) "
+                  "| ms per step | share |", "|---|---|---|"]
+        lines += [f"| `{f}` | {ms:.1f} | {share:.0%} |" for f, ms, share in functions[:10]]
         lines.append("")
     return "\n".join(lines) + "\n"
 
@@ -273,7 +287,10 @@ if __name__ == "__main__":
     if argv[:1] == ["--memory"]:
         memory_child(argv[1], argv[2])
     elif argv[:1] == ["--profile"]:
-        for f, s, share in profile(argv[1] if len(argv) > 1 else "resnet18", top=25):
-            print(f"{s * 1e3:9.2f} ms  {share:6.1%}  {f}")
+        ops, functions = profile(argv[1] if len(argv) > 1 else "resnet18")
+        for title, rows in (("ops (cumulative)", ops), ("functions (own time)", functions)):
+            print(title)
+            for f, ms, share in rows[:25]:
+                print(f"{ms:9.2f} ms  {share:6.1%}  {f}")
     else:
         print(main(quick="--quick" in argv))
