@@ -384,8 +384,12 @@ def summary(model, input_size, dtypes=None, *, training: bool = False,
             model(*inputs)
     except Exception as err:
         if hasattr(err, "add_note"):
+            hint = ""
+            if len(shapes) == 1 and len(shapes[0]) == 3:
+                hint = (f"; input_size includes the batch dimension: did you mean "
+                        f"{(1,) + shapes[0]}?")
             err.add_note(f"summary: the forward pass failed in {rec.current} "
-                         f"(input shape(s) {shapes})")
+                         f"(input shape(s) {shapes}){hint}")
         raise
     finally:
         for h in handles:

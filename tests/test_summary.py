@@ -330,3 +330,6 @@ def test_a_failing_forward_names_the_layer():
         ac.summary(model, (1, 3, 32, 32), verbose=False)
     assert any("features.0 (Conv2d)" in note for note in getattr(info.value, "__notes__", []))
     assert all(not m._forward_hooks for m in model.modules())
+    with pytest.raises(ValueError) as info:           # the batch dimension forgotten
+        ac.summary(M.resnet20(), (3, 32, 32), verbose=False)
+    assert any("did you mean (1, 3, 32, 32)?" in note for note in info.value.__notes__)
