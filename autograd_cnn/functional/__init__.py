@@ -8,6 +8,7 @@
     loss         cross_entropy, nll_loss, mse_loss, ... and the lecture notes' multiclass SVM
     norm         batch_norm, local_response_norm
     dropout      dropout, dropout2d
+    pool         max/avg/adaptive pooling, max_unpool2d, interpolate
 
 Importing this package attaches the ops to ``Tensor`` as methods and operators (``methods.py``).
 """
@@ -15,6 +16,7 @@ Importing this package attaches the ops to ``Tensor`` as methods and operators (
 from .activation import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
+from .pool import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403

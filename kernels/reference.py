@@ -1,0 +1,199 @@
+"""Slow, obviously-correct numpy twins of the Numba kernels, for tests to compare against
+(and for ``AUTOGRAD_CNN_REFERENCE=1``, which makes the backend call them instead).
+
+Each twin has the same arguments and results as its kernel and is written for clarity, not
+speed: one Python loop over output positions, numpy over the (N, C) planes.
+"""
+
+import numpy as np
+
+
+# ==== pooling, upsampling and matmul twins (kernels/pool.py, upsample.py, matmul.py) ============
+
+
+def _tap_rows(start, kernel, dilation, size):
+    """The input rows of a window's taps that lie inside [0, size) (others are padding)."""
+    rows = start + dilation * np.arange(kernel)
+    return rows[(rows >= 0) & (rows < size)]
+
+
+def max_pool2d_forward(x, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo, with_indices):
+    N, C, H, W = x.shape
+    out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+    idx = np.empty((N, C, Ho, Wo), dtype=np.int64)
+    for oh in range(Ho):
+        rows = _tap_rows(oh * sh - ph, kh, dh, H)
+        for ow in range(Wo):
+            cols = _tap_rows(ow * sw - pw, kw, dw, W)
+            best = np.full((N, C), -np.inf, dtype=x.dtype)
+            where = np.full((N, C), rows[0] * W + cols[0], dtype=np.int64)
+            for h in rows:                       # row-major window order: the first max wins
+                for w in cols:
+                    v = x[:, :, h, w]
+                    take = (v > best) | np.isnan(v)          # and a NaN wins
+                    best = np.where(take, v, best)
+                    where = np.where(take, h * W + w, where)
+            out[:, :, oh, ow] = best
+            idx[:, :, oh, ow] = where
+    if not with_indices:
+        idx = np.empty((0, 0, 0, 0), dtype=np.int64)
+    return out, idx
+
+
+def max_pool2d_backward(g, indices, H, W):
+    N, C, Ho, Wo = g.shape
+    gx = np.zeros((N, C, H * W), dtype=g.dtype)
+    for n in range(N):
+        for c in range(C):
+            np.add.at(gx[n, c], indices[n, c].ravel(), g[n, c].ravel())
+    return gx.reshape(N, C, H, W)
+
+
+def _avg_window(o, stride, pad, kernel, size):
+    """(first row, end row, rows counted with padding) of average-pooling window o."""
+    start = o * stride - pad
+    end = min(start + kernel, size + pad)
+    return max(start, 0), min(end, size), end - start
+
+
+def _avg_divisor(hrows, wcols, count_include_pad, divisor_override):
+    (h0, h1, hpad), (w0, w1, wpad) = hrows, wcols
+    if divisor_override:
+        return divisor_override
+    return hpad * wpad if count_include_pad else (h1 - h0) * (w1 - w0)
+
+
+def avg_pool2d_forward(x, kh, kw, sh, sw, ph, pw, Ho, Wo, count_include_pad, divisor_override):
+    N, C, H, W = x.shape
+    out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+    for oh in range(Ho):
+        hr = _avg_window(oh, sh, ph, kh, H)
+        for ow in range(Wo):
+            wr = _avg_window(ow, sw, pw, kw, W)
+            total = x[:, :, hr[0]:hr[1], wr[0]:wr[1]].sum(axis=(2, 3))
+            out[:, :, oh, ow] = total / _avg_divisor(hr, wr, count_include_pad, divisor_override)
+    return out
+
+
+def avg_pool2d_backward(g, H, W, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override):
+    N, C, Ho, Wo = g.shape
+    gx = np.zeros((N, C, H, W), dtype=g.dtype)
+    for oh in range(Ho):
+        hr = _avg_window(oh, sh, ph, kh, H)
+        for ow in range(Wo):
+            wr = _avg_window(ow, sw, pw, kw, W)
+            div = _avg_divisor(hr, wr, count_include_pad, divisor_override)
+            gx[:, :, hr[0]:hr[1], wr[0]:wr[1]] += (g[:, :, oh, ow] / div)[:, :, None, None]
+    return gx
+
+
+def _adaptive(o, size, out_size):
+    return (o * size) // out_size, -(-((o + 1) * size) // out_size)
+
+
+def adaptive_avg_pool2d_forward(x, Ho, Wo):
+    N, C, H, W = x.shape
+    out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+    for oh in range(Ho):
+        h0, h1 = _adaptive(oh, H, Ho)
+        for ow in range(Wo):
+            w0, w1 = _adaptive(ow, W, Wo)
+            out[:, :, oh, ow] = x[:, :, h0:h1, w0:w1].mean(axis=(2, 3))
+    return out
+
+
+def adaptive_avg_pool2d_backward(g, H, W):
+    N, C, Ho, Wo = g.shape
+    gx = np.zeros((N, C, H, W), dtype=g.dtype)
+    for oh in range(Ho):
+        h0, h1 = _adaptive(oh, H, Ho)
+        for ow in range(Wo):
+            w0, w1 = _adaptive(ow, W, Wo)
+            size = (h1 - h0) * (w1 - w0)
+            gx[:, :, h0:h1, w0:w1] += (g[:, :, oh, ow] / size)[:, :, None, None]
+    return gx
+
+
+def adaptive_max_pool2d_forward(x, Ho, Wo):
+    N, C, H, W = x.shape
+    out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+    idx = np.empty((N, C, Ho, Wo), dtype=np.int64)
+    for oh in range(Ho):
+        h0, h1 = _adaptive(oh, H, Ho)
+        for ow in range(Wo):
+            w0, w1 = _adaptive(ow, W, Wo)
+            best = np.full((N, C), -np.inf, dtype=x.dtype)
+            where = np.full((N, C), h0 * W + w0, dtype=np.int64)
+            for h in range(h0, h1):
+                for w in range(w0, w1):
+                    v = x[:, :, h, w]
+                    take = (v > best) | np.isnan(v)
+                    best = np.where(take, v, best)
+                    where = np.where(take, h * W + w, where)
+            out[:, :, oh, ow] = best
+            idx[:, :, oh, ow] = where
+    return out, idx
+
+
+def max_unpool2d_forward(x, indices, Ho, Wo):
+    N, C, H, W = x.shape
+    out = np.zeros((N, C, Ho * Wo), dtype=x.dtype)
+    for n in range(N):
+        for c in range(C):
+            for k in range(H * W):               # in order: a repeated index keeps the last
+                out[n, c, indices[n, c].flat[k]] = x[n, c].flat[k]
+    return out.reshape(N, C, Ho, Wo)
+
+
+def max_unpool2d_backward(g, indices):
+    N, C, Ho, Wo = g.shape
+    flat = g.reshape(N, C, Ho * Wo)
+    return np.take_along_axis(flat, indices.reshape(N, C, -1), axis=2).reshape(indices.shape)
+
+
+def nearest_forward(x, hi, wi):
+    return x[:, :, hi[:, None], wi[None, :]]
+
+
+def nearest_backward(g, hi, wi, H, W):
+    N, C, Ho, Wo = g.shape
+    gx = np.zeros((N, C, H, W), dtype=g.dtype)
+    for oh in range(Ho):
+        for ow in range(Wo):
+            gx[:, :, hi[oh], wi[ow]] += g[:, :, oh, ow]
+    return gx
+
+
+def bilinear_forward(x, h0, h1, lh0, lh1, w0, w1, lw0, lw1):
+    N, C, H, W = x.shape
+    out = np.empty((N, C, len(h0), len(w0)), dtype=x.dtype)
+    for oh in range(len(h0)):
+        for ow in range(len(w0)):
+            top = lw0[ow] * x[:, :, h0[oh], w0[ow]] + lw1[ow] * x[:, :, h0[oh], w1[ow]]
+            bottom = lw0[ow] * x[:, :, h1[oh], w0[ow]] + lw1[ow] * x[:, :, h1[oh], w1[ow]]
+            out[:, :, oh, ow] = lh0[oh] * top + lh1[oh] * bottom
+    return out
+
+
+def bilinear_backward(g, h0, h1, lh0, lh1, w0, w1, lw0, lw1, H, W):
+    N, C, Ho, Wo = g.shape
+    gx = np.zeros((N, C, H, W), dtype=g.dtype)
+    for oh in range(Ho):
+        for ow in range(Wo):
+            v = g[:, :, oh, ow]
+            gx[:, :, h0[oh], w0[ow]] += lh0[oh] * lw0[ow] * v
+            gx[:, :, h0[oh], w1[ow]] += lh0[oh] * lw1[ow] * v
+            gx[:, :, h1[oh], w0[ow]] += lh1[oh] * lw0[ow] * v
+            gx[:, :, h1[oh], w1[ow]] += lh1[oh] * lw1[ow] * v
+    return gx
+
+
+def gemm(a, b, transpose_a, transpose_b):
+    """op(a) @ op(b) as a sum of outer products over k, without BLAS."""
+    a = a.T if transpose_a else a
+    b = b.T if transpose_b else b
+    c = np.zeros((a.shape[0], b.shape[1]), dtype=a.dtype)
+    for k in range(a.shape[1]):
+        c += np.multiply.outer(a[:, k], b[k, :])
+    return c
+
