@@ -239,7 +239,7 @@ def profile(name: str, steps: int = 3) -> tuple:
 def main(quick: bool = False) -> str:
     have_torch = load_torch()
     load0 = os.getloadavg()[0]
-    lines = ["### Whole-model training steps against PyTorch", "",
+    lines = ["## Whole-model training steps against PyTorch (`bench_models.py`)", "",
              "One SGD-with-momentum step (zero_grad, forward, cross-entropy, backward, update), "
              "float32, 2 threads each, median of interleaved rounds. Memory: a fresh process "
              "per library; peak resident memory over its first 4 steps minus the resident "
