@@ -367,8 +367,8 @@ def summary(model, input_size, dtypes=None, *, training: bool = False,
     inputs = [_make_input(s, d, rng) for s, d in zip(shapes, kinds)]
 
     rec = _Recorder(model)
-    for x in inputs:
-        rec.rows.append(LayerInfo("input", "Input", tuple(x.shape), memory_bytes=x.data.nbytes,
+    for i, x in enumerate(inputs):
+        rec.rows.append(LayerInfo("input" if len(inputs) == 1 else f"input{i}", "Input", tuple(x.shape), memory_bytes=x.data.nbytes,
                                   receptive_field=(1, 1) if _spatial(x) else None,
                                   jump=(1, 1) if _spatial(x) else None))
         rec.record(x, ((1, 1), (1, 1)) if _spatial(x) else None)

@@ -273,6 +273,7 @@ def test_several_inputs():
 
     s = quiet(Pair(), [(4, 3), (4, 5)])
     assert [r.type for r in s.layers] == ["Input", "Input", "Linear", "Linear", "functional"]
+    assert [r.name for r in s.layers[:2]] == ["input0", "input1"]
     assert s.total_macs == 4 * 2 * 3 + 4 * 2 * 5 and s.total_params == 8 + 12
 
 

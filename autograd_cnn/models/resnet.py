@@ -211,7 +211,8 @@ def resnet152(num_classes: int = 1000, in_channels: int = 3, zero_init_residual:
 
 class ShortcutA(nn.Module):
     """Option A shortcut (section 3.3): the identity, subsampled by ``stride`` (every stride-th
-    row and column) and zero-padded with the extra channels, which adds no parameters.
+    row and column), with zero channels appended after the kept ones up to ``out_channels``:
+    no parameters.
     The gradient flows to the kept positions and channels only.
     Shape: (N, C_in, H, W) -> (N, C_out, ceil(H / stride), ceil(W / stride))."""
 
