@@ -5,10 +5,10 @@
     reduce       sum, mean, max, min, var, std, logsumexp, argmax, ...
     shape        reshape, transpose, indexing, cat, stack, split, pad, gather, ...
     linalg       matmul, linear
+    pool         max/avg/adaptive pooling, max_unpool2d, interpolate
     loss         cross_entropy, nll_loss, mse_loss, ... and the lecture notes' multiclass SVM
     norm         batch_norm, local_response_norm
     dropout      dropout, dropout2d
-    pool         max/avg/adaptive pooling, max_unpool2d, interpolate
 
 Importing this package attaches the ops to ``Tensor`` as methods and operators (``methods.py``).
 """
