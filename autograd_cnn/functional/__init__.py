@@ -6,6 +6,7 @@
     shape        reshape, transpose, indexing, cat, stack, split, pad, gather, ...
     linalg       matmul, linear
     pool         max/avg/adaptive pooling, max_unpool2d, interpolate
+    conv         conv2d, conv_transpose2d
     loss         cross_entropy, nll_loss, mse_loss, ... and the lecture notes' multiclass SVM
     norm         batch_norm, local_response_norm
     dropout      dropout, dropout2d
@@ -14,6 +15,7 @@ Importing this package attaches the ops to ``Tensor`` as methods and operators (
 """
 
 from .activation import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .pool import *  # noqa: F401,F403
