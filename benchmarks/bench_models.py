@@ -5,18 +5,22 @@
     python benchmarks/bench_models.py --quick    # fewer rounds
     python benchmarks/bench_models.py --profile resnet18    # where our step's time goes
 
-Time: one step = zero_grad, forward, cross-entropy, backward, optimiser step. Both libraries run
-in this process, interleaved step by step after warm-up steps (our JIT compilation, PyTorch's
-allocator), so both see the same machine load; medians are reported. PyTorch uses 2 threads, as
-we do. torchvision is not installed with torch 2.13 here, so the PyTorch models are written out
-below, layer for layer; before timing, our weights are loaded into them (ResNet-18's
-state_dict keys are torchvision's, so they load by name) and the outputs are compared.
+Time: one step = zero_grad, forward, cross-entropy, backward, optimiser step. Each library
+times its steps in a process of its own, after warm-up steps (our kernels load from Numba's disk
+cache, PyTorch sets itself up): in one process, the threads one library leaves spinning after a
+parallel region (OpenMP, OpenBLAS) slow the other down on 2 cores (PyTorch's LeNet-5 step
+measured 13 ms interleaved with ours in one process, 3.5 ms alone). The processes alternate,
+ours / PyTorch, three times, so both see the same machine load; the figure is the median of
+all their steps. PyTorch uses 2 threads, as we do. torchvision is not installed with torch 2.13
+here, so the PyTorch models are written out below, layer for layer; our weights are loaded into
+them (ResNet-18's state_dict keys are torchvision's, so they load by name) and the two models'
+logits are compared.
 
-Memory: each library runs in a fresh process of its own (ours without PyTorch imported): build
-model, batch and optimiser, note the resident memory, run 4 steps, read the peak resident memory
-(VmHWM). The figure is the difference: activations kept for backward, gradients, momentum
-buffers, temporaries, and one-time costs of the first step (loading our kernels from Numba's
-disk cache, PyTorch's lazy set-up; about 50 MB each, which dominates LeNet-5's figures).
+Memory, from the same processes (ours never imports PyTorch): the resident memory once model,
+batch and optimiser exist, and the peak resident memory (VmHWM) after the steps. The figure is
+the difference: activations kept for backward, gradients, momentum buffers, temporaries, and
+the one-time costs of the first step (loading our kernels, PyTorch's lazy set-up; about 50 MB
+each, which dominates LeNet-5's figures).
 """
 
 from __future__ import annotations
@@ -161,22 +165,6 @@ def outputs_agree(name: str) -> float:
     return float(np.abs(a - b).max() / max(1e-12, np.abs(b).max()))
 
 
-def time_steps(name: str, rounds: int, warmup: int) -> dict:
-    libs = {"ours": (build(name, "ours"), step_ours)}
-    if load_torch():
-        libs["torch"] = (build(name, "torch"), step_torch)
-    for _ in range(warmup):
-        for (args, step) in libs.values():
-            step(*args)
-    times = {lib: [] for lib in libs}
-    for _ in range(rounds):                         # interleaved: both see the same load
-        for lib, (args, step) in libs.items():
-            t = time.perf_counter()
-            step(*args)
-            times[lib].append(time.perf_counter() - t)
-    return {lib: statistics.median(ts) for lib, ts in times.items()}
-
-
 def _status_mb(field: str) -> float:
     """VmRSS (resident now) or VmHWM (peak resident) of this process, in MB. Not ru_maxrss:
     Linux carries the parent's peak across fork + exec into a child's ru_maxrss."""
@@ -187,25 +175,39 @@ def _status_mb(field: str) -> float:
     raise RuntimeError(f"no {field} in /proc/self/status (Linux only)")
 
 
-def memory_child(name: str, library: str) -> None:
-    """Run in a fresh process: print MB resident once model, batch and optimiser exist
-    ("base"), and the peak resident MB over 4 training steps ("peak")."""
+def child(name: str, library: str, rounds: int, warmup: int) -> None:
+    """Run in a fresh process: print {"times": step seconds, "base": MB resident once model,
+    batch and optimiser exist, "peak": peak MB resident after all steps}."""
     if library == "torch":
         load_torch()
     args = build(name, library)
     step = step_ours if library == "ours" else step_torch
     base = _status_mb("VmRSS")
-    for _ in range(4):
+    for _ in range(warmup):
         step(*args)
-    print(json.dumps({"base": base, "peak": _status_mb("VmHWM")}))
+    times = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        step(*args)
+        times.append(time.perf_counter() - t)
+    print(json.dumps({"times": times, "base": base, "peak": _status_mb("VmHWM")}))
 
 
-def memory(name: str, library: str) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--memory", name, library],
-                          capture_output=True, text=True, env=dict(os.environ))
-    if proc.returncode != 0:
-        raise RuntimeError(f"memory run of {name} ({library}) failed:\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+def run_children(name: str, libraries, rounds: int, warmup: int, repeats: int) -> dict:
+    """Alternate one process per library ``repeats`` times; per library: the median step time,
+    the median training memory (peak - base) and the largest process peak."""
+    runs = {lib: [] for lib in libraries}
+    for _ in range(repeats):
+        for lib in libraries:
+            proc = subprocess.run([sys.executable, __file__, "--child", name, lib, str(rounds),
+                                   str(warmup)], capture_output=True, text=True,
+                                  env=dict(os.environ))
+            if proc.returncode != 0:
+                raise RuntimeError(f"{name} ({lib}) failed:\n{proc.stderr}")
+            runs[lib].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return {lib: {"time": statistics.median(t for r in rs for t in r["times"]),
+                  "memory": statistics.median(r["peak"] - r["base"] for r in rs),
+                  "process": max(r["peak"] for r in rs)} for lib, rs in runs.items()}
 
 
 def profile(name: str, steps: int = 3) -> tuple:
@@ -241,31 +243,36 @@ def main(quick: bool = False) -> str:
     load0 = os.getloadavg()[0]
     lines = ["## Whole-model training steps against PyTorch (`bench_models.py`)", "",
              "One SGD-with-momentum step (zero_grad, forward, cross-entropy, backward, update), "
-             "float32, 2 threads each, median of interleaved rounds. Memory: a fresh process "
-             "per library; peak resident memory over its first 4 steps minus the resident "
-             "memory once model, batch and optimiser exist (process: the whole process's peak, "
-             "imports included). PyTorch runs the same architectures written out by hand (no "
+             "float32, 2 threads each. Each library runs in processes of its own, alternating "
+             "ours / PyTorch three times (in one process each library's spinning threads slow "
+             "the other); time = median of all steps. Training memory = peak resident memory "
+             "over the steps minus the resident memory once model, batch and optimiser exist "
+             "(median of the three processes); process = the whole process's peak, imports "
+             "included. PyTorch runs the same architectures written out by hand (no "
              "torchvision for torch 2.13) with our weights loaded; the last column compares the "
-             "two models' logits.", "",
+             "two models' logits. Command: `python benchmarks/run.py bench_models` "
+             "(`make bench` runs every file), which runs without OPENBLAS_CORETYPE / "
+             "OPENBLAS_L2_SIZE.", "",
              "| model | batch | autograd_cnn ms | PyTorch ms | time ratio | training MB ours / "
              "PyTorch | memory ratio | process MB ours / PyTorch | logits rel. diff |",
              "|---|---|---|---|---|---|---|---|---|"]
+    libraries = ["ours", "torch"] if have_torch else ["ours"]
     for name, (batch, shape, _, rounds, warmup) in CASES.items():
-        rounds = max(3, rounds // 3) if quick else rounds
-        t = time_steps(name, rounds, warmup)
-        m_ours = memory(name, "ours")
-        ours_mb = m_ours["peak"] - m_ours["base"]
+        r = run_children(name, libraries, max(2, rounds // 3) if quick else rounds, warmup,
+                         1 if quick else 3)
+        ours = r["ours"]
         label = f"{name} ({'x'.join(map(str, shape))})"
         if have_torch:
-            m_t = memory(name, "torch")
-            torch_mb = m_t["peak"] - m_t["base"]
-            lines.append(f"| {label} | {batch} | {t['ours'] * 1e3:.1f} | {t['torch'] * 1e3:.1f} "
-                         f"| {t['ours'] / t['torch']:.2f}x | {ours_mb:.0f} / {torch_mb:.0f} | "
-                         f"{ours_mb / max(torch_mb, 1.0):.2f}x | {m_ours['peak']:.0f} / "
-                         f"{m_t['peak']:.0f} | {outputs_agree(name):.1e} |")
+            theirs = r["torch"]
+            lines.append(
+                f"| {label} | {batch} | {ours['time'] * 1e3:.1f} | {theirs['time'] * 1e3:.1f} | "
+                f"{ours['time'] / theirs['time']:.2f}x | {ours['memory']:.0f} / "
+                f"{theirs['memory']:.0f} | {ours['memory'] / max(theirs['memory'], 1.0):.2f}x | "
+                f"{ours['process']:.0f} / {theirs['process']:.0f} | "
+                f"{outputs_agree(name):.1e} |")
         else:
-            lines.append(f"| {label} | {batch} | {t['ours'] * 1e3:.1f} | (not installed) | | "
-                         f"{ours_mb:.0f} / - | | {m_ours['peak']:.0f} / - | |")
+            lines.append(f"| {label} | {batch} | {ours['time'] * 1e3:.1f} | (not installed) | | "
+                         f"{ours['memory']:.0f} / - | | {ours['process']:.0f} / - | |")
     lines += ["", f"Goal: within {GOAL}x of PyTorch's time and memory (ratio = ours / "
               "PyTorch; below 1 is better than PyTorch). Load average (1 min) "
               f"{load0:.2f} before and {os.getloadavg()[0]:.2f} after the table.", ""]
@@ -284,8 +291,8 @@ def main(quick: bool = False) -> str:
 
 if __name__ == "__main__":
     argv = sys.argv[1:]
-    if argv[:1] == ["--memory"]:
-        memory_child(argv[1], argv[2])
+    if argv[:1] == ["--child"]:
+        child(argv[1], argv[2], int(argv[3]), int(argv[4]))
     elif argv[:1] == ["--profile"]:
         ops, functions = profile(argv[1] if len(argv) > 1 else "resnet18")
         for title, rows in (("ops (cumulative)", ops), ("functions (own time)", functions)):
