@@ -7,10 +7,11 @@ x - mean, its square, x-hat, the products of the backward); these make two passe
 what the memory bandwidth allows. Sums are accumulated in float64 whatever the data's dtype.
 
 Each kernel comes twice: ``*_parallel`` splits the channels with ``prange`` (each iteration owns
-one channel's statistics and output slice), the plain one loops. Starting a parallel region
-costs from 2 us (OpenMP, spinning threads) to 150 us (Numba's workqueue pool, measured here),
-so the backend uses the parallel form only for arrays of a million elements or more. Both call
-the same per-channel helper.
+one channel's statistics and output slice), the plain one loops; both call the same per-channel
+helper. The passes are memory-bound: a second thread gains only on big activations (statistics
+of 1.6 M elements: 0.35 ms serial, 0.55 ms parallel; of 26 M: 14 vs 12 ms, measured here), and
+starting a parallel region costs ~150 us in Numba's workqueue pool, so the backend uses the
+parallel forms from 8 M elements.
 
 Twins in ``kernels/reference.py``; the formulas are in ``autograd_cnn/functional/norm.py``.
 """
@@ -20,8 +21,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+# Only reassociation (and fused multiply-adds): it lets LLVM vectorise the sums (5x faster
+# here, measured), and keeps NaN and Inf semantics, which the full fastmath set would not.
+_FAST = {"reassoc", "contract"}
 
-@njit(cache=True)
+
+@njit(cache=True, fastmath=_FAST)
 def _stats_channel(x, ch, mean, var):
     # two passes: the variance is the mean of squared deviations, never E[x^2] - E[x]^2
     n, _, l = x.shape
@@ -60,7 +65,7 @@ def bn_stats_parallel(x):
     return mean, var
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=_FAST)
 def _apply_channel(x, ch, mean, scale, shift, y):
     t = x.dtype.type                  # constants in the data's dtype: float32 stays float32
     m, a, b = t(mean[ch]), t(scale[ch]), t(shift[ch])
@@ -88,7 +93,7 @@ def bn_apply_parallel(x, mean, scale, shift):
     return y
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=_FAST)
 def _sums_channel(g, x, ch, mean, sum_g, sum_gx):
     m = mean[ch]
     a = np.float64(0.0)
@@ -122,7 +127,7 @@ def bn_backward_sums_parallel(g, x, mean):
     return sum_g, sum_gx
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=_FAST)
 def _input_channel(g, x, ch, mean, k_g, k_0, k_x, dx):
     t = x.dtype.type
     m, a, b, d = t(mean[ch]), t(k_g[ch]), t(k_0[ch]), t(k_x[ch])

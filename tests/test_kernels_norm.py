@@ -57,7 +57,7 @@ def test_variance_does_not_cancel_for_a_large_mean():
 def test_large_inputs_take_the_parallel_kernels(monkeypatch):
     x = data((3, 4, 5), np.float64)
     small = backend.batch_norm_stats(x)
-    monkeypatch.setattr(backend, "PARALLEL_MIN", 10)
+    monkeypatch.setitem(backend.PARALLEL_MIN, "norm", 10)
     calls = []
     monkeypatch.setattr(K, "bn_stats_parallel",
                         lambda a, f=K.bn_stats_parallel: calls.append(1) or f(a))

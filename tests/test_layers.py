@@ -278,6 +278,16 @@ def test_batchnorm_gradients(training, shape):
     check_layer(bn, randn(*shape, seed=4))
 
 
+@pytest.mark.parametrize("training", [True, False])
+def test_frozen_batchnorm_passes_gradients_to_its_input(training):
+    bn = nn.BatchNorm2d(3).double().requires_grad_(False)     # transfer learning: frozen
+    with ac.no_grad():
+        bn.running_var.copy_([0.5, 2.0, 1.5])
+    bn.train(training)
+    check_layer(bn, randn(2, 3, 2, 2, seed=6))
+    assert bn.weight.grad is None
+
+
 def test_batchnorm_momentum_none_is_a_cumulative_average():
     bn = nn.BatchNorm1d(2, momentum=None).double()
     a, b = randn(4, 2, requires_grad=False), randn(4, 2, seed=1, requires_grad=False)

@@ -151,6 +151,8 @@ def test_cross_entropy_is_stable_and_all_ignored_gives_nan():
     loss.backward()
     assert math.isfinite(loss.item()) and np.all(np.isfinite(masked.grad.data))
     assert masked.grad.data[0, 1] == 0
+    ignored = ac.tensor([[-math.inf, 1.0], [0.5, 0.2]])   # the ignored sample's class 0 is -inf
+    assert math.isfinite(F.cross_entropy(ignored, [-100, 1]).item())
 
 
 def test_nll_loss_of_log_softmax_equals_cross_entropy():

@@ -176,6 +176,9 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     valid = t != ignore_index
     safe = np.where(valid, t, 0)
     picked_w = (w[safe] if w is not None else np.ones(safe.shape, dtype)) * valid
+    if eps == 0:        # the common case: A is w[y_n] at y_n only, no dense array needed
+        loss = _picked_cross_entropy(input, np.expand_dims(safe, cdim), picked_w, cdim)
+        return _reduce(loss, reduction, picked_w.sum())
     # A[n, c] = (1 - eps) w[y_n] [c == y_n] + (eps / C) w[c], zero on ignored samples
     coef = np.zeros(input.shape, dtype)
     np.put_along_axis(coef, np.expand_dims(safe, cdim),
@@ -185,6 +188,30 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
         coef += (eps / n_classes) * wc * np.expand_dims(valid, cdim)
     loss = _coef_cross_entropy(input, leaf(coef), cdim, None)
     return _reduce(loss, reduction, picked_w.sum())
+
+
+def _picked_cross_entropy(x: Tensor, idx: np.ndarray, picked_w: np.ndarray, cdim: int) -> Tensor:
+    """l = -w_y log softmax(x)_y with y = idx along cdim (idx keeps cdim as a size-1 dim):
+    log softmax(x)_y = x_y - m - log sum_c e^(x_c - m), m the max.
+    dl/dx = w_y (softmax(x) - onehot(y))."""
+    d = x.data
+    m = d.max(axis=cdim, keepdims=True)
+    e = d - m
+    np.exp(e, out=e)                                  # e^(x - m), kept for the backward
+    total = e.sum(axis=cdim, keepdims=True)
+    logp_y = np.take_along_axis(d, idx, cdim) - m - np.log(total)
+    with np.errstate(invalid="ignore"):      # an ignored sample may pick a -inf logit
+        loss = np.where(picked_w != 0, -(picked_w.astype(d.dtype) * logp_y.squeeze(cdim)), 0)
+    return make(np.asarray(loss), (x,), "cross_entropy", _picked_cross_entropy_backward,
+                (e, total, idx, picked_w, cdim))
+
+
+def _picked_cross_entropy_backward(node, g):
+    e, total, idx, picked_w, cdim = node._saved
+    gw = np.expand_dims(g * picked_w, cdim).astype(e.dtype)   # (N, 1, ...)
+    gx = e * (gw / total)                                     # g w_y softmax(x)
+    np.put_along_axis(gx, idx, np.take_along_axis(gx, idx, cdim) - gw, cdim)
+    return (gx,)
 
 
 def _cross_entropy_probs(input, target, weight, reduction, eps):

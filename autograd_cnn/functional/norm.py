@@ -101,8 +101,13 @@ def _batch_norm_backward(node, g):
     x3, mean, invstd, scale, (has_w, has_b, training) = node._saved
     parents = node._parents
     x = parents[0]
+    w = parents[1] if has_w else None
+    b = parents[-1] if has_b else None
     g3 = np.ascontiguousarray(g, dtype=x3.dtype).reshape(x3.shape)
-    sum_g, sum_gx = backend.batch_norm_backward_sums(g3, x3, mean)
+    # the sums feed dweight, dbias and the training-mode dx; a frozen layer in eval needs none
+    if ((training and x.requires_grad) or (has_w and w.requires_grad)
+            or (has_b and b.requires_grad)):
+        sum_g, sum_gx = backend.batch_norm_backward_sums(g3, x3, mean)
     gx = None
     if x.requires_grad:
         if training:
@@ -115,10 +120,8 @@ def _batch_norm_backward(node, g):
         gx = gx.reshape(x.shape)
     grads = [gx]
     if has_w:
-        w = parents[1]
         grads.append((sum_gx * invstd).astype(w.dtype) if w.requires_grad else None)
     if has_b:
-        b = parents[-1]
         grads.append(sum_g.astype(b.dtype) if b.requires_grad else None)
     return tuple(grads)
 
