@@ -26,3 +26,6 @@ from . import viz
 from . import data, metrics
 
 __version__ = "0.1.0"
+
+from . import nn, optim
+from .serialization import CheckpointError, load, save

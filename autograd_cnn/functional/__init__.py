@@ -5,6 +5,9 @@
     reduce       sum, mean, max, min, var, std, logsumexp, argmax, ...
     shape        reshape, transpose, indexing, cat, stack, split, pad, gather, ...
     linalg       matmul, linear
+    loss         cross_entropy, nll_loss, mse_loss, ... and the lecture notes' multiclass SVM
+    norm         batch_norm, local_response_norm
+    dropout      dropout, dropout2d
 
 Importing this package attaches the ops to ``Tensor`` as methods and operators (``methods.py``).
 """
@@ -14,6 +17,9 @@ from .elementwise import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
+from .norm import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
 from . import methods as _methods
 
 _methods.attach()
