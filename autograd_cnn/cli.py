@@ -245,8 +245,8 @@ def cmd_train(args) -> int:
         "best_epoch": best, "best_val_accuracy": trainer.best if trainer.monitor ==
         "val_accuracy" else None, "stopped_early": trainer.stopped_early,
         "train_accuracy": trainer.history[-1]["train_accuracy"],
-        "macro_precision": scores["macro_precision"], "macro_recall": scores["macro_recall"],
-        "macro_f1": scores["macro_f1"],
+        "macro_precision": scores["macro"]["precision"],
+        "macro_recall": scores["macro"]["recall"], "macro_f1": scores["macro"]["f1"],
         "per_class_f1": {c: float(f) for c, f in zip(classes, scores["f1"])},
         "confusion_matrix": test["confusion_matrix"].tolist(),
         "weights": "model.safetensors (best validation epoch)",
