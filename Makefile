@@ -30,8 +30,11 @@ dot:
 	  echo "  sudo apt-get install graphviz   |   brew install graphviz   |   conda install -c conda-forge python-graphviz"; \
 	fi
 
+# The whole suite, then the kernel tests again as plain Python (NUMBA_DISABLE_JIT=1) so that
+# coverage tools see the kernels' code.
 test: $(STAMP) dot
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -m nojit $(PYTEST_ARGS)
 
 demo: $(STAMP) dot
 	$(BIN)/python -m autograd_cnn graph --out out

@@ -81,7 +81,8 @@ class _Encoder:
         if arr.dtype.newbyteorder("=") not in _CODES and arr.dtype not in _CODES:
             raise TypeError(f"save: the array at {where} has dtype {arr.dtype}, which cannot be "
                             f"stored; supported: {', '.join(str(np.dtype(t)) for t in _DTYPES.values())}")
-        arr = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))
+        # little-endian, C order (ascontiguousarray would turn a 0-d array into shape (1,))
+        arr = arr.astype(arr.dtype.newbyteorder("<"), order="C", copy=False)
         name = self._name(path)
         self.arrays.append((name, arr))
         return name

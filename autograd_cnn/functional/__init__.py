@@ -5,6 +5,8 @@
     reduce       sum, mean, max, min, var, std, logsumexp, argmax, ...
     shape        reshape, transpose, indexing, cat, stack, split, pad, gather, ...
     linalg       matmul, linear
+    pool         max/avg/adaptive pooling, max_unpool2d, interpolate
+    conv         conv2d, conv_transpose2d
     loss         cross_entropy, nll_loss, mse_loss, ... and the lecture notes' multiclass SVM
     norm         batch_norm, local_response_norm
     dropout      dropout, dropout2d
@@ -13,8 +15,10 @@ Importing this package attaches the ops to ``Tensor`` as methods and operators (
 """
 
 from .activation import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
+from .pool import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403

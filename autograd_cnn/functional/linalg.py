@@ -4,12 +4,17 @@ matmul(a, b) follows numpy/PyTorch: 1-D operands are promoted to a row (a) or a 
 added dim removed again; leading (batch) dims broadcast. For C = A B:
     dL/dA = dL/dC B^T,   dL/dB = A^T dL/dC
 (summed over broadcast batch dims by the engine).
+
+2-D products (matmul of matrices, and every product inside ``linear``) run through
+``backend.matmul``: a Numba GEMM for small shapes, BLAS through numpy for large ones (the rule
+and its measured crossover are in the backend). Batched and 1-D products use numpy's matmul.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
 from .base import Tensor, ensure_tensor, make
 
 __all__ = ["matmul", "mm", "bmm", "linear", "dot", "outer"]
@@ -41,7 +46,17 @@ def matmul(a, b) -> Tensor:
     a = ensure_tensor(a, "matmul")
     b = ensure_tensor(b, "matmul")
     _check_matmul(a, b)
-    return make(np.asarray(np.matmul(a.data, b.data)), (a, b), "matmul", _matmul_backward)
+    if _two_matrices(a.data, b.data):
+        out = backend.matmul(a.data, b.data)
+    else:
+        out = np.asarray(np.matmul(a.data, b.data))
+    return make(out, (a, b), "matmul", _matmul_backward)
+
+
+def _two_matrices(a: np.ndarray, b: np.ndarray) -> bool:
+    """Both 2-D with one float dtype: the case the backend's GEMM handles."""
+    return (a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype
+            and a.dtype in backend.FLOAT_DTYPES)
 
 
 def _matmul_backward(node, g):
@@ -56,6 +71,12 @@ def _matmul_backward(node, g):
     elif bd.ndim == 1:                      # (..., n, k) @ (k,) -> (..., n)
         bd, g = bd[:, None], g[..., None]
     ga = gb = None
+    if a.ndim == 2 and b.ndim == 2 and _two_matrices(ad, bd):
+        # dL/dA = G B^T,  dL/dB = A^T G
+        g = g.astype(ad.dtype, copy=False)
+        ga = backend.matmul(g, bd, transpose_b=True) if a.requires_grad else None
+        gb = backend.matmul(ad, g, transpose_a=True) if b.requires_grad else None
+        return ga, gb
     if a.requires_grad:
         ga = np.matmul(g, np.swapaxes(bd, -1, -2))
         if a.ndim == 1:
@@ -117,7 +138,13 @@ def linear(x, weight, bias=None) -> Tensor:
             f"linear: input has {x.shape[-1] if x.ndim else 0} features (shape {x.shape}) but "
             f"weight expects {weight.shape[1]} (weight shape {weight.shape})"
         )
-    out = x.data @ weight.data.T
+    # (..., in) -> (..., out): one 2-D product x2 W^T over the flattened leading dims
+    x2 = x.data.reshape(-1, x.shape[-1])
+    if _two_matrices(x2, weight.data):
+        out = backend.matmul(x2, weight.data, transpose_b=True)
+    else:
+        out = x2 @ weight.data.T
+    out = out.reshape(x.shape[:-1] + (weight.shape[0],))
     if bias is None:
         return make(out, (x, weight), "linear", _linear_backward)
     bias = ensure_tensor(bias, "linear")
@@ -127,16 +154,23 @@ def linear(x, weight, bias=None) -> Tensor:
     return make(out, (x, weight, bias), "linear", _linear_backward)
 
 
+def _mm(a, b, transpose_a=False, transpose_b=False):
+    """op(a) @ op(b) through the backend when it can, numpy otherwise (mixed dtypes)."""
+    if _two_matrices(a, b):
+        return backend.matmul(a, b, transpose_a, transpose_b)
+    return (a.T if transpose_a else a) @ (b.T if transpose_b else b)
+
+
 def _linear_backward(node, g):
     x, w = node._parents[0], node._parents[1]
-    gx = g @ w.data if x.requires_grad else None
-    gw = None
+    g2 = g.reshape(-1, g.shape[-1])                       # (..., out) -> (M, out)
+    gx = gw = None
+    if x.requires_grad:
+        gx = _mm(g2, w.data).reshape(x.shape)             # dL/dx = g W
     if w.requires_grad:
-        g2 = g.reshape(-1, g.shape[-1])
-        x2 = x.data.reshape(-1, x.shape[-1])
-        gw = g2.T @ x2
+        gw = _mm(g2, x.data.reshape(-1, x.shape[-1]), transpose_a=True)    # dL/dW = g^T x
     if len(node._parents) == 2:
         return gx, gw
     b = node._parents[2]
-    gb = g.reshape(-1, g.shape[-1]).sum(axis=0) if b.requires_grad else None
+    gb = g2.sum(axis=0) if b.requires_grad else None
     return gx, gw, gb

@@ -96,8 +96,8 @@ def _class_targets(input: Tensor, target, where_: str, ignore_index=None):
     if t.dtype.kind not in "iu":
         raise TypeError(
             f"{where_}: target must hold integer class indices, got dtype {t.dtype}"
-            + ("; class probabilities go to cross_entropy with a target of the input's shape"
-               if t.dtype.kind == "f" else "")
+            + (f" (class probabilities would need the input's shape {input.shape})"
+               if t.dtype.kind == "f" and where_ == "cross_entropy" else "")
         )
     if input.ndim == 0:
         raise ValueError(f"{where_}: input must have a class dim, got a 0-d tensor")
@@ -168,7 +168,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     if not 0.0 <= eps <= 1.0:
         raise ValueError(f"{where_}: label_smoothing must be in [0, 1], got {label_smoothing}")
     t = target.data if isinstance(target, Tensor) else np.asarray(target)
-    if t.dtype.kind == "f":
+    if t.dtype.kind == "f" and t.shape == input.shape:
         return _cross_entropy_probs(input, target, weight, reduction, eps)
     t, cdim, n_classes = _class_targets(input, target, where_, ignore_index)
     dtype = input.dtype
@@ -212,7 +212,10 @@ def _coef_cross_entropy(x: Tensor, coef: Tensor, cdim: int, target, scale=None) 
     d = x.data
     shifted = d - d.max(axis=cdim, keepdims=True)
     logp = shifted - np.log(np.exp(shifted).sum(axis=cdim, keepdims=True))
-    loss = -(coef.data * logp).sum(axis=cdim)
+    with np.errstate(invalid="ignore"):
+        # a class masked out with a -inf logit has log p = -inf: it counts only if A_c != 0
+        terms = np.where(coef.data == 0, 0, coef.data * logp)
+    loss = -terms.sum(axis=cdim)
     parents = (x,) if target is None else (x, target)
     return make(np.asarray(loss), parents, "cross_entropy", _coef_cross_entropy_backward,
                 (logp, coef.data, cdim, scale))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
 from .base import Tensor, ensure_tensor, make
 
 __all__ = ["batch_norm", "local_response_norm"]
@@ -36,10 +37,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         running_var  <- (1 - momentum) running_var  + momentum var * n / (n - 1)   (unbiased)
     training=False: mean and var are running_mean and running_var (nothing is updated).
 
-    Derivative, with xh = (x - mean) / sigma, sums and means over the n values of a channel:
+    Derivative, with sigma = sqrt(var + eps), xh = (x - mean) / sigma, and sums and means over
+    the n values of a channel:
         training:  dx = weight / sigma * (g - mean(g) - xh * mean(g * xh))
         eval:      dx = weight / sigma * g
         dweight = sum(g * xh),  dbias = sum(g)
+    The arithmetic runs in kernels/norm.py (two passes over the data each way).
     Shapes: input (N, C) or (N, C, *); running stats, weight, bias (C,).
     """
     x = ensure_tensor(input, "batch_norm")
@@ -61,18 +64,14 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                 raise ValueError(f"batch_norm: {name} has shape {t.shape}, expected ({c},) "
                                  "(one entry per channel)")
             parents.append(t)
-    axes = (0,) + tuple(range(2, x.ndim))
-    stat_shape = (1, c) + (1,) * (x.ndim - 2)          # (C,) broadcast over (N, C, *)
-    n = x.data.size // c if c else 0
-    d = x.data
+    x3 = np.ascontiguousarray(x.data).reshape(x.shape[0], c, -1)      # (N, C, *) -> (N, C, L)
+    n = x3.shape[0] * x3.shape[2]
     if training:
         if n <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, got input shape {x.shape}; use a larger batch or "
                              "call .eval()")
-        mean = d.mean(axis=axes)
-        centred = d - mean.reshape(stat_shape)
-        var = np.mean(centred * centred, axis=axes)
+        mean, var = backend.batch_norm_stats(x3)
         if rm is not None:
             _update_running(running_mean, rm, mean, momentum)
             _update_running(running_var, rv, var * (n / (n - 1)), momentum)
@@ -80,54 +79,47 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if rm is None:
             raise ValueError("batch_norm: training=False needs running_mean and running_var "
                              "(or pass training=True to use the batch statistics)")
-        mean, var = rm.astype(d.dtype, copy=False), rv.astype(d.dtype, copy=False)
-        centred = d - mean.reshape(stat_shape)
-    invstd = (1.0 / np.sqrt(var + np.asarray(eps, var.dtype))).astype(d.dtype, copy=False)
-    xhat = centred
-    xhat *= invstd.reshape(stat_shape)                  # in place: centred is not needed again
-    out = xhat
-    if weight is not None:
-        out = out * parents[1].data.reshape(stat_shape)
-    if bias is not None:
-        out = out + parents[-1].data.reshape(stat_shape)
-    if out is xhat:
-        out = xhat.copy()
+        mean, var = rm.astype(np.float64), rv.astype(np.float64)
+    invstd = 1.0 / np.sqrt(var + eps)
+    w = parents[1].data.astype(np.float64) if weight is not None else None
+    scale = invstd if w is None else invstd * w
+    shift = parents[-1].data.astype(np.float64) if bias is not None else np.zeros(c)
+    out = backend.batch_norm_apply(x3, mean, scale, shift).reshape(x.shape)
     flags = (weight is not None, bias is not None, bool(training))
     return make(out, tuple(parents), "batch_norm", _batch_norm_backward,
-                (xhat, invstd, axes, stat_shape, flags))
+                (x3, mean, invstd, scale, flags))
 
 
 def _update_running(t, arr: np.ndarray, value: np.ndarray, momentum: float) -> None:
     arr *= (1 - momentum)
-    arr += momentum * value.astype(arr.dtype, copy=False)
+    arr += (momentum * value).astype(arr.dtype)
     if isinstance(t, Tensor):
         t._version += 1
 
 
 def _batch_norm_backward(node, g):
-    xhat, invstd, axes, stat_shape, (has_w, has_b, training) = node._saved
+    x3, mean, invstd, scale, (has_w, has_b, training) = node._saved
     parents = node._parents
     x = parents[0]
-    w = parents[1] if has_w else None
-    gw = gb = gx = None
-    if has_w and w.requires_grad:
-        gw = (g * xhat).sum(axis=axes)
-    if has_b and parents[-1].requires_grad:
-        gb = g.sum(axis=axes)
+    g3 = np.ascontiguousarray(g, dtype=x3.dtype).reshape(x3.shape)
+    sum_g, sum_gx = backend.batch_norm_backward_sums(g3, x3, mean)
+    gx = None
     if x.requires_grad:
-        scale = invstd if w is None else invstd * w.data
-        scale = scale.reshape(stat_shape)
         if training:
-            g_mean = g.mean(axis=axes).reshape(stat_shape)
-            gxh_mean = (g * xhat).mean(axis=axes).reshape(stat_shape)
-            gx = scale * (g - g_mean - xhat * gxh_mean)
+            count = x3.shape[0] * x3.shape[2]
+            gx = backend.batch_norm_backward_input(g3, x3, mean, scale, scale * sum_g / count,
+                                                   scale * invstd ** 2 * sum_gx / count)
         else:
-            gx = scale * g
+            zero = np.zeros_like(mean)
+            gx = backend.batch_norm_apply(g3, zero, scale, zero)
+        gx = gx.reshape(x.shape)
     grads = [gx]
     if has_w:
-        grads.append(gw)
+        w = parents[1]
+        grads.append((sum_gx * invstd).astype(w.dtype) if w.requires_grad else None)
     if has_b:
-        grads.append(gb)
+        b = parents[-1]
+        grads.append(sum_g.astype(b.dtype) if b.requires_grad else None)
     return tuple(grads)
 
 

@@ -60,7 +60,7 @@ class RemovableHandle:
         self.remove()
 
 
-def _check_name(name, kind: str, owner: "Module") -> None:
+def _check_name(name, kind: str) -> None:
     if not isinstance(name, str):
         raise TypeError(f"{kind} name must be a string, got {type(name).__name__}")
     if name == "" or "." in name:
@@ -79,6 +79,9 @@ class Module:
     (``model(x)``), not ``forward``, so that hooks run."""
 
     training: bool
+    # buffers a state dict may lack without being "missing" (they keep their current value):
+    # BatchNorm's num_batches_tracked, absent from checkpoints written before it existed
+    _optional_buffers: tuple = ()
 
     def __init__(self):
         object.__setattr__(self, "training", True)
@@ -137,7 +140,7 @@ class Module:
     def register_parameter(self, name: str, param) -> None:
         """Add ``param`` (a Parameter, or None for an absent one such as a disabled bias)."""
         self._need_init("parameters")
-        _check_name(name, "parameter", self)
+        _check_name(name, "parameter")
         if hasattr(type(self), name) or (name in self.__dict__):
             raise KeyError(f"attribute '{name}' already exists on {type(self).__name__}")
         if name in self._buffers or name in self._modules:
@@ -152,7 +155,7 @@ class Module:
         """Add state that is not a parameter (saved in ``state_dict`` unless persistent=False,
         converted by ``double()``/``float()``, never returned by ``parameters()``)."""
         self._need_init("buffers")
-        _check_name(name, "buffer", self)
+        _check_name(name, "buffer")
         if (hasattr(type(self), name) or name in self.__dict__ or name in self._parameters
                 or name in self._modules):
             raise KeyError(f"attribute '{name}' already exists on {type(self).__name__}")
@@ -170,7 +173,7 @@ class Module:
     def add_module(self, name: str, module) -> None:
         """Add a submodule (or None) under ``name``."""
         self._need_init("submodules")
-        _check_name(name, "module", self)
+        _check_name(name, "module")
         if hasattr(type(self), name) and name not in self._modules:
             raise KeyError(f"attribute '{name}' already exists on {type(self).__name__}")
         if module is not None and not isinstance(module, Module):
@@ -429,7 +432,10 @@ class Module:
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
             raise TypeError(f"load_state_dict: expected a dict, got {type(state_dict).__name__}")
         expected = self.state_dict(keep_vars=True)
-        missing = [k for k in expected if k not in state_dict]
+        optional = {f"{prefix}{'.' if prefix else ''}{name}"
+                    for prefix, m in self.named_modules(remove_duplicate=False)
+                    for name in m._optional_buffers}
+        missing = [k for k in expected if k not in state_dict and k not in optional]
         unexpected = [k for k in state_dict.keys() if k not in expected]
         problems, plan = [], []
         for key, target in expected.items():

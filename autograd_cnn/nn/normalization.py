@@ -28,6 +28,7 @@ class _BatchNorm(Module):
 
     _expected_dims: tuple = ()
     _shape_text = ""
+    _optional_buffers = ("num_batches_tracked",)    # old checkpoints lack it (as in PyTorch)
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum=0.1, affine: bool = True,
                  track_running_stats: bool = True, dtype=None):

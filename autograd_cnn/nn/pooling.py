@@ -65,20 +65,28 @@ class MaxPool2d(Module):
 
 class AvgPool2d(Module):
     """The mean over each kernel window (per channel); count_include_pad=True counts padded
-    zeros in the divisor. Shape: as MaxPool2d without dilation,
+    zeros in the divisor; divisor_override replaces the divisor. Shape: as MaxPool2d without
+    dilation,
         Ho = floor((H + 2 ph - kh) / sh) + 1
     """
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-                 count_include_pad: bool = True):
+                 count_include_pad: bool = True, divisor_override=None):
         super().__init__()
         self.kernel_size, self.stride, self.padding, _ = \
             _window("AvgPool2d", kernel_size, stride, padding)
         self.ceil_mode, self.count_include_pad = bool(ceil_mode), bool(count_include_pad)
+        if divisor_override is not None and (isinstance(divisor_override, bool) or not
+                                             isinstance(divisor_override, (int, np.integer))
+                                             or divisor_override < 1):
+            raise ValueError(f"AvgPool2d: divisor_override must be a positive int, got "
+                             f"{divisor_override!r}")
+        self.divisor_override = divisor_override
 
     def forward(self, input):
         return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding,
-                            ceil_mode=self.ceil_mode, count_include_pad=self.count_include_pad)
+                            ceil_mode=self.ceil_mode, count_include_pad=self.count_include_pad,
+                            divisor_override=self.divisor_override)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -143,7 +151,8 @@ class Upsample(Module):
     mode 'nearest' or 'bilinear' (align_corners as in PyTorch, bilinear only).
     Shape: (N, C, H, W) -> (N, C, Ho, Wo), Ho = size or floor(H * scale_factor)."""
 
-    def __init__(self, size=None, scale_factor=None, mode: str = "nearest", align_corners=None):
+    def __init__(self, size=None, scale_factor=None, mode: str = "nearest", align_corners=None,
+                 recompute_scale_factor=None):
         super().__init__()
         if (size is None) == (scale_factor is None):
             raise ValueError("Upsample: give exactly one of size and scale_factor")
@@ -163,9 +172,11 @@ class Upsample(Module):
                 if isinstance(scale_factor, (tuple, list)) else float(scale_factor)
         self.size, self.scale_factor = size, scale_factor
         self.mode, self.align_corners = mode, align_corners
+        self.recompute_scale_factor = recompute_scale_factor
 
     def forward(self, input):
-        return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners)
+        return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
+                             self.recompute_scale_factor)
 
     def extra_repr(self) -> str:
         what = f"size={self.size}" if self.size is not None else \

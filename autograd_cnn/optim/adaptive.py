@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
 from .optimizer import Optimizer, _check_range
 
 __all__ = ["Adagrad", "RMSprop", "Adam", "AdamW"]
@@ -35,6 +36,8 @@ class Adagrad(Optimizer):
             state["step"] = 0
             state["sum"] = np.full_like(p.data, group["initial_accumulator_value"])
         state["step"] += 1
+        if group["maximize"]:
+            grad = -grad
         if group["weight_decay"] != 0:
             grad = grad + group["weight_decay"] * p.data
         lr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
@@ -72,6 +75,8 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = np.zeros_like(p.data)
         state["step"] += 1
+        if group["maximize"]:
+            grad = -grad
         if group["weight_decay"] != 0:
             grad = grad + group["weight_decay"] * p.data
         v = state["square_avg"]
@@ -126,7 +131,6 @@ class Adam(Optimizer):
                                  "expected in [0, 1)")
 
     def _update(self, p, grad, state, group) -> None:
-        lr, (b1, b2), wd, eps = group["lr"], group["betas"], group["weight_decay"], group["eps"]
         if not state:
             state["step"] = 0
             state["exp_avg"] = np.zeros_like(p.data)
@@ -134,23 +138,14 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = np.zeros_like(p.data)
         state["step"] += 1
-        t = state["step"]
-        if wd != 0:
-            if self._decoupled:
-                p.data *= 1 - lr * wd
-            else:
-                grad = grad + wd * p.data
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m *= b1
-        m += (1 - b1) * grad
-        v *= b2
-        v += (1 - b2) * grad * grad
-        if group["amsgrad"]:
-            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-            v = state["max_exp_avg_sq"]
-        step_size = lr / (1 - b1 ** t)
-        denom = np.sqrt(v) / np.sqrt(1 - b2 ** t) + eps
-        p.data -= step_size * m / denom
+        # one fused pass over p, grad, m and v (kernels/optim.py; its numpy twin in
+        # kernels/reference.py spells out the formula above as array expressions)
+        backend.adam_step(p.data, grad, state["exp_avg"], state["exp_avg_sq"],
+                          state.get("max_exp_avg_sq") if group["amsgrad"] else None,
+                          lr=group["lr"], betas=group["betas"], eps=group["eps"],
+                          weight_decay=group["weight_decay"], decoupled=self._decoupled,
+                          amsgrad=group["amsgrad"], maximize=group["maximize"],
+                          step=state["step"])
 
 
 class AdamW(Adam):

@@ -4,7 +4,8 @@ format: ``{'state': {index: {...}}, 'param_groups': [{..., 'params': [index, ...
 parameters are numbered in the order the groups list them.
 
 A subclass sets its defaults, checks a group's hyperparameters in ``_check_group`` and updates
-one parameter in ``_update(p, grad, state, group)``, in place on ``p.data``. ``step`` runs the
+one parameter in ``_update(p, grad, state, group)``, in place on ``p.data`` (SGD and Adam/AdamW
+through fused kernels, ``kernels/optim.py``; the others as numpy expressions). ``step`` runs the
 updates under ``no_grad`` (they never build a graph) and bumps each parameter's version counter,
 so a graph recorded before the step refuses a stale backward.
 """
@@ -117,10 +118,7 @@ class Optimizer:
                 for p in group["params"]:
                     if p.grad is None:
                         continue
-                    grad = p.grad.data
-                    if group.get("maximize", False):
-                        grad = -grad
-                    self._update(p, grad, self.state.setdefault(p, {}), group)
+                    self._update(p, p.grad.data, self.state.setdefault(p, {}), group)
                     p._version += 1
         return loss
 

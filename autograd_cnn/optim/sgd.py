@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from .. import backend
 from .optimizer import Optimizer, _check_range
 
 __all__ = ["SGD"]
@@ -34,15 +37,15 @@ class SGD(Optimizer):
             raise ValueError("SGD: nesterov momentum requires a momentum > 0 and zero dampening")
 
     def _update(self, p, grad, state, group) -> None:
-        lr, mu, wd = group["lr"], group["momentum"], group["weight_decay"]
-        if wd != 0:
-            grad = grad + wd * p.data
-        if mu != 0:
+        # one fused pass over p, grad and the buffer (kernels/optim.py; its numpy twin in
+        # kernels/reference.py spells out the same lines as array expressions)
+        first = False
+        buf = None
+        if group["momentum"] != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = grad.copy()
-            else:
-                buf *= mu
-                buf += (1 - group["dampening"]) * grad
-            grad = grad + mu * buf if group["nesterov"] else buf
-        p.data -= lr * grad
+                buf = state["momentum_buffer"] = np.empty_like(p.data)
+                first = True
+        backend.sgd_step(p.data, grad, buf, lr=group["lr"], momentum=group["momentum"],
+                         dampening=group["dampening"], weight_decay=group["weight_decay"],
+                         nesterov=group["nesterov"], maximize=group["maximize"], first=first)

@@ -1,0 +1,577 @@
+"""The one module that imports the kernels.
+
+Each function here checks the arrays it is given (dtype, number of dims, C-contiguity, matching
+dtypes, index ranges) with a readable error, turns sizes into plain Python ints, then calls the
+Numba kernel, or its slow numpy twin in ``kernels/reference.py`` when the environment variable
+``AUTOGRAD_CNN_REFERENCE=1`` is set (read at every call, so tests can switch it).
+
+Convolution geometry arguments are pairs of ints: ``stride``, ``dilation``, ``padding`` =
+(top, left) and ``out_size`` / ``in_size`` = (height, width); see ``kernels/conv.py``.
+
+The ops in ``functional`` validate their user-facing arguments (kernel sizes, paddings, output
+sizes, PyTorch's rules) before they get here; the checks below are the last line that keeps a
+Numba typing error or a silent out-of-bounds write from ever reaching a user.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numba
+import numpy as np
+
+# Process-wide: Numba's default OpenMP thread pool keeps its threads spinning after a parallel
+# loop ends, and they then fight OpenBLAS's threads for this machine's two cores during the GEMM
+# that follows (a Winograd convolution alternates the two): measured 4x slower than with
+# Numba's own 'workqueue' pool, whose threads sleep. A user's explicit choice is kept. This must
+# run before the first parallel kernel does.
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "workqueue"
+
+from .kernels import conv as _conv  # noqa: E402  (after the threading choice)
+from .kernels import matmul as _matmul
+from .kernels import norm as _norm  # noqa: E402
+from .kernels import optim as _optim  # noqa: E402
+from .kernels import pool as _pool  # noqa: E402
+from .kernels import reference as _reference  # noqa: E402
+from .kernels import upsample as _upsample  # noqa: E402
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def use_reference() -> bool:
+    """True when AUTOGRAD_CNN_REFERENCE=1: the slow numpy twins run instead of the kernels."""
+    return os.environ.get("AUTOGRAD_CNN_REFERENCE") == "1"
+
+
+def _kernel(module, name: str):
+    return getattr(_reference if use_reference() else module, name)
+
+
+def check_array(a, where: str, name: str, ndim: int | None = None, floating: bool = True,
+                dtype=None) -> np.ndarray:
+    """``a`` itself after checking that it is a C-contiguous ndarray of a float dtype (or of
+    ``dtype``) with ``ndim`` dims; TypeError/ValueError naming ``where`` and ``name`` if not."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{where}: {name} must be a numpy array, got {type(a).__name__}")
+    if dtype is not None and a.dtype != dtype:
+        raise TypeError(f"{where}: {name} must be {np.dtype(dtype)}, got {a.dtype}")
+    if floating and a.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{where}: {name} must be float32 or float64, got {a.dtype} "
+                        "(convert with .float() or .double())")
+    if ndim is not None and a.ndim != ndim:
+        raise ValueError(f"{where}: {name} must have {ndim} dims, got shape {a.shape}")
+    if not a.flags.c_contiguous:
+        raise ValueError(f"{where}: {name} must be C-contiguous (pass np.ascontiguousarray(...))")
+    return a
+
+
+def check_same_dtype(where: str, **arrays) -> None:
+    (n0, a0), *rest = arrays.items()
+    for n, a in rest:
+        if a.dtype != a0.dtype:
+            raise TypeError(f"{where}: {n0} is {a0.dtype} but {n} is {a.dtype}; "
+                            "convert one so both have the same dtype")
+
+
+def _ints(where: str, *values) -> tuple:
+    """Sizes as Python ints (numpy integers accepted); a non-integer is a bug upstream."""
+    out = []
+    for v in values:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{where}: expected an integer size, got {v!r} ({type(v).__name__})")
+        out.append(int(v))
+    return tuple(out)
+
+
+def _positive(where: str, what: str, *values) -> None:
+    if min(values) < 1:
+        raise ValueError(f"{where}: {what} must be positive, got {values}")
+
+
+# ==== pooling, upsampling and matmul ==========================================================
+
+
+def max_pool2d(x, kernel, stride, padding, dilation, out_hw, with_indices: bool):
+    """(N, C, H, W) -> (values, indices), both (N, C, Ho, Wo); indices int64 flat h*W + w
+    (an empty array when ``with_indices`` is False). Sizes are (h, w) pairs."""
+    where = "max_pool2d"
+    check_array(x, where, "input", 4)
+    kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo = _ints(where, *kernel, *stride, *padding,
+                                                   *dilation, *out_hw)
+    _positive(where, "kernel, stride, dilation and output sizes", kh, kw, sh, sw, dh, dw, Ho, Wo)
+    return _kernel(_pool, "max_pool2d_forward")(x, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo,
+                                                bool(with_indices))
+
+
+def _check_indices(indices, g_or_x, where: str, size: int, what: str):
+    check_array(indices, where, "indices", 4, floating=False, dtype=np.int64)
+    if indices.shape != g_or_x.shape:
+        raise ValueError(f"{where}: indices have shape {indices.shape} but {what} has shape "
+                         f"{g_or_x.shape}; they must match")
+    if indices.size and (indices.min() < 0 or indices.max() >= size):
+        bad = indices.min() if indices.min() < 0 else indices.max()
+        raise ValueError(f"{where}: found an invalid index {int(bad)}: indices must lie in "
+                         f"[0, {size}) (flat h*W + w positions in a plane of {size} elements)")
+
+
+def max_pool2d_backward(g, indices, in_hw):
+    """dL/dx (N, C, H, W) from g (N, C, Ho, Wo) and the forward's switches."""
+    where = "max_pool2d backward"
+    check_array(g, where, "grad_output", 4)
+    H, W = _ints(where, *in_hw)
+    _check_indices(indices, g, where, H * W, "grad_output")
+    return _kernel(_pool, "max_pool2d_backward")(g, indices, H, W)
+
+
+def avg_pool2d(x, kernel, stride, padding, out_hw, count_include_pad: bool,
+               divisor_override: int):
+    """(N, C, H, W) -> (N, C, Ho, Wo); ``divisor_override`` 0 means none."""
+    where = "avg_pool2d"
+    check_array(x, where, "input", 4)
+    kh, kw, sh, sw, ph, pw, Ho, Wo, div = _ints(where, *kernel, *stride, *padding, *out_hw,
+                                               divisor_override)
+    _positive(where, "kernel, stride and output sizes", kh, kw, sh, sw, Ho, Wo)
+    return _kernel(_pool, "avg_pool2d_forward")(x, kh, kw, sh, sw, ph, pw, Ho, Wo,
+                                                bool(count_include_pad), div)
+
+
+def avg_pool2d_backward(g, in_hw, kernel, stride, padding, count_include_pad: bool,
+                        divisor_override: int):
+    where = "avg_pool2d backward"
+    check_array(g, where, "grad_output", 4)
+    H, W, kh, kw, sh, sw, ph, pw, div = _ints(where, *in_hw, *kernel, *stride, *padding,
+                                             divisor_override)
+    _positive(where, "input sizes, kernel and stride", H, W, kh, kw, sh, sw)
+    return _kernel(_pool, "avg_pool2d_backward")(g, H, W, kh, kw, sh, sw, ph, pw,
+                                                 bool(count_include_pad), div)
+
+
+def adaptive_avg_pool2d(x, out_hw):
+    where = "adaptive_avg_pool2d"
+    check_array(x, where, "input", 4)
+    Ho, Wo = _ints(where, *out_hw)
+    _positive(where, "output sizes", Ho, Wo)
+    return _kernel(_pool, "adaptive_avg_pool2d_forward")(x, Ho, Wo)
+
+
+def adaptive_avg_pool2d_backward(g, in_hw):
+    where = "adaptive_avg_pool2d backward"
+    check_array(g, where, "grad_output", 4)
+    H, W = _ints(where, *in_hw)
+    _positive(where, "input sizes", H, W)
+    return _kernel(_pool, "adaptive_avg_pool2d_backward")(g, H, W)
+
+
+def adaptive_max_pool2d(x, out_hw):
+    """(N, C, H, W) -> (values, int64 indices); backward is ``max_pool2d_backward``."""
+    where = "adaptive_max_pool2d"
+    check_array(x, where, "input", 4)
+    Ho, Wo = _ints(where, *out_hw)
+    _positive(where, "output sizes", Ho, Wo)
+    return _kernel(_pool, "adaptive_max_pool2d_forward")(x, Ho, Wo)
+
+
+def max_unpool2d(x, indices, out_hw):
+    """(N, C, H, W) values and switches -> (N, C, Ho, Wo), zeros elsewhere."""
+    where = "max_unpool2d"
+    check_array(x, where, "input", 4)
+    Ho, Wo = _ints(where, *out_hw)
+    _positive(where, "output sizes", Ho, Wo)
+    _check_indices(indices, x, where, Ho * Wo, "input")
+    return _kernel(_pool, "max_unpool2d_forward")(x, indices, Ho, Wo)
+
+
+def max_unpool2d_backward(g, indices):
+    where = "max_unpool2d backward"
+    check_array(g, where, "grad_output", 4)
+    check_array(indices, where, "indices", 4, floating=False, dtype=np.int64)
+    if indices.shape[:2] != g.shape[:2]:
+        raise ValueError(f"{where}: indices shape {indices.shape} and grad_output shape "
+                         f"{g.shape} differ in (N, C)")
+    _check_indices(indices, indices, where, g.shape[2] * g.shape[3], "indices")
+    return _kernel(_pool, "max_unpool2d_backward")(g, indices)
+
+
+# ---- interpolation: source rows/columns and weights (PyTorch's formulas) ----------------------
+
+
+def _source_scale(in_size: int, out_size: int, scale, dtype):
+    """Source pixels per output pixel: 1/scale_factor when one was given, else in/out."""
+    if scale is not None and scale > 0:
+        return dtype.type(1.0 / scale)
+    return dtype.type(in_size) / dtype.type(out_size)
+
+
+def nearest_indices(in_size: int, out_size: int, scale=None) -> np.ndarray:
+    """src = min(floor(dst * s), in - 1), computed in float32 exactly as PyTorch does."""
+    dst = np.arange(out_size)
+    if out_size == in_size:
+        return dst
+    if out_size == 2 * in_size:
+        return dst // 2
+    s = _source_scale(in_size, out_size, scale, np.dtype(np.float32))
+    src = np.floor(dst.astype(np.float32) * s).astype(np.int64)
+    return np.minimum(src, in_size - 1)
+
+
+def linear_weights(in_size: int, out_size: int, align_corners: bool, scale, dtype):
+    """(i0, i1, l0, l1): output o reads l0[o] * x[i0[o]] + l1[o] * x[i1[o]].
+    Source coordinate: o * (in-1)/(out-1) with align_corners, else (o + 0.5) / s - 0.5 clamped
+    at 0, where s = scale_factor or out/in."""
+    dtype = np.dtype(dtype)
+    dst = np.arange(out_size)
+    if out_size == in_size:
+        return dst, dst.copy(), np.ones(out_size, dtype), np.zeros(out_size, dtype)
+    if align_corners:
+        ratio = dtype.type((in_size - 1) / (out_size - 1)) if out_size > 1 else dtype.type(0)
+        src = ratio * dst.astype(dtype)
+    else:
+        ratio = _source_scale(in_size, out_size, scale, dtype)
+        src = np.maximum(ratio * (dst.astype(dtype) + dtype.type(0.5)) - dtype.type(0.5),
+                         dtype.type(0))
+    i0 = np.minimum(np.floor(src).astype(np.int64), in_size - 1)
+    l1 = np.clip(src - i0.astype(dtype), 0, 1).astype(dtype)
+    i1 = i0 + (i0 < in_size - 1)
+    return i0, i1, (dtype.type(1) - l1).astype(dtype), l1
+
+
+def interpolate_nearest(x, out_hw, scales):
+    where = "interpolate(nearest)"
+    check_array(x, where, "input", 4)
+    Ho, Wo = _ints(where, *out_hw)
+    _positive(where, "output sizes", Ho, Wo)
+    hi = nearest_indices(x.shape[2], Ho, scales[0])
+    wi = nearest_indices(x.shape[3], Wo, scales[1])
+    return _kernel(_upsample, "nearest_forward")(x, hi, wi)
+
+
+def interpolate_nearest_backward(g, in_hw, scales):
+    where = "interpolate(nearest) backward"
+    check_array(g, where, "grad_output", 4)
+    H, W = _ints(where, *in_hw)
+    hi = nearest_indices(H, g.shape[2], scales[0])
+    wi = nearest_indices(W, g.shape[3], scales[1])
+    return _kernel(_upsample, "nearest_backward")(g, hi, wi, H, W)
+
+
+def interpolate_bilinear(x, out_hw, align_corners: bool, scales):
+    where = "interpolate(bilinear)"
+    check_array(x, where, "input", 4)
+    Ho, Wo = _ints(where, *out_hw)
+    _positive(where, "output sizes", Ho, Wo)
+    hw = linear_weights(x.shape[2], Ho, align_corners, scales[0], x.dtype)
+    ww = linear_weights(x.shape[3], Wo, align_corners, scales[1], x.dtype)
+    return _kernel(_upsample, "bilinear_forward")(x, *hw, *ww)
+
+
+def interpolate_bilinear_backward(g, in_hw, align_corners: bool, scales):
+    where = "interpolate(bilinear) backward"
+    check_array(g, where, "grad_output", 4)
+    H, W = _ints(where, *in_hw)
+    hw = linear_weights(H, g.shape[2], align_corners, scales[0], g.dtype)
+    ww = linear_weights(W, g.shape[3], align_corners, scales[1], g.dtype)
+    return _kernel(_upsample, "bilinear_backward")(g, *hw, *ww, H, W)
+
+
+# ---- matrix products --------------------------------------------------------------------------
+
+# Dispatch, measured on this project's 2-core machine by benchmarks/bench_matmul.py (figures in
+# benchmarks/RESULTS.md). The Numba GEMM beat OpenBLAS (1.2-1.4x, float32; about even in float64)
+# only on op(a) @ op(b) with b transposed and a not, i.e. the forward x W^T of a linear layer,
+# where it needs no copy, for 0.5 to 3.3 million multiply-adds (LeNet-5's fc layers at batch 64);
+# below that numpy's call overhead is smaller, above it BLAS's packed kernels run 1.4-2x faster,
+# and the other two forms pay for a transposed copy. Everything else goes to BLAS.
+NUMBA_WORK = (500_000, 3_300_000)
+
+
+def matmul_route(m: int, k: int, n: int, transpose_a: bool = False,
+                 transpose_b: bool = False) -> str:
+    """Which implementation op(a) (m, k) @ op(b) (k, n) runs on: 'numba' or 'blas'."""
+    lo, hi = NUMBA_WORK
+    if transpose_b and not transpose_a and lo <= m * k * n <= hi:
+        return "numba"
+    return "blas"
+
+
+def matmul(a, b, transpose_a: bool = False, transpose_b: bool = False) -> np.ndarray:
+    """op(a) @ op(b) for 2-D arrays of one float dtype; op transposes when its flag is set, so
+    the two backward products of C = A B are matmul(g, b, transpose_b=True) and
+    matmul(a, g, transpose_a=True) without copying a transpose first."""
+    where = "matmul"
+    for name, arr in (("a", a), ("b", b)):
+        if not isinstance(arr, np.ndarray) or arr.ndim != 2:
+            raise ValueError(f"{where}: {name} must be a 2-D array, got "
+                             f"{getattr(arr, 'shape', type(arr).__name__)}")
+    a = np.ascontiguousarray(a)
+    b = np.ascontiguousarray(b)
+    check_array(a, where, "a", 2)
+    check_array(b, where, "b", 2)
+    check_same_dtype(where, a=a, b=b)
+    m, k = a.shape[::-1] if transpose_a else a.shape
+    k2, n = b.shape[::-1] if transpose_b else b.shape
+    if k != k2:
+        raise ValueError(f"{where}: inner sizes differ: op(a) is ({m}, {k}), op(b) is ({k2}, {n})")
+    if use_reference():
+        return _reference.gemm(a, b, transpose_a, transpose_b)
+    if matmul_route(m, k, n, transpose_a, transpose_b) == "numba":
+        return _matmul.gemm(a, b, bool(transpose_a), bool(transpose_b))
+    return np.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
+
+
+# ==== convolution ==============================================================================
+
+
+def _array(where: str, name: str, a, ndim: int, dtype=None) -> np.ndarray:
+    """check_array, and the same dtype as the call's other operands when ``dtype`` is given."""
+    check_array(a, where, name, ndim)
+    if dtype is not None and a.dtype != dtype:
+        raise TypeError(f"{where}: {name} is {a.dtype} but the other operands are {dtype}; "
+                        "convert them to one dtype")
+    return a
+
+
+def _pair(where: str, name: str, v, minimum: int) -> tuple:
+    if (not isinstance(v, (tuple, list)) or len(v) != 2
+            or any(isinstance(e, bool) or not isinstance(e, (int, np.integer)) for e in v)):
+        raise TypeError(f"{where}: {name} must be a pair of ints, got {v!r}")
+    if any(e < minimum for e in v):
+        raise ValueError(f"{where}: {name} must be >= {minimum}, got {tuple(v)}")
+    return int(v[0]), int(v[1])
+
+
+def _geometry(where, stride, padding, dilation, groups):
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{where}: groups must be a positive int, got {groups!r}")
+    return dict(stride=_pair(where, "stride", stride, 1),
+                padding=_pair(where, "padding", padding, 0),
+                dilation=_pair(where, "dilation", dilation, 1), groups=int(groups))
+
+
+def _check_weight(where, w, c_in, groups):
+    k_out, cg = w.shape[:2]
+    if c_in != cg * groups:
+        raise ValueError(f"{where}: input has {c_in} channels but weight expects {cg * groups} "
+                         f"(weight shape {w.shape}, groups={groups})")
+    if k_out % groups:
+        raise ValueError(f"{where}: weight has {k_out} output channels, not divisible by "
+                         f"groups={groups}")
+
+
+def _check_bias(where, bias, k_out, dtype):
+    if bias is None:
+        return None
+    _array(where, "bias", bias, 1, dtype)
+    if bias.shape != (k_out,):
+        raise ValueError(f"{where}: bias must have shape ({k_out},), got {bias.shape}")
+    return bias
+
+
+def conv2d_forward(x, w, bias=None, *, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
+                   groups=1, out_size):
+    """y = x * w + b.  x (N, C, H, W), w (K, C/groups, KH, KW), bias (K,) or None
+    -> (N, K, Ho, Wo) with (Ho, Wo) = out_size."""
+    where = "conv2d_forward"
+    _array(where, "x", x, 4)
+    _array(where, "w", w, 4, x.dtype)
+    geom = _geometry(where, stride, padding, dilation, groups)
+    _check_weight(where, w, x.shape[1], geom["groups"])
+    _check_bias(where, bias, w.shape[0], x.dtype)
+    out_size = _pair(where, "out_size", out_size, 1)
+    if use_reference():
+        return _reference.conv2d_forward_ref(x, w, bias, geom["stride"], geom["padding"],
+                                       geom["dilation"], geom["groups"], out_size)
+    return _conv.conv2d_forward(x, w, bias, out_size=out_size, **geom)
+
+
+def conv2d_backward(x, w, g, *, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1,
+                    need_input=True, need_weight=True):
+    """(dL/dx, dL/dw) of y = x * w given g = dL/dy, each None unless asked for.
+    x (N, C, H, W), w (K, C/groups, KH, KW), g (N, K, Ho, Wo)."""
+    where = "conv2d_backward"
+    _array(where, "x", x, 4)
+    _array(where, "w", w, 4, x.dtype)
+    _array(where, "g", g, 4, x.dtype)
+    geom = _geometry(where, stride, padding, dilation, groups)
+    _check_weight(where, w, x.shape[1], geom["groups"])
+    if g.shape[:2] != (x.shape[0], w.shape[0]):
+        raise ValueError(f"{where}: g has shape {g.shape}, expected ({x.shape[0]}, "
+                         f"{w.shape[0]}, Ho, Wo) for x {x.shape} and w {w.shape}")
+    if use_reference():
+        s, p, d, grp = geom["stride"], geom["padding"], geom["dilation"], geom["groups"]
+        dx = (_reference.conv2d_backward_input_ref(g, w, x.shape[2:], s, p, d, grp)
+              if need_input else None)
+        dw = (_reference.conv2d_backward_weight_ref(x, g, w.shape[2:], s, p, d, grp)
+              if need_weight else None)
+        return dx, dw
+    return _conv.conv2d_backward(x, w, g, need_input=bool(need_input),
+                                 need_weight=bool(need_weight), **geom)
+
+
+def conv2d_backward_input(g, w, *, in_size, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
+                          groups=1):
+    """dL/dx of y = x * w given g = dL/dy.  g (N, K, Ho, Wo) -> (N, C, H, W), (H, W) = in_size."""
+    where = "conv2d_backward_input"
+    _array(where, "g", g, 4)
+    _array(where, "w", w, 4, g.dtype)
+    geom = _geometry(where, stride, padding, dilation, groups)
+    in_size = _pair(where, "in_size", in_size, 1)
+    if g.shape[1] != w.shape[0] or w.shape[0] % geom["groups"]:
+        raise ValueError(f"{where}: g has {g.shape[1]} channels but w has {w.shape[0]} output "
+                         f"channels (w shape {w.shape}, groups={geom['groups']})")
+    if use_reference():
+        return _reference.conv2d_backward_input_ref(g, w, in_size, geom["stride"], geom["padding"],
+                                              geom["dilation"], geom["groups"])
+    return _conv.conv2d_backward_input(g, w, in_size=in_size, **geom)
+
+
+def conv2d_backward_weight(x, g, *, kernel_size, stride=(1, 1), padding=(0, 0),
+                           dilation=(1, 1), groups=1):
+    """dL/dw of y = x * w given g = dL/dy.  x (N, C, H, W), g (N, K, Ho, Wo) -> (K, C/groups, KH, KW)."""
+    where = "conv2d_backward_weight"
+    _array(where, "x", x, 4)
+    _array(where, "g", g, 4, x.dtype)
+    geom = _geometry(where, stride, padding, dilation, groups)
+    kernel_size = _pair(where, "kernel_size", kernel_size, 1)
+    grp = geom["groups"]
+    if x.shape[0] != g.shape[0] or x.shape[1] % grp or g.shape[1] % grp:
+        raise ValueError(f"{where}: x {x.shape} and g {g.shape} need the same batch size and "
+                         f"channel counts divisible by groups={grp}")
+    if use_reference():
+        return _reference.conv2d_backward_weight_ref(x, g, kernel_size, geom["stride"],
+                                               geom["padding"], geom["dilation"], grp)
+    return _conv.conv2d_backward_weight(x, g, kernel_size=kernel_size, **geom)
+
+
+def conv2d_bias_grad(g):
+    """dL/db = g summed over batch and positions.  g (N, K, Ho, Wo) -> (K,)."""
+    _array("conv2d_bias_grad", "g", g, 4)
+    if use_reference():
+        return _reference.conv2d_bias_grad_ref(g)
+    return _conv.conv2d_bias_grad(g)
+
+
+def conv_transpose2d_forward(x, w, bias=None, *, stride=(1, 1), padding=(0, 0),
+                             dilation=(1, 1), groups=1, out_size):
+    """Transposed convolution (the backward-input of a convolution with this geometry).
+    x (N, Cin, H, W), w (Cin, Cout/groups, KH, KW), bias (Cout,) or None
+    -> (N, Cout, Ho, Wo) with (Ho, Wo) = out_size (output_padding included)."""
+    where = "conv_transpose2d_forward"
+    _array(where, "x", x, 4)
+    _array(where, "w", w, 4, x.dtype)
+    geom = _geometry(where, stride, padding, dilation, groups)
+    grp = geom["groups"]
+    if x.shape[1] != w.shape[0] or w.shape[0] % grp:
+        raise ValueError(f"{where}: input has {x.shape[1]} channels but weight expects "
+                         f"{w.shape[0]} (weight shape {w.shape}, groups={grp})")
+    _check_bias(where, bias, w.shape[1] * grp, x.dtype)
+    out_size = _pair(where, "out_size", out_size, 1)
+    if use_reference():
+        return _reference.conv_transpose2d_forward_ref(x, w, bias, geom["stride"], geom["padding"],
+                                                 geom["dilation"], grp, out_size)
+    return _conv.conv_transpose2d_forward(x, w, bias, out_size=out_size, **geom)
+
+
+# ==== batch normalisation and optimiser steps =================================================
+
+# Starting a parallel region costs 2 us (OpenMP) to 150 us (Numba's workqueue pool), measured on
+# this machine; below about a million elements the serial kernels finish first.
+PARALLEL_MIN = 1 << 20
+
+
+def _serial_or_parallel(module, name: str, size: int):
+    if use_reference():
+        return getattr(_reference, name)
+    return getattr(module, name + "_parallel" if size >= PARALLEL_MIN else name)
+
+
+# batch norm: x, g (N, C, L); per-channel vectors float64 (C,)
+
+
+def _bn_vectors(where: str, c: int, **vectors) -> None:
+    for name, v in vectors.items():
+        check_array(v, where, name, ndim=1, dtype=np.float64)
+        if v.shape != (c,):
+            raise ValueError(f"{where}: {name} must have shape ({c},), got {v.shape}")
+
+
+def _bn_pair(where: str, g, x) -> None:
+    check_array(x, where, "x", ndim=3)
+    check_array(g, where, "g", ndim=3)
+    check_same_dtype(where, x=x, g=g)
+    if g.shape != x.shape:
+        raise ValueError(f"{where}: g has shape {g.shape} but x has {x.shape}")
+
+
+def batch_norm_stats(x):
+    """Per-channel (mean, biased variance) of x (N, C, L), as float64 vectors."""
+    check_array(x, "batch_norm_stats", "x", ndim=3)
+    return _serial_or_parallel(_norm, "bn_stats", x.size)(x)
+
+
+def batch_norm_apply(x, mean, scale, shift):
+    """(x - mean[c]) * scale[c] + shift[c] for x (N, C, L), in x's dtype."""
+    check_array(x, "batch_norm_apply", "x", ndim=3)
+    _bn_vectors("batch_norm_apply", x.shape[1], mean=mean, scale=scale, shift=shift)
+    return _serial_or_parallel(_norm, "bn_apply", x.size)(x, mean, scale, shift)
+
+
+def batch_norm_backward_sums(g, x, mean):
+    """Per-channel (sum of g, sum of g (x - mean)) for g, x (N, C, L), as float64 vectors."""
+    _bn_pair("batch_norm_backward_sums", g, x)
+    _bn_vectors("batch_norm_backward_sums", x.shape[1], mean=mean)
+    return _serial_or_parallel(_norm, "bn_backward_sums", x.size)(g, x, mean)
+
+
+def batch_norm_backward_input(g, x, mean, k_g, k_0, k_x):
+    """k_g[c] g - k_0[c] - k_x[c] (x - mean[c]) for g, x (N, C, L), in x's dtype."""
+    _bn_pair("batch_norm_backward_input", g, x)
+    _bn_vectors("batch_norm_backward_input", x.shape[1], mean=mean, k_g=k_g, k_0=k_0, k_x=k_x)
+    return _serial_or_parallel(_norm, "bn_backward_input", x.size)(g, x, mean, k_g, k_0, k_x)
+
+
+# fused optimiser steps: in place on a parameter and its state
+
+
+def _optim_arrays(where: str, p, g, *state):
+    """Flat views for the kernel when every array that is written is C-contiguous (the usual
+    case); None when one is not (then the numpy twin updates the arrays as they are)."""
+    if not isinstance(p, np.ndarray) or p.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{where}: the parameter must be a float32 or float64 array, got "
+                        f"{getattr(p, 'dtype', type(p).__name__)}")
+    if not isinstance(g, np.ndarray) or g.shape != p.shape:
+        raise ValueError(f"{where}: the gradient has shape {getattr(g, 'shape', None)} but the "
+                         f"parameter has {p.shape}")
+    for i, s in enumerate(state):
+        if s is not None and (not isinstance(s, np.ndarray) or s.shape != p.shape
+                              or s.dtype != p.dtype):
+            raise ValueError(f"{where}: state array {i} does not match the parameter "
+                             f"({p.shape}, {p.dtype})")
+    written = (p,) + tuple(s for s in state if s is not None)
+    if not all(a.flags.c_contiguous and a.flags.writeable for a in written):
+        return None
+    empty = np.empty(0, p.dtype)
+    flat_g = np.ascontiguousarray(g, dtype=p.dtype).reshape(-1)
+    return (p.reshape(-1), flat_g) + tuple(empty if s is None else s.reshape(-1) for s in state)
+
+
+def sgd_step(p, g, buf, *, lr, momentum, dampening, weight_decay, nesterov, maximize, first):
+    """One SGD step in place on parameter p (any shape) and momentum buffer buf (None when
+    momentum is 0) with gradient g."""
+    args = (float(lr), float(momentum), float(dampening), float(weight_decay), bool(nesterov),
+            bool(maximize), bool(first))
+    flat = None if use_reference() else _optim_arrays("sgd_step", p, g, buf)
+    if flat is None:
+        return _reference.sgd_step(p, g, buf, *args)
+    _serial_or_parallel(_optim, "sgd_step", p.size)(*flat, *args)
+
+
+def adam_step(p, g, m, v, vmax, *, lr, betas, eps, weight_decay, decoupled, amsgrad, maximize,
+              step):
+    """One Adam (decoupled=False) or AdamW step in place on p, m, v (and vmax if amsgrad)."""
+    args = (float(lr), float(betas[0]), float(betas[1]), float(eps), float(weight_decay),
+            bool(decoupled), bool(amsgrad), bool(maximize), int(step))
+    flat = None if use_reference() else _optim_arrays("adam_step", p, g, m, v, vmax)
+    if flat is None:
+        return _reference.adam_step(p, g, m, v, vmax, *args)
+    _serial_or_parallel(_optim, "adam_step", p.size)(*flat, *args)

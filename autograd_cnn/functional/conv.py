@@ -1,0 +1,262 @@
+"""Convolution and transposed convolution (PyTorch semantics and weight layouts).
+
+conv2d is a cross-correlation, as in every deep-learning library:
+
+    y[n, k, oy, ox] = b[k] + sum_{c, i, j} w[k, c, i, j] * x[n, g*C/G + c, oy*s + i*d - p, ox*s + j*d - p]
+
+    x (N, C, H, W), w (K, C/G, kH, kW), b (K,)  ->  y (N, K, Ho, Wo)
+    Ho = floor((H + 2p - d(kH - 1) - 1) / s) + 1     (same for Wo)
+
+Its derivatives are convolutions too: dL/dx is the transposed convolution of dL/dy with w (each
+output's gradient flows back to the pixels its window read), dL/dw[k, c, i, j] correlates dL/dy
+with the input, and dL/db sums dL/dy over batch and positions.
+
+conv_transpose2d(x, w) is exactly the dL/dx map of conv2d: it multiplies by the transpose of the
+convolution matrix. w (Cin, Cout/G, kH, kW), and
+    Ho = (H - 1)s - 2p + d(kH - 1) + output_padding + 1.
+
+All arguments are checked here, before any kernel runs, with messages that say what was given
+and what was expected; the arithmetic is in ``autograd_cnn.backend`` (Numba kernels).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from .. import backend
+from .base import Tensor, ensure_tensor, make
+
+__all__ = ["conv2d", "conv_transpose2d"]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+# ---- argument checking ----------------------------------------------------------------------
+
+
+def _int_pair(where: str, name: str, value, minimum: int) -> tuple:
+    """An int or a pair of ints, each >= minimum, as a pair of Python ints."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(items) != 2:
+        raise ValueError(f"{where}: {name} must be an int or a pair of ints (height, width), "
+                         f"got {value!r} with {len(items)} entries")
+    for v in items:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            finite = "" if not isinstance(v, numbers.Real) or math.isfinite(v) else \
+                " (not even finite)"
+            raise TypeError(f"{where}: {name} must be an int or a pair of ints, got "
+                            f"{value!r}: {v!r} is a {type(v).__name__}{finite}")
+        if v < minimum:
+            raise ValueError(f"{where}: {name} must be >= {minimum}, got {value!r}")
+    return int(items[0]), int(items[1])
+
+
+def _groups(where: str, groups) -> int:
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)):
+        raise TypeError(f"{where}: groups must be a positive int, got {groups!r}")
+    if groups < 1:
+        raise ValueError(f"{where}: groups must be a positive int, got {groups}")
+    return int(groups)
+
+
+def _check_dtypes(where: str, x: Tensor, w: Tensor, b) -> None:
+    if x.dtype not in _FLOATS:
+        raise TypeError(f"{where}: input has dtype {x.dtype}; convolution needs float32 or "
+                        "float64 (convert with .float() or .double())")
+    if w.dtype != x.dtype:
+        raise TypeError(f"{where}: input is {x.dtype} but weight is {w.dtype}; convert one of "
+                        "them so both have the same dtype")
+    if b is not None and b.dtype != x.dtype:
+        raise TypeError(f"{where}: input is {x.dtype} but bias is {b.dtype}; convert one of "
+                        "them so both have the same dtype")
+
+
+def _check_ndim(where: str, x: Tensor, w: Tensor, w_layout: str) -> None:
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{where}: expected a 4-D input (N, C, H, W) or a 3-D unbatched input "
+                         f"(C, H, W), got shape {x.shape}")
+    if w.ndim != 4:
+        raise ValueError(f"{where}: weight must be 4-D {w_layout}, got shape {w.shape}")
+
+
+def _check_bias(where: str, b, channels: int) -> None:
+    if b is not None and b.shape != (channels,):
+        raise ValueError(f"{where}: bias must have shape ({channels},), one entry per output "
+                         f"channel, got {b.shape}")
+
+
+def _as_batch(x: Tensor) -> tuple:
+    """PyTorch accepts an unbatched (C, H, W) input: treat it as a batch of one."""
+    if x.ndim == 3:
+        return x.reshape(1, *x.shape), True
+    return x, False
+
+
+def _data(t: Tensor) -> np.ndarray:
+    return np.ascontiguousarray(t.data)
+
+
+def _conv_geometry(where, in_hw, kernel, stride, padding, dilation):
+    """(stride, (top, left) padding, dilation, (Ho, Wo)) of conv2d, after checking them."""
+    stride = _int_pair(where, "stride", stride, 1)
+    dilation = _int_pair(where, "dilation", dilation, 1)
+    span = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel))   # dilated kernel extent
+    if isinstance(padding, str):
+        if padding == "valid":
+            before = after = (0, 0)
+        elif padding == "same":
+            if stride != (1, 1):
+                raise ValueError(f"{where}: padding='same' needs stride 1 (the output keeps the "
+                                 f"input's size), got stride {stride}; give the padding as "
+                                 "numbers instead")
+            # the total padding span - 1; an odd total puts the extra row/column at the end
+            before = tuple((s - 1) // 2 for s in span)
+            after = tuple(s - 1 - p for s, p in zip(span, before))
+        else:
+            raise ValueError(f"{where}: padding must be 'same', 'valid', an int or a pair of "
+                             f"ints, got {padding!r}")
+    else:
+        before = after = _int_pair(where, "padding", padding, 0)
+    padded = tuple(n + p + q for n, p, q in zip(in_hw, before, after))
+    if any(s > n for s, n in zip(span, padded)):
+        dil = "" if dilation == (1, 1) else f" (dilation {dilation} spreads it over " \
+                                            f"{span[0]}x{span[1]})"
+        raise ValueError(f"{where}: kernel {kernel[0]}x{kernel[1]}{dil} is larger than the "
+                         f"padded input {padded[0]}x{padded[1]} (input {in_hw[0]}x{in_hw[1]}, "
+                         f"padding {before} before and {after} after); use a bigger input, more "
+                         "padding or a smaller kernel")
+    out = tuple((n - s) // st + 1 for n, s, st in zip(padded, span, stride))
+    return stride, before, dilation, out
+
+
+# ---- conv2d ----------------------------------------------------------------------------------
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """2-D convolution (cross-correlation) over an (N, C, H, W) or (C, H, W) input.
+
+    weight (K, C/groups, kH, kW), bias (K,) or None; stride, dilation: int or (sh, sw);
+    padding: int, (ph, pw), 'valid' (none) or 'same' (output size = input size, stride 1 only;
+    with an even kernel the extra row/column of padding goes at the end, as in PyTorch).
+    Returns (N, K, Ho, Wo), Ho = floor((H + 2p - dilation (kH - 1) - 1) / stride) + 1.
+    """
+    where = "conv2d"
+    x = ensure_tensor(x, where)
+    w = ensure_tensor(weight, where)
+    b = None if bias is None else ensure_tensor(bias, where)
+    _check_ndim(where, x, w, "(out_channels, in_channels/groups, kH, kW)")
+    _check_dtypes(where, x, w, b)
+    groups = _groups(where, groups)
+    c_in, (k_out, cg) = x.shape[-3], w.shape[:2]
+    if c_in % groups:
+        raise ValueError(f"{where}: input has {c_in} channels, not divisible by groups={groups}")
+    if k_out % groups:
+        raise ValueError(f"{where}: weight has {k_out} output channels (weight shape {w.shape}),"
+                         f" not divisible by groups={groups}")
+    if c_in != cg * groups:
+        grp = "" if groups == 1 else f", groups={groups}"
+        raise ValueError(f"{where}: input has {c_in} channels but weight expects {cg * groups} "
+                         f"(weight shape {w.shape}{grp})")
+    _check_bias(where, b, k_out)
+    stride, pad, dilation, out_size = _conv_geometry(where, x.shape[-2:], w.shape[2:], stride,
+                                                     padding, dilation)
+    x, unbatched = _as_batch(x)
+    geom = dict(stride=stride, padding=pad, dilation=dilation, groups=groups)
+    xd, wd = _data(x), _data(w)
+    y = backend.conv2d_forward(xd, wd, None if b is None else _data(b), out_size=out_size,
+                               **geom)
+    parents = (x, w) if b is None else (x, w, b)
+    out = make(y, parents, "conv2d", _conv2d_backward, (geom, xd, wd))
+    return out.reshape(*out.shape[1:]) if unbatched else out
+
+
+def _conv2d_backward(node, g):
+    """dx: transposed convolution of g with w; dw: correlation of g with x; db: sum of g.
+    Only the gradients whose input requires grad are computed."""
+    geom, xd, wd = node._saved
+    x, w = node._parents[0], node._parents[1]
+    g = np.ascontiguousarray(g, dtype=xd.dtype)
+    dx = dw = None
+    if x.requires_grad or w.requires_grad:
+        dx, dw = backend.conv2d_backward(xd, wd, g, need_input=x.requires_grad,
+                                         need_weight=w.requires_grad, **geom)
+    if len(node._parents) == 2:
+        return dx, dw
+    b = node._parents[2]
+    return dx, dw, (backend.conv2d_bias_grad(g) if b.requires_grad else None)
+
+
+# ---- conv_transpose2d ------------------------------------------------------------------------
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1) -> Tensor:
+    """2-D transposed convolution ("deconvolution", fractionally strided convolution): the
+    gradient of conv2d with respect to its input, used as a layer to upsample.
+
+    x (N, Cin, H, W) or (Cin, H, W), weight (Cin, Cout/groups, kH, kW), bias (Cout,) or None.
+    Returns (N, Cout, Ho, Wo), Ho = (H - 1) stride - 2 padding + dilation (kH - 1)
+    + output_padding + 1. ``output_padding`` (< stride or < dilation) picks among the output
+    sizes that a strided conv2d maps to the same H; it adds rows/columns at the end only.
+    """
+    where = "conv_transpose2d"
+    x = ensure_tensor(x, where)
+    w = ensure_tensor(weight, where)
+    b = None if bias is None else ensure_tensor(bias, where)
+    _check_ndim(where, x, w, "(in_channels, out_channels/groups, kH, kW)")
+    _check_dtypes(where, x, w, b)
+    groups = _groups(where, groups)
+    c_in, (wc_in, cog) = x.shape[-3], w.shape[:2]
+    if c_in % groups:
+        raise ValueError(f"{where}: input has {c_in} channels, not divisible by groups={groups}")
+    if c_in != wc_in:
+        grp = "" if groups == 1 else f", groups={groups}"
+        raise ValueError(f"{where}: input has {c_in} channels but weight expects {wc_in} "
+                         f"(weight shape {w.shape}{grp})")
+    _check_bias(where, b, cog * groups)
+    if isinstance(padding, str):
+        raise ValueError(f"{where}: padding must be an int or a pair of ints, got {padding!r} "
+                         "(string paddings exist only for conv2d)")
+    stride = _int_pair(where, "stride", stride, 1)
+    pad = _int_pair(where, "padding", padding, 0)
+    dilation = _int_pair(where, "dilation", dilation, 1)
+    out_pad = _int_pair(where, "output_padding", output_padding, 0)
+    for op, s, d in zip(out_pad, stride, dilation):
+        if op >= max(s, d):
+            raise ValueError(f"{where}: output_padding {out_pad} must be smaller than stride "
+                             f"{stride} or dilation {dilation} in each dimension")
+    in_hw = x.shape[-2:]
+    out_size = tuple((n - 1) * s - 2 * p + d * (k - 1) + op + 1 for n, s, p, d, k, op in
+                     zip(in_hw, stride, pad, dilation, w.shape[2:], out_pad))
+    if any(o < 1 for o in out_size):
+        raise ValueError(f"{where}: output size would be {out_size[0]}x{out_size[1]} for input "
+                         f"{in_hw[0]}x{in_hw[1]}, kernel {w.shape[2]}x{w.shape[3]}, stride "
+                         f"{stride}, padding {pad}, dilation {dilation}, output_padding "
+                         f"{out_pad}; it must be positive (reduce the padding)")
+    x, unbatched = _as_batch(x)
+    geom = dict(stride=stride, padding=pad, dilation=dilation, groups=groups)
+    xd, wd = _data(x), _data(w)
+    y = backend.conv_transpose2d_forward(xd, wd, None if b is None else _data(b),
+                                         out_size=out_size, **geom)
+    parents = (x, w) if b is None else (x, w, b)
+    out = make(y, parents, "conv_transpose2d", _conv_transpose2d_backward, (geom, xd, wd))
+    return out.reshape(*out.shape[1:]) if unbatched else out
+
+
+def _conv_transpose2d_backward(node, g):
+    """y = conv2d-backward-input(x, w), so dL/dx = conv2d(g, w) (same geometry) and dL/dw is
+    conv2d's weight gradient with g as the convolution's input and x as its output gradient."""
+    geom, xd, wd = node._saved
+    x, w = node._parents[0], node._parents[1]
+    g = np.ascontiguousarray(g, dtype=xd.dtype)
+    dx = (backend.conv2d_forward(g, wd, None, out_size=xd.shape[2:], **geom)
+          if x.requires_grad else None)
+    dw = (backend.conv2d_backward_weight(g, xd, kernel_size=wd.shape[2:], **geom)
+          if w.requires_grad else None)
+    if len(node._parents) == 2:
+        return dx, dw
+    b = node._parents[2]
+    return dx, dw, (backend.conv2d_bias_grad(g) if b.requires_grad else None)

@@ -1,0 +1,154 @@
+"""Matrix products: the Numba GEMM, BLAS through numpy, the backend's
+routed choice, and PyTorch (torch.mm) in the same run; also the sweep that sets the backend's
+dispatch rule (``autograd_cnn.backend.matmul_route``).
+
+    python benchmarks/bench_matmul.py          # prints a markdown section
+
+Run with the machine's OpenBLAS settings unset (``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE``)
+so numpy's BLAS uses its AVX-512 kernels, as PyTorch does.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from autograd_cnn import backend
+from autograd_cnn.kernels import matmul as K
+
+try:
+    import torch
+except ImportError:                      # PyTorch is a comparison target only
+    torch = None
+
+
+def median_times(fns, min_time=0.3, repeats=15):
+    """(median, min) seconds per call of each function. The functions are interleaved
+    round-robin (so all see the same load on a shared machine); each sample loops long enough
+    to time. The minimum is reported too: when another tenant holds a core, a 2-thread call can
+    stall for milliseconds, which swamps microsecond products even in the median."""
+    loops = []
+    for fn in fns:
+        fn()
+        t0 = time.perf_counter()
+        fn()
+        one = max(time.perf_counter() - t0, 1e-7)
+        loops.append(max(1, int(min_time / repeats / len(fns) / one)))
+    samples = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, n, out in zip(fns, loops, samples):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            out.append((time.perf_counter() - t0) / n)
+    return [(float(np.median(t)), float(np.min(t))) for t in samples]
+
+
+def products(m, k, n, dtype, seed=0):
+    """The three products of a linear layer y = x W^T (x (m, k), W (n, k)), as op(a) op(b)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((m, k)).astype(dtype)
+    w = rng.standard_normal((n, k)).astype(dtype)
+    g = rng.standard_normal((m, n)).astype(dtype)
+    return {"forward x W^T": (x, w, False, True),     # (m, k) (k, n)
+            "grad_x g W": (g, w, False, False),       # (m, n) (n, k)
+            "grad_W g^T x": (g, x, True, False)}      # (n, m) (m, k)
+
+
+def _torch_fn(a, b, ta, tb):
+    ta_, tb_ = torch.from_numpy(a), torch.from_numpy(b)
+    ta_ = ta_.T if ta else ta_
+    tb_ = tb_.T if tb else tb_
+    return lambda: torch.mm(ta_, tb_)
+
+
+def _blas_fn(a, b, ta, tb):
+    aa = a.T if ta else a
+    bb = b.T if tb else b
+    return lambda: np.matmul(aa, bb)
+
+
+def compare_table(shapes, dtype):
+    lines = ["| shape (m, k, n) | product | numba | BLAS (numpy) | routed | PyTorch | "
+             "routed vs PyTorch |",
+             "|---|---|---|---|---|---|---|"]
+    for m, k, n in shapes:
+        for name, (a, b, ta, tb) in products(m, k, n, dtype).items():
+            mm, kk = (a.shape[::-1] if ta else a.shape)
+            nn = b.shape[0] if tb else b.shape[1]
+            flops = 2.0 * mm * kk * nn
+            fns = {"numba": lambda: K.gemm(a, b, ta, tb),
+                   "blas": _blas_fn(a, b, ta, tb),
+                   "routed": lambda: backend.matmul(a, b, ta, tb)}
+            if torch is not None:
+                fns["torch"] = _torch_fn(a, b, ta, tb)
+            t = dict(zip(fns, median_times(list(fns.values()))))
+
+            def cell(key):
+                if key not in t:
+                    return "n/a"
+                med, low = t[key]
+                return f"{med * 1e6:.0f} ({low * 1e6:.0f}) us, {flops / med / 1e9:.0f} GF/s"
+            ratio = "n/a"
+            if "torch" in t:
+                ratio = (f"{t['torch'][0] / t['routed'][0]:.2f}x "
+                         f"({t['torch'][1] / t['routed'][1]:.2f}x)")
+            route = backend.matmul_route(mm, kk, nn, ta, tb)
+            lines.append(f"| ({m}, {k}, {n}) | {name} | {cell('numba')} | {cell('blas')} | "
+                         f"{cell('routed')} ({route}) | {cell('torch')} | {ratio} |")
+    return lines
+
+
+def crossover_table(dtype):
+    """The forward form x W^T (the only one the Numba kernel does without a copy) over a range
+    of sizes: where the Numba kernel beats BLAS, which places the dispatch rule."""
+    lines = ["| (m, k, n) | m*k*n | numba | BLAS | BLAS time / numba time, median (min) | route |",
+             "|---|---|---|---|---|---|"]
+    for m, k, n in [(32, 32, 32), (64, 64, 64), (64, 120, 84), (96, 96, 96), (128, 128, 128),
+                    (64, 400, 120), (160, 160, 160), (256, 256, 256), (512, 512, 512)]:
+        a, b, ta, tb = products(m, k, n, dtype)["forward x W^T"]
+        flops = 2.0 * m * k * n
+        tn, tb_ = median_times([lambda: K.gemm(a, b, ta, tb), _blas_fn(a, b, ta, tb)])
+        lines.append(f"| ({m}, {k}, {n}) | {m * k * n} | {flops / tn[0] / 1e9:.0f} GF/s | "
+                     f"{flops / tb_[0] / 1e9:.0f} GF/s | {tb_[0] / tn[0]:.2f} "
+                     f"({tb_[1] / tn[1]:.2f}) | "
+                     f"{backend.matmul_route(m, k, n, ta, tb)} |")
+    return lines
+
+
+def main() -> str:
+    """Print this file's markdown section and return it (benchmarks/run.py collects it)."""
+    out = []
+    out.append("## Matrix products (`bench_matmul.py`)\n")
+    out.append("Median (and minimum) time per call, the implementations timed interleaved, "
+               "and GFLOP/s at the median (2mkn / time). The three products of a linear "
+               "layer y = x W^T with x (m, k) and W (n, k): forward x W^T, grad_x = g W, "
+               "grad_W = g^T x. 'routed' is `autograd_cnn.backend.matmul`, which sends the "
+               f"x W^T form with {backend.NUMBA_WORK[0]} <= m*k*n <= {backend.NUMBA_WORK[1]} "
+               "to the Numba kernel and everything else to BLAS; 'routed vs PyTorch' is "
+               "PyTorch's time / ours (> 1: we are faster), from medians (and minima).\n")
+    for dtype in (np.float32, np.float64):
+        out.append(f"### {np.dtype(dtype).name}: LeNet-5 fc layers (batch 64), a VGG-sized "
+                   "fc layer, 1024^3\n")
+        shapes = [(64, 400, 120), (64, 120, 84), (64, 84, 10), (256, 1024, 1024),
+                  (1024, 1024, 1024)]
+        out.append("\n".join(compare_table(shapes, dtype)) + "\n")
+        out.append(f"### {np.dtype(dtype).name}: where the Numba kernel wins (forward x W^T)\n")
+        out.append("\n".join(crossover_table(dtype)) + "\n")
+    out.append("What this shows: the Numba GEMM (64x64 tiles of C, 4x4 blocks of running sums "
+               "vectorised along k) reaches roughly a third to a half of OpenBLAS on large "
+               "products, so those go to BLAS; it is on par or ahead only on the forward "
+               "product of small linear layers (x W^T reads both operands along k with no "
+               "copy), which is the range the backend gives it. Small products are dominated by "
+               "call overhead (numpy's ~1-2 us against Numba's dispatch and the copies of "
+               "transposed operands). When another tenant holds a core, 2-thread calls "
+               "(Numba's, OpenBLAS's, PyTorch's) stall for milliseconds: compare the minima "
+               "where medians disagree wildly.\n")
+    text = "\n".join(out)
+    print(text)
+    return text
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""2-D convolution kernels: forward, backward-input, backward-weight, transposed convolution.
+
+Plain functions: C-contiguous float32/float64 arrays and ints in, new arrays out; they know
+nothing about autograd (``autograd_cnn/backend.py`` validates their arguments first).
+
+Geometry, shared with the reference twins in ``kernels/reference.py``:
+
+    x (N, C, H, W), w (K, C/groups, KH, KW), y (N, K, Ho, Wo)
+    y[n, k, oy, ox] = b[k] + sum_{c in k's group, i, j}
+                      w[k, c, i, j] * x[n, c, oy*sh + i*dh - pt, ox*sw + j*dw - pl]
+
+with x zero outside the image. ``padding`` is (pt, pl), the top and left padding; the bottom and
+right padding follow from ``out_size`` = (Ho, Wo). So 'same' padding with an even kernel (one
+more row at the end) and the output_padding of a transposed convolution need nothing extra.
+
+Four algorithms, chosen per call by ``choose_algorithm`` (measured on this machine, see
+benchmarks/RESULTS.md) or forced with ``algorithm=``:
+
+    'direct'    loop nest in Numba (kernels/direct.py): few channels per group, depthwise
+    'im2col'    im2col + BLAS GEMM in image chunks (kernels/im2col.py); a 1x1 stride-1
+                convolution skips im2col and is a single GEMM per image
+    'shifted'   stride 1, small images (kernels/shifted.py): each im2col row is one shifted
+                copy of the flat padded image, one GEMM per chunk
+    'winograd'  F(2x2, 3x3) for 3x3 stride-1 kernels (kernels/winograd.py): 2.25x fewer
+                multiplications; its backward computes dx and dw from one transform of dy
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import direct, im2col, shifted, winograd
+
+ALGORITHMS = ("auto", "direct", "im2col", "shifted", "winograd")
+
+__all__ = [
+    "ALGORITHMS", "choose_algorithm", "conv2d_forward", "conv2d_backward",
+    "conv2d_backward_input", "conv2d_backward_weight", "conv2d_bias_grad",
+    "conv_transpose2d_forward",
+]
+
+
+def choose_algorithm(c_in, k_out, kernel_size, stride, dilation, groups, out_size):
+    """The fastest algorithm measured for this layer geometry."""
+    kh, kw = kernel_size
+    cg, kg = c_in // groups, k_out // groups
+    rows, npix = cg * kh * kw, out_size[0] * out_size[1]
+    if kg <= 2 or rows <= 4:
+        # The per-group GEMM would be a sliver (depthwise: 1 x KH*KW): loops win.
+        return "direct"
+    if winograd.applies(kernel_size, stride, dilation) and cg >= 16 and kg >= 16:
+        return "winograd"
+    if tuple(stride) == (1, 1) and im2col.use_wide(kg, rows, npix) and \
+            (kh, kw) != (1, 1):
+        return "shifted"
+    return "im2col"
+
+
+def _resolve(algorithm, c_in, k_out, kernel_size, stride, dilation, groups, out_size):
+    if algorithm == "auto":
+        return choose_algorithm(c_in, k_out, kernel_size, stride, dilation, groups, out_size)
+    if algorithm == "winograd" and not winograd.applies(kernel_size, stride, dilation):
+        raise ValueError("conv kernels: algorithm='winograd' needs a 3x3 kernel with stride 1 "
+                         f"and dilation 1, got kernel {tuple(kernel_size)}, stride "
+                         f"{tuple(stride)}, dilation {tuple(dilation)}")
+    if algorithm == "shifted" and tuple(stride) != (1, 1):
+        raise ValueError(f"conv kernels: algorithm='shifted' needs stride 1, got {tuple(stride)}")
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"conv kernels: unknown algorithm {algorithm!r}, expected one of "
+                         f"{ALGORITHMS}")
+    return algorithm
+
+
+def conv2d_forward(x, w, bias=None, *, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
+                   groups=1, out_size, algorithm="auto"):
+    """y = x * w + b.  x (N, C, H, W), w (K, C/groups, KH, KW), bias (K,) or None
+    -> y (N, K, Ho, Wo) with (Ho, Wo) = out_size."""
+    algo = _resolve(algorithm, x.shape[1], w.shape[0], w.shape[2:], stride, dilation, groups,
+                    out_size)
+    if algo == "winograd":
+        return winograd.forward(x, w, bias, padding, groups, out_size)
+    if algo == "shifted":
+        y = shifted.forward(x, w, padding, dilation, groups, out_size)
+    elif algo == "direct":
+        y = direct.direct_forward(x, w, stride[0], stride[1], padding[0], padding[1],
+                                  dilation[0], dilation[1], groups, out_size[0], out_size[1])
+    else:
+        y = im2col.forward(x, w, stride, padding, dilation, groups, out_size)
+    if bias is not None:
+        y += bias.reshape(1, -1, 1, 1)
+    return y
+
+
+def conv2d_backward_input(g, w, *, in_size, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
+                          groups=1, algorithm="auto"):
+    """dL/dx from dL/dy = g.  g (N, K, Ho, Wo), w (K, C/groups, KH, KW) -> dx (N, C, H, W)
+    with (H, W) = in_size:  dx[n, c, y, x] = sum of w[k, c, i, j] g[n, k, oy, ox] over the
+    (k, i, j, oy, ox) with oy*sh + i*dh - pt = y and ox*sw + j*dw - pl = x."""
+    c_in = w.shape[1] * groups
+    algo = _resolve(algorithm, c_in, w.shape[0], w.shape[2:], stride, dilation, groups,
+                    g.shape[2:])
+    if algo == "winograd":
+        return winograd.backward(None, w, g, in_size, padding, groups, need_input=True,
+                                 need_weight=False)[0]
+    if algo == "shifted":
+        return shifted.backward_input(g, w, in_size, padding, dilation, groups)
+    if algo == "direct":
+        return direct.direct_backward_input(g, w, in_size[0], in_size[1], stride[0], stride[1],
+                                            padding[0], padding[1], dilation[0], dilation[1],
+                                            groups)
+    return im2col.backward_input(g, w, in_size, stride, padding, dilation, groups)
+
+
+def conv2d_backward_weight(x, g, *, kernel_size, stride=(1, 1), padding=(0, 0),
+                           dilation=(1, 1), groups=1, algorithm="auto"):
+    """dL/dw = sum_{n, oy, ox} g[n, k, oy, ox] x[n, c, oy*sh + i*dh - pt, ox*sw + j*dw - pl].
+    x (N, C, H, W), g (N, K, Ho, Wo) -> dw (K, C/groups, KH, KW)."""
+    algo = _resolve(algorithm, x.shape[1], g.shape[1], kernel_size, stride, dilation, groups,
+                    g.shape[2:])
+    if algo == "winograd":
+        return winograd.backward(x, None, g, x.shape[2:], padding, groups, need_input=False,
+                                 need_weight=True)[1]
+    if algo == "shifted":
+        return shifted.backward_weight(x, g, kernel_size, padding, dilation, groups)
+    if algo == "direct":
+        return direct.direct_backward_weight(x, g, kernel_size[0], kernel_size[1], stride[0],
+                                             stride[1], padding[0], padding[1], dilation[0],
+                                             dilation[1], groups)
+    return im2col.backward_weight(x, g, kernel_size, stride, padding, dilation, groups)
+
+
+def conv2d_bias_grad(g):
+    """dL/db[k] = sum of g[:, k] over batch and positions.  g (N, K, Ho, Wo) -> (K,)."""
+    n_img, k_out = g.shape[:2]
+    # sum the long contiguous axis first: (N, K, Ho*Wo) -> (N, K) -> (K,)
+    return g.reshape(n_img, k_out, -1).sum(axis=2).sum(axis=0)
+
+
+def conv2d_backward(x, w, g, *, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1,
+                    need_input=True, need_weight=True, algorithm="auto"):
+    """(dx, dw), each None unless asked for; Winograd shares the transform of g between them."""
+    algo = _resolve(algorithm, x.shape[1], w.shape[0], w.shape[2:], stride, dilation, groups,
+                    g.shape[2:])
+    if algo == "winograd":
+        return winograd.backward(x, w, g, x.shape[2:], padding, groups,
+                                 need_input=need_input, need_weight=need_weight)
+    geom = dict(stride=stride, padding=padding, dilation=dilation, groups=groups, algorithm=algo)
+    dx = conv2d_backward_input(g, w, in_size=x.shape[2:], **geom) if need_input else None
+    dw = (conv2d_backward_weight(x, g, kernel_size=w.shape[2:], **geom)
+          if need_weight else None)
+    return dx, dw
+
+
+def conv_transpose2d_forward(x, w, bias=None, *, stride=(1, 1), padding=(0, 0),
+                             dilation=(1, 1), groups=1, out_size, algorithm="auto"):
+    """Transposed convolution: the backward-input of the convolution with the same geometry.
+    x (N, Cin, H, W), w (Cin, Cout/groups, KH, KW) -> y (N, Cout, Ho, Wo), (Ho, Wo) = out_size
+    (output_padding is already in out_size).  y[n, co, iy*sh + i*dh - pt, ix*sw + j*dw - pl]
+    += x[n, ci, iy, ix] w[ci, co, i, j], plus bias[co]."""
+    y = conv2d_backward_input(x, w, in_size=out_size, stride=stride, padding=padding,
+                              dilation=dilation, groups=groups, algorithm=algorithm)
+    if bias is not None:
+        y += bias.reshape(1, -1, 1, 1)
+    return y

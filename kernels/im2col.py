@@ -1,0 +1,281 @@
+"""Convolution as a matrix product: im2col + GEMM (the general path).
+
+im2col copies, for each image, every receptive field into a column:
+
+    cols[n, (c, i, j), (oy, ox)] = x[n, c, oy*sh + i*dh - pt, ox*sw + j*dw - pl]    (0 outside)
+
+so that, per group g, the convolution is one matrix product (done by BLAS through numpy)
+
+    y[n, g] = W_g @ cols[n, g]          W_g (K/G, Cg*KH*KW),  cols[n, g] (Cg*KH*KW, Ho*Wo)
+    dcols[n, g] = W_g^T @ dy[n, g]      then col2im adds each column back where it was read
+    dW_g = sum_n dy[n, g] @ cols[n, g]^T
+
+The batch is processed in chunks whose columns fit a few MB, into one buffer reused across
+chunks: a full-batch im2col of a ResNet layer is hundreds of MB, and touching that much fresh
+memory costs more than the arithmetic. A 1x1 convolution with stride 1 and no padding needs no
+im2col at all: the image itself is the column matrix.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .scratch import buffer
+
+# Bytes of im2col columns per chunk. Big enough that each GEMM has a few hundred columns per
+# image batch, small enough to stay in the outer caches and to be reused from the heap.
+CHUNK_BYTES = 8 << 20
+
+
+@njit(cache=True, inline="always")
+def _valid(offset, stride, size, n_out):
+    """[lo, hi): the outputs o with 0 <= o*stride + offset < size."""
+    lo = 0
+    if offset < 0:
+        lo = (-offset + stride - 1) // stride
+    hi = (size - 1 - offset) // stride + 1 if size - 1 - offset >= 0 else 0
+    if hi > n_out:
+        hi = n_out
+    if hi < lo:
+        hi = lo
+    return lo, hi
+
+
+@njit(cache=True, parallel=True)
+def im2col(x, n0, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, cols, wide):
+    """Fill cols with the receptive fields of images n0 .. n0+B-1 of x: cols is
+    (B, C*KH*KW, Ho*Wo), or (C*KH*KW, B, Ho*Wo) when ``wide``."""
+    nb = cols.shape[1] if wide else cols.shape[0]
+    _, c_in, h, wd = x.shape
+    for nc in prange(nb * c_in):               # each iteration owns the rows of (n, c)
+        n = nc // c_in
+        c = nc % c_in
+        xc = x[n0 + n, c]
+        for i in range(kh):
+            oy0, oy1 = _valid(i * dh - pt, sh, h, ho)
+            for j in range(kw):
+                ox0, ox1 = _valid(j * dw - pl, sw, wd, wo)
+                r = (c * kh + i) * kw + j
+                row = cols[r, n] if wide else cols[n, r]
+                row[:oy0 * wo] = 0
+                row[oy1 * wo:] = 0
+                x0 = ox0 * sw + j * dw - pl
+                x1 = x0 + (ox1 - ox0 - 1) * sw + 1
+                for oy in range(oy0, oy1):
+                    dst = row[oy * wo:(oy + 1) * wo]
+                    dst[:ox0] = 0
+                    dst[ox1:] = 0
+                    if ox1 <= ox0:
+                        continue
+                    seg = dst[ox0:ox1]
+                    if sw == 1:                 # own branch: a runtime stride blocks SIMD
+                        src = xc[oy * sh + i * dh - pt, x0:x1]
+                        for t in range(seg.shape[0]):
+                            seg[t] = src[t]
+                    else:
+                        src = xc[oy * sh + i * dh - pt, x0:x1:sw]
+                        for t in range(seg.shape[0]):
+                            seg[t] = src[t]
+
+
+@njit(cache=True, parallel=True)
+def col2im(cols, n0, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, dx, wide):
+    """The adjoint of im2col: add every column of cols ((B, C*KH*KW, Ho*Wo), or
+    (C*KH*KW, B, Ho*Wo) when ``wide``) back onto the pixels it was read from, in
+    dx[n0 .. n0+B-1] (N, C, H, W)."""
+    nb = cols.shape[1] if wide else cols.shape[0]
+    _, c_in, h, wd = dx.shape
+    for nc in prange(nb * c_in):               # each iteration owns the plane dx[n0 + n, c]
+        n = nc // c_in
+        c = nc % c_in
+        dxc = dx[n0 + n, c]
+        for i in range(kh):
+            oy0, oy1 = _valid(i * dh - pt, sh, h, ho)
+            for j in range(kw):
+                ox0, ox1 = _valid(j * dw - pl, sw, wd, wo)
+                if ox1 <= ox0:
+                    continue
+                r = (c * kh + i) * kw + j
+                row = cols[r, n] if wide else cols[n, r]
+                x0 = ox0 * sw + j * dw - pl
+                x1 = x0 + (ox1 - ox0 - 1) * sw + 1
+                for oy in range(oy0, oy1):
+                    src = row[oy * wo + ox0:oy * wo + ox1]
+                    if sw == 1:
+                        dst = dxc[oy * sh + i * dh - pt, x0:x1]
+                        for t in range(src.shape[0]):
+                            dst[t] += src[t]
+                    else:
+                        dst = dxc[oy * sh + i * dh - pt, x0:x1:sw]
+                        for t in range(src.shape[0]):
+                            dst[t] += src[t]
+
+
+# ---- drivers: chunks of images, one reused column buffer, GEMMs through numpy (BLAS) ----------
+#
+# Two layouts of the columns. 'batched' (B, R, Ho*Wo): one GEMM per image and group, written
+# straight into the output; right when an image has many output positions. 'wide'
+# (R, B, Ho*Wo): one GEMM per group for the whole chunk, (K/G, R) @ (R, B*Ho*Wo); right for small
+# images (LeNet, late ResNet stages), where per-image GEMMs would be slivers dominated by call
+# overhead, at the price of transposing the (K, B, Ho*Wo) result into (B, K, Ho*Wo).
+
+
+def _is_pointwise(kernel, stride, padding, in_size, out_size):
+    """A 1x1 convolution that reads every pixel once in place: the image is its own im2col."""
+    return (tuple(kernel) == (1, 1) and tuple(stride) == (1, 1) and tuple(padding) == (0, 0)
+            and tuple(in_size) == tuple(out_size))
+
+
+def use_wide(k_per_group, rows_per_group, npix):
+    """Wide layout when a per-image GEMM would be small (measured: benchmarks/RESULTS.md)."""
+    return npix < WIDE_MAX_PIXELS or k_per_group * rows_per_group * npix < WIDE_MAX_MACS
+
+
+WIDE_MAX_PIXELS = 256
+WIDE_MAX_MACS = 1 << 21
+
+
+def _chunk(n_img, rows, npix, itemsize):
+    per_image = max(rows * npix * itemsize, 1)
+    return int(max(1, min(n_img, CHUNK_BYTES // per_image)))
+
+
+class _Plan:
+    """Geometry of one call, and the chunked column buffer."""
+
+    def __init__(self, n_img, c_in, k_out, kernel, out_size, groups, dtype):
+        kh, kw = kernel
+        self.g, self.kg, self.cg = groups, k_out // groups, c_in // groups
+        self.rows = self.cg * kh * kw                 # im2col rows per group
+        self.npix = out_size[0] * out_size[1]
+        self.wide = use_wide(self.kg, self.rows, self.npix)
+        self.nb = _chunk(n_img, c_in * kh * kw, self.npix, np.dtype(dtype).itemsize)
+        self.buf = buffer("im2col.cols", c_in * kh * kw * self.nb * self.npix, dtype)
+
+    def cols(self, b):
+        """The column buffer for a chunk of b images, C-contiguous in the call's layout."""
+        n = self.buf.size // self.nb * b
+        shape = (self.g * self.rows, b, self.npix) if self.wide else \
+            (b, self.g * self.rows, self.npix)
+        return self.buf[:n].reshape(shape)
+
+    def by_group(self, cols, b):
+        """cols as GEMM operands: (G, R, B*P) when wide, (B, G, R, P) when batched."""
+        if self.wide:
+            return cols.reshape(self.g, self.rows, b * self.npix)
+        return cols.reshape(b, self.g, self.rows, self.npix)
+
+
+def _im2col(x, n0, plan, cols, kernel, stride, padding, dilation, out_size):
+    im2col(x, n0, kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1],
+           dilation[0], dilation[1], out_size[0], out_size[1], cols, plan.wide)
+
+
+def forward(x, w, stride, padding, dilation, groups, out_size):
+    """y = x * w by im2col + GEMM.  x (N, C, H, W), w (K, Cg, KH, KW) -> y (N, K, Ho, Wo)."""
+    n_img, c_in, h, wd = x.shape
+    k_out, cg, kh, kw = w.shape
+    ho, wo = out_size
+    y = np.empty((n_img, k_out, ho, wo), dtype=x.dtype)
+    kg, rows, npix = k_out // groups, cg * kh * kw, ho * wo
+    wm = w.reshape(groups, kg, rows)
+    if _is_pointwise((kh, kw), stride, padding, (h, wd), out_size) and \
+            not use_wide(kg, rows, npix):
+        # (G, Kg, Cg) @ (N, G, Cg, H*W) -> (N, G, Kg, H*W)
+        np.matmul(wm, x.reshape(n_img, groups, cg, npix), out=y.reshape(n_img, groups, kg, npix))
+        return y
+    plan = _Plan(n_img, c_in, k_out, (kh, kw), out_size, groups, x.dtype)
+    y3 = y.reshape(n_img, k_out, npix)
+    if plan.wide:
+        out = buffer("im2col.out", k_out * plan.nb * npix, x.dtype)
+    for n0 in range(0, n_img, plan.nb):
+        b = min(plan.nb, n_img - n0)
+        cols = plan.cols(b)
+        _im2col(x, n0, plan, cols, (kh, kw), stride, padding, dilation, out_size)
+        if plan.wide:
+            # (G, Kg, R) @ (G, R, B*P) -> (G, Kg, B*P) = (K, B, P) -> y[n0:n0+B] (B, K, P)
+            o = out[:k_out * b * npix].reshape(groups, kg, b * npix)
+            np.matmul(wm, plan.by_group(cols, b), out=o)
+            y3[n0:n0 + b] = o.reshape(k_out, b, npix).transpose(1, 0, 2)
+        else:
+            # (G, Kg, R) @ (B, G, R, P) -> (B, G, Kg, P), written straight into y
+            np.matmul(wm, plan.by_group(cols, b), out=y3[n0:n0 + b].reshape(b, groups, kg, npix))
+    return y
+
+
+def _transposed_chunk(g3, n0, b, buf):
+    """g[n0:n0+b] (B, K, P) copied into the wide layout (K, B, P)."""
+    k_out, npix = g3.shape[1], g3.shape[2]
+    gt = buf[:k_out * b * npix].reshape(k_out, b, npix)
+    gt[...] = g3[n0:n0 + b].transpose(1, 0, 2)
+    return gt
+
+
+def backward_input(g, w, in_size, stride, padding, dilation, groups):
+    """dL/dx by GEMM + col2im.  g (N, K, Ho, Wo) -> dx (N, C, H, W)."""
+    n_img, k_out, ho, wo = g.shape
+    _, cg, kh, kw = w.shape
+    h, wd = in_size
+    c_in = cg * groups
+    kg, rows, npix = k_out // groups, cg * kh * kw, ho * wo
+    wt = w.reshape(groups, kg, rows).transpose(0, 2, 1)       # (G, R, Kg), a view: BLAS transposes
+    g3 = g.reshape(n_img, k_out, npix)
+    if _is_pointwise((kh, kw), stride, padding, in_size, (ho, wo)) and \
+            not use_wide(kg, rows, npix):
+        dx = np.empty((n_img, c_in, h, wd), dtype=g.dtype)
+        np.matmul(wt, g.reshape(n_img, groups, kg, npix), out=dx.reshape(n_img, groups, cg, npix))
+        return dx
+    dx = np.zeros((n_img, c_in, h, wd), dtype=g.dtype)
+    plan = _Plan(n_img, c_in, k_out, (kh, kw), (ho, wo), groups, g.dtype)
+    if plan.wide:
+        gbuf = buffer("im2col.g", k_out * plan.nb * npix, g.dtype)
+    for n0 in range(0, n_img, plan.nb):
+        b = min(plan.nb, n_img - n0)
+        cols = plan.cols(b)
+        if plan.wide:
+            gt = _transposed_chunk(g3, n0, b, gbuf).reshape(groups, kg, b * npix)
+            np.matmul(wt, gt, out=plan.by_group(cols, b))   # (G, R, Kg) @ (G, Kg, B*P)
+        else:
+            np.matmul(wt, g3[n0:n0 + b].reshape(b, groups, kg, npix),
+                      out=plan.by_group(cols, b))           # (G, R, Kg) @ (B, G, Kg, P)
+        col2im(cols, n0, kh, kw, stride[0], stride[1], padding[0], padding[1],
+               dilation[0], dilation[1], ho, wo, dx, plan.wide)
+    return dx
+
+
+def backward_weight(x, g, kernel_size, stride, padding, dilation, groups):
+    """dL/dw = sum_n dy[n] @ cols[n]^T per group.  x (N, C, H, W), g (N, K, Ho, Wo) -> dw (K, Cg, KH, KW)."""
+    n_img, c_in, h, wd = x.shape
+    _, k_out, ho, wo = g.shape
+    kh, kw = kernel_size
+    cg, kg = c_in // groups, k_out // groups
+    rows, npix = cg * kh * kw, ho * wo
+    dw = np.zeros((groups, kg, rows), dtype=x.dtype)
+    g3 = g.reshape(n_img, k_out, npix)
+    if _is_pointwise(kernel_size, stride, padding, (h, wd), (ho, wo)) and \
+            not use_wide(kg, rows, npix):
+        xs = x.reshape(n_img, groups, cg, npix).transpose(0, 1, 3, 2)
+        # (N, G, Kg, H*W) @ (N, G, H*W, Cg) -> (N, G, Kg, Cg), summed over the batch
+        np.sum(np.matmul(g.reshape(n_img, groups, kg, npix), xs), axis=0, out=dw)
+        return dw.reshape(k_out, cg, kh, kw)
+    plan = _Plan(n_img, c_in, k_out, kernel_size, (ho, wo), groups, x.dtype)
+    if plan.wide:
+        gbuf = buffer("im2col.g", k_out * plan.nb * npix, x.dtype)
+        part = np.empty((groups, kg, rows), dtype=x.dtype)
+    else:
+        part = np.empty((plan.nb, groups, kg, rows), dtype=x.dtype)
+    for n0 in range(0, n_img, plan.nb):
+        b = min(plan.nb, n_img - n0)
+        cols = plan.cols(b)
+        _im2col(x, n0, plan, cols, kernel_size, stride, padding, dilation, (ho, wo))
+        ct = plan.by_group(cols, b)
+        if plan.wide:
+            gt = _transposed_chunk(g3, n0, b, gbuf).reshape(groups, kg, b * npix)
+            np.matmul(gt, ct.transpose(0, 2, 1), out=part)   # (G, Kg, B*P) @ (G, B*P, R)
+            dw += part
+        else:
+            np.matmul(g3[n0:n0 + b].reshape(b, groups, kg, npix), ct.transpose(0, 1, 3, 2),
+                      out=part[:b])                         # (B, G, Kg, P) @ (B, G, P, R)
+            dw += part[:b].sum(axis=0)
+    return dw.reshape(k_out, cg, kh, kw)
