@@ -162,9 +162,10 @@ def plot_feature_maps(model, image, path=None, layer_types=("Conv2d",), max_maps
     for r, (name, m) in enumerate(maps):
         for ax in axes[r]:
             ax.axis("off")
-        axes[r, 0].imshow(img.mean(axis=0) if img.shape[0] != 3 else np.transpose(img, (1, 2, 0)),
-                          cmap="gray")
-        axes[r, 0].set_title("input" if r == 0 else "", fontsize=7)
+        if r == 0:                                   # the input once, top left
+            axes[0, 0].imshow(img.mean(axis=0) if img.shape[0] != 3
+                              else np.transpose(img, (1, 2, 0)), cmap="gray")
+            axes[0, 0].set_title("input", fontsize=7)
         axes[r, 1].set_title(f"{name} {tuple(m.shape)}", fontsize=7, loc="left")
         for c in range(min(m.shape[0], max_maps)):
             axes[r, c + 1].imshow(m[c], cmap="viridis")
