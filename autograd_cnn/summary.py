@@ -80,8 +80,9 @@ class LayerInfo:
 
 @dataclass
 class ModelSummary:
-    """What ``summary`` returns: ``layers`` (LayerInfo rows) and the totals. Printing it (str or
-    repr) gives the table."""
+    """What ``summary`` returns: ``layers`` (LayerInfo rows) and the totals. ``str()`` (and
+    ``print``) gives the table; the repr is one line, so that a notebook cell ending in
+    ``ac.summary(...)`` does not show the table a second time after summary printed it."""
 
     model_name: str
     input_shapes: list
@@ -105,7 +106,10 @@ class ModelSummary:
     def __str__(self) -> str:
         return _table(self)
 
-    __repr__ = __str__
+    def __repr__(self) -> str:
+        return (f"ModelSummary({self.model_name}, {len(self.layers)} layers, "
+                f"{self.total_params:,} params, {self.total_macs:,} MACs, "
+                f"{self.activation_bytes:,} activation bytes)")
 
 
 # ---- receptive-field bookkeeping --------------------------------------------------------------

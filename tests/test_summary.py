@@ -74,7 +74,7 @@ def test_vgg16_macs_and_receptive_fields(vgg16_summary):
 
 def test_table_text_says_macs_and_defines_flops(vgg16_summary):
     text = str(vgg16_summary)
-    assert text == repr(vgg16_summary)
+    assert repr(vgg16_summary).startswith("ModelSummary(VGG") and "\n" not in repr(vgg16_summary)
     for word in ("features.0 (Conv2d)", "MACs", "138,357,544", "15,470,264,320", "212x212"):
         assert word in text
     # "FLOPs" never appears without its definition
