@@ -29,3 +29,4 @@ __version__ = "0.1.0"
 
 from . import nn, optim
 from .serialization import CheckpointError, load, save
+from .summary import summary
