@@ -116,8 +116,8 @@ class _Encoder:
             return {"odict" if isinstance(obj, OrderedDict) else "dict": items}
         hint = ""
         if hasattr(obj, "state_dict"):
-            hint = (f"; save its state_dict() instead and restore it with "
-                    f"load_state_dict(ac.load(path))")
+            hint = ("; save its state_dict() instead and restore it with "
+                    "load_state_dict(ac.load(path))")
         raise TypeError(f"save: cannot store a {type(obj).__name__} at {where}: checkpoints hold "
                         "only dicts, lists, tuples, Tensors, numpy arrays, numbers, strings and "
                         f"None (never pickled objects){hint}")

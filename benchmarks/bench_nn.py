@@ -1,86 +1,31 @@
-"""nn pieces against PyTorch in the same run: batch norm (forward+backward), cross-entropy,
-optimiser steps on a ResNet-18-sized parameter set, and checkpoint save/load.
+"""nn pieces against PyTorch: batch norm (forward+backward), cross-entropy, optimiser steps on a
+ResNet-18-sized parameter set, and checkpoint save/load, float32.
 
-    python benchmarks/bench_nn.py          # prints a markdown section
+    python benchmarks/bench_nn.py          # prints a Markdown section (run.py collects it)
 
-Ratios are PyTorch's time / ours, paired per round (> 1: we are faster).
+Each library runs in processes of its own (in one process, the threads one library leaves
+spinning after a parallel region slow the other down on 2 cores: a 0.1 ms PyTorch batch norm
+was measured at 10-50 ms interleaved with ours), three processes each, alternating ours /
+PyTorch so that both see the same machine load. In each process every case gets two warm-up
+calls (which also load our kernels from Numba's cache) and nine timed calls; a figure is the
+median of all timed calls of the three processes. PyTorch uses 2 threads.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
-import autograd_cnn as ac
-import autograd_cnn.nn as nn
-import autograd_cnn.nn.functional as F
-from autograd_cnn import optim
-from autograd_cnn.engine import run_backward
-
-try:
-    import torch
-    import torch.nn.functional as TF
-except ImportError:                      # PyTorch is a comparison target only
-    torch = None
-
-
-def _cpu_idle(interval: float) -> float:
-    """Fraction of the machine's CPU time spent idle over ``interval`` seconds (Linux)."""
-    def snap():
-        with open("/proc/stat") as f:
-            v = [int(a) for a in f.readline().split()[1:]]
-        return v[3] + v[4], sum(v)
-    i0, t0 = snap()
-    time.sleep(interval)
-    i1, t1 = snap()
-    return (i1 - i0) / max(t1 - t0, 1)
-
-
-def wait_for_quiet(max_wait: float = 5.0) -> bool:
-    """Wait (up to max_wait s) until the CPUs are >= 90% idle for 0.2 s, so that a round is not
-    timed while another tenant holds a core (2-thread code then stalls for whole scheduler
-    slices: a 0.1 ms PyTorch op was measured at 25 ms). False if it never got quiet."""
-    if not os.path.exists("/proc/stat"):
-        return True
-    deadline = time.perf_counter() + max_wait
-    while time.perf_counter() < deadline:
-        if _cpu_idle(0.2) >= 0.9:
-            return True
-    return False
-
-
-NOISY = [0, 0]       # rounds that started without a quiet moment, rounds in all
-
-
-def paired_times(fns, rounds=7):
-    """Per function: median seconds per call; and the median over rounds of (time of fns[1] /
-    time of fns[0]), the two timed back to back in each round after waiting for a quiet
-    machine. One warm-up call each (which also compiles)."""
-    for fn in fns:
-        fn()
-    samples = [[] for _ in fns]
-    for _ in range(rounds):
-        NOISY[0] += not wait_for_quiet()
-        NOISY[1] += 1
-        for fn, out in zip(fns, samples):
-            t0 = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - t0)
-    medians = [float(np.median(t)) for t in samples]
-    ratio = float(np.median(np.array(samples[1]) / np.array(samples[0]))) if len(fns) > 1 \
-        else None
-    return medians, ratio
-
-
-def _row(name, shape, fns):
-    medians, ratio = paired_times(fns)
-    cell = f"{medians[1] * 1e3:.2f} ms" if ratio is not None else "n/a"
-    ratio_cell = f"{ratio:.2f}x" if ratio is not None else "n/a"
-    return f"| {name} | {shape} | {medians[0] * 1e3:.2f} ms | {cell} | {ratio_cell} |"
-
+ROOT = Path(__file__).resolve().parent.parent
+PROCESSES, WARMUP, CALLS = 3, 2, 9
 
 BN_SHAPES = [
     ("BatchNorm2d, ResNet layer1 (batch 8)", (8, 64, 56, 56)),
@@ -88,49 +33,13 @@ BN_SHAPES = [
     ("BatchNorm2d, LeNet-sized (batch 64)", (64, 6, 28, 28)),
     ("BatchNorm1d, fc (batch 64)", (64, 512)),
 ]
+CE_SHAPES = [(64, 10), (256, 1000)]
+OPTIMISERS = [("SGD momentum 0.9, weight decay", "SGD",
+               dict(lr=0.01, momentum=0.9, weight_decay=1e-4)),
+              ("Adam", "Adam", dict(lr=1e-3)), ("AdamW", "AdamW", dict(lr=1e-3))]
 
 
-def batch_norm_rows():
-    rng = np.random.default_rng(0)
-    rows = []
-    for name, shape in BN_SHAPES:
-        x_np = rng.standard_normal(shape).astype(np.float32)
-        g_np = rng.standard_normal(shape).astype(np.float32)
-        for training in (True, False):
-            ours = (nn.BatchNorm2d if len(shape) == 4 else nn.BatchNorm1d)(shape[1])
-            ours.train(training)
-            x = ac.tensor(x_np, requires_grad=True)
-            fns = [lambda: run_backward([ours(x)], [g_np], inputs=[x, ours.weight, ours.bias])]
-            if torch is not None:
-                theirs = (torch.nn.BatchNorm2d if len(shape) == 4 else torch.nn.BatchNorm1d)(
-                    shape[1])
-                theirs.train(training)
-                tx = torch.from_numpy(x_np).clone().requires_grad_(True)
-                tg = torch.from_numpy(g_np)
-                params = [tx, theirs.weight, theirs.bias]
-                fns.append(lambda: torch.autograd.grad(theirs(tx), params, tg))
-            mode = "train" if training else "eval"
-            rows.append(_row(f"{name}, {mode}, forward+backward", shape, fns))
-    return rows
-
-
-def cross_entropy_rows():
-    rng = np.random.default_rng(1)
-    rows = []
-    for n, c in ((64, 10), (256, 1000)):
-        x_np = rng.standard_normal((n, c)).astype(np.float32)
-        t_np = rng.integers(0, c, n)
-        x = ac.tensor(x_np, requires_grad=True)
-        fns = [lambda: run_backward([F.cross_entropy(x, t_np)], [np.float32(1)], inputs=[x])]
-        if torch is not None:
-            tx = torch.from_numpy(x_np).clone().requires_grad_(True)
-            tt = torch.from_numpy(t_np)
-            fns.append(lambda: torch.autograd.grad(TF.cross_entropy(tx, tt), tx))
-        rows.append(_row("cross_entropy, forward+backward", (n, c), fns))
-    return rows
-
-
-def _resnet18_like_shapes():
+def resnet18_shapes():
     """The parameter shapes of ResNet-18 (11.7 M parameters): convs, BN vectors, the fc."""
     shapes = [(64, 3, 7, 7), (64,), (64,)]
     c_in = 64
@@ -144,91 +53,165 @@ def _resnet18_like_shapes():
     return shapes + [(1000, 512), (1000,)]
 
 
-def optimizer_rows():
-    rng = np.random.default_rng(2)
-    shapes = _resnet18_like_shapes()
-    values = [rng.standard_normal(s).astype(np.float32) * 0.01 for s in shapes]
-    grads = [rng.standard_normal(s).astype(np.float32) * 0.01 for s in shapes]
-    count = sum(v.size for v in values)
-    rows = []
-    for name, ours_cls, theirs_cls, kw in (
-            ("SGD momentum 0.9, weight decay", optim.SGD, "SGD",
-             dict(lr=0.01, momentum=0.9, weight_decay=1e-4)),
-            ("Adam", optim.Adam, "Adam", dict(lr=1e-3)),
-            ("AdamW", optim.AdamW, "AdamW", dict(lr=1e-3))):
-        ours = [nn.Parameter(ac.tensor(v.copy())) for v in values]
-        for p, g in zip(ours, grads):
-            p.grad = ac.tensor(g)
-        fns = [ours_cls(ours, **kw).step]
-        if torch is not None:
-            theirs = [torch.nn.Parameter(torch.from_numpy(v.copy())) for v in values]
-            for p, g in zip(theirs, grads):
-                p.grad = torch.from_numpy(g)
-            fns.append(getattr(torch.optim, theirs_cls)(theirs, **kw).step)
-        rows.append(_row(f"{name}: one step", f"{len(shapes)} tensors, {count / 1e6:.1f} M",
-                         fns))
-    return rows
+def cases_ours(folder):
+    """(name, shape text, function) for autograd_cnn."""
+    import autograd_cnn as ac
+    import autograd_cnn.nn as nn
+    import autograd_cnn.nn.functional as F
+    from autograd_cnn import optim
+    from autograd_cnn.engine import run_backward
+
+    out = []
+    rng = np.random.default_rng(0)
+    for name, shape in BN_SHAPES:
+        x_np = rng.standard_normal(shape).astype(np.float32)
+        g_np = rng.standard_normal(shape).astype(np.float32)
+        for training in (True, False):
+            bn = (nn.BatchNorm2d if len(shape) == 4 else nn.BatchNorm1d)(shape[1]).train(training)
+            x = ac.tensor(x_np, requires_grad=True)
+            out.append((f"{name}, {'train' if training else 'eval'}, forward+backward", shape,
+                        lambda bn=bn, x=x, g=g_np: run_backward([bn(x)], [g],
+                                                                inputs=[x, bn.weight, bn.bias])))
+    for n, c in CE_SHAPES:
+        x = ac.tensor(rng.standard_normal((n, c)).astype(np.float32), requires_grad=True)
+        t = rng.integers(0, c, n)
+        out.append(("cross_entropy, forward+backward", (n, c),
+                    lambda x=x, t=t: run_backward([F.cross_entropy(x, t)], [np.float32(1)],
+                                                  inputs=[x])))
+    shapes = resnet18_shapes()
+    count = f"{len(shapes)} tensors, {sum(int(np.prod(s)) for s in shapes) / 1e6:.1f} M"
+    for label, cls, kw in OPTIMISERS:
+        params = [nn.Parameter(ac.tensor(rng.standard_normal(s).astype(np.float32) * 0.01))
+                  for s in shapes]
+        for p in params:
+            p.grad = ac.tensor(rng.standard_normal(p.shape).astype(np.float32) * 0.01)
+        out.append((f"{label}: one step", count, getattr(optim, cls)(params, **kw).step))
+    state = {f"p{i}": ac.tensor(rng.standard_normal(s).astype(np.float32))
+             for i, s in enumerate(shapes)}
+    path = os.path.join(folder, "ours.act")
+    size = f"{sum(v.data.nbytes for v in state.values()) / 1e6:.0f} MB"
+    out.append(("save a ResNet-18-sized state dict (fsync'd)", size,
+                lambda: ac.save(state, path)))
+    out.append(("load it back", size, lambda: ac.load(path)))
+    return out
 
 
-def checkpoint_rows():
-    rng = np.random.default_rng(3)
-    state = {f"p{i}": rng.standard_normal(s).astype(np.float32)
-             for i, s in enumerate(_resnet18_like_shapes())}
-    size = sum(v.nbytes for v in state.values())
-    rows = []
+def cases_torch(folder):
+    """The same cases in PyTorch, in the same order."""
+    import torch
+    import torch.nn.functional as TF
+    torch.set_num_threads(2)
+
+    out = []
+    rng = np.random.default_rng(0)
+    for name, shape in BN_SHAPES:
+        x_np = rng.standard_normal(shape).astype(np.float32)
+        g = torch.from_numpy(rng.standard_normal(shape).astype(np.float32))
+        for training in (True, False):
+            bn = (torch.nn.BatchNorm2d if len(shape) == 4 else torch.nn.BatchNorm1d)(shape[1])
+            bn.train(training)
+            x = torch.from_numpy(x_np).clone().requires_grad_(True)
+            out.append((name, shape, lambda bn=bn, x=x, g=g: torch.autograd.grad(
+                bn(x), [x, bn.weight, bn.bias], g)))
+    for n, c in CE_SHAPES:
+        x = torch.from_numpy(rng.standard_normal((n, c)).astype(np.float32)).requires_grad_(True)
+        t = torch.from_numpy(rng.integers(0, c, n))
+        out.append(("ce", (n, c), lambda x=x, t=t: torch.autograd.grad(TF.cross_entropy(x, t),
+                                                                       x)))
+    shapes = resnet18_shapes()
+    for label, cls, kw in OPTIMISERS:
+        params = [torch.nn.Parameter(torch.from_numpy(
+            rng.standard_normal(s).astype(np.float32) * 0.01)) for s in shapes]
+        for p in params:
+            p.grad = torch.from_numpy(rng.standard_normal(p.shape).astype(np.float32) * 0.01)
+        out.append((label, "", getattr(torch.optim, cls)(params, **kw).step))
+    state = {f"p{i}": torch.from_numpy(rng.standard_normal(s).astype(np.float32))
+             for i, s in enumerate(shapes)}
+    path = os.path.join(folder, "theirs.pt")
+
+    def save():                           # the same durability as ac.save: flushed to disk
+        with open(path, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+    out.append(("save", "", save))
+    out.append(("load", "", lambda: torch.load(path, weights_only=True)))
+    return out
+
+
+def worker(library: str) -> None:
+    """Time every case in this process and print {index: [seconds, ...]} as JSON."""
     with tempfile.TemporaryDirectory() as folder:
-        ours_path = os.path.join(folder, "ours.act")
-        theirs_path = os.path.join(folder, "theirs.pt")
-        ours_state = {k: ac.tensor(v) for k, v in state.items()}
-        fns = [lambda: ac.save(ours_state, ours_path)]
-        if torch is not None:
-            theirs_state = {k: torch.from_numpy(v) for k, v in state.items()}
+        cases = cases_ours(folder) if library == "ours" else cases_torch(folder)
+        times = {}
+        for i, (_, _, fn) in enumerate(cases):
+            for _ in range(WARMUP):
+                fn()
+            samples = []
+            for _ in range(CALLS):
+                t0 = time.perf_counter()
+                fn()
+                samples.append(time.perf_counter() - t0)
+            times[i] = samples
+    print(json.dumps(times))
 
-            def torch_save():               # the same durability: flushed to disk
-                with open(theirs_path, "wb") as f:
-                    torch.save(theirs_state, f)
-                    f.flush()
-                    os.fsync(f.fileno())
-            fns.append(torch_save)
-        rows.append(_row("save (atomic, fsync'd) a ResNet-18-sized state dict",
-                         f"{size / 1e6:.0f} MB", fns))
-        fns = [lambda: ac.load(ours_path)]
-        if torch is not None:
-            fns.append(lambda: torch.load(theirs_path, weights_only=True))
-        rows.append(_row("load it back", f"{size / 1e6:.0f} MB", fns))
-    return rows
+
+def _run(library: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--worker", library], check=True,
+                         capture_output=True, text=True, cwd=ROOT)
+    return {int(k): v for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}
 
 
 def main() -> str:
     """Print this file's markdown section and return it (benchmarks/run.py collects it)."""
-    head = ["| what | shape | autograd_cnn | PyTorch | PyTorch time / ours |",
-            "|---|---|---|---|---|"]
-    out = ["## nn: batch norm, cross-entropy, optimisers, checkpoints (`bench_nn.py`)\n",
-           "float32. Each of 7 rounds waits for the machine to be quiet (CPUs >= 90% idle for "
-           "0.2 s, up to 5 s), then times ours and PyTorch's back to back; times are medians over "
-           "rounds, the ratio is the median over rounds of PyTorch's time / ours (> 1: "
-           "autograd_cnn is faster). forward+backward: the gradients of the input and the "
-           "parameters by `engine.run_backward` and `torch.autograd.grad`. Optimiser steps update "
-           "a ResNet-18-sized parameter set in place (PyTorch's default foreach implementation). "
-           "Checkpoints: `ac.save` writes a temporary file, fsyncs and renames it; the PyTorch "
-           "column is `torch.save` to an open file followed by fsync; loads read the files back "
-           "(`torch.load(weights_only=True)`). The batch-norm and optimiser kernels run on one "
-           "thread below 8 M and 1 M elements (see kernels/norm.py, kernels/optim.py), so the "
-           "table is given twice: against PyTorch on 2 threads, and on 1 thread, which a core "
-           "held by another tenant cannot stall.\n"]
-    threads = [2, 1] if torch is not None else [None]
-    for n in threads:
-        if n is not None:
-            torch.set_num_threads(n)
-            out.append(f"### PyTorch on {n} thread{'s' if n > 1 else ''}\n")
-        NOISY[:] = [0, 0]
-        out.append("\n".join(head + batch_norm_rows() + cross_entropy_rows()
-                             + optimizer_rows() + checkpoint_rows()) + "\n")
-        out.append(f"{NOISY[0]} of {NOISY[1]} rounds started without a quiet moment.\n")
-    text = "\n".join(out)
+    try:
+        import torch  # noqa: F401  (only to know whether the PyTorch column can be filled)
+        have_torch = True
+    except ImportError:
+        have_torch = False
+    with tempfile.TemporaryDirectory() as folder:
+        labels = [(name, shape) for name, shape, _ in cases_ours(folder)]
+    ours = {i: [] for i in range(len(labels))}
+    theirs = {i: [] for i in range(len(labels))}
+    load_before = os.getloadavg()[0]
+    for _ in range(PROCESSES):
+        for i, v in _run("ours").items():
+            ours[i] += v
+        if have_torch:
+            for i, v in _run("torch").items():
+                theirs[i] += v
+    load_after = os.getloadavg()[0]
+    lines = ["| what | shape | autograd_cnn | PyTorch (2 threads) | PyTorch time / ours |",
+             "|---|---|---|---|---|"]
+    for i, (name, shape) in enumerate(labels):
+        a = statistics.median(ours[i])
+        if have_torch:
+            b = statistics.median(theirs[i])
+            lines.append(f"| {name} | {shape} | {a * 1e3:.2f} ms | {b * 1e3:.2f} ms | "
+                         f"{b / a:.2f}x |")
+        else:
+            lines.append(f"| {name} | {shape} | {a * 1e3:.2f} ms | n/a | n/a |")
+    text = "\n".join([
+        "## nn: batch norm, cross-entropy, optimisers, checkpoints (`bench_nn.py`)\n",
+        "float32. Each library in processes of its own (three each, alternating ours / PyTorch); "
+        f"per case {WARMUP} warm-up and {CALLS} timed calls per process; figures are medians of "
+        "all timed calls; ratio = PyTorch's time / ours (> 1: autograd_cnn is faster). "
+        "forward+backward: the gradients of the input and the parameters (`engine.run_backward` "
+        "/ `torch.autograd.grad`). Optimiser steps update a ResNet-18-sized parameter set in "
+        "place (PyTorch: its default foreach implementation). Checkpoints: `ac.save` writes a "
+        "temporary file, fsyncs and renames it (and checksums the data: CRC32 on save and on "
+        "load, about 20 ms for 47 MB here); PyTorch: `torch.save` to an open file, then fsync; "
+        "`torch.load(weights_only=True)`.\n",
+        "\n".join(lines) + "\n",
+        f"Load average (1 min) {load_before:.2f} before and {load_after:.2f} after the table.\n",
+    ])
     print(text)
     return text
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
+        sys.path.insert(0, str(ROOT))
+        worker(sys.argv[2])
+    else:
+        main()
