@@ -30,6 +30,15 @@ def params_snapshot(model):
     return {k: v.data.copy() for k, v in model.state_dict().items()}
 
 
+def test_public_names():
+    import autograd_cnn.nn.functional as F
+    import autograd_cnn.optim as optim
+    assert F is ac.functional and nn.functional is ac.functional
+    assert ac.nn is nn and ac.optim is optim and optim.lr_scheduler.StepLR
+    assert nn.utils.clip_grad_norm_ is optim.clip_grad_norm_
+    assert callable(ac.save) and callable(ac.load) and issubclass(ac.CheckpointError, ValueError)
+
+
 # ---- registration and names --------------------------------------------------------------------
 
 
