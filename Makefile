@@ -36,7 +36,10 @@ test: $(STAMP) dot
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -m nojit $(PYTEST_ARGS)
 
+# The main job: train LeNet-5 on the digits bundled with scikit-learn (runs/lenet5-digits/),
+# and render the lecture's computational graph (out/).
 demo: $(STAMP) dot
+	$(BIN)/python -m autograd_cnn train
 	$(BIN)/python -m autograd_cnn graph --out out
 
 bench: $(STAMP)

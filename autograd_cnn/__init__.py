@@ -8,21 +8,22 @@
 The scalar ``Value`` graph and the array ``Tensor`` graph share one engine (``engine.py``).
 """
 
+__version__ = "0.1.0"
+
 from . import engine
 from .dual import Dual
 from .engine import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .random import manual_seed
 from .tensor import (
     Tensor, arange, as_tensor, bool_, empty, eye, float32, float64, from_numpy, full, full_like,
-    get_default_dtype, int32, int64, linspace, ones, ones_like, rand, rand_like, randint, randn,
-    randn_like, set_default_dtype, tensor, zeros, zeros_like, grad,
+    get_default_dtype, grad, int32, int64, linspace, ones, ones_like, rand, rand_like, randint,
+    randn, randn_like, set_default_dtype, tensor, zeros, zeros_like,
 )
 from .value import Value
 from . import functional
-from .functional import cat, stack, where, maximum, minimum
-
+from .functional import cat, maximum, minimum, stack, where
 from .testing import GradcheckError, gradcheck
-from . import viz
-from . import data, metrics
-
-__version__ = "0.1.0"
+from . import nn, optim
+from .serialization import CheckpointError, load, save
+from . import data, metrics, models, viz
+from .summary import summary

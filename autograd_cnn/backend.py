@@ -30,6 +30,8 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
 
 from .kernels import conv as _conv  # noqa: E402  (after the threading choice)
 from .kernels import matmul as _matmul
+from .kernels import norm as _norm  # noqa: E402
+from .kernels import optim as _optim  # noqa: E402
 from .kernels import pool as _pool  # noqa: E402
 from .kernels import reference as _reference  # noqa: E402
 from .kernels import upsample as _upsample  # noqa: E402
@@ -468,3 +470,109 @@ def conv_transpose2d_forward(x, w, bias=None, *, stride=(1, 1), padding=(0, 0),
         return _reference.conv_transpose2d_forward_ref(x, w, bias, geom["stride"], geom["padding"],
                                                  geom["dilation"], grp, out_size)
     return _conv.conv_transpose2d_forward(x, w, bias, out_size=out_size, **geom)
+
+
+# ==== batch normalisation and optimiser steps =================================================
+
+# Sizes (elements) from which the parallel form of a kernel wins, measured on this machine: a
+# workqueue parallel region costs ~150 us to start, and memory-bound passes gain little from a
+# second thread (see kernels/norm.py and kernels/optim.py). SGD's step is always serial.
+PARALLEL_MIN = {"norm": 1 << 23, "adam": 1 << 20}
+
+
+def _serial_or_parallel(module, name: str, size: int, family: str):
+    if use_reference():
+        return getattr(_reference, name)
+    return getattr(module, name + "_parallel" if size >= PARALLEL_MIN[family] else name)
+
+
+# batch norm: x, g (N, C, L); per-channel vectors float64 (C,)
+
+
+def _bn_vectors(where: str, c: int, **vectors) -> None:
+    for name, v in vectors.items():
+        check_array(v, where, name, ndim=1, dtype=np.float64)
+        if v.shape != (c,):
+            raise ValueError(f"{where}: {name} must have shape ({c},), got {v.shape}")
+
+
+def _bn_pair(where: str, g, x) -> None:
+    check_array(x, where, "x", ndim=3)
+    check_array(g, where, "g", ndim=3)
+    check_same_dtype(where, x=x, g=g)
+    if g.shape != x.shape:
+        raise ValueError(f"{where}: g has shape {g.shape} but x has {x.shape}")
+
+
+def batch_norm_stats(x):
+    """Per-channel (mean, biased variance) of x (N, C, L), as float64 vectors."""
+    check_array(x, "batch_norm_stats", "x", ndim=3)
+    return _serial_or_parallel(_norm, "bn_stats", x.size, "norm")(x)
+
+
+def batch_norm_apply(x, mean, scale, shift):
+    """(x - mean[c]) * scale[c] + shift[c] for x (N, C, L), in x's dtype."""
+    check_array(x, "batch_norm_apply", "x", ndim=3)
+    _bn_vectors("batch_norm_apply", x.shape[1], mean=mean, scale=scale, shift=shift)
+    return _serial_or_parallel(_norm, "bn_apply", x.size, "norm")(x, mean, scale, shift)
+
+
+def batch_norm_backward_sums(g, x, mean):
+    """Per-channel (sum of g, sum of g (x - mean)) for g, x (N, C, L), as float64 vectors."""
+    _bn_pair("batch_norm_backward_sums", g, x)
+    _bn_vectors("batch_norm_backward_sums", x.shape[1], mean=mean)
+    return _serial_or_parallel(_norm, "bn_backward_sums", x.size, "norm")(g, x, mean)
+
+
+def batch_norm_backward_input(g, x, mean, k_g, k_0, k_x):
+    """k_g[c] g - k_0[c] - k_x[c] (x - mean[c]) for g, x (N, C, L), in x's dtype."""
+    _bn_pair("batch_norm_backward_input", g, x)
+    _bn_vectors("batch_norm_backward_input", x.shape[1], mean=mean, k_g=k_g, k_0=k_0, k_x=k_x)
+    return _serial_or_parallel(_norm, "bn_backward_input", x.size, "norm")(g, x, mean, k_g, k_0, k_x)
+
+
+# fused optimiser steps: in place on a parameter and its state
+
+
+def _optim_arrays(where: str, p, g, *state):
+    """Flat views for the kernel when every array that is written is C-contiguous (the usual
+    case); None when one is not (then the numpy twin updates the arrays as they are)."""
+    if not isinstance(p, np.ndarray) or p.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{where}: the parameter must be a float32 or float64 array, got "
+                        f"{getattr(p, 'dtype', type(p).__name__)}")
+    if not isinstance(g, np.ndarray) or g.shape != p.shape:
+        raise ValueError(f"{where}: the gradient has shape {getattr(g, 'shape', None)} but the "
+                         f"parameter has {p.shape}")
+    for i, s in enumerate(state):
+        if s is not None and (not isinstance(s, np.ndarray) or s.shape != p.shape
+                              or s.dtype != p.dtype):
+            raise ValueError(f"{where}: state array {i} does not match the parameter "
+                             f"({p.shape}, {p.dtype})")
+    written = (p,) + tuple(s for s in state if s is not None)
+    if not all(a.flags.c_contiguous and a.flags.writeable for a in written):
+        return None
+    empty = np.empty(0, p.dtype)
+    flat_g = np.ascontiguousarray(g, dtype=p.dtype).reshape(-1)
+    return (p.reshape(-1), flat_g) + tuple(empty if s is None else s.reshape(-1) for s in state)
+
+
+def sgd_step(p, g, buf, *, lr, momentum, dampening, weight_decay, nesterov, maximize, first):
+    """One SGD step in place on parameter p (any shape) and momentum buffer buf (None when
+    momentum is 0) with gradient g."""
+    args = (float(lr), float(momentum), float(dampening), float(weight_decay), bool(nesterov),
+            bool(maximize), bool(first))
+    flat = None if use_reference() else _optim_arrays("sgd_step", p, g, buf)
+    if flat is None:
+        return _reference.sgd_step(p, g, buf, *args)
+    (_reference if use_reference() else _optim).sgd_step(*flat, *args)
+
+
+def adam_step(p, g, m, v, vmax, *, lr, betas, eps, weight_decay, decoupled, amsgrad, maximize,
+              step):
+    """One Adam (decoupled=False) or AdamW step in place on p, m, v (and vmax if amsgrad)."""
+    args = (float(lr), float(betas[0]), float(betas[1]), float(eps), float(weight_decay),
+            bool(decoupled), bool(amsgrad), bool(maximize), int(step))
+    flat = None if use_reference() else _optim_arrays("adam_step", p, g, m, v, vmax)
+    if flat is None:
+        return _reference.adam_step(p, g, m, v, vmax, *args)
+    _serial_or_parallel(_optim, "adam_step", p.size, "adam")(*flat, *args)

@@ -306,3 +306,66 @@ def conv_transpose2d_forward_ref(x, w, bias, stride, padding, dilation, groups, 
     if bias is not None:
         y += bias.reshape(1, -1, 1, 1)
     return y
+
+
+# ==== batch normalisation twins (kernels/norm.py) ==============================================
+
+
+def _per_channel(v):
+    return v.reshape(1, -1, 1)
+
+
+def bn_stats(x):
+    """Per-channel mean and biased variance of x (N, C, L), float64."""
+    mean = x.mean(axis=(0, 2), dtype=np.float64)
+    centred = x - _per_channel(mean)
+    return mean, (centred * centred).mean(axis=(0, 2))
+
+
+def bn_apply(x, mean, scale, shift):
+    return ((x - _per_channel(mean)) * _per_channel(scale) + _per_channel(shift)).astype(x.dtype)
+
+
+def bn_backward_sums(g, x, mean):
+    return (g.sum(axis=(0, 2), dtype=np.float64),
+            (g * (x - _per_channel(mean))).sum(axis=(0, 2), dtype=np.float64))
+
+
+def bn_backward_input(g, x, mean, k_g, k_0, k_x):
+    return (_per_channel(k_g) * g - _per_channel(k_0)
+            - _per_channel(k_x) * (x - _per_channel(mean))).astype(x.dtype)
+
+
+# ==== optimiser step twins (kernels/optim.py): the same updates as numpy expressions ==========
+
+
+def sgd_step(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, maximize, first):
+    d = -g if maximize else g
+    if weight_decay != 0:
+        d = d + weight_decay * p
+    if momentum != 0:
+        if first:
+            buf[...] = d
+        else:
+            buf *= momentum
+            buf += (1 - dampening) * d
+        d = d + momentum * buf if nesterov else buf
+    p -= lr * d
+
+
+def adam_step(p, g, m, v, vmax, lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad,
+              maximize, step):
+    d = -g if maximize else g
+    if weight_decay != 0:
+        if decoupled:
+            p *= 1 - lr * weight_decay
+        else:
+            d = d + weight_decay * p
+    m *= beta1
+    m += (1 - beta1) * d
+    v *= beta2
+    v += (1 - beta2) * d * d
+    if amsgrad:
+        np.maximum(vmax, v, out=vmax)
+        v = vmax
+    p -= (lr / (1 - beta1 ** step)) * m / (np.sqrt(v) / np.sqrt(1 - beta2 ** step) + eps)

@@ -7,6 +7,9 @@
     linalg       matmul, linear
     pool         max/avg/adaptive pooling, max_unpool2d, interpolate
     conv         conv2d, conv_transpose2d
+    loss         cross_entropy, nll_loss, mse_loss, ... and the lecture notes' multiclass SVM
+    norm         batch_norm, local_response_norm
+    dropout      dropout, dropout2d
 
 Importing this package attaches the ops to ``Tensor`` as methods and operators (``methods.py``).
 """
@@ -18,6 +21,9 @@ from .linalg import *  # noqa: F401,F403
 from .pool import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
+from .norm import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
 from . import methods as _methods
 
 _methods.attach()

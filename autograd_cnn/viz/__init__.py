@@ -1,6 +1,8 @@
-"""Pictures: computational graphs (graphviz) and, later, training plots (matplotlib, imported
-only when a plot is made)."""
+"""Pictures: computational graphs (graphviz), grouped by module if asked, and, later, training
+plots (matplotlib, imported only when a plot is made)."""
 
-from .graph import INSTALL_HINT, DotNotFoundError, Graph, draw_graph
+from .graph import (INSTALL_HINT, DotNotFoundError, Graph, ModuleScopes, draw_graph,
+                    draw_module_graph, trace_modules)
 
-__all__ = ["draw_graph", "Graph", "DotNotFoundError", "INSTALL_HINT"]
+__all__ = ["draw_graph", "draw_module_graph", "trace_modules", "ModuleScopes", "Graph",
+           "DotNotFoundError", "INSTALL_HINT"]

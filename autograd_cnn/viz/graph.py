@@ -14,11 +14,13 @@ install commands.
 from __future__ import annotations
 
 from collections import deque
+from contextlib import contextmanager
 
 import graphviz
 import numpy as np
 
-__all__ = ["draw_graph", "Graph", "DotNotFoundError", "INSTALL_HINT"]
+__all__ = ["draw_graph", "draw_module_graph", "trace_modules", "ModuleScopes", "Graph",
+           "DotNotFoundError", "INSTALL_HINT"]
 
 INSTALL_HINT = (
     "graphviz's `dot` program is needed to render graphs and was not found on PATH. Install it "
@@ -114,7 +116,8 @@ def _tensor_label(node, show_data, show_grad, names) -> str:
 
 
 def draw_graph(root, rankdir: str = "LR", show_data: bool = True, show_grad: bool = True,
-               max_nodes: int = 200, params: dict | None = None) -> Graph:
+               max_nodes: int = 200, params: dict | None = None, modules=None,
+               group_depth: int | None = None) -> Graph:
     """Draw the graph that produced ``root`` (a Value or a Tensor).
 
     rankdir:   "LR" (inputs left, output right) or "TB"
@@ -122,6 +125,12 @@ def draw_graph(root, rankdir: str = "LR", show_data: bool = True, show_grad: boo
     show_grad: Values show .grad; Tensors the norm of .grad where it is set
     max_nodes: draw at most this many value/tensor nodes; the rest is summarised in a note
     params:    {name: tensor} (e.g. ``dict(model.named_parameters())``) to label parameters
+    modules:   a ``ModuleScopes`` recorded with ``trace_modules(model)`` during the forward
+               pass: every tensor (and its op) is drawn inside a box (a graphviz cluster) for
+               the module call that produced it, nested like the modules, and parameters are
+               labelled with their names. ``draw_module_graph`` does both steps.
+    group_depth: with ``modules``, draw boxes only this many levels below the traced module
+               (0: one box for the module; None: every level down to single layers)
     """
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"draw_graph: rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
@@ -129,6 +138,16 @@ def draw_graph(root, rankdir: str = "LR", show_data: bool = True, show_grad: boo
         raise TypeError(f"draw_graph: expected a Value or a Tensor, got {type(root).__name__}")
     if max_nodes < 1:
         raise ValueError(f"draw_graph: max_nodes must be at least 1, got {max_nodes}")
+    if modules is not None and not isinstance(modules, ModuleScopes):
+        raise TypeError(f"draw_graph: modules must be the ModuleScopes that trace_modules(model) "
+                        f"records (with trace_modules(model) as scopes: out = model(x)), got "
+                        f"{type(modules).__name__}; or call draw_module_graph(model, x)")
+    if group_depth is not None and (isinstance(group_depth, bool)
+                                    or not isinstance(group_depth, int) or group_depth < 0):
+        raise ValueError(f"draw_graph: group_depth must be a non-negative int or None, got "
+                         f"{group_depth!r}")
+    if modules is not None and params is None:
+        params = modules.params
     names = {id(t): n for n, t in (params or {}).items()}
     is_value = not hasattr(root, "shape")
     nodes, index, left_out = _walk(root, max_nodes)
@@ -136,12 +155,21 @@ def draw_graph(root, rankdir: str = "LR", show_data: bool = True, show_grad: boo
     g = Graph(graph_attr={"rankdir": rankdir, "ordering": "in"},
               node_attr={"fontname": "Helvetica", "fontsize": "11"},
               edge_attr={"fontname": "Helvetica", "fontsize": "9"})
+    decls = []                                # (module path or None, node name, attributes)
     for i, node in enumerate(nodes):
         label = (_value_label(node, show_data, show_grad) if is_value
                  else _tensor_label(node, show_data, show_grad, names))
-        g.node(f"n{i}", label=label, shape="record")
+        path = modules.scope(node, group_depth) if modules is not None else None
+        decls.append((path, f"n{i}", {"label": label, "shape": "record"}))
         if node._op:
-            g.node(f"n{i}op", label=_escape(node._op), shape="ellipse")
+            decls.append((path, f"n{i}op", {"label": _escape(node._op), "shape": "ellipse"}))
+    if modules is None:
+        for _, name, attrs in decls:
+            g.node(name, **attrs)
+    else:
+        _emit_clusters(g, decls, modules)
+    for i, node in enumerate(nodes):
+        if node._op:
             g.edge(f"n{i}op", f"n{i}")
     cut = False
     for i, node in enumerate(nodes):
@@ -159,3 +187,135 @@ def draw_graph(root, rankdir: str = "LR", show_data: bool = True, show_grad: boo
         g.node("more", label=f"... {left_out} more node(s) not drawn (max_nodes={max_nodes})",
                shape="note", style="dashed")
     return g
+
+
+# ---- module grouping -----------------------------------------------------------------------------
+
+class ModuleScopes:
+    """Which module call produced each tensor of a forward pass (see ``trace_modules``).
+
+    After each module's forward, its forward hook walks the graph back from the module's
+    output(s) to its inputs and claims every tensor on the way that no inner module claimed
+    first (hooks of inner modules run first), so a tensor belongs to the innermost module whose
+    call made it: a convolution's output to the Conv2d, a residual addition to its block, a
+    concatenation to its Inception module. Parameters belong to the module that owns them.
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self.types = {name: type(m).__name__ for name, m in model.named_modules()}
+        self.params = dict(model.named_parameters())
+        self._paths = {id(m): name for name, m in model.named_modules()}
+        self._owner: dict[int, tuple] = {}        # id(tensor) -> (tensor, module path)
+        for name, p in self.params.items():
+            self._owner[id(p)] = (p, name.rpartition(".")[0])
+
+    def _claim(self, module, args, out) -> None:
+        path = self._paths.get(id(module))
+        if path is None:
+            return
+        stop = {id(a) for a in _flat(args)}
+        stack = [t for t in _flat(out) if hasattr(t, "_parents")]
+        seen = set()
+        while stack:
+            t = stack.pop()
+            if id(t) in seen or id(t) in stop:
+                continue
+            seen.add(id(t))
+            self._owner.setdefault(id(t), (t, path))
+            stack.extend(t._parents)
+
+    def scope(self, tensor, depth: int | None = None):
+        """The dotted path of the module that made ``tensor`` ('' = the traced module itself),
+        cut to ``depth`` levels below the traced module; None if no traced call made it."""
+        entry = self._owner.get(id(tensor))
+        if entry is None or entry[0] is not tensor:
+            return None
+        path = entry[1]
+        if depth is not None and path:
+            path = ".".join(path.split(".")[:depth])
+        return path
+
+
+def _flat(obj) -> list:
+    if isinstance(obj, (tuple, list)):
+        return [t for o in obj for t in _flat(o)]
+    if isinstance(obj, dict):
+        return [t for o in obj.values() for t in _flat(o)]
+    return [obj] if hasattr(obj, "_parents") else []
+
+
+@contextmanager
+def trace_modules(model):
+    """Record which module call produces each tensor while the block runs:
+
+        with trace_modules(model) as scopes:
+            out = model(x)
+        draw_graph(out, modules=scopes)
+
+    The graph is recorded only where something requires grad (a model's parameters do)."""
+    if not hasattr(model, "named_modules") or not hasattr(model, "register_forward_hook"):
+        raise TypeError(f"trace_modules: expected an nn.Module, got {type(model).__name__}")
+    scopes = ModuleScopes(model)
+    handles = [m.register_forward_hook(scopes._claim) for _, m in model.named_modules()]
+    try:
+        yield scopes
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def draw_module_graph(model, *inputs, group_depth: int | None = None, **kwargs) -> Graph:
+    """Run ``model(*inputs)`` under ``trace_modules`` and draw the result's graph with a box per
+    module, parameters and inputs labelled with their names (``draw_graph`` keyword arguments
+    pass through). A tuple output draws its first tensor."""
+    with trace_modules(model) as scopes:
+        out = model(*inputs)
+    outs = _flat(out)
+    if not outs:
+        raise TypeError(f"draw_module_graph: the model returned {type(out).__name__}, not a "
+                        "Tensor")
+    if not outs[0]._parents:
+        raise ValueError("draw_module_graph: the output has no recorded graph; is grad mode on "
+                         "(not inside no_grad) and does some parameter or input require grad?")
+    if "params" not in kwargs:             # name the parameters and the inputs
+        names = dict(scopes.params)
+        tensors = _flat(list(inputs))
+        names.update({("input" if len(tensors) == 1 else f"input{i}"): t
+                      for i, t in enumerate(tensors)})
+        kwargs["params"] = names
+    return draw_graph(outs[0], modules=scopes, group_depth=group_depth, **kwargs)
+
+
+def _emit_clusters(g, decls, modules: ModuleScopes) -> None:
+    """Declare the nodes inside nested ``subgraph cluster_*`` blocks, one per module path."""
+    tree: dict = {}                          # path -> list of (name, attrs); children by prefix
+    for path, name, attrs in decls:
+        tree.setdefault(path, []).append((name, attrs))
+    for path in list(tree):                  # make sure every ancestor exists
+        while path:
+            path = path.rpartition(".")[0]
+            tree.setdefault(path, [])
+    for name, attrs in tree.pop(None, []):
+        g.node(name, **attrs)
+    ids = {path: f"cluster_{k}" for k, path in enumerate(sorted(tree))}
+
+    def emit(parent, path: str) -> None:
+        label = modules.types.get(path, "")
+        label = f"{path.rpartition('.')[2]}: {label}" if path else label
+        with parent.subgraph(name=ids[path]) as c:
+            c.attr(label=label, style="rounded,dashed",
+                   color="gray40", fontname="Helvetica", fontsize="10")
+            for name, attrs in tree[path]:
+                c.node(name, **attrs)
+            prefix = path + "." if path else ""
+            for child in sorted(tree):
+                if child != path and child.startswith(prefix) and \
+                        "." not in child[len(prefix):]:
+                    emit(c, child)
+
+    if "" in tree:
+        emit(g, "")
+    else:                                    # paths not under one traced root
+        for top in sorted(p for p in tree if "." not in p):
+            emit(g, top)

@@ -1,0 +1,493 @@
+"""The command line: ``python -m autograd_cnn COMMAND`` (also installed as ``autograd-cnn``).
+
+    train     train a model on a dataset and write a run folder (the main job; `make demo`)
+    evaluate  a saved model on a dataset split: loss, accuracy, per-class report
+    predict   classify image files with a saved model
+    graph     render the lecture notes' computational graph f = (x + y) z
+
+A bare ``python -m autograd_cnn train`` trains LeNet-5 on the handwritten digits bundled with
+scikit-learn and writes runs/lenet5-digits/:
+
+    config.json         the arguments and what they resolved to
+    metrics.csv         one row per epoch (loss, accuracy, learning rate, seconds)
+    summary.json        test_accuracy, test_loss, epochs, seconds, per-class scores, ...
+    model.safetensors   the trained weights with their config (for evaluate / predict)
+    checkpoint.safetensors, best.safetensors   last epoch (for --resume) and best validation
+    curves.png, confusion_matrix.png, filters.png, feature_maps.png, misclassified.png
+
+Errors in what was asked (unknown model or dataset, unreadable checkpoint, a checkpoint of
+another architecture) are one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["main", "MODELS", "DATASETS"]
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for: reported as one line, exit status 2."""
+
+
+# ---- registries ---------------------------------------------------------------------------------
+
+
+def _lenet5(num_classes, in_channels):
+    from .models import lenet5
+    return lenet5(num_classes=num_classes, in_channels=in_channels)
+
+
+def _lenet5_modern(num_classes, in_channels):
+    from .models import lenet5
+    return lenet5(num_classes=num_classes, in_channels=in_channels, modern=True)
+
+
+def _lenet5_1998(num_classes, in_channels):
+    from .models import lenet5_1998
+    if in_channels != 1 or num_classes != 10:
+        raise UsageError("lenet5_1998 is the published net: 1 input channel, 10 classes")
+    return lenet5_1998()
+
+
+def _resnet20(num_classes, in_channels):
+    from .models import resnet20
+    return resnet20(num_classes=num_classes, in_channels=in_channels)
+
+
+# name -> (builder(num_classes, in_channels), input image size)
+MODELS = {
+    "lenet5": (_lenet5, 32),
+    "lenet5-modern": (_lenet5_modern, 32),
+    "lenet5-1998": (_lenet5_1998, 32),
+    "resnet20": (_resnet20, 32),
+}
+
+DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10", "folder")
+
+
+def _splits(name: str, data_dir, image_size: int, seed: int):
+    """(train, val, test, classes) datasets resized/padded to ``image_size``."""
+    from . import data as D
+    from .data import transforms as T
+
+    if name == "digits":
+        sets = [D.digits(image_size=image_size, split=s) for s in ("train", "val", "test")]
+        return (*sets, [str(i) for i in range(10)])
+    if data_dir is None:
+        raise UsageError(f"--data {name} needs --data-dir (the folder holding its files)")
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise UsageError(f"--data-dir {root} is not a folder")
+    if name in ("mnist", "fashion-mnist"):
+        cls = D.MNIST if name == "mnist" else D.FashionMNIST
+        fit = _fit_transform(28, image_size)
+        full, test = cls(root, train=True, transform=fit), cls(root, train=False, transform=fit)
+    elif name == "cifar10":
+        fit = _fit_transform(32, image_size)
+        full, test = D.CIFAR10(root, train=True, transform=fit), D.CIFAR10(root, train=False,
+                                                                              transform=fit)
+    else:
+        full = D.ImageFolder(root, transform=T.Resize(image_size)).to_array_dataset()
+        n = len(full)
+        n_test = max(1, int(round(0.15 * n)))
+        full, test = D.random_split(full, [n - n_test, n_test], seed=seed)
+    n_val = max(1, int(round(0.1 * len(full))))
+    train, val = D.random_split(full, [len(full) - n_val, n_val], seed=seed)
+    classes = getattr(test, "classes", None) or getattr(full, "classes", None)
+    n_classes = int(max(np.max(_targets(s)) for s in (train, val, test))) + 1
+    return train, val, test, list(classes) if classes else [str(i) for i in range(n_classes)]
+
+
+def _targets(dataset) -> np.ndarray:
+    if hasattr(dataset, "get_batch"):
+        return np.asarray(dataset.get_batch(np.arange(len(dataset)))[1])
+    return np.array([dataset[i][1] for i in range(len(dataset))])
+
+
+def _fit_transform(native: int, size: int):
+    from .data import transforms as T
+    if size == native:
+        return None
+    if size == native + 4:
+        return T.Pad(2)                      # MNIST 28 -> 32 for LeNet-5, as LeCun framed it
+    return T.Resize(size)
+
+
+# ---- train -------------------------------------------------------------------------------------
+
+
+def _make_optimizer(args, params):
+    from . import optim
+    name = args.optimizer
+    if name == "sgd":
+        return optim.SGD(params, lr=args.lr, momentum=args.momentum,
+                         weight_decay=args.weight_decay, nesterov=args.momentum > 0)
+    if name == "adam":
+        return optim.Adam(params, lr=args.lr, weight_decay=args.weight_decay)
+    if name == "adamw":
+        return optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay or 0.01)
+    if name == "rmsprop":
+        return optim.RMSprop(params, lr=args.lr, weight_decay=args.weight_decay)
+    raise UsageError(f"unknown optimizer {name!r}; choose one of sgd, adam, adamw, rmsprop")
+
+
+def _make_scheduler(args, optimizer):
+    from .optim import lr_scheduler
+    if args.scheduler == "cosine":
+        return lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
+    if args.scheduler == "step":
+        return lr_scheduler.StepLR(optimizer, step_size=max(1, args.epochs // 3), gamma=0.1)
+    if args.scheduler == "none":
+        return None
+    raise UsageError(f"unknown scheduler {args.scheduler!r}; choose cosine, step or none")
+
+
+def _augmentation(args):
+    from .data import transforms as T
+    if not args.augment:
+        return None
+    # small geometric jitter: digits stay digits (no flips: a mirrored 2 is not a 2)
+    return T.RandomAffine(degrees=8, translate=(0.08, 0.08), scale=(0.92, 1.08), shear=6)
+
+
+def _build_model(name: str, num_classes: int, in_channels: int):
+    if name not in MODELS:
+        raise UsageError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
+    return MODELS[name][0](num_classes, in_channels)
+
+
+def _check_data_name(name: str) -> None:
+    if name not in DATASETS:
+        raise UsageError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
+
+
+def _channels(dataset) -> int:
+    return int(dataset[0][0].shape[0])
+
+
+def cmd_train(args) -> int:
+    import autograd_cnn as ac
+    from . import nn
+    from .data import DataLoader
+    from .serialization import save
+    from .train import CHECKPOINT, Trainer
+    from .viz import plots
+
+    _check_data_name(args.data)
+    if args.model not in MODELS:
+        raise UsageError(f"unknown model {args.model!r}; choose one of: {', '.join(MODELS)}")
+    if args.epochs < 1 or args.batch_size < 1 or not args.lr > 0:
+        raise UsageError("--epochs and --batch-size must be positive and --lr > 0")
+    out = Path(args.out or f"runs/{args.model}-{args.data}")
+    log = (lambda msg: None) if args.quiet else print
+    t_start = time.perf_counter()
+
+    ac.manual_seed(args.seed)
+    image_size = MODELS[args.model][1]
+    train_set, val_set, test_set, classes = _splits(args.data, args.data_dir, image_size,
+                                                    args.seed)
+    in_channels = _channels(train_set)
+    model = _build_model(args.model, len(classes), in_channels)
+    optimizer = _make_optimizer(args, model.parameters())
+    scheduler = _make_scheduler(args, optimizer)
+    config = {
+        "model": args.model, "data": args.data, "data_dir": args.data_dir,
+        "epochs": args.epochs, "batch_size": args.batch_size, "optimizer": args.optimizer,
+        "lr": args.lr, "momentum": args.momentum, "weight_decay": args.weight_decay,
+        "scheduler": args.scheduler, "augment": args.augment, "seed": args.seed,
+        "patience": args.patience, "image_size": image_size, "in_channels": in_channels,
+        "classes": classes, "sizes": {"train": len(train_set), "val": len(val_set),
+                                      "test": len(test_set)},
+        "parameters": int(sum(p.data.size for p in model.parameters())),
+        "versions": {"autograd_cnn": ac.__version__, "numpy": np.__version__,
+                     "python": platform.python_version()},
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    if not args.resume and (out / CHECKPOINT).exists():
+        (out / CHECKPOINT).unlink()          # a fresh run must not continue an old one
+    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    log(f"training {args.model} ({config['parameters']:,} parameters) on {args.data} "
+        f"({len(train_set)} train / {len(val_set)} val / {len(test_set)} test) -> {out}")
+
+    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
+                              seed=args.seed, transform=_augmentation(args))
+    val_loader = DataLoader(val_set, batch_size=256)
+    test_loader = DataLoader(test_set, batch_size=256)
+    trainer = Trainer(model, optimizer, nn.CrossEntropyLoss(), scheduler=scheduler,
+                      checkpoint_dir=out, early_stopping=args.patience, restore_best=True,
+                      progress=args.progress, log=log, extra_state={"config": config})
+    try:
+        trainer.fit(train_loader, val_loader, epochs=args.epochs, resume=args.resume)
+    except KeyboardInterrupt:
+        done = len(trainer.history)
+        print(f"interrupted after {done} finished epoch(s); the last good checkpoint is "
+              f"{out / CHECKPOINT}: continue with --resume", file=sys.stderr)
+        return 130
+    finally:
+        trainer.history.to_csv(out / "metrics.csv")
+
+    test = trainer.evaluate(test_loader, num_classes=len(classes))
+    scores = test["scores"]
+    save({"config": config, "model": model.state_dict()}, out / "model.safetensors")
+    seconds = time.perf_counter() - t_start
+    best = trainer.best_epoch
+    summary = {
+        "test_accuracy": test["accuracy"], "test_loss": test["loss"],
+        "epochs": len(trainer.history), "seconds": round(seconds, 2),
+        "best_epoch": best, "best_val_accuracy": trainer.best if trainer.monitor ==
+        "val_accuracy" else None, "stopped_early": trainer.stopped_early,
+        "train_accuracy": trainer.history[-1]["train_accuracy"],
+        "macro_precision": scores["macro"]["precision"],
+        "macro_recall": scores["macro"]["recall"], "macro_f1": scores["macro"]["f1"],
+        "per_class_f1": {c: float(f) for c, f in zip(classes, scores["f1"])},
+        "confusion_matrix": test["confusion_matrix"].tolist(),
+        "weights": "model.safetensors (best validation epoch)",
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    _plots(out, trainer, model, test, test_set, test_loader, classes, plots)
+    log(f"test accuracy {test['accuracy']:.4f}  test loss {test['loss']:.4f}  "
+        f"({len(trainer.history)} epochs, {seconds:.1f} s)")
+    print(f"results in {out}/: summary.json, metrics.csv, config.json, model.safetensors, "
+          "curves.png, confusion_matrix.png, filters.png, feature_maps.png, misclassified.png")
+    return 0
+
+
+def _predictions(model, loader) -> np.ndarray:
+    from .engine import no_grad
+    model.eval()
+    with no_grad():
+        return np.concatenate([model(x).data.argmax(axis=1) for x, _ in loader])
+
+
+def _all_targets(loader) -> np.ndarray:
+    return np.concatenate([y.data for _, y in loader])
+
+
+def _plots(out, trainer, model, test, test_set, test_loader, classes, plots) -> None:
+    plots.plot_curves(trainer.history, out / "curves.png")
+    plots.plot_confusion_matrix(test["confusion_matrix"], classes, out / "confusion_matrix.png",
+                                title="test confusion matrix")
+    first_conv = next((m for m in model.modules() if type(m).__name__ == "Conv2d"), None)
+    if first_conv is not None:
+        plots.plot_filters(first_conv.weight.data, out / "filters.png")
+        plots.plot_feature_maps(model, test_set[0][0], out / "feature_maps.png")
+    pred = _predictions(model, test_loader)
+    target = _all_targets(test_loader)
+    wrong = np.flatnonzero(pred != target)[:32]
+    if len(wrong):
+        images = np.stack([test_set[int(i)][0] for i in wrong])
+        titles = [f"{classes[target[i]]}->{classes[pred[i]]}" for i in wrong]
+        plots.plot_images(images, titles, out / "misclassified.png",
+                          title="misclassified test images (true -> predicted)")
+
+
+# ---- evaluate and predict ---------------------------------------------------------------------
+
+
+def _load_saved_model(path: str, model_override=None):
+    """(model, config) from a model/checkpoint file written by `train`."""
+    from .serialization import load
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"checkpoint {p} does not exist")
+    try:
+        saved = load(p)
+    except (ValueError, OSError) as err:
+        raise UsageError(f"cannot read checkpoint {p}: {_one_line(err)}") from None
+    config = saved.get("config") or (saved.get("extra") or {}).get("config")
+    if not isinstance(saved, dict) or "model" not in saved or config is None:
+        raise UsageError(f"{p} is not a model saved by `train` (it has no model/config)")
+    name = model_override or config["model"]
+    model = _build_model(name, len(config["classes"]), config["in_channels"])
+    try:
+        model.load_state_dict(saved["model"])
+    except (KeyError, ValueError, RuntimeError) as err:
+        raise UsageError(f"checkpoint {p} (a {config['model']}) does not fit model {name!r}: "
+                         f"{_one_line(err)}") from None
+    model.eval()
+    return model, config
+
+
+def cmd_evaluate(args) -> int:
+    from . import nn
+    from .data import DataLoader
+    from .metrics import classification_report
+    from .train import Trainer
+
+    model, config = _load_saved_model(args.checkpoint, args.model)
+    data = args.data or config["data"]
+    _check_data_name(data)
+    train_set, val_set, test_set, classes = _splits(data, args.data_dir or config["data_dir"],
+                                                    config["image_size"], config["seed"])
+    dataset = {"train": train_set, "val": val_set, "test": test_set}[args.split]
+    loader = DataLoader(dataset, batch_size=256)
+    result = Trainer(model, None, nn.CrossEntropyLoss()).evaluate(loader, len(classes))
+    print(f"{config['model']} on {data} {args.split} ({len(dataset)} images): "
+          f"accuracy {result['accuracy']:.4f}  loss {result['loss']:.4f}")
+    print(classification_report(_predictions(model, loader), _all_targets(loader),
+                                class_names=classes))
+    return 0
+
+
+def _read_image(path: Path, config) -> np.ndarray:
+    """An image file as the model's input (C, H, W) float32 in [0, 1], prepared like the
+    training data: grey or RGB as the model expects, resized, light-on-dark."""
+    from .data import transforms as T
+    if not path.is_file():
+        raise UsageError(f"image {path} does not exist")
+    if path.suffix == ".npy":
+        arr = np.load(path, allow_pickle=False).astype(np.float32)
+        arr = arr[None] if arr.ndim == 2 else arr
+        if arr.max() > 1:
+            arr = arr / arr.max()
+    else:
+        try:
+            from PIL import Image
+        except ImportError:
+            raise UsageError("reading images needs Pillow: pip install pillow") from None
+        try:
+            with Image.open(path) as img:
+                img = img.convert("L" if config["in_channels"] == 1 else "RGB")
+                arr = np.asarray(img, dtype=np.float32) / 255.0
+        except OSError as err:
+            raise UsageError(f"cannot read image {path}: {_one_line(err)}") from None
+        arr = arr[None] if arr.ndim == 2 else np.transpose(arr, (2, 0, 1))
+    if arr.shape[0] != config["in_channels"]:
+        raise UsageError(f"image {path} has {arr.shape[0]} channel(s), the model expects "
+                         f"{config['in_channels']}")
+    if config["data"] in ("digits", "mnist", "fashion-mnist") and arr.mean() > 0.5:
+        arr = 1.0 - arr                      # dark ink on white paper -> the training polarity
+    size = config["image_size"]
+    if config["data"] == "digits" and arr.shape[1:] != (size, size):
+        inner = size - 2 * (size // 16)      # digits are framed like MNIST: resize, then pad
+        arr = T.Pad(size // 16)(T.Resize(inner)(arr))
+    elif arr.shape[1:] != (size, size):
+        arr = T.Resize(size)(arr)
+    return arr.astype(np.float32)
+
+
+def cmd_predict(args) -> int:
+    from .engine import no_grad
+    from .functional import softmax
+    from .tensor import Tensor
+
+    model, config = _load_saved_model(args.checkpoint, args.model)
+    classes = config["classes"]
+    images = np.stack([_read_image(Path(p), config) for p in args.images])
+    with no_grad():
+        probs = softmax(model(Tensor(images)), dim=1).data
+    k = min(args.top, len(classes))
+    for path, p in zip(args.images, probs):
+        order = np.argsort(-p)[:k]
+        ranked = ", ".join(f"{classes[i]} ({p[i]:.3f})" for i in order)
+        print(f"{path}: {classes[order[0]]}   [{ranked}]")
+    return 0
+
+
+# ---- graph -------------------------------------------------------------------------------------
+
+
+def cmd_graph(args) -> int:
+    from .value import Value
+    from .viz import DotNotFoundError, draw_graph
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    x, y, z = Value(-2.0, label="x"), Value(5.0, label="y"), Value(-4.0, label="z")
+    q = x + y
+    q.label = "q"
+    f = q * z
+    f.label = "f"
+    written = []
+    try:
+        for stage in ("forward", "backward"):
+            if stage == "backward":
+                f.backward()
+            g = draw_graph(f)
+            for fmt in ("svg", "png"):
+                written.append(g.render(out / f"graph_{stage}", format=fmt, cleanup=True))
+    except DotNotFoundError as err:
+        raise UsageError(str(err)) from None
+    print(f"f = (x + y) z = {f.data:g};  df/dx = {x.grad:g}, df/dy = {y.grad:g}, "
+          f"df/dz = {z.grad:g}")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+# ---- argument parsing --------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):                # one line, not usage + error
+        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+
+def _one_line(err) -> str:
+    return " ".join(str(err).split())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m autograd_cnn", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    t = sub.add_parser("train", help="train a model and write a run folder")
+    t.add_argument("--model", default="lenet5", help=f"one of {', '.join(MODELS)}")
+    t.add_argument("--data", default="digits", help=f"one of {', '.join(DATASETS)}")
+    t.add_argument("--data-dir", default=None, help="folder with the dataset's files")
+    t.add_argument("--epochs", type=int, default=30)
+    t.add_argument("--batch-size", type=int, default=32)
+    t.add_argument("--optimizer", default="sgd", help="sgd, adam, adamw or rmsprop")
+    t.add_argument("--lr", type=float, default=0.05)
+    t.add_argument("--momentum", type=float, default=0.9)
+    t.add_argument("--weight-decay", type=float, default=5e-4)
+    t.add_argument("--scheduler", default="cosine", help="cosine, step or none")
+    t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
+                   help="small random affine warps of the training images")
+    t.add_argument("--patience", type=int, default=None,
+                   help="stop after this many epochs without a better validation accuracy")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", default=None, help="run folder (default runs/MODEL-DATA)")
+    t.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
+    t.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bars (default: when stderr is a terminal)")
+    t.add_argument("--quiet", action="store_true", help="print only the result")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", help="evaluate a saved model")
+    e.add_argument("--checkpoint", required=True, help="model.safetensors of a run")
+    e.add_argument("--split", default="test", choices=("train", "val", "test"))
+    e.add_argument("--data", default=None, help="dataset (default: the one it was trained on)")
+    e.add_argument("--data-dir", default=None)
+    e.add_argument("--model", default=None, help="architecture (default: from the checkpoint)")
+    e.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("predict", help="classify image files")
+    p.add_argument("--checkpoint", required=True, help="model.safetensors of a run")
+    p.add_argument("--top", type=int, default=3, help="how many classes to list per image")
+    p.add_argument("--model", default=None, help="architecture (default: from the checkpoint)")
+    p.add_argument("images", nargs="+", help="PNG/JPEG/.npy image files")
+    p.set_defaults(func=cmd_predict)
+
+    g = sub.add_parser("graph", help="render the lecture's computational graph")
+    g.add_argument("--out", default="out", help="folder for the rendered files (default: out)")
+    g.set_defaults(func=cmd_graph)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2

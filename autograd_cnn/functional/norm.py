@@ -1,0 +1,172 @@
+"""Normalisation: batch normalisation and local response normalisation (AlexNet's LRN).
+
+Shapes: both take (N, C, *) inputs (batch_norm also (N, C)) and return the input's shape; the
+statistics of batch_norm are per channel (dim 1), over the batch and every spatial position.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from .base import Tensor, ensure_tensor, make
+
+__all__ = ["batch_norm", "local_response_norm"]
+
+
+def _stat_array(t, name: str, c: int):
+    if t is None:
+        return None
+    arr = t.data if isinstance(t, Tensor) else t
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"batch_norm: {name} must be a Tensor or numpy array, "
+                        f"got {type(t).__name__}")
+    if arr.shape != (c,):
+        raise ValueError(f"batch_norm: {name} has shape {arr.shape}, expected ({c},) "
+                         "(one entry per channel)")
+    return arr
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """y = (x - mean) / sqrt(var + eps) * weight + bias, per channel c = dim 1.
+
+    training=True: mean and var are the batch's (var biased, over N and every spatial
+    position, n values per channel); the running statistics, when given, are updated in place:
+        running_mean <- (1 - momentum) running_mean + momentum mean
+        running_var  <- (1 - momentum) running_var  + momentum var * n / (n - 1)   (unbiased)
+    training=False: mean and var are running_mean and running_var (nothing is updated).
+
+    Derivative, with sigma = sqrt(var + eps), xh = (x - mean) / sigma, and sums and means over
+    the n values of a channel:
+        training:  dx = weight / sigma * (g - mean(g) - xh * mean(g * xh))
+        eval:      dx = weight / sigma * g
+        dweight = sum(g * xh),  dbias = sum(g)
+    The arithmetic runs in kernels/norm.py (two passes over the data each way).
+    Shapes: input (N, C) or (N, C, *); running stats, weight, bias (C,).
+    """
+    x = ensure_tensor(input, "batch_norm")
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input of shape (N, C) or (N, C, ...), got "
+                         f"shape {x.shape}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"batch_norm: input must be floating point, got dtype {x.dtype}")
+    c = x.shape[1]
+    rm = _stat_array(running_mean, "running_mean", c)
+    rv = _stat_array(running_var, "running_var", c)
+    if (rm is None) != (rv is None):
+        raise ValueError("batch_norm: give both running_mean and running_var, or neither")
+    parents = [x]
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None:
+            t = ensure_tensor(t, "batch_norm")
+            if t.shape != (c,):
+                raise ValueError(f"batch_norm: {name} has shape {t.shape}, expected ({c},) "
+                                 "(one entry per channel)")
+            parents.append(t)
+    x3 = np.ascontiguousarray(x.data).reshape(x.shape[0], c, -1)      # (N, C, *) -> (N, C, L)
+    n = x3.shape[0] * x3.shape[2]
+    if training:
+        if n <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when "
+                             f"training, got input shape {x.shape}; use a larger batch or "
+                             "call .eval()")
+        mean, var = backend.batch_norm_stats(x3)
+        if rm is not None:
+            _update_running(running_mean, rm, mean, momentum)
+            _update_running(running_var, rv, var * (n / (n - 1)), momentum)
+    else:
+        if rm is None:
+            raise ValueError("batch_norm: training=False needs running_mean and running_var "
+                             "(or pass training=True to use the batch statistics)")
+        mean, var = rm.astype(np.float64), rv.astype(np.float64)
+    invstd = 1.0 / np.sqrt(var + eps)
+    w = parents[1].data.astype(np.float64) if weight is not None else None
+    scale = invstd if w is None else invstd * w
+    shift = parents[-1].data.astype(np.float64) if bias is not None else np.zeros(c)
+    out = backend.batch_norm_apply(x3, mean, scale, shift).reshape(x.shape)
+    flags = (weight is not None, bias is not None, bool(training))
+    return make(out, tuple(parents), "batch_norm", _batch_norm_backward,
+                (x3, mean, invstd, scale, flags))
+
+
+def _update_running(t, arr: np.ndarray, value: np.ndarray, momentum: float) -> None:
+    arr *= (1 - momentum)
+    arr += (momentum * value).astype(arr.dtype)
+    if isinstance(t, Tensor):
+        t._version += 1
+
+
+def _batch_norm_backward(node, g):
+    x3, mean, invstd, scale, (has_w, has_b, training) = node._saved
+    parents = node._parents
+    x = parents[0]
+    w = parents[1] if has_w else None
+    b = parents[-1] if has_b else None
+    g3 = np.ascontiguousarray(g, dtype=x3.dtype).reshape(x3.shape)
+    # the sums feed dweight, dbias and the training-mode dx; a frozen layer in eval needs none
+    if ((training and x.requires_grad) or (has_w and w.requires_grad)
+            or (has_b and b.requires_grad)):
+        sum_g, sum_gx = backend.batch_norm_backward_sums(g3, x3, mean)
+    gx = None
+    if x.requires_grad:
+        if training:
+            count = x3.shape[0] * x3.shape[2]
+            gx = backend.batch_norm_backward_input(g3, x3, mean, scale, scale * sum_g / count,
+                                                   scale * invstd ** 2 * sum_gx / count)
+        else:
+            zero = np.zeros_like(mean)
+            gx = backend.batch_norm_apply(g3, zero, scale, zero)
+        gx = gx.reshape(x.shape)
+    grads = [gx]
+    if has_w:
+        grads.append((sum_gx * invstd).astype(w.dtype) if w.requires_grad else None)
+    if has_b:
+        grads.append(sum_g.astype(b.dtype) if b.requires_grad else None)
+    return tuple(grads)
+
+
+def _window_sum(a: np.ndarray, before: int, after: int) -> np.ndarray:
+    """s[:, c] = sum of a[:, c - before .. c + after] along dim 1, clipped to the channels."""
+    c = a.shape[1]
+    s = np.zeros_like(a)
+    for off in range(-before, after + 1):
+        lo, hi = max(0, -off), min(c, c - off)           # channels whose neighbour c+off exists
+        if lo < hi:
+            s[:, lo:hi] += a[:, lo + off:hi + off]
+    return s
+
+
+def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0) -> Tensor:
+    """Local response normalisation across channels (AlexNet, section 3.3), PyTorch's form:
+
+        y_c = x_c / D_c^beta,   D_c = k + (alpha / size) sum_{c' in W(c)} x_{c'}^2,
+        W(c) = channels c - size//2 .. c + (size-1)//2 (clipped at the edges)
+
+    (the paper writes alpha for alpha / size). Derivative:
+        dx_j = g_j D_j^-beta - (2 alpha beta / size) x_j sum_{c: j in W(c)} g_c x_c D_c^(-beta-1)
+    Shapes: (N, C, *) -> (N, C, *)."""
+    x = ensure_tensor(input, "local_response_norm")
+    if x.ndim < 3:
+        raise ValueError(f"local_response_norm: expected an input of shape (N, C, ...) with at "
+                         f"least 3 dims, got shape {x.shape}")
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"local_response_norm: size must be a positive int, got {size!r}")
+    d = x.data
+    before, after = size // 2, (size - 1) // 2
+    dt = d.dtype
+    denom = np.asarray(k, dt) + np.asarray(alpha / size, dt) * _window_sum(d * d, before, after)
+    scale = denom ** np.asarray(-beta, dt)                      # D^-beta
+    return make(d * scale, (x,), "local_response_norm", _lrn_backward,
+                (denom, scale, before, after, alpha, beta, size))
+
+
+def _lrn_backward(node, g):
+    denom, scale, before, after, alpha, beta, size = node._saved
+    x = node._parents[0].data
+    dt = x.dtype
+    inner = g * x * scale / denom                               # g_c x_c D_c^(-beta-1)
+    # the channels c whose window contains j are j - after .. j + before: the window transposed
+    spread = _window_sum(inner, after, before)
+    return (g * scale - np.asarray(2 * alpha * beta / size, dt) * x * spread,)

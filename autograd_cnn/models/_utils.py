@@ -1,0 +1,58 @@
+"""What the model builders share: argument checks with readable errors, channel scaling and the
+initialisation loops that torchvision runs after building a model."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import nn
+from ..nn import init
+
+__all__ = ["check_int", "check_width", "scaled", "check_dropout", "kaiming_fan_out_init"]
+
+
+def check_int(value, name: str, owner: str, minimum: int = 1) -> int:
+    """``value`` as an int >= minimum, or a TypeError/ValueError naming ``owner`` and ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{owner}: {name} must be an int, got {type(value).__name__} "
+                        f"({value!r})")
+    if value < minimum:
+        raise ValueError(f"{owner}: {name} must be at least {minimum}, got {value}")
+    return int(value)
+
+
+def check_width(width_mult, owner: str) -> float:
+    """A positive width multiplier (1.0 builds the paper's channel counts)."""
+    if isinstance(width_mult, bool) or not isinstance(width_mult, (int, float, np.floating)):
+        raise TypeError(f"{owner}: width_mult must be a number, got "
+                        f"{type(width_mult).__name__} ({width_mult!r})")
+    if not (width_mult > 0 and math.isfinite(width_mult)):
+        raise ValueError(f"{owner}: width_mult must be positive (1.0 = the paper's widths), got "
+                         f"{width_mult}")
+    return float(width_mult)
+
+
+def scaled(channels: int, width_mult: float) -> int:
+    """A channel count times the width multiplier, rounded, at least 1."""
+    return max(1, int(round(channels * width_mult)))
+
+
+def check_dropout(p, owner: str) -> float:
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p <= 1:
+        raise ValueError(f"{owner}: dropout must be a probability in [0, 1], got {p!r}")
+    return float(p)
+
+
+def kaiming_fan_out_init(model: nn.Module) -> None:
+    """torchvision's ResNet/VGG convolution init: weight ~ N(0, 2 / fan_out) (He et al. 2015,
+    fan_out = out_channels * kh * kw), bias 0; BatchNorm weight 1, bias 0."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
+            init.ones_(m.weight)
+            init.zeros_(m.bias)

@@ -1,0 +1,96 @@
+"""Gradient clipping and parameter/vector conversion (``nn.utils`` in PyTorch)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..tensor import Tensor
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
+           "vector_to_parameters"]
+
+
+def _tensors(parameters, where: str) -> list:
+    if isinstance(parameters, Tensor):
+        return [parameters]
+    params = list(parameters)
+    for i, p in enumerate(params):
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{where}: expected tensors, item {i} is a {type(p).__name__}")
+    return params
+
+
+def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False) -> Tensor:
+    """Scale all gradients together so that their joint norm is at most ``max_norm``.
+
+    total = (sum over every gradient element |g|^p)^(1/p)   (max |g| for p = inf)
+    every g <- g * min(1, max_norm / (total + 1e-6))
+
+    Returns the total norm before clipping (a 0-d tensor). A non-finite total (a NaN or Inf
+    gradient) raises RuntimeError when error_if_nonfinite=True; otherwise the gradients become
+    NaN as in PyTorch, which a training loop can detect."""
+    params = [p for p in _tensors(parameters, "clip_grad_norm_") if p.grad is not None]
+    max_norm, norm_type = float(max_norm), float(norm_type)
+    if max_norm < 0:
+        raise ValueError(f"clip_grad_norm_: max_norm must be non-negative, got {max_norm}")
+    if norm_type <= 0:
+        raise ValueError(f"clip_grad_norm_: norm_type must be positive, got {norm_type}")
+    if not params:
+        return Tensor(np.asarray(0.0, np.float32))
+    dtype = params[0].grad.dtype
+    with np.errstate(over="ignore", invalid="ignore"):
+        if math.isinf(norm_type):
+            total = max(float(np.max(np.abs(p.grad.data))) if p.grad.data.size else 0.0
+                        for p in params)
+        else:
+            norms = np.array([np.linalg.norm(p.grad.data.reshape(-1).astype(np.float64),
+                                             ord=norm_type) for p in params])
+            total = float(np.linalg.norm(norms, ord=norm_type))
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(
+            f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is "
+            f"{total}, so it cannot be clipped; a NaN or Inf gradient usually means a diverging "
+            "learning rate or a log/division of zero. Set error_if_nonfinite=False to clip anyway"
+        )
+    coef = np.minimum(max_norm / (total + 1e-6), 1.0) if math.isfinite(total) else \
+        max_norm / (total + 1e-6)
+    if coef != 1.0:
+        with np.errstate(invalid="ignore"):
+            for p in params:
+                p.grad.data *= np.asarray(coef, p.grad.dtype)
+    return Tensor(np.asarray(total, dtype))
+
+
+def clip_grad_value_(parameters, clip_value: float) -> None:
+    """Clamp every gradient element into [-clip_value, clip_value], in place."""
+    clip_value = float(clip_value)
+    if clip_value < 0:
+        raise ValueError(f"clip_grad_value_: clip_value must be non-negative, got {clip_value}")
+    for p in _tensors(parameters, "clip_grad_value_"):
+        if p.grad is not None:
+            np.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+
+
+def parameters_to_vector(parameters) -> Tensor:
+    """All parameters flattened and joined into one 1-D tensor (a copy, outside the graph)."""
+    params = _tensors(parameters, "parameters_to_vector")
+    return Tensor(np.concatenate([p.data.reshape(-1) for p in params]))
+
+
+def vector_to_parameters(vec, parameters) -> None:
+    """Copy consecutive slices of the 1-D ``vec`` into the parameters, in place."""
+    v = vec.data if isinstance(vec, Tensor) else np.asarray(vec)
+    params = _tensors(parameters, "vector_to_parameters")
+    total = sum(p.data.size for p in params)
+    if v.ndim != 1 or v.size != total:
+        raise ValueError(f"vector_to_parameters: expected a 1-D vector of {total} elements, "
+                         f"got shape {v.shape}")
+    start = 0
+    for p in params:
+        n = p.data.size
+        p.data[...] = v[start:start + n].reshape(p.shape)
+        p._version += 1
+        start += n

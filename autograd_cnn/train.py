@@ -1,0 +1,307 @@
+"""Training: ``Trainer`` runs the loop every training script writes by hand, and keeps it honest.
+
+    trainer = Trainer(model, optimizer, nn.CrossEntropyLoss(), scheduler=sched,
+                      checkpoint_dir="runs/lenet", early_stopping=5)
+    history = trainer.fit(train_loader, val_loader, epochs=30)
+    print(trainer.evaluate(test_loader))          # {'loss': ..., 'accuracy': ..., ...}
+
+One epoch: for each batch, ``optimizer.zero_grad()``, forward, loss, ``backward()``,
+``optimizer.step()``; then the validation pass (no_grad, eval mode), the scheduler step, one row
+of ``history``, a checkpoint, and the early-stopping check.
+
+Reproducible and resumable: the loaders' order depends only on (seed, epoch) (``set_epoch``),
+and each checkpoint holds everything else that changes during training (model, optimiser and
+scheduler state, the package's random generator that dropout draws from, the history and the
+early-stopping counter). ``fit(..., resume=True)`` continues from the last checkpoint and ends
+with the same weights as an uninterrupted run. Checkpoints are written atomically
+(``autograd_cnn.save``): an interrupted run keeps its last good one.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import random as _random
+from .engine import no_grad
+from .metrics import ConfusionMatrix
+from .serialization import load, save
+from .tensor import Tensor
+
+__all__ = ["Trainer", "History", "fit", "CHECKPOINT", "BEST"]
+
+CHECKPOINT = "checkpoint.safetensors"     # the last finished epoch, for resuming
+BEST = "best.safetensors"                 # the epoch with the best monitored metric
+
+
+@dataclass
+class History:
+    """One dict per finished epoch: epoch, train_loss, train_accuracy, val_loss, val_accuracy,
+    lr, seconds (val_* only with a validation loader)."""
+
+    rows: list = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, key):
+        """``history["val_accuracy"]`` -> the column; ``history[-1]`` -> the last row."""
+        if isinstance(key, str):
+            return [row.get(key) for row in self.rows]
+        return self.rows[key]
+
+    def to_csv(self, path) -> None:
+        if not self.rows:
+            return
+        columns = list(self.rows[0])
+        lines = [",".join(columns)]
+        for row in self.rows:
+            lines.append(",".join(_csv_value(row.get(c)) for c in columns))
+        Path(path).write_text("\n".join(lines) + "\n")
+
+
+def _csv_value(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+def _progress(iterable, enabled: bool, **kwargs):
+    if not enabled:
+        return iterable
+    from tqdm.auto import tqdm
+    return tqdm(iterable, leave=False, dynamic_ncols=True, **kwargs)
+
+
+class Trainer:
+    """Train ``model`` with ``optimizer`` on ``loss_fn(output, target)``.
+
+    scheduler:       stepped once per epoch (ReduceLROnPlateau gets the monitored value)
+    checkpoint_dir:  where ``checkpoint.safetensors`` (every epoch) and ``best.safetensors``
+                     (best monitored value) go; None keeps nothing on disk
+    monitor, mode:   the metric for early stopping and the best checkpoint ("val_accuracy",
+                     "max" by default; "val_loss", "min" works too); falls back to the training
+                     metric without a validation loader
+    early_stopping:  stop after this many epochs without improvement (None: never)
+    restore_best:    load the best epoch's weights at the end of ``fit`` (needs checkpoint_dir)
+    progress:        tqdm bars with live loss/accuracy; None = only when stderr is a terminal
+    extra_state:     a dict saved in every checkpoint (e.g. the run's config)
+    """
+
+    def __init__(self, model, optimizer, loss_fn, scheduler=None, checkpoint_dir=None,
+                 monitor: str = "val_accuracy", mode: str = "max", early_stopping=None,
+                 restore_best: bool = False, progress=None, log=None, extra_state=None):
+        if mode not in ("min", "max"):
+            raise ValueError(f"Trainer: mode must be 'min' or 'max', got {mode!r}")
+        if early_stopping is not None and (not isinstance(early_stopping, int)
+                                           or early_stopping < 1):
+            raise ValueError(f"Trainer: early_stopping must be a positive int (patience in "
+                             f"epochs) or None, got {early_stopping!r}")
+        if restore_best and checkpoint_dir is None:
+            raise ValueError("Trainer: restore_best=True needs a checkpoint_dir to keep the best "
+                             "weights in")
+        self.model = model
+        self.optimizer = optimizer
+        self.loss_fn = loss_fn
+        self.scheduler = scheduler
+        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        self.monitor, self.mode = monitor, mode
+        self.early_stopping = early_stopping
+        self.restore_best = restore_best
+        self.progress = sys.stderr.isatty() if progress is None else bool(progress)
+        self.log = log if log is not None else (lambda msg: None)
+        self.extra_state = dict(extra_state or {})
+        self.history = History()
+        self.best = None
+        self.best_epoch = None
+        self.bad_epochs = 0
+        self.stopped_early = False
+
+    # ---- one pass ----------------------------------------------------------------------------
+
+    def train_epoch(self, loader, epoch: int) -> dict:
+        """One epoch of optimisation; returns the mean loss and accuracy over the epoch."""
+        self.model.train()
+        if hasattr(loader, "set_epoch"):
+            loader.set_epoch(epoch)
+        total_loss, correct, seen = 0.0, 0, 0
+        bar = _progress(loader, self.progress, desc=f"epoch {epoch + 1}", unit="batch")
+        for x, y in bar:
+            self.optimizer.zero_grad()
+            out = self.model(x)
+            loss = self.loss_fn(out, y)
+            value = loss.item()
+            if not math.isfinite(value):
+                raise FloatingPointError(
+                    f"training loss became {value} at epoch {epoch + 1}: lower the learning "
+                    "rate (or check the data for NaN/Inf)")
+            loss.backward()
+            self.optimizer.step()
+            n = len(y)
+            total_loss += value * n
+            correct += int((out.data.argmax(axis=1) == _labels(y)).sum())
+            seen += n
+            if bar is not loader:
+                bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
+        if seen == 0:
+            raise ValueError("train_epoch: the training loader yielded no batches")
+        return {"loss": total_loss / seen, "accuracy": correct / seen}
+
+    def evaluate(self, loader, num_classes: int | None = None) -> dict:
+        """Loss, accuracy, confusion matrix and per-class precision/recall/F1 over ``loader``
+        (eval mode, no graph)."""
+        was_training = getattr(self.model, "training", False)
+        self.model.eval()
+        total_loss, seen = 0.0, 0
+        matrix = None
+        try:
+            with no_grad():
+                for x, y in loader:
+                    out = self.model(x)
+                    total_loss += self.loss_fn(out, y).item() * len(y)
+                    seen += len(y)
+                    if matrix is None:
+                        matrix = ConfusionMatrix(num_classes or out.shape[1])
+                    matrix.update(out, y)
+        finally:
+            self.model.train(was_training)
+        if seen == 0:
+            raise ValueError("evaluate: the loader yielded no batches")
+        return {"loss": total_loss / seen, "accuracy": matrix.accuracy(),
+                "confusion_matrix": matrix.matrix, "scores": matrix.precision_recall_f1()}
+
+    # ---- the loop ----------------------------------------------------------------------------
+
+    def fit(self, train_loader, val_loader=None, epochs: int = 10, resume: bool = False) -> History:
+        """Train until ``epochs`` epochs have run in total (counting resumed ones) or early
+        stopping says stop. ``resume=True`` continues from ``checkpoint_dir``'s checkpoint when
+        there is one."""
+        if not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}")
+        start = 0
+        if resume:
+            start = self._resume()
+        for epoch in range(start, epochs):
+            t0 = time.perf_counter()
+            train = self.train_epoch(train_loader, epoch)
+            row = {"epoch": epoch + 1, "train_loss": train["loss"],
+                   "train_accuracy": train["accuracy"]}
+            if val_loader is not None:
+                val = self.evaluate(val_loader)
+                row["val_loss"], row["val_accuracy"] = val["loss"], val["accuracy"]
+            row["lr"] = float(self.optimizer.param_groups[0]["lr"])
+            monitored = self._monitored(row)
+            self._step_scheduler(monitored)
+            row["seconds"] = time.perf_counter() - t0
+            self.history.rows.append(row)
+            improved = self._improved(monitored)
+            if improved:
+                self.best, self.best_epoch, self.bad_epochs = monitored, epoch + 1, 0
+            else:
+                self.bad_epochs += 1
+            self._checkpoint(best=improved)
+            self.log(_describe(row))
+            if self.early_stopping is not None and self.bad_epochs >= self.early_stopping:
+                self.stopped_early = True
+                self.log(f"early stopping: no improvement of {self.monitor} for "
+                         f"{self.bad_epochs} epochs (best {self.best:.4f} at epoch "
+                         f"{self.best_epoch})")
+                break
+        if self.restore_best and (self.checkpoint_dir / BEST).exists():
+            self.model.load_state_dict(load(self.checkpoint_dir / BEST)["model"])
+        return self.history
+
+    def _monitored(self, row: dict) -> float:
+        key = self.monitor
+        if key not in row and key.startswith("val_"):
+            key = "train_" + key[4:]          # no validation loader: watch the training metric
+        if key not in row:
+            raise KeyError(f"Trainer: monitor {self.monitor!r} is not one of {sorted(row)}")
+        return float(row[key])
+
+    def _improved(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        return value > self.best if self.mode == "max" else value < self.best
+
+    def _step_scheduler(self, monitored: float) -> None:
+        if self.scheduler is None:
+            return
+        if type(self.scheduler).__name__ == "ReduceLROnPlateau":
+            self.scheduler.step(monitored)
+        else:
+            self.scheduler.step()
+
+    # ---- checkpoints ------------------------------------------------------------------------
+
+    def state_dict(self) -> dict:
+        """Everything needed to continue training exactly where it stopped."""
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "rng": _random.default_generator().bit_generator.state,
+            "history": self.history.rows,
+            "best": self.best, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs,
+            "epoch": len(self.history),
+            "extra": self.extra_state,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and state.get("scheduler") is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        _random.default_generator().bit_generator.state = state["rng"]
+        self.history = History(list(state["history"]))
+        self.best, self.best_epoch = state["best"], state["best_epoch"]
+        self.bad_epochs = state["bad_epochs"]
+
+    def _checkpoint(self, best: bool) -> None:
+        if self.checkpoint_dir is None:
+            return
+        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        state = self.state_dict()
+        save(state, self.checkpoint_dir / CHECKPOINT)
+        if best:
+            save({"model": state["model"], "epoch": state["epoch"], "extra": self.extra_state},
+                 self.checkpoint_dir / BEST)
+
+    def _resume(self) -> int:
+        if self.checkpoint_dir is None:
+            raise ValueError("fit(resume=True) needs the Trainer's checkpoint_dir")
+        path = self.checkpoint_dir / CHECKPOINT
+        if not path.exists():
+            return 0
+        state = load(path)
+        self.load_state_dict(state)
+        self.log(f"resumed from {path} after epoch {state['epoch']}")
+        return int(state["epoch"])
+
+
+def _labels(y) -> np.ndarray:
+    return y.data if isinstance(y, Tensor) else np.asarray(y)
+
+
+def _describe(row: dict) -> str:
+    parts = [f"epoch {row['epoch']:3d}", f"train loss {row['train_loss']:.4f}",
+             f"acc {row['train_accuracy']:.4f}"]
+    if "val_loss" in row:
+        parts += [f"val loss {row['val_loss']:.4f}", f"acc {row['val_accuracy']:.4f}"]
+    parts += [f"lr {row['lr']:.3g}", f"{row['seconds']:.2f}s"]
+    return "  ".join(parts)
+
+
+def fit(model, optimizer, loss_fn, train_loader, val_loader=None, epochs: int = 10,
+        **trainer_kwargs) -> History:
+    """``Trainer(model, optimizer, loss_fn, **trainer_kwargs).fit(train_loader, val_loader,
+    epochs)`` in one call."""
+    return Trainer(model, optimizer, loss_fn, **trainer_kwargs).fit(train_loader, val_loader,
+                                                                     epochs)
