@@ -42,7 +42,9 @@ demo: $(STAMP) dot
 	$(BIN)/python -m autograd_cnn train
 	$(BIN)/python -m autograd_cnn graph --out out
 
+# Installs the comparison targets (PyTorch, micrograd) into .venv, then runs every benchmark.
 bench: $(STAMP)
+	$(BIN)/python -m pip install -q -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/run.py
 
 clean:
