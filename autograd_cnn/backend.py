@@ -34,6 +34,7 @@ from .kernels import norm as _norm  # noqa: E402
 from .kernels import optim as _optim  # noqa: E402
 from .kernels import pool as _pool  # noqa: E402
 from .kernels import reference as _reference  # noqa: E402
+from .kernels import threads as _threads  # noqa: E402
 from .kernels import upsample as _upsample  # noqa: E402
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -284,6 +285,13 @@ def interpolate_bilinear_backward(g, in_hw, align_corners: bool, scales):
 # and the other two forms pay for a transposed copy. Everything else goes to BLAS.
 NUMBA_WORK = (500_000, 3_300_000)
 
+# Products below this many multiply-adds run on one BLAS thread. Measured here: one thread is as
+# fast as two up to LeNet-5's largest fc product (64 x 400 x 120: 54 vs 50-58 us), two threads
+# start to pay at ResNet's head (8 x 512 x 1000: 160 vs 320 us). And while another process holds
+# one of the two cores, OpenBLAS's second thread turns a 60 us product into milliseconds (3 ms
+# measured for 64 x 400 x 120): its threads wait for each other by spinning.
+SERIAL_BLAS_WORK = 3_500_000
+
 
 def matmul_route(m: int, k: int, n: int, transpose_a: bool = False,
                  transpose_b: bool = False) -> str:
@@ -316,6 +324,9 @@ def matmul(a, b, transpose_a: bool = False, transpose_b: bool = False) -> np.nda
         return _reference.gemm(a, b, transpose_a, transpose_b)
     if matmul_route(m, k, n, transpose_a, transpose_b) == "numba":
         return _matmul.gemm(a, b, bool(transpose_a), bool(transpose_b))
+    if m * k * n < SERIAL_BLAS_WORK:
+        with _threads.blas_threads(1):
+            return np.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
     return np.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
 
 
