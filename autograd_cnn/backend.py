@@ -15,7 +15,9 @@ Numba typing error or a silent out-of-bounds write from ever reaching a user.
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 
 import numba
 import numpy as np
@@ -27,6 +29,32 @@ import numpy as np
 # run before the first parallel kernel does.
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
+
+
+def _keep_freed_memory() -> bool:
+    """Process-wide, Linux/glibc only: let malloc keep freed memory for the next allocation.
+
+    A training step allocates its activations and gradients (fresh numpy arrays) and frees them
+    all by the end of the step. With glibc's default rules, arrays of more than ~128 KB to a few
+    MB are mapped from the operating system one by one and the heap is trimmed as soon as a few
+    MB are free, so every step maps the same memory back in and touches each new page once (a
+    page fault per 4 KB): 920 faults and 1.5-2 ms of a 11 ms LeNet-5 step, measured here. These
+    two settings keep blocks under 32 MB in the heap and up to 64 MB of free heap unreturned (the
+    ceiling glibc's own adaptive rule would reach); the process's peak memory stays the same.
+    Skipped if the user set either variable (their choice is kept) or the C library is not
+    glibc. Returns True when applied."""
+    if sys.platform != "linux" or "MALLOC_MMAP_THRESHOLD_" in os.environ \
+            or "MALLOC_TRIM_THRESHOLD_" in os.environ:
+        return False
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):      # musl or another C library: leave it alone
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3          # glibc's <malloc.h> constants
+    return bool(mallopt(m_mmap_threshold, 32 << 20)) and bool(mallopt(m_trim_threshold, 64 << 20))
+
+
+MALLOC_TUNED = _keep_freed_memory()
 
 from .kernels import conv as _conv  # noqa: E402  (after the threading choice)
 from .kernels import matmul as _matmul
