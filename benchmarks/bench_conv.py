@@ -291,7 +291,7 @@ def main(argv=None) -> int:
     print(f"""## Convolution (`bench_conv.py`)
 
 Measured {stamp} by `python benchmarks/run.py bench_conv` (what `make bench` runs for this file;
-OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset by run.py). Machine: see the header.
+OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset by run.py). Machine: see the line above.
 
 ### conv2d, float32, 2 threads ({torch_note})
 

@@ -4,8 +4,9 @@
     python benchmarks/run.py bench_pool      # only these; other sections of RESULTS.md are kept
 
 Each bench_*.py has a ``main()`` that returns (or prints) one markdown section; this script
-writes it under a marker so that re-running one file replaces only its own section. The header
-records the command, the machine and the library versions.
+writes it under a marker so that re-running one file replaces only its own section. Each section
+starts with its own stamp: the command that produced it, the date, the machine and the library
+versions (sections re-run at different times keep their own); the file's header is general.
 
 The machine's OpenBLAS settings (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE) select its slower AVX2
 kernels; they are read when OpenBLAS loads, so this script re-executes itself without them
@@ -58,15 +59,22 @@ def _versions() -> str:
     return ", ".join(out)
 
 
-def header(command: str) -> str:
+HEADER = ("# Benchmark results\n\n"
+          "Each section below starts with the command that produced it, its date, the machine and "
+          "the library versions: sections are re-run one at a time (`python benchmarks/run.py "
+          "bench_models`), `make bench` re-runs them all. The machine is shared: figures are "
+          "medians, and each ratio against PyTorch comes from the same run with the calls "
+          "interleaved.\n")
+
+
+def stamp(command: str) -> str:
+    """The line that opens a section: command, date and time, machine, versions, BLAS settings."""
     unset = os.environ.get("AUTOGRAD_CNN_BENCH_UNSET_BLAS")
     blas = (f"run with {unset} unset (numpy's OpenBLAS on its AVX-512 kernels, as PyTorch)"
             if unset else "OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE were not set")
-    return (f"# Benchmark results\n\n"
-            f"Produced by `{command}` on {datetime.date.today().isoformat()}: {_cpu()}, "
-            f"{os.cpu_count()} cores, {platform.system()} {platform.machine()}; {_versions()}; "
-            f"{blas}.\n\nThe machine is shared: figures are medians, and each ratio against "
-            "PyTorch comes from the same run with the calls interleaved.\n")
+    when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    return (f"_Produced by `{command}` on {when}: {_cpu()}, {os.cpu_count()} cores, "
+            f"{platform.system()} {platform.machine()}; {_versions()}; {blas}._\n\n")
 
 
 def run_one(path: Path) -> str:
@@ -96,13 +104,13 @@ def main(argv: list[str]) -> None:
     if missing:
         raise SystemExit(f"run.py: no such benchmark file(s): {sorted(missing)}")
     sections = _sections(RESULTS.read_text()) if wanted and RESULTS.exists() else {}
+    command = "make bench" if not argv else "python benchmarks/run.py " + " ".join(argv)
     for path in files:
         print(f"running {path.name} ...", file=sys.stderr, flush=True)
-        sections[path.name] = run_one(path)
+        sections[path.name] = stamp(command) + run_one(path)
         print(sections[path.name])
-    command = "make bench" if not argv else "python benchmarks/run.py " + " ".join(argv)
     body = "\n".join(f"<!-- {name} -->\n{sections[name]}" for name in sorted(sections))
-    RESULTS.write_text(header(command) + "\n" + body)
+    RESULTS.write_text(HEADER + "\n" + body)
     print(f"wrote {RESULTS}", file=sys.stderr)
 
 

@@ -27,8 +27,12 @@ from numba import njit
 from .scratch import buffer
 from .threads import split_batch
 
-# Bytes of columns per chunk and thread (as in kernels/im2col.py).
-CHUNK_BYTES = 8 << 20
+# Bytes of columns per chunk and thread: small enough that a chunk's columns stay in this
+# machine's 2 MB L2 cache between im2col and the GEMM that reads them. Measured on LeNet-5's C3
+# (64 x 6 x 14 x 14, one thread): forward 1.21 ms with 8 MB chunks, 0.78 ms with 1 MB, 0.83 ms
+# with 256 KB (GEMMs too narrow); backward-input 1.04 / 0.90 / 0.96, backward-weight
+# 1.40 / 1.29 / 1.34.
+CHUNK_BYTES = 1 << 20
 
 
 @njit(cache=True, nogil=True)

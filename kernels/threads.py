@@ -16,6 +16,7 @@ Numba kernels run this way must be compiled with ``nogil=True`` and without ``pa
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numba
 
@@ -35,6 +36,20 @@ def _blas_controllers() -> list:
     return _blas
 
 
+@contextmanager
+def blas_threads(n: int):
+    """Run the body with numpy's BLAS on ``n`` threads, then restore its previous count."""
+    blas = _blas_controllers()
+    saved = [c.num_threads for c in blas]
+    for c in blas:
+        c.set_num_threads(n)
+    try:
+        yield
+    finally:
+        for c, k in zip(blas, saved):
+            c.set_num_threads(k)
+
+
 def workers(n_img: int) -> int:
     """How many threads a batch of n_img images is split over (Numba's thread count, which
     NUMBA_NUM_THREADS sets, and at most one per image)."""
@@ -51,15 +66,8 @@ def split_batch(n_img: int, work) -> list:
     if _executor is None or _executor._max_workers < n - 1:
         _executor = ThreadPoolExecutor(n - 1, thread_name_prefix="autograd_cnn-conv")
     bounds = [n_img * i // n for i in range(n + 1)]
-    blas = _blas_controllers()
-    saved = [c.num_threads for c in blas]
-    for c in blas:
-        c.set_num_threads(1)
-    try:
+    with blas_threads(1):
         # the calling thread takes the first share itself rather than waiting idle
         jobs = [_executor.submit(work, bounds[i], bounds[i + 1]) for i in range(1, n)]
         first = work(bounds[0], bounds[1])
         return [first] + [job.result() for job in jobs]
-    finally:
-        for c, k in zip(blas, saved):
-            c.set_num_threads(k)

@@ -272,3 +272,23 @@ def test_backend_reference_switch(monkeypatch):
                           "conv_transpose2d_forward_ref"}
     for a, b in zip(fast, slow):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_winograd_weight_transform_is_g_w_gt_and_its_adjoint(dtype):
+    # the one-product form (Kronecker matrix) against G w G^T written out per (k, c)
+    G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal((6, 4, 3, 3)).astype(dtype)
+    u = winograd.weight_transform(w, groups=2)                     # (16, G, K/G, Cg)
+    assert u.shape == (16, 2, 3, 4) and u.dtype == dtype
+    expected = np.stack([G @ w[k, c] @ G.T for k in range(6) for c in range(4)])   # (24, 4, 4)
+    got = u.reshape(16, 24).T.reshape(24, 4, 4)
+    np.testing.assert_allclose(got, expected, rtol=TOL[dtype], atol=TOL[dtype])
+    # the adjoint: <U(w), dU> = <w, U^T(dU)> for any dU
+    du = rng.standard_normal(u.shape).astype(dtype)
+    dw = winograd.weight_adjoint(du)
+    assert dw.shape == w.shape and dw.dtype == dtype
+    np.testing.assert_allclose(np.vdot(u, du), np.vdot(w, dw), rtol=1e-4 if dtype == np.float32
+                               else 1e-12)

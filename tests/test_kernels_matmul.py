@@ -101,3 +101,32 @@ def test_backend_matmul_errors():
         backend.matmul(np.ones((3, 4), np.int64), np.ones((4, 2), np.int64))
     with pytest.raises(ValueError, match=r"matmul: b must be a 2-D array, got \(4,\)"):
         backend.matmul(a, np.ones(4))
+
+
+def test_blas_threads_sets_and_restores_the_thread_count():
+    from autograd_cnn.kernels import threads
+
+    def blas_counts():
+        # the BLAS libraries numpy had loaded when threads first looked them up (other copies,
+        # loaded later by other packages, are not numpy's and are left alone)
+        return [c.num_threads for c in threads._blas_controllers()]
+
+    before = blas_counts()
+    assert before, "threadpoolctl found no BLAS under numpy"
+    with threads.blas_threads(1):
+        assert set(blas_counts()) == {1}
+    assert blas_counts() == before
+    with pytest.raises(ZeroDivisionError):            # restored when the body raises too
+        with threads.blas_threads(1):
+            1 / 0
+    assert blas_counts() == before
+
+
+def test_small_products_on_one_blas_thread_are_exact(monkeypatch):
+    # the same product above and below the one-thread threshold
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((30, 20)), rng.standard_normal((20, 10))
+    small = backend.matmul(a, b)
+    monkeypatch.setattr(backend, "SERIAL_BLAS_WORK", 0)
+    np.testing.assert_allclose(small, backend.matmul(a, b), rtol=1e-12)
+    np.testing.assert_allclose(small, a @ b, rtol=1e-12)
