@@ -306,12 +306,13 @@ def interpolate_bilinear_backward(g, in_hw, align_corners: bool, scales):
 # ---- matrix products --------------------------------------------------------------------------
 
 # Dispatch, measured on this project's 2-core machine by benchmarks/bench_matmul.py (figures in
-# benchmarks/RESULTS.md). The Numba GEMM beat OpenBLAS (1.2-1.4x, float32; about even in float64)
-# only on op(a) @ op(b) with b transposed and a not, i.e. the forward x W^T of a linear layer,
-# where it needs no copy, for 0.5 to 3.3 million multiply-adds (LeNet-5's fc layers at batch 64);
-# below that numpy's call overhead is smaller, above it BLAS's packed kernels run 1.4-2x faster,
-# and the other two forms pay for a transposed copy. Everything else goes to BLAS.
-NUMBA_WORK = (500_000, 3_300_000)
+# benchmarks/RESULTS.md) and inside a LeNet-5 training step (batch 64). The Numba GEMM beats
+# OpenBLAS only on op(a) @ op(b) with b transposed and a not, i.e. the forward x W^T of a linear
+# layer, where it needs no copy, around 1-3 million multiply-adds: LeNet-5's fc1 (64 x 400 x 120)
+# took 108 us in the step against BLAS's 135 us; its fc2 (64 x 120 x 84) 43 against 36 us. Below
+# that numpy's call overhead is smaller, above it BLAS's packed kernels run 1.4-2x faster, and the
+# other two forms pay for a transposed copy. Everything else goes to BLAS.
+NUMBA_WORK = (1_000_000, 3_300_000)
 
 # Products below this many multiply-adds run on one BLAS thread. Measured here: one thread is as
 # fast as two up to LeNet-5's largest fc product (64 x 400 x 120: 54 vs 50-58 us), two threads

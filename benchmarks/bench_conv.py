@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 import autograd_cnn as ac                      # noqa: E402
 import autograd_cnn.functional as F            # noqa: E402
 from autograd_cnn.kernels import conv as kconv  # noqa: E402
+from timing import wait_for_quiet                # noqa: E402
 
 try:
     import torch
@@ -62,30 +63,6 @@ def out_size(h, f, s, p):
 
 def forward_flops(n, c, h, w, k, f, s, p):
     return 2.0 * n * k * c * f * f * out_size(h, f, s, p) * out_size(w, f, s, p)
-
-
-def _cpu_idle(interval: float) -> float:
-    """Fraction of the machine's CPU time spent idle over ``interval`` seconds (Linux)."""
-    def snap():
-        with open("/proc/stat") as f:
-            v = [int(a) for a in f.readline().split()[1:]]
-        return v[3] + v[4], sum(v)
-    i0, t0 = snap()
-    time.sleep(interval)
-    i1, t1 = snap()
-    return (i1 - i0) / max(t1 - t0, 1)
-
-
-def wait_for_quiet(max_wait: float = 10.0) -> bool:
-    """Wait (up to max_wait s) until other tenants leave the CPUs >= 90% idle for 0.2 s, so a
-    round is not timed while another process holds a core. False if it never got quiet."""
-    if not os.path.exists("/proc/stat"):
-        return True
-    deadline = time.perf_counter() + max_wait
-    while time.perf_counter() < deadline:
-        if _cpu_idle(0.2) >= 0.9:
-            return True
-    return False
 
 
 def _timed(fn) -> float:

@@ -10,39 +10,16 @@ so numpy's BLAS uses its AVX-512 kernels, as PyTorch does.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from autograd_cnn import backend
 from autograd_cnn.kernels import matmul as K
+from timing import interleaved
 
 try:
     import torch
 except ImportError:                      # PyTorch is a comparison target only
     torch = None
-
-
-def median_times(fns, min_time=0.3, repeats=15):
-    """(median, min) seconds per call of each function. The functions are interleaved
-    round-robin (so all see the same load on a shared machine); each sample loops long enough
-    to time. The minimum is reported too: when another tenant holds a core, a 2-thread call can
-    stall for milliseconds, which swamps microsecond products even in the median."""
-    loops = []
-    for fn in fns:
-        fn()
-        t0 = time.perf_counter()
-        fn()
-        one = max(time.perf_counter() - t0, 1e-7)
-        loops.append(max(1, int(min_time / repeats / len(fns) / one)))
-    samples = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, n, out in zip(fns, loops, samples):
-            t0 = time.perf_counter()
-            for _ in range(n):
-                fn()
-            out.append((time.perf_counter() - t0) / n)
-    return [(float(np.median(t)), float(np.min(t))) for t in samples]
 
 
 def products(m, k, n, dtype, seed=0):
@@ -83,7 +60,7 @@ def compare_table(shapes, dtype):
                    "routed": lambda: backend.matmul(a, b, ta, tb)}
             if torch is not None:
                 fns["torch"] = _torch_fn(a, b, ta, tb)
-            t = dict(zip(fns, median_times(list(fns.values()))))
+            t = dict(zip(fns, interleaved(list(fns.values()))))
 
             def cell(key):
                 if key not in t:
@@ -109,7 +86,7 @@ def crossover_table(dtype):
                     (64, 400, 120), (160, 160, 160), (256, 256, 256), (512, 512, 512)]:
         a, b, ta, tb = products(m, k, n, dtype)["forward x W^T"]
         flops = 2.0 * m * k * n
-        tn, tb_ = median_times([lambda: K.gemm(a, b, ta, tb), _blas_fn(a, b, ta, tb)])
+        tn, tb_ = interleaved([lambda: K.gemm(a, b, ta, tb), _blas_fn(a, b, ta, tb)])
         lines.append(f"| ({m}, {k}, {n}) | {m * k * n} | {flops / tn[0] / 1e9:.0f} GF/s | "
                      f"{flops / tb_[0] / 1e9:.0f} GF/s | {tb_[0] / tn[0]:.2f} "
                      f"({tb_[1] / tn[1]:.2f}) | "
@@ -121,8 +98,8 @@ def main() -> str:
     """Print this file's markdown section and return it (benchmarks/run.py collects it)."""
     out = []
     out.append("## Matrix products (`bench_matmul.py`)\n")
-    out.append("Median (and minimum) time per call, the implementations timed interleaved, "
-               "and GFLOP/s at the median (2mkn / time). The three products of a linear "
+    out.append("Median (and minimum) time per call, the implementations interleaved with a "
+               "pause before each sample (benchmarks/timing.py), and GFLOP/s at the median (2mkn / time). The three products of a linear "
                "layer y = x W^T with x (m, k) and W (n, k): forward x W^T, grad_x = g W, "
                "grad_W = g^T x. 'routed' is `autograd_cnn.backend.matmul`, which sends the "
                f"x W^T form with {backend.NUMBA_WORK[0]} <= m*k*n <= {backend.NUMBA_WORK[1]} "

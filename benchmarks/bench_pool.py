@@ -15,35 +15,19 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 
 import numpy as np
 
 import autograd_cnn as ac
 import autograd_cnn.functional as F
 from autograd_cnn.engine import run_backward
+from timing import interleaved
 
 try:
     import torch
     import torch.nn.functional as TF
 except ImportError:                      # PyTorch is a comparison target only
     torch = None
-
-
-def median_times(fns, repeats=11):
-    """(median, min) seconds per call of each function, the calls interleaved round-robin so
-    that both libraries see the same load on a shared machine (one warm-up call each, which
-    also compiles). The minimum is reported too: when another tenant holds a core, 2-thread
-    code stalls for whole scheduler slices, and that can move even a median."""
-    for fn in fns:
-        fn()
-    samples = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, out in zip(fns, samples):
-            t0 = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - t0)
-    return [(float(np.median(t)), float(np.min(t))) for t in samples]
 
 
 # name, input shape, our op, PyTorch's op
@@ -110,7 +94,7 @@ def speed_table():
             fns = [_ours(ours, x_np, backward)]
             if torch is not None:
                 fns.append(_theirs(theirs, x_np, backward))
-            (ours_med, ours_min), *their_times = median_times(fns)
+            (ours_med, ours_min), *their_times = interleaved(fns)
             cell = ratio = "n/a"
             if their_times:
                 (their_med, their_min), = their_times
@@ -158,8 +142,9 @@ def main() -> str:
     """Print this file's markdown section and return it (benchmarks/run.py collects it)."""
     out = []
     out.append("## Pooling and upsampling (`bench_pool.py`)\n")
-    out.append("float32, median (and minimum) of 11 runs after a warm-up, ours and PyTorch's "
-               "interleaved; the ratio is PyTorch's time / ours (> 1: autograd_cnn is faster), "
+    out.append("float32, median (and minimum) of 11 samples after a warm-up, ours and "
+               "PyTorch's interleaved with a pause before each sample (benchmarks/timing.py); "
+               "the ratio is PyTorch's time / ours (> 1: autograd_cnn is faster), "
                "from medians (and minima). "
                "forward: no graph recorded (PyTorch under `no_grad`, so neither computes "
                "max-pool switches); forward+backward: input requires grad, dL/dx by "

@@ -9,8 +9,10 @@ them to a Numba loop (``_name``) that fills them: numpy asks the kernel for tran
 pages on large arrays, and first-touching a fresh 103 MB result measured 8 ms that way against
 27 ms for an array allocated inside Numba (4 KiB page faults), more than most of these loops.
 
-Every kernel runs in parallel over the N*C planes: a plane's output slice belongs to one
-iteration, so the backward kernels can scatter-add into their own plane without races.
+Every kernel loops over a range [p0, p1) of the N*C planes, and ``threads.over_planes`` splits
+big jobs over one thread per core (small ones run in the calling thread: a thread's wake-up costs
+more than pooling LeNet's activations). A plane's output slice belongs to one share, so the
+backward kernels can scatter-add into their own plane without races.
 
 Conventions (PyTorch's):
 - window of output (oh, ow) starts at (oh*sh - ph, ow*sw - pw); tap (i, j) reads input row
@@ -22,7 +24,9 @@ Conventions (PyTorch's):
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
+
+from .threads import over_planes
 
 
 # ---- max pooling --------------------------------------------------------------------------------
@@ -53,12 +57,14 @@ def max_pool2d_forward(x, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo, with_indices):
     N, C = x.shape[:2]
     out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
     idx = np.empty((N, C, Ho, Wo) if with_indices else (0, 0, 0, 0), dtype=np.int64)
-    _max_pool2d_forward(x, kh, kw, sh, sw, ph, pw, dh, dw, bool(with_indices), out, idx)
+    # each tap is a compare-and-select: count them, not just the elements
+    over_planes(_max_pool2d_forward, N * C, x.size + out.size * kh * kw, x, kh, kw, sh, sw, ph,
+                pw, dh, dw, bool(with_indices), out, idx)
     return out, idx
 
 
-@njit(parallel=True, cache=True)
-def _max_pool2d_forward(x, kh, kw, sh, sw, ph, pw, dh, dw, with_indices, out, idx):
+@njit(cache=True, nogil=True)
+def _max_pool2d_forward(x, kh, kw, sh, sw, ph, pw, dh, dw, with_indices, out, idx, p0, p1):
     N, C, H, W = x.shape
     Ho, Wo = out.shape[2], out.shape[3]
     P = N * C
@@ -67,7 +73,7 @@ def _max_pool2d_forward(x, kh, kw, sh, sw, ph, pw, dh, dw, with_indices, out, id
     ip = idx.reshape(P, Ho, Wo) if with_indices else idx.reshape(0, 0, 0)
     hs, i0, i1 = _taps(Ho, sh, ph, dh, kh, H)
     ws, j0, j1 = _taps(Wo, sw, pw, dw, kw, W)
-    for p in prange(P):
+    for p in range(p0, p1):
         plane = xp[p]
         for oh in range(Ho):
             orow = op[p, oh]
@@ -97,19 +103,20 @@ def max_pool2d_backward(g, indices, H, W):
     """dL/dx: each output's gradient goes to the input element its switch points at
     (added up where windows overlap).  (N, C, Ho, Wo) -> (N, C, H, W)."""
     gx = np.empty(g.shape[:2] + (H, W), dtype=g.dtype)
-    _max_pool2d_backward(g, indices, gx)
+    # a zero fill and one scatter per output: cheap, so it counts as g's size only
+    over_planes(_max_pool2d_backward, g.shape[0] * g.shape[1], g.size, g, indices, gx)
     return gx
 
 
-@njit(parallel=True, cache=True)
-def _max_pool2d_backward(g, indices, gx):
+@njit(cache=True, nogil=True)
+def _max_pool2d_backward(g, indices, gx, p0, p1):
     N, C, Ho, Wo = g.shape
     H, W = gx.shape[2], gx.shape[3]
     P = N * C
     gp = g.reshape(P, Ho * Wo)
     ip = indices.reshape(P, Ho * Wo)
     gxp = gx.reshape(P, H * W)
-    for p in prange(P):
+    for p in range(p0, p1):
         dst = gxp[p]
         dst[:] = 0                      # zero-filled per plane, by the thread that owns it
         src = gp[p]
@@ -160,13 +167,14 @@ def avg_pool2d_forward(x, kh, kw, sh, sw, ph, pw, Ho, Wo, count_include_pad, div
     """out = (sum of the window's input elements) / divisor; (N, C, H, W) -> (N, C, Ho, Wo).
     The divisor is described in ``_avg_windows``; padding contributes zeros to the sum."""
     out = np.empty(x.shape[:2] + (Ho, Wo), dtype=x.dtype)
-    _avg_pool2d_forward(x, kh, kw, sh, sw, ph, pw, bool(count_include_pad), divisor_override,
+    over_planes(_avg_pool2d_forward, x.shape[0] * x.shape[1], x.size + out.size,
+                x, kh, kw, sh, sw, ph, pw, bool(count_include_pad), divisor_override,
                         out)
     return out
 
 
-@njit(parallel=True, cache=True)
-def _avg_pool2d_forward(x, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override, out):
+@njit(cache=True, nogil=True)
+def _avg_pool2d_forward(x, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override, out, p0, p1):
     N, C, H, W = x.shape
     Ho, Wo = out.shape[2], out.shape[3]
     P = N * C
@@ -174,9 +182,9 @@ def _avg_pool2d_forward(x, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_ov
     op = out.reshape(P, Ho, Wo)
     h0, h1, w0, w1, div = _avg_windows(Ho, Wo, kh, kw, sh, sw, ph, pw, H, W,
                                        count_include_pad, divisor_override)
-    for p in prange(P):
+    column_sums = np.empty(W, dtype=x.dtype)    # one per call: an allocation per plane cost
+    for p in range(p0, p1):                     # as much as pooling a LeNet plane
         plane = xp[p]
-        column_sums = np.empty(W, dtype=x.dtype)
         for oh in range(Ho):
             # the windows of one output row cover the same input rows: add those rows once
             # (vectorised), then each window sums its columns of that one row
@@ -197,13 +205,14 @@ def avg_pool2d_backward(g, H, W, kh, kw, sh, sw, ph, pw, count_include_pad, divi
     """dL/dx[h, w] = sum over the windows containing (h, w) of g / divisor.
     (N, C, Ho, Wo) -> (N, C, H, W)."""
     gx = np.empty(g.shape[:2] + (H, W), dtype=g.dtype)
-    _avg_pool2d_backward(g, kh, kw, sh, sw, ph, pw, bool(count_include_pad), divisor_override,
+    over_planes(_avg_pool2d_backward, g.shape[0] * g.shape[1], g.size + gx.size,
+                g, kh, kw, sh, sw, ph, pw, bool(count_include_pad), divisor_override,
                          gx)
     return gx
 
 
-@njit(parallel=True, cache=True)
-def _avg_pool2d_backward(g, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override, gx):
+@njit(cache=True, nogil=True)
+def _avg_pool2d_backward(g, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override, gx, p0, p1):
     N, C, Ho, Wo = g.shape
     H, W = gx.shape[2], gx.shape[3]
     P = N * C
@@ -211,10 +220,10 @@ def _avg_pool2d_backward(g, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_o
     gxp = gx.reshape(P, H, W)
     h0, h1, w0, w1, div = _avg_windows(Ho, Wo, kh, kw, sh, sw, ph, pw, H, W,
                                        count_include_pad, divisor_override)
-    for p in prange(P):
+    spread = np.empty(W, dtype=g.dtype)
+    for p in range(p0, p1):
         dst = gxp[p]
         dst[:, :] = 0                   # zero-filled per plane, by the thread that owns it
-        spread = np.empty(W, dtype=g.dtype)
         for oh in range(Ho):
             # the windows of one output row cover the same input rows, so spread the row's
             # shares along w once, then add that row to each covered input row (a vectorised
@@ -244,15 +253,15 @@ def _adaptive_ranges(size, out_size):
     return lo, hi
 
 
-@njit(parallel=True, cache=True, fastmath={"reassoc"})
-def _global_avg_forward(x, out):
+@njit(cache=True, nogil=True, fastmath={"reassoc"})
+def _global_avg_forward(x, out, p0, p1):
     """Mean of each plane: (N, C, H, W) -> (N, C, 1, 1). One flat sum per plane; reassociation
     lets it vectorise (NaN and Inf still propagate)."""
     N, C, H, W = x.shape
     P = N * C
     xf = x.reshape(P, H * W)
     of = out.reshape(P)
-    for p in prange(P):
+    for p in range(p0, p1):
         s = x.dtype.type(0)
         for i in range(H * W):
             s += xf[p, i]
@@ -262,15 +271,16 @@ def _global_avg_forward(x, out):
 def adaptive_avg_pool2d_forward(x, Ho, Wo):
     """Average over adaptive windows; (N, C, H, W) -> (N, C, Ho, Wo)."""
     out = np.empty(x.shape[:2] + (Ho, Wo), dtype=x.dtype)
+    planes = x.shape[0] * x.shape[1]
     if Ho == 1 and Wo == 1:                  # global average pooling (network heads)
-        _global_avg_forward(x, out)
+        over_planes(_global_avg_forward, planes, x.size, x, out)
     else:
-        _adaptive_avg_pool2d_forward(x, out)
+        over_planes(_adaptive_avg_pool2d_forward, planes, x.size + out.size, x, out)
     return out
 
 
-@njit(parallel=True, cache=True)
-def _adaptive_avg_pool2d_forward(x, out):
+@njit(cache=True, nogil=True)
+def _adaptive_avg_pool2d_forward(x, out, p0, p1):
     N, C, H, W = x.shape
     Ho, Wo = out.shape[2], out.shape[3]
     P = N * C
@@ -278,7 +288,7 @@ def _adaptive_avg_pool2d_forward(x, out):
     op = out.reshape(P, Ho, Wo)
     h0, h1 = _adaptive_ranges(H, Ho)
     w0, w1 = _adaptive_ranges(W, Wo)
-    for p in prange(P):
+    for p in range(p0, p1):
         for oh in range(Ho):
             for ow in range(Wo):
                 s = x.dtype.type(0)
@@ -291,12 +301,12 @@ def _adaptive_avg_pool2d_forward(x, out):
 def adaptive_avg_pool2d_backward(g, H, W):
     """Each window element gets g / window size; (N, C, Ho, Wo) -> (N, C, H, W)."""
     gx = np.empty(g.shape[:2] + (H, W), dtype=g.dtype)
-    _adaptive_avg_pool2d_backward(g, gx)
+    over_planes(_adaptive_avg_pool2d_backward, g.shape[0] * g.shape[1], g.size + gx.size, g, gx)
     return gx
 
 
-@njit(parallel=True, cache=True)
-def _adaptive_avg_pool2d_backward(g, gx):
+@njit(cache=True, nogil=True)
+def _adaptive_avg_pool2d_backward(g, gx, p0, p1):
     N, C, Ho, Wo = g.shape
     H, W = gx.shape[2], gx.shape[3]
     P = N * C
@@ -306,7 +316,7 @@ def _adaptive_avg_pool2d_backward(g, gx):
     w0, w1 = _adaptive_ranges(W, Wo)
     zero = g.dtype.type(0)
     gxf = gx.reshape(P, H * W)
-    for p in prange(P):
+    for p in range(p0, p1):
         if Ho == 1 and Wo == 1:              # global pooling: one share for the whole plane
             share = gp[p, 0, 0] / g.dtype.type(H * W)
             for i in range(H * W):
@@ -326,12 +336,13 @@ def adaptive_max_pool2d_forward(x, Ho, Wo):
     (N, C, H, W) -> (N, C, Ho, Wo) twice.  Backward: ``max_pool2d_backward``."""
     out = np.empty(x.shape[:2] + (Ho, Wo), dtype=x.dtype)
     idx = np.empty(x.shape[:2] + (Ho, Wo), dtype=np.int64)
-    _adaptive_max_pool2d_forward(x, out, idx)
+    over_planes(_adaptive_max_pool2d_forward, x.shape[0] * x.shape[1], x.size + out.size, x, out,
+                idx)
     return out, idx
 
 
-@njit(parallel=True, cache=True)
-def _adaptive_max_pool2d_forward(x, out, idx):
+@njit(cache=True, nogil=True)
+def _adaptive_max_pool2d_forward(x, out, idx, p0, p1):
     N, C, H, W = x.shape
     Ho, Wo = out.shape[2], out.shape[3]
     P = N * C
@@ -340,7 +351,7 @@ def _adaptive_max_pool2d_forward(x, out, idx):
     ip = idx.reshape(P, Ho, Wo)
     h0, h1 = _adaptive_ranges(H, Ho)
     w0, w1 = _adaptive_ranges(W, Wo)
-    for p in prange(P):
+    for p in range(p0, p1):
         for oh in range(Ho):
             for ow in range(Wo):
                 best = xp[p, h0[oh], w0[ow]]
@@ -362,19 +373,20 @@ def max_unpool2d_forward(x, indices, Ho, Wo):
     """out (zeros) with out.flat-per-plane[indices] = x: the inverse of max pooling through its
     switches.  (N, C, H, W) -> (N, C, Ho, Wo).  Indices must lie in [0, Ho*Wo)."""
     out = np.empty(x.shape[:2] + (Ho, Wo), dtype=x.dtype)
-    _max_unpool2d_forward(x, indices, out)
+    over_planes(_max_unpool2d_forward, x.shape[0] * x.shape[1], x.size + out.size, x, indices,
+                out)
     return out
 
 
-@njit(parallel=True, cache=True)
-def _max_unpool2d_forward(x, indices, out):
+@njit(cache=True, nogil=True)
+def _max_unpool2d_forward(x, indices, out, p0, p1):
     N, C, H, W = x.shape
     Ho, Wo = out.shape[2], out.shape[3]
     P = N * C
     xp = x.reshape(P, H * W)
     ip = indices.reshape(P, H * W)
     op = out.reshape(P, Ho * Wo)
-    for p in prange(P):
+    for p in range(p0, p1):
         dst = op[p]
         dst[:] = 0
         src = xp[p]
@@ -387,19 +399,20 @@ def max_unpool2d_backward(g, indices):
     """dL/dx = g gathered at the switches.
     g (N, C, Ho, Wo) and indices (N, C, H, W) -> (N, C, H, W)."""
     gx = np.empty(indices.shape, dtype=g.dtype)
-    _max_unpool2d_backward(g, indices, gx)
+    over_planes(_max_unpool2d_backward, g.shape[0] * g.shape[1], g.size + gx.size, g, indices,
+                gx)
     return gx
 
 
-@njit(parallel=True, cache=True)
-def _max_unpool2d_backward(g, indices, gx):
+@njit(cache=True, nogil=True)
+def _max_unpool2d_backward(g, indices, gx, p0, p1):
     N, C, Ho, Wo = g.shape
     H, W = indices.shape[2], indices.shape[3]
     P = N * C
     gp = g.reshape(P, Ho * Wo)
     ip = indices.reshape(P, H * W)
     gxp = gx.reshape(P, H * W)
-    for p in prange(P):
+    for p in range(p0, p1):
         src = gp[p]
         sw = ip[p]
         dst = gxp[p]

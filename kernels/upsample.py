@@ -13,29 +13,32 @@ As in ``pool.py``, each public kernel allocates its result with numpy (huge page
 large array is first touched about 3x faster) and a Numba loop ``_name`` fills it.
 
 Both are linear in x, so each backward is the transposed map: every output gradient is added
-back to the input elements it was read from, with the same weights. Parallel over the N*C
-planes; a plane's gradient is scattered only by the iteration that owns it.
+back to the input elements it was read from, with the same weights. Each loop covers a range of
+the N*C planes (``threads.over_planes`` splits big jobs over threads); a plane's gradient is
+scattered only by the share that owns it.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
+
+from .threads import over_planes
 
 
 def nearest_forward(x, hi, wi):
     """(N, C, H, W) -> (N, C, len(hi), len(wi)), out[.., oh, ow] = x[.., hi[oh], wi[ow]]."""
     out = np.empty(x.shape[:2] + (len(hi), len(wi)), dtype=x.dtype)
-    _nearest_forward(x, hi, wi, out)
+    over_planes(_nearest_forward, x.shape[0] * x.shape[1], x.size + out.size, x, hi, wi, out)
     return out
 
 
-@njit(parallel=True, cache=True)
-def _nearest_forward(x, hi, wi, out):
+@njit(cache=True, nogil=True)
+def _nearest_forward(x, hi, wi, out, p0, p1):
     N, C, H, W = x.shape
     Ho, Wo = hi.shape[0], wi.shape[0]
     P = N * C
     xp = x.reshape(P, H, W)
     op = out.reshape(P, Ho, Wo)
-    for p in prange(P):
+    for p in range(p0, p1):
         for oh in range(Ho):
             src = xp[p, hi[oh]]
             dst = op[p, oh]
@@ -46,18 +49,18 @@ def _nearest_forward(x, hi, wi, out):
 def nearest_backward(g, hi, wi, H, W):
     """(N, C, Ho, Wo) -> (N, C, H, W): gx[.., hi[oh], wi[ow]] += g[.., oh, ow]."""
     gx = np.empty(g.shape[:2] + (H, W), dtype=g.dtype)
-    _nearest_backward(g, hi, wi, gx)
+    over_planes(_nearest_backward, g.shape[0] * g.shape[1], g.size + gx.size, g, hi, wi, gx)
     return gx
 
 
-@njit(parallel=True, cache=True)
-def _nearest_backward(g, hi, wi, gx):
+@njit(cache=True, nogil=True)
+def _nearest_backward(g, hi, wi, gx, p0, p1):
     N, C, Ho, Wo = g.shape
     H, W = gx.shape[2], gx.shape[3]
     P = N * C
     gp = g.reshape(P, Ho, Wo)
     gxp = gx.reshape(P, H, W)
-    for p in prange(P):
+    for p in range(p0, p1):
         gxp[p, :, :] = 0
         for oh in range(Ho):
             src = gp[p, oh]
@@ -69,18 +72,19 @@ def _nearest_backward(g, hi, wi, gx):
 def bilinear_forward(x, h0, h1, lh0, lh1, w0, w1, lw0, lw1):
     """(N, C, H, W) -> (N, C, len(h0), len(w0)); the formula is in the module docstring."""
     out = np.empty(x.shape[:2] + (len(h0), len(w0)), dtype=x.dtype)
-    _bilinear_forward(x, h0, h1, lh0, lh1, w0, w1, lw0, lw1, out)
+    over_planes(_bilinear_forward, x.shape[0] * x.shape[1], x.size + out.size,
+                x, h0, h1, lh0, lh1, w0, w1, lw0, lw1, out)
     return out
 
 
-@njit(parallel=True, cache=True)
-def _bilinear_forward(x, h0, h1, lh0, lh1, w0, w1, lw0, lw1, out):
+@njit(cache=True, nogil=True)
+def _bilinear_forward(x, h0, h1, lh0, lh1, w0, w1, lw0, lw1, out, p0, p1):
     N, C, H, W = x.shape
     Ho, Wo = h0.shape[0], w0.shape[0]
     P = N * C
     xp = x.reshape(P, H, W)
     op = out.reshape(P, Ho, Wo)
-    for p in prange(P):
+    for p in range(p0, p1):
         for oh in range(Ho):
             top = xp[p, h0[oh]]
             bottom = xp[p, h1[oh]]
@@ -97,18 +101,19 @@ def _bilinear_forward(x, h0, h1, lh0, lh1, w0, w1, lw0, lw1, out):
 def bilinear_backward(g, h0, h1, lh0, lh1, w0, w1, lw0, lw1, H, W):
     """(N, C, Ho, Wo) -> (N, C, H, W): the transpose of ``bilinear_forward``."""
     gx = np.empty(g.shape[:2] + (H, W), dtype=g.dtype)
-    _bilinear_backward(g, h0, h1, lh0, lh1, w0, w1, lw0, lw1, gx)
+    over_planes(_bilinear_backward, g.shape[0] * g.shape[1], g.size + gx.size,
+                g, h0, h1, lh0, lh1, w0, w1, lw0, lw1, gx)
     return gx
 
 
-@njit(parallel=True, cache=True)
-def _bilinear_backward(g, h0, h1, lh0, lh1, w0, w1, lw0, lw1, gx):
+@njit(cache=True, nogil=True)
+def _bilinear_backward(g, h0, h1, lh0, lh1, w0, w1, lw0, lw1, gx, p0, p1):
     N, C, Ho, Wo = g.shape
     H, W = gx.shape[2], gx.shape[3]
     P = N * C
     gp = g.reshape(P, Ho, Wo)
     gxp = gx.reshape(P, H, W)
-    for p in prange(P):
+    for p in range(p0, p1):
         gxp[p, :, :] = 0
         for oh in range(Ho):
             top = gxp[p, h0[oh]]

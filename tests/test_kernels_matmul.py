@@ -20,10 +20,13 @@ def operands(m, k, n, ta, tb, dtype, seed=0):
 
 
 @pytest.mark.nojit
+@pytest.mark.parametrize("threads", ["one thread", "tiles split over threads"])
 @pytest.mark.parametrize("dtype,rtol", DTYPES)
 @pytest.mark.parametrize("m,k,n", SHAPES)
 @pytest.mark.parametrize("ta,tb", [(False, False), (False, True), (True, False), (True, True)])
-def test_gemm_matches_reference(dtype, rtol, m, k, n, ta, tb):
+def test_gemm_matches_reference(dtype, rtol, m, k, n, ta, tb, threads, monkeypatch):
+    # small products run in the calling thread; a threshold of 0 splits these ones too
+    monkeypatch.setattr(K, "PARALLEL_MIN", 0 if threads.startswith("tiles") else 1 << 62)
     a, b = operands(m, k, n, ta, tb, dtype)
     ref = R.gemm(a, b, ta, tb)
     assert ref.shape == (m, n)
@@ -57,8 +60,9 @@ def test_gemm_propagates_nan_and_inf():
 def test_dispatch_rule():
     # the Numba GEMM takes the forward product of small linear layers (x W^T), BLAS the rest
     assert backend.matmul_route(64, 400, 120, transpose_b=True) == "numba"
-    assert backend.matmul_route(64, 120, 84, transpose_b=True) == "numba"
-    assert backend.matmul_route(64, 84, 10, transpose_b=True) == "blas"          # too small
+    assert backend.matmul_route(128, 100, 100, transpose_b=True) == "numba"
+    assert backend.matmul_route(64, 120, 84, transpose_b=True) == "blas"         # too small
+    assert backend.matmul_route(64, 84, 10, transpose_b=True) == "blas"
     assert backend.matmul_route(1024, 1024, 1024, transpose_b=True) == "blas"    # too large
     assert backend.matmul_route(64, 400, 120) == "blas"                          # needs a copy
     assert backend.matmul_route(64, 400, 120, transpose_a=True) == "blas"
@@ -79,7 +83,7 @@ def test_backend_matmul_every_route(shape, dtype, rtol, monkeypatch):
         monkeypatch.setenv("AUTOGRAD_CNN_REFERENCE", "1")
         np.testing.assert_array_equal(backend.matmul(a, b, ta, tb), ref)
         monkeypatch.delenv("AUTOGRAD_CNN_REFERENCE")
-    assert routes == ({"numba", "blas"} if shape in [(64, 120, 84), (70, 300, 130)] else {"blas"})
+    assert routes == ({"numba", "blas"} if shape == (70, 300, 130) else {"blas"})
 
 
 @pytest.mark.nojit

@@ -10,6 +10,7 @@ import pytest
 from autograd_cnn import backend
 from autograd_cnn.kernels import pool as K
 from autograd_cnn.kernels import reference as R
+from autograd_cnn.kernels import threads
 from autograd_cnn.kernels import upsample as U
 
 DTYPES = [(np.float64, 1e-12), (np.float32, 1e-5)]
@@ -34,6 +35,25 @@ CONFIGS = [
     ((3, 3), (3, 2), (0, 1), (1, 2)),
     ((1, 1), (2, 2), (0, 0), (1, 1)),
 ]
+
+
+@pytest.fixture(autouse=True, params=["one thread", "split over threads"])
+def planes_split(request, monkeypatch):
+    """Every kernel test runs twice: small jobs run in the calling thread, big ones are split
+    over threads by threads.over_planes; a threshold of 0 sends these small cases down the
+    split path too."""
+    if request.param == "split over threads":
+        monkeypatch.setattr(threads, "PLANES_PARALLEL_MIN", 0)
+    return request.param
+
+
+def test_over_planes_covers_every_plane_once(planes_split):
+    seen = []
+    threads.over_planes(lambda tag, p0, p1: seen.append((tag, p0, p1)), 7, 10, "k")
+    covered = sorted(p for _, p0, p1 in seen for p in range(p0, p1))
+    assert covered == list(range(7)) and {tag for tag, _, _ in seen} == {"k"}
+    expected = 1 if planes_split == "one thread" else threads.workers(7)
+    assert len(seen) == expected
 
 
 def close(a, b, rtol):
