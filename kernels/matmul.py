@@ -14,13 +14,14 @@ that ``linear``'s forward, x W^T with W stored (out, in), needs no copy at all.
 Blocking: C is cut into 64 x 64 tiles; products of PARALLEL_MIN multiply-adds or more split the
 tiles over one thread per core (each tile of C belongs to one thread), smaller ones run in the
 calling thread: waking a thread costs 50-100 us here, and inside a training step (threads
-asleep) a parallel region made LeNet-5's fc1 product take 325 us instead of 108 us. A tile is computed in 4 x 4 blocks:
-16 running sums held in registers, each loaded element of A and B^T used four times. The sums
-are vectorised along K, which needs reassociation: fastmath is limited to {'reassoc',
-'contract'} (reordered sums and fused multiply-adds), so NaN and Inf still propagate.
+asleep) a parallel region made LeNet-5's fc1 product take 325 us instead of 108 us. A tile is
+computed in 4 x 4 blocks: 16 running sums held in registers, each loaded element of A and B^T
+used four times. The sums are vectorised along K, which needs reassociation: fastmath is
+limited to {'reassoc', 'contract'} (reordered sums and fused multiply-adds), so NaN and Inf
+still propagate.
 
 Measured here (benchmarks/bench_matmul.py): this kernel beats BLAS only on the forward product
-of a small linear layer (x W^T, no copy, 0.5-3 M multiply-adds: LeNet's fc layers); BLAS
+of a small linear layer (x W^T, no copy, 1-3 M multiply-adds: LeNet's fc1); BLAS
 (through numpy) wins elsewhere, and ``autograd_cnn/backend.py`` routes accordingly.
 """
 
