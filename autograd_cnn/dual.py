@@ -121,6 +121,8 @@ class Dual:
         if self.value < 0:
             raise ValueError(f"sqrt: input must be >= 0, got {self.value!r} ({self!r})")
         r = math.sqrt(self.value)
+        if r == 0:                     # the slope at 0 is infinite (Value's rule says the same)
+            return Dual(r, math.copysign(math.inf, self.deriv) if self.deriv else 0.0)
         return Dual(r, self.deriv * 0.5 / r if self.deriv else 0.0)
 
     def tanh(self):
@@ -165,6 +167,18 @@ class Dual:
 
     def __ge__(self, other):
         return self.value >= self._other(other)
+
+    def __eq__(self, other):
+        # the values compare, as Value's do (the derivatives are not part of the number)
+        if not isinstance(other, (Dual, numbers.Real)):
+            return NotImplemented
+        return self.value == self._other(other)
+
+    def __ne__(self, other):
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    __hash__ = object.__hash__
 
     def __float__(self):
         return self.value

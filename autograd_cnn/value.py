@@ -87,7 +87,9 @@ def _log_rule(node, g):          # d(ln a)/da = 1/a
     return (g / node._parents[0].data,)
 
 
-def _sqrt_rule(node, g):         # d(sqrt a)/da = 1 / (2 sqrt a)
+def _sqrt_rule(node, g):         # d(sqrt a)/da = 1 / (2 sqrt a); infinite at a = 0
+    if node.data == 0:
+        return (math.copysign(math.inf, g) if g else 0.0,)
     return (g * 0.5 / node.data,)
 
 

@@ -217,6 +217,26 @@ def test_inplace_change_of_saved_input_detected_naming_op():
         y.backward()
 
 
+def test_inplace_change_of_an_ops_saved_output_detected_naming_op():
+    # exp's backward multiplies by its own output: changing that output would silently give
+    # 2x the gradient
+    x = ac.tensor([1.0, 2.0], requires_grad=True)
+    y = x.exp()
+    with ac.no_grad():
+        y.mul_(2)
+    with pytest.raises(RuntimeError, match="'exp': its output was modified by an in-place"):
+        y.backward(ac.ones(2))
+    assert x.grad is None
+    # a later op that read y names y's own op as the one that changed
+    y = x.exp()
+    s = y.sum()
+    with ac.no_grad():
+        y.mul_(2)
+    with pytest.raises(RuntimeError, match=r"'sum': its input \(the result of 'exp'\) was "
+                                           r"modified"):
+        s.backward()
+
+
 def test_optimizer_style_update_between_forward_and_backward_detected():
     w = ac.tensor([1.0, 2.0], requires_grad=True)
     y = (w * w).sum()

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import autograd_cnn as ac
+import autograd_cnn.functional as F
 from op_cases import CASES, make_inputs
 
 PARAMS = [pytest.param(c, shapes, id=f"{c.name}-{'x'.join(map(str, shapes))}")
@@ -40,3 +41,45 @@ def test_float32_gradients_stay_float32(case, shapes):
     out.backward(np.ones(out.shape, np.float32))
     for t in tensors:
         assert t.grad is not None and t.grad.dtype == np.float32 and t.grad.shape == t.shape
+
+
+def test_dtype_promotion_follows_pytorch():
+    i, f32, f64 = ac.tensor([1, 2]), ac.tensor([1.0, 2.0]), ac.tensor([1.0, 2.0], dtype="float64")
+    assert (i * f32).dtype == np.float32 and (f32 + i).dtype == np.float32   # numpy: float64
+    assert (i - f64).dtype == np.float64 and (f32 * f64).dtype == np.float64
+    assert (ac.arange(5) / 2).dtype == np.float32                            # int / int
+    assert (ac.arange(5) / ac.arange(1, 6)).dtype == np.float32
+    assert (ac.arange(3) + 0.5).dtype == np.float32 and (ac.arange(3) * 2).dtype == np.int64
+    assert (ac.tensor([True, False]) * f32).dtype == np.float32
+    np.testing.assert_allclose((ac.arange(5) / 2).numpy(), [0, 0.5, 1, 1.5, 2])
+    # the gradient reaches the floating operand through the cast integer one
+    w = ac.tensor([1.0, 2.0], requires_grad=True)
+    (w * ac.tensor([3, 4])).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [3.0, 4.0])
+
+
+@pytest.mark.parametrize("op", [lambda a, b: a + b, lambda a, b: a * b, F.maximum,
+                                lambda a, b: F.where(a > 0, a, b)])
+def test_shapes_that_do_not_broadcast_name_the_op_and_both_shapes(op):
+    with pytest.raises(ValueError, match=r"shapes \(2, 3\) and \(3, 2\) cannot be broadcast"):
+        op(ac.zeros(2, 3), ac.zeros(3, 2))
+
+
+def test_where_method_is_pytorchs_form():
+    x = ac.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    y = x.where(x > 0, ac.zeros(3))
+    np.testing.assert_array_equal(y.detach().numpy(), [1.0, 0.0, 3.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 0.0, 1.0])
+    with pytest.raises(ValueError, match=r"where: condition of shape \(2,\) cannot be broadcast"):
+        x.where(ac.tensor([True, False]), 0.0)
+
+
+def test_edge_values_give_pytorchs_results_without_warnings():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = ac.tensor([0.0, 4.0], requires_grad=True)
+        a.sqrt().sum().backward()
+        np.testing.assert_array_equal(a.grad.numpy(), [np.inf, 0.25])
+        assert ac.tensor([-np.inf, -np.inf]).logsumexp(dim=0).item() == -np.inf

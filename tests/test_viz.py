@@ -73,6 +73,14 @@ def test_tensor_graph_shows_op_shape_dtype_and_names_without_arrays():
     assert "mean" not in lean and "grad norm" not in lean
 
 
+def test_tensor_graph_freed_by_backward_is_a_clear_error():
+    w = ac.randn(3, 2, requires_grad=True)
+    loss = (ac.randn(4, 3) @ w).sum()
+    loss.backward()
+    with pytest.raises(ValueError, match=r"freed by backward\(\).*retain_graph=True"):
+        draw_graph(loss)
+
+
 def test_bad_arguments():
     with pytest.raises(TypeError, match="Value or a Tensor"):
         draw_graph(3.0)
@@ -104,3 +112,12 @@ def test_rendering_without_dot_names_the_install_commands(monkeypatch, tmp_path)
         assert cmd in msg
     with pytest.raises(DotNotFoundError):
         g.render(tmp_path / "x", format="svg")
+
+
+def test_tensor_graph_with_inf_and_nan_draws_without_warnings():
+    import warnings
+    x = ac.tensor([np.inf, 1.0, np.nan], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        src = draw_graph((x * 2).sum()).source
+    assert "mul" in src and "nan" in src

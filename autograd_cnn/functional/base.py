@@ -62,15 +62,32 @@ def _constant(x, dtype: np.dtype, where: str) -> Tensor:
 
 
 def operands(a, b, where: str) -> tuple[Tensor, Tensor]:
-    """Both operands of a binary op as tensors (at least one must already be one)."""
+    """Both operands of a binary op as tensors (at least one must already be one), with
+    PyTorch's promotion: an integer or bool tensor meeting a floating one takes its dtype (numpy
+    would make int64 * float32 float64). Shapes must broadcast together."""
     if isinstance(a, Tensor):
-        if isinstance(b, Tensor):
-            return a, b
-        return a, _constant(b, a.data.dtype, where)
-    if isinstance(b, Tensor):
-        return _constant(a, b.data.dtype, where), b
-    raise TypeError(f"{where}: expected at least one Tensor operand, got {_type_name(a)} "
-                    f"and {_type_name(b)}")
+        if not isinstance(b, Tensor):
+            b = _constant(b, a.data.dtype, where)
+    elif isinstance(b, Tensor):
+        a = _constant(a, b.data.dtype, where)
+    else:
+        raise TypeError(f"{where}: expected at least one Tensor operand, got {_type_name(a)} "
+                        f"and {_type_name(b)}")
+    da, db = a.data.dtype, b.data.dtype
+    if da != db:
+        # integer and bool tensors never require grad, so the cast copies carry nothing lost
+        if da.kind == "f" and db.kind in "biu":
+            b = leaf(b.data.astype(da))
+        elif db.kind == "f" and da.kind in "biu":
+            a = leaf(a.data.astype(db))
+    if a.data.shape != b.data.shape:
+        try:
+            np.broadcast_shapes(a.data.shape, b.data.shape)
+        except ValueError:
+            raise ValueError(f"{where}: shapes {tuple(a.data.shape)} and {tuple(b.data.shape)} "
+                             "cannot be broadcast together (sizes must match, or be 1, "
+                             "aligned from the last dimension)") from None
+    return a, b
 
 
 def norm_dim(dim, ndim: int, where: str) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..tensor import get_default_dtype
 from .base import Tensor, ensure_tensor, leaf, make, operands
 
 __all__ = [
@@ -59,6 +60,9 @@ def _mul_backward(node, g):
 def div(a, b) -> Tensor:
     """a / b (true division).  d/da = 1/b, d/db = -a/b^2 = -out/b."""
     a, b = operands(a, b, "div")
+    if a.data.dtype.kind != "f" and b.data.dtype.kind != "f":
+        # integer / integer is a float in the default dtype (float32), as in PyTorch
+        a, b = leaf(a.data.astype(get_default_dtype())), leaf(b.data.astype(get_default_dtype()))
     return make(a.data / b.data, (a, b), "div", _div_backward)
 
 
@@ -154,7 +158,8 @@ def sqrt(x) -> Tensor:
 
 
 def _sqrt_backward(node, g):
-    return (g * 0.5 / node.data,)
+    with np.errstate(divide="ignore", invalid="ignore"):     # sqrt'(0) = inf, as in PyTorch
+        return (g * 0.5 / node.data,)
 
 
 def sin(x) -> Tensor:
@@ -227,6 +232,11 @@ def where(condition, a, b) -> Tensor:
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
     a, b = operands(a, b, "where")
+    try:
+        np.broadcast_shapes(cond.shape, a.data.shape, b.data.shape)
+    except ValueError:
+        raise ValueError(f"where: condition of shape {cond.shape} cannot be broadcast with the "
+                         f"values' shapes {a.data.shape} and {b.data.shape}") from None
     return make(np.where(cond, a.data, b.data), (a, b), "where", _where_backward, cond)
 
 

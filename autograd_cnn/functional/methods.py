@@ -37,13 +37,19 @@ OPERATORS = {
     "__getitem__": S.getitem, "__setitem__": S.setitem,
 }
 
+def _where(self, condition, other):
+    """``x.where(condition, other)``: x where condition else other (PyTorch's method form of
+    ``where(condition, x, other)``)."""
+    return E.where(condition, self, other)
+
+
 METHODS = {
     # elementwise
     "add": E.add, "sub": E.sub, "mul": E.mul, "div": E.div, "pow": E.pow, "neg": E.neg,
     "abs": E.abs, "exp": E.exp, "log": E.log, "sqrt": E.sqrt, "sin": E.sin, "cos": E.cos,
     "square": E.square, "clip": E.clip, "clamp": E.clamp, "maximum": E.maximum,
     "minimum": E.minimum, "sign": E.sign, "eq": E.eq, "ne": E.ne, "lt": E.lt, "le": E.le,
-    "gt": E.gt, "ge": E.ge,
+    "gt": E.gt, "ge": E.ge, "where": _where,
     # activations
     "relu": A.relu, "leaky_relu": A.leaky_relu, "elu": A.elu, "softplus": A.softplus,
     "hardtanh": A.hardtanh, "sigmoid": A.sigmoid, "tanh": A.tanh, "softmax": A.softmax,

@@ -190,7 +190,8 @@ def logsumexp(x, dim=None, keepdim: bool = False) -> Tensor:
     d = x.data
     m = d.max(axis=dims, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
-    out = m + np.log(np.exp(d - m).sum(axis=dims, keepdims=True))
+    with np.errstate(divide="ignore"):                       # all -inf: ln 0 = -inf
+        out = m + np.log(np.exp(d - m).sum(axis=dims, keepdims=True))
     if not keepdim:
         out = out.squeeze(axis=dims) if dims is not None else out.reshape(())
     return make(np.asarray(out, dtype=d.dtype), (x,), "logsumexp", _logsumexp_backward,

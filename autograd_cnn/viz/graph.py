@@ -19,6 +19,8 @@ from contextlib import contextmanager
 import graphviz
 import numpy as np
 
+from ..engine import freed_rule
+
 __all__ = ["draw_graph", "draw_module_graph", "trace_modules", "ModuleScopes", "Graph",
            "DotNotFoundError", "INSTALL_HINT"]
 
@@ -106,8 +108,10 @@ def _tensor_label(node, show_data, show_grad, names) -> str:
     if show_data and node.data.size:
         d = node.data
         if d.dtype.kind in "fc":
-            fields.append(f"mean {_fmt(float(d.mean()))} std {_fmt(float(d.std()))}")
-            fields.append(f"min {_fmt(float(d.min()))} max {_fmt(float(d.max()))}")
+            # a graph is drawn to debug Inf and NaN too: their statistics are inf/nan, silently
+            with np.errstate(invalid="ignore", over="ignore"):
+                fields.append(f"mean {_fmt(float(d.mean()))} std {_fmt(float(d.std()))}")
+                fields.append(f"min {_fmt(float(d.min()))} max {_fmt(float(d.max()))}")
         elif d.size:
             fields.append(f"min {d.min()} max {d.max()}")
     if show_grad and node.grad is not None:
@@ -136,6 +140,11 @@ def draw_graph(root, rankdir: str = "LR", show_data: bool = True, show_grad: boo
         raise ValueError(f"draw_graph: rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
     if not hasattr(root, "_parents"):
         raise TypeError(f"draw_graph: expected a Value or a Tensor, got {type(root).__name__}")
+    if getattr(root, "_backward", None) is freed_rule and not root._parents:
+        raise ValueError(
+            f"draw_graph: the graph behind this tensor (op '{root._op}') was freed by "
+            "backward(), which drops a tensor's links to its inputs to save memory. Draw it before "
+            "calling backward(), or call backward(retain_graph=True) to draw it with gradients")
     if max_nodes < 1:
         raise ValueError(f"draw_graph: max_nodes must be at least 1, got {max_nodes}")
     if modules is not None and not isinstance(modules, ModuleScopes):
