@@ -150,11 +150,16 @@ def test_activation_values_and_gradients(layer, reference):
     check_layer(layer, x)
 
 
-def test_step_is_the_heaviside_function_with_no_gradient():
+def test_step_is_the_heaviside_function_with_zero_gradient():
     x = ac.tensor([-1.5, 0.0, 0.2, 3.0], requires_grad=True)
     y = nn.Step()(x)
     np.testing.assert_array_equal(y.data, [0, 0, 1, 1])
-    assert not y.requires_grad       # zero derivative almost everywhere: nothing flows back
+    # zero derivative almost everywhere: backward runs, and nothing flows back
+    (y * ac.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 0.0, 0.0])
+    lin = nn.Linear(3, 2)
+    nn.MSELoss()(nn.Sequential(lin, nn.Step())(ac.randn(4, 3)), ac.ones(4, 2)).backward()
+    assert not lin.weight.grad.numpy().any() and not lin.bias.grad.numpy().any()
 
 
 def test_softmax_without_dim_warns_like_pytorch():
