@@ -73,11 +73,19 @@ def _csv_value(v) -> str:
     return str(v)
 
 
-def _progress(iterable, enabled: bool, **kwargs):
+def _progress(loader, enabled: bool, **kwargs):
+    """The batches of one pass over ``loader``, behind a tqdm bar when ``enabled``.
+
+    The loader is iterated exactly once, here, whether or not a bar is shown: the bar wraps
+    that one iterator and gets its length explicitly (tqdm.auto calls ``iter()`` on what it
+    wraps; given the loader itself it would start an extra pass, and a DataLoader that counts
+    epochs would then train on another epoch's order with the bar than without it)."""
+    batches = iter(loader)
     if not enabled:
-        return iterable
+        return batches
     from tqdm.auto import tqdm
-    return tqdm(iterable, leave=False, dynamic_ncols=True, **kwargs)
+    total = len(loader) if hasattr(loader, "__len__") else None
+    return tqdm(batches, total=total, leave=False, dynamic_ncols=True, **kwargs)
 
 
 class Trainer:
@@ -132,8 +140,8 @@ class Trainer:
         if hasattr(loader, "set_epoch"):
             loader.set_epoch(epoch)
         total_loss, correct, seen = 0.0, 0, 0
-        bar = _progress(loader, self.progress, desc=f"epoch {epoch + 1}", unit="batch")
-        for x, y in bar:
+        batches = _progress(loader, self.progress, desc=f"epoch {epoch + 1}", unit="batch")
+        for x, y in batches:
             self.optimizer.zero_grad()
             out = self.model(x)
             loss = self.loss_fn(out, y)
@@ -148,8 +156,8 @@ class Trainer:
             total_loss += value * n
             correct += int((out.data.argmax(axis=1) == _labels(y)).sum())
             seen += n
-            if bar is not loader:
-                bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
+            if self.progress:
+                batches.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
         if seen == 0:
             raise ValueError("train_epoch: the training loader yielded no batches")
         return {"loss": total_loss / seen, "accuracy": correct / seen}

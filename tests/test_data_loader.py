@@ -154,6 +154,18 @@ def test_same_seed_same_order_epochs_differ_and_set_epoch_replays():
                                   orders_a[2])
 
 
+def test_the_epoch_is_claimed_by_the_first_batch_not_by_iter():
+    # wrappers such as tqdm.auto call iter() on the loader without consuming it
+    loader = DataLoader(make_tensor_dataset(12), batch_size=4, shuffle=True, seed=2)
+    unused = iter(loader)
+    assert loader.epoch == 0
+    first = np.concatenate([x.numpy()[:, 0, 0, 0] for x, _ in loader])
+    np.testing.assert_array_equal(first, loader.order(0))       # epoch 0, not epoch 1
+    assert loader.epoch == 1
+    next(unused)                                                 # a late start takes epoch 1
+    assert loader.epoch == 2
+
+
 def test_no_shuffle_keeps_order_and_drop_last():
     ds = make_tensor_dataset(23)
     np.testing.assert_array_equal(served(DataLoader(ds, batch_size=4)), np.arange(23) % 5)

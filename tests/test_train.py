@@ -133,6 +133,21 @@ def test_progress_bar_shows_live_loss_and_accuracy(tmp_path, capsys):
     assert "epoch 1" in err and "loss=" in err and "acc=" in err
 
 
+def test_progress_bar_does_not_change_the_numbers(tmp_path, capsys):
+    # tqdm.auto calls iter() on what it wraps; that must not cost the loader an epoch
+    runs = {}
+    for progress in (False, True):
+        trainer = make(tmp_path / str(progress), progress=progress)
+        trainer.fit(*loaders(), epochs=3)
+        runs[progress] = trainer
+    assert "loss=" in capsys.readouterr().err                     # the bar really was shown
+    strip = [{k: v for k, v in row.items() if k != "seconds"} for row in runs[False].history.rows]
+    assert strip == [{k: v for k, v in row.items() if k != "seconds"}
+                     for row in runs[True].history.rows]
+    for key, value in weights(runs[False].model).items():
+        np.testing.assert_array_equal(weights(runs[True].model)[key], value, err_msg=key)
+
+
 def test_progress_off_by_default_without_a_terminal(capsys):
     make().fit(loaders()[0], epochs=1)
     assert "loss=" not in capsys.readouterr().err

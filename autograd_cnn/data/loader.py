@@ -10,8 +10,8 @@ Order: the samples of epoch e are a permutation drawn from numpy's default_rng([
 same seed gives the same batches, every sample appears exactly once per epoch (the last batch is
 smaller unless ``drop_last``), and each epoch is shuffled differently but reproducibly. Random
 transforms given to the loader draw from default_rng([seed, e, 1]), so augmentation is
-reproducible per epoch too. Iterating advances the epoch by one (even a peek with
-``next(iter(loader))``); ``set_epoch(k)`` says which epoch the next iteration is, so a training
+reproducible per epoch too. Iterating advances the epoch by one when the first batch is taken
+(even a peek with ``next(iter(loader))``; a bare ``iter(loader)`` does not); ``set_epoch(k)`` says which epoch the next iteration is, so a training
 loop that calls it every epoch is immune to extra iterations. Put random augmentation on the
 loader, not on the dataset: a dataset's own transform draws from its own generator, which knows
 nothing of epochs.
@@ -127,11 +127,13 @@ class DataLoader:
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self):
+        # A generator: the epoch is claimed when the first batch is asked for, not when the
+        # iterator is made. Progress bars (tqdm.auto) call iter() on what they wrap without
+        # consuming it; claiming the epoch there would shift every epoch's order by one.
         epoch = self._epoch
         self._epoch += 1
-        return self._batches(self.order(epoch), np.random.default_rng([self.seed, epoch, 1]))
-
-    def _batches(self, order: np.ndarray, rng: np.random.Generator):
+        order = self.order(epoch)
+        rng = np.random.default_rng([self.seed, epoch, 1])
         stop = len(self) * self.batch_size if self.drop_last else len(order)
         for start in range(0, stop, self.batch_size):
             yield self._batch(order[start:start + self.batch_size], rng)
