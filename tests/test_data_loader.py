@@ -37,8 +37,20 @@ def test_tensor_dataset_items_and_errors():
     x, y = np.zeros((4, 1, 2, 2)), np.array([1, 2, 3, 4])
     ds = TensorDataset(ac.tensor(x), y)
     assert len(ds) == 4 and ds[-1][1] == 4 and ds[2][0].shape == (1, 2, 2)
+    # PyTorch's semantics: indexing gives Tensors (views, no grad), also from numpy inputs
+    xi, yi = TensorDataset(ac.tensor(x.astype(np.float32)), ac.tensor(y))[1]
+    assert isinstance(xi, ac.Tensor) and isinstance(yi, ac.Tensor)
+    assert xi.shape == (1, 2, 2) and xi.dtype == np.float32 and not xi.requires_grad
+    assert yi.shape == () and yi.dtype == np.int64 and yi.item() == 2 and int(yi) == 2
+    assert all(isinstance(t, ac.Tensor) for t in ds[0])
+    assert np.shares_memory(ds[3][0].data, ds.arrays[0]) and np.shares_memory(ds[3][1].data, y)
     xb, yb = ds.get_batch(np.array([3, 0]))
     np.testing.assert_array_equal(yb, [4, 1])
+    assert type(xb) is np.ndarray and type(yb) is np.ndarray      # the DataLoader's fast path
+    samples = next(iter(DataLoader(ds, batch_size=2, collate_fn=list)))   # per-sample path
+    assert isinstance(samples[0][0], ac.Tensor) and samples[1][1].item() == 2
+    cx, cy = default_collate([ds[3], ds[0]])                    # Tensor samples stack too
+    assert cx.shape == (2, 1, 2, 2) and list(cy) == [4, 1]
     with pytest.raises(IndexError, match="out of range"):
         ds[4]
     with pytest.raises(TypeError, match="index must be an int"):

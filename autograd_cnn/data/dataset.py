@@ -64,6 +64,11 @@ class TensorDataset(Dataset):
 
     ``TensorDataset(x, y)`` with x (N, C, H, W) and y (N,) is the usual case. Arrays or Tensors;
     all must have the same length N. No copy is made.
+
+    As in PyTorch, ``ds[i]`` is a tuple of Tensors (without grad) that are views of the stored
+    arrays: ``ds[i][0]`` has shape (C, H, W), ``ds[i][1]`` is a 0-d int64 Tensor.
+    ``get_batch(indices)``, which the DataLoader uses, returns plain numpy arrays (one fancy
+    index per array, no Tensor per sample).
     """
 
     def __init__(self, *arrays):
@@ -84,7 +89,8 @@ class TensorDataset(Dataset):
 
     def __getitem__(self, index):
         i = _check_index(index, len(self), "TensorDataset")
-        return tuple(a[i] for a in self.arrays)
+        # a[i, ...] is a view even for 1-D arrays (a[i] would be a numpy scalar, a copy)
+        return tuple(Tensor(a[i, ...]) for a in self.arrays)
 
     def get_batch(self, indices: np.ndarray):
         return tuple(a[indices] for a in self.arrays)
