@@ -80,8 +80,25 @@ def test_mixed_sizes_need_a_resize(tmp_path):
     assert {ds[i][0].shape for i in range(len(ds))} == {(1, 7, 7)}
     with_tf = ImageFolder(tmp_path, transform=T.Compose([T.Resize((4, 3)), T.Normalize([0], [1])]))
     assert with_tf[1][0].shape == (1, 4, 3)
-    with pytest.raises(ValueError, match="different shapes"):
-        ImageFolder(tmp_path, transform=T.Resize(4)).to_array_dataset()
+
+def test_to_array_dataset_keeps_the_folders_transform(tmp_path):
+    grey_folder(tmp_path, sizes=((6, 5), (8, 8), (3, 9)))
+    # mixed sizes: the Resize runs once at decode time, so the images stack
+    mem = ImageFolder(tmp_path, transform=T.Resize(4)).to_array_dataset()
+    assert mem.images.shape == (6, 1, 4, 4) and mem.transform is None
+    ds = ImageFolder(tmp_path, transform=T.Compose([T.Resize((4, 3)), T.Normalize([0.5], [0.25]),
+                                                    T.RandomHorizontalFlip(1.0)]))
+    mem = ds.to_array_dataset(transform=T.Pad(1))
+    assert mem.images.shape == (6, 1, 4, 3)                        # resized and normalised once
+    assert isinstance(mem.transform, T.Compose)                     # flip, then Pad, per read
+    for i in range(len(ds)):
+        np.testing.assert_allclose(mem[i][0], T.Pad(1)(ds[i][0]), rtol=1e-6)
+        assert mem[i][1] == ds[i][1]
+    # a random step before the Resize cannot be decoded once: still a clear error
+    flip_first = ImageFolder(tmp_path, transform=T.Compose([T.RandomHorizontalFlip(),
+                                                            T.Resize(4)]))
+    with pytest.raises(ValueError, match="different shapes.*size=.*Resize before"):
+        flip_first.to_array_dataset()
 
 
 # ---- broken folders -------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import image_ops
 from .dataset import ArrayDataset, Dataset, _check_index
-from .transforms import Compose, apply_transform
+from .transforms import Compose, Transform, apply_transform
 
 __all__ = ["ImageFolder", "IMG_EXTENSIONS"]
 
@@ -43,6 +43,23 @@ def _has_resize(transform) -> bool:
     if isinstance(transform, Compose):
         return any(_has_resize(t) for t in transform.transforms)
     return getattr(transform, "resizes", False)
+
+
+def _split_fixed_prefix(transform):
+    """(fixed, rest): the leading deterministic Transforms of ``transform`` as one transform,
+    and the remaining steps (from the first random Transform or plain callable on); either is
+    None when empty. Plain callables count as random: nothing says they give the same output
+    every time."""
+    if transform is None:
+        return None, None
+    steps = list(transform.transforms) if isinstance(transform, Compose) else [transform]
+    k = 0
+    while k < len(steps) and isinstance(steps[k], Transform) and not steps[k].random:
+        k += 1
+
+    def join(part):
+        return None if not part else part[0] if len(part) == 1 else Compose(part)
+    return join(steps[:k]), join(steps[k:])
 
 
 class ImageFolder(Dataset):
@@ -134,14 +151,29 @@ class ImageFolder(Dataset):
         return x, int(self.targets[i])
 
     def to_array_dataset(self, transform=None) -> ArrayDataset:
-        """Decode every image once into an in-memory ArrayDataset (fast batching), with
-        ``transform`` as its per-read transform. Needs one image size (``size=`` or equal sizes)."""
-        images = [self.load_image(i) for i in range(len(self))]
+        """Decode every image once into an in-memory ArrayDataset (fast batching) whose samples
+        equal this folder's.
+
+        The folder's own ``transform`` is kept: its leading deterministic steps (Resize, Pad,
+        Normalize, ...) are applied once here, which is what lets images of different sizes be
+        stacked; the steps from the first random one (or plain callable) on, then ``transform``,
+        become the ArrayDataset's per-read transform. After the deterministic steps every image
+        must have one shape (``size=``, a leading Resize, or images of equal size)."""
+        now, later = _split_fixed_prefix(self.transform)
+        images = []
+        for i in range(len(self)):
+            x = self.load_image(i)
+            images.append(x if now is None else apply_transform(now, x))
         shapes = {x.shape for x in images}
         if len(shapes) > 1:
             raise ValueError(f"ImageFolder.to_array_dataset: images have different shapes "
-                             f"{sorted(shapes)[:3]}; make the ImageFolder with size=(h, w)")
-        return ArrayDataset(np.stack(images), self.targets, classes=self.classes, transform=transform)
+                             f"{sorted(shapes)[:3]}; make the ImageFolder with size=(h, w) (or "
+                             "put a Resize before any random step of its transform)")
+        per_read = [t for t in (later, transform) if t is not None]
+        per_read = (None if not per_read else per_read[0] if len(per_read) == 1
+                    else Compose(per_read))
+        return ArrayDataset(np.stack(images), self.targets, classes=self.classes,
+                            transform=per_read)
 
     def __repr__(self) -> str:
         return (f"ImageFolder(root={str(self.root)!r}, n={len(self)}, classes={len(self.classes)}, "
