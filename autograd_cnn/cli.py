@@ -15,8 +15,9 @@ scikit-learn and writes runs/lenet5-digits/:
     checkpoint.safetensors, best.safetensors   last epoch (for --resume) and best validation
     curves.png, confusion_matrix.png, filters.png, feature_maps.png, misclassified.png
 
-Errors in what was asked (unknown model or dataset, unreadable checkpoint, a checkpoint of
-another architecture) are one line on stderr and a non-zero exit, never a traceback.
+Errors in what was asked (unknown model or dataset, bad numbers, missing or broken data files,
+an unreadable checkpoint or image, a checkpoint of another architecture) are one line on stderr
+and exit status 2. Anything else is a bug and keeps its traceback (exit status 1).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -53,7 +55,9 @@ def _lenet5_modern(num_classes, in_channels):
 def _lenet5_1998(num_classes, in_channels):
     from .models import lenet5_1998
     if in_channels != 1 or num_classes != 10:
-        raise UsageError("lenet5_1998 is the published net: 1 input channel, 10 classes")
+        raise UsageError(f"lenet5-1998 is the published net, for 1-channel images of 10 "
+                         f"classes; the data has {in_channels} channel(s) and {num_classes} "
+                         "classes")
     return lenet5_1998()
 
 
@@ -62,21 +66,41 @@ def _resnet20(num_classes, in_channels):
     return resnet20(num_classes=num_classes, in_channels=in_channels)
 
 
-# name -> (builder(num_classes, in_channels), input image size)
+class ModelSpec(NamedTuple):
+    """What the command line knows about a model."""
+    build: Callable              # (num_classes, in_channels) -> Module
+    image_size: int              # the input height and width it was designed for
+    channels: int | None         # the input channels it needs (None: what the data has)
+    lr: float                    # default SGD learning rate (momentum 0.9, batch 32, cosine)
+
+
+# Default learning rates, measured with `train --epochs 30` (seed 0, SGD momentum 0.9, cosine)
+# on the bundled digits, test accuracy: lenet5 0.05 -> 0.9925; lenet5-modern 0.05 -> 0.9925;
+# resnet20 0.05 -> 0.996 (10 epochs). LeNet-5-1998 scores with negated RBF distances (about -84
+# at initialisation), so its softmax saturates: at 0.05 and 0.01 it stays at chance (val 0.10);
+# 0.003 / 0.005 / 0.007 -> 0.974 / 0.985 / 0.981 (0.005 over seeds 0-3: 0.966-0.985).
+# Adam at 1e-3: lenet5 0.989, lenet5-1998 0.974.
 MODELS = {
-    "lenet5": (_lenet5, 32),
-    "lenet5-modern": (_lenet5_modern, 32),
-    "lenet5-1998": (_lenet5_1998, 32),
-    "resnet20": (_resnet20, 32),
+    "lenet5": ModelSpec(_lenet5, 32, None, 0.05),
+    "lenet5-modern": ModelSpec(_lenet5_modern, 32, None, 0.05),
+    "lenet5-1998": ModelSpec(_lenet5_1998, 32, 1, 0.005),
+    "resnet20": ModelSpec(_resnet20, 32, None, 0.05),
 }
+ADAPTIVE_LR = 1e-3              # default for adam, adamw and rmsprop (as in PyTorch's Adam)
+
+
+def default_lr(model: str, optimizer: str) -> float:
+    """The learning rate `train` uses when --lr is not given."""
+    return MODELS[model].lr if optimizer == "sgd" else ADAPTIVE_LR
+
 
 DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10", "folder")
 
 
-def _splits(name: str, data_dir, image_size: int, seed: int):
-    """(train, val, test, classes) datasets resized/padded to ``image_size``."""
+def _splits(name: str, data_dir, image_size: int, seed: int, channels=None):
+    """(train, val, test, classes) datasets resized/padded to ``image_size``; an image folder is
+    also brought to ``channels`` (1: grey, 3: RGB, None: grey if every image is)."""
     from . import data as D
-    from .data import transforms as T
 
     if name == "digits":
         sets = [D.digits(image_size=image_size, split=s) for s in ("train", "val", "test")]
@@ -86,17 +110,30 @@ def _splits(name: str, data_dir, image_size: int, seed: int):
     root = Path(data_dir)
     if not root.is_dir():
         raise UsageError(f"--data-dir {root} is not a folder")
-    if name in ("mnist", "fashion-mnist"):
-        cls = D.MNIST if name == "mnist" else D.FashionMNIST
-        fit = _fit_transform(28, image_size)
-        full, test = cls(root, train=True, transform=fit), cls(root, train=False, transform=fit)
-    elif name == "cifar10":
-        fit = _fit_transform(32, image_size)
-        full, test = D.CIFAR10(root, train=True, transform=fit), D.CIFAR10(root, train=False,
-                                                                              transform=fit)
-    else:
-        full = D.ImageFolder(root, transform=T.Resize(image_size)).to_array_dataset()
+    # The loaders check their files and raise ValueError (wrong, truncated or foreign file) or
+    # FileNotFoundError/OSError (missing or unreadable) with a message naming the file: that is
+    # a problem with what the user gave, reported as one line.
+    try:
+        if name in ("mnist", "fashion-mnist"):
+            cls = D.MNIST if name == "mnist" else D.FashionMNIST
+            fit = _fit_transform(28, image_size)
+            full, test = cls(root, train=True, transform=fit), cls(root, train=False,
+                                                                   transform=fit)
+        elif name == "cifar10":
+            fit = _fit_transform(32, image_size)
+            full, test = D.CIFAR10(root, train=True, transform=fit), D.CIFAR10(root, train=False,
+                                                                                  transform=fit)
+        else:
+            mode = {None: None, 1: "L", 3: "RGB"}[channels]
+            # resized (and converted to the model's channels) as decoded: any image size works
+            full = D.ImageFolder(root, size=image_size, mode=mode).to_array_dataset()
+    except (ValueError, OSError, ModuleNotFoundError) as err:
+        raise UsageError(f"--data {name} --data-dir {root}: {_one_line(err)}") from None
+    if name == "folder":
         n = len(full)
+        if n < 3:
+            raise UsageError(f"--data folder --data-dir {root}: {n} image(s); a run needs at "
+                             "least 3 (train, validation and test)")
         n_test = max(1, int(round(0.15 * n)))
         full, test = D.random_split(full, [n - n_test, n_test], seed=seed)
     n_val = max(1, int(round(0.1 * len(full))))
@@ -109,7 +146,7 @@ def _splits(name: str, data_dir, image_size: int, seed: int):
 def _targets(dataset) -> np.ndarray:
     if hasattr(dataset, "get_batch"):
         return np.asarray(dataset.get_batch(np.arange(len(dataset)))[1])
-    return np.array([dataset[i][1] for i in range(len(dataset))])
+    return np.array([int(dataset[i][1]) for i in range(len(dataset))])
 
 
 def _fit_transform(native: int, size: int):
@@ -124,18 +161,21 @@ def _fit_transform(native: int, size: int):
 # ---- train -------------------------------------------------------------------------------------
 
 
-def _make_optimizer(args, params):
+def _make_optimizer(args, params, lr: float):
     from . import optim
     name = args.optimizer
-    if name == "sgd":
-        return optim.SGD(params, lr=args.lr, momentum=args.momentum,
-                         weight_decay=args.weight_decay, nesterov=args.momentum > 0)
-    if name == "adam":
-        return optim.Adam(params, lr=args.lr, weight_decay=args.weight_decay)
-    if name == "adamw":
-        return optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay or 0.01)
-    if name == "rmsprop":
-        return optim.RMSprop(params, lr=args.lr, weight_decay=args.weight_decay)
+    try:                                     # the optimisers check their hyperparameters
+        if name == "sgd":
+            return optim.SGD(params, lr=lr, momentum=args.momentum,
+                             weight_decay=args.weight_decay, nesterov=args.momentum > 0)
+        if name == "adam":
+            return optim.Adam(params, lr=lr, weight_decay=args.weight_decay)
+        if name == "adamw":
+            return optim.AdamW(params, lr=lr, weight_decay=args.weight_decay or 0.01)
+        if name == "rmsprop":
+            return optim.RMSprop(params, lr=lr, weight_decay=args.weight_decay)
+    except ValueError as err:
+        raise UsageError(f"--optimizer {name}: {_one_line(err)}") from None
     raise UsageError(f"unknown optimizer {name!r}; choose one of sgd, adam, adamw, rmsprop")
 
 
@@ -158,10 +198,14 @@ def _augmentation(args):
     return T.RandomAffine(degrees=8, translate=(0.08, 0.08), scale=(0.92, 1.08), shear=6)
 
 
-def _build_model(name: str, num_classes: int, in_channels: int):
+def _check_model_name(name: str) -> None:
     if name not in MODELS:
         raise UsageError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
-    return MODELS[name][0](num_classes, in_channels)
+
+
+def _build_model(name: str, num_classes: int, in_channels: int):
+    _check_model_name(name)
+    return MODELS[name].build(num_classes, in_channels)
 
 
 def _check_data_name(name: str) -> None:
@@ -169,8 +213,103 @@ def _check_data_name(name: str) -> None:
         raise UsageError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
 
 
+def _check_train_numbers(args) -> None:
+    for flag, value, ok, want in (
+            ("--epochs", args.epochs, args.epochs >= 1, "at least 1"),
+            ("--batch-size", args.batch_size, args.batch_size >= 1, "at least 1"),
+            ("--lr", args.lr, args.lr is None or args.lr > 0, "positive"),
+            ("--momentum", args.momentum, 0 <= args.momentum < 1, "in [0, 1)"),
+            ("--weight-decay", args.weight_decay, args.weight_decay >= 0, "non-negative"),
+            ("--patience", args.patience, args.patience is None or args.patience >= 1,
+             "at least 1"),
+            ("--seed", args.seed, args.seed >= 0, "non-negative")):
+        if not ok:
+            raise UsageError(f"{flag} must be {want}, got {value}")
+
+
 def _channels(dataset) -> int:
     return int(dataset[0][0].shape[0])
+
+
+# what a checkpoint must agree on with the run asked for: its weights, optimiser and scheduler
+# state only fit the same architecture, input, classes, optimiser and scheduler, and continuing
+# it on other data is not resuming the run
+_RESUME_KEYS = ("model", "data", "image_size", "in_channels", "classes", "optimizer", "scheduler")
+
+
+def _check_resumable(path: Path, config: dict, model, optimizer) -> None:
+    """One-line error unless the checkpoint at ``path`` (if any) continues the run ``config``
+    describes; the model and optimiser are loaded from it as a test (``fit`` loads it again)."""
+    from .serialization import load
+    if not path.exists():
+        return                               # nothing to resume: a fresh run, as in Trainer.fit
+    try:
+        state = load(path)
+    except (ValueError, OSError) as err:
+        raise UsageError(f"cannot read checkpoint {path}: {_one_line(err)}") from None
+    if not isinstance(state, dict) or not isinstance(state.get("model"), dict) \
+            or "optimizer" not in state:
+        raise UsageError(f"{path} is not a training checkpoint (written by `train` or Trainer); "
+                         "move it away or use another --out")
+    extra = state.get("extra")
+    saved = extra.get("config") if isinstance(extra, dict) else None
+    saved = saved if isinstance(saved, dict) else {}     # a Trainer run of our own has none
+    differ = [k for k in _RESUME_KEYS if k in saved and saved[k] != config[k]]
+    if differ:
+        what = ", ".join(f"{k} {_short(saved[k])} (asked: {_short(config[k])})" for k in differ)
+        fix = " ".join(f"--{k} {saved[k]}" for k in ("model", "data", "optimizer", "scheduler")
+                       if k in differ)
+        raise UsageError(f"cannot resume {path}: it was trained with {what}; resume with the "
+                         f"run's settings{' (' + fix + ')' if fix else ''} or start a new run "
+                         "with another --out")
+    _load_weights(model, state["model"], f"checkpoint {path}"
+                  + (f" (a {saved['model']})" if "model" in saved else ""), config["model"])
+    try:
+        optimizer.load_state_dict(state["optimizer"])
+    except ValueError as err:
+        raise UsageError(f"cannot resume {path}: its optimiser state does not fit "
+                         f"--optimizer {config['optimizer']}: {_one_line(err)}") from None
+
+
+def _short(value, width: int = 40) -> str:
+    text = repr(value) if not isinstance(value, str) else value
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def _load_weights(model, state, source: str, name: str) -> None:
+    """``model.load_state_dict(state)``, or a one-line error saying why it does not fit."""
+    from .nn.module import StateDictError
+    try:
+        model.load_state_dict(state)
+    except (StateDictError, TypeError) as err:
+        why = _mismatch(model, state) or _short(_one_line(err), 160)
+        raise UsageError(f"{source} does not fit model {name!r}: {why}") from None
+
+
+def _mismatch(model, state) -> str:
+    """Why ``state`` does not fit ``model``, in one short line: how many keys are missing,
+    unexpected or of another shape, with the first few of each."""
+    if not isinstance(state, dict):
+        return f"the weights are a {type(state).__name__}, not a dict of arrays"
+    want = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    have = {k: tuple(getattr(v, "shape", ())) for k, v in state.items()}
+    missing = [k for k in want if k not in have]
+    unexpected = [k for k in have if k not in want]
+    reshaped = [k for k in want if k in have and have[k] != want[k]]
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} missing key(s) ({_first(missing)})")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected key(s) ({_first(unexpected)})")
+    if reshaped:
+        k = reshaped[0]
+        parts.append(f"{len(reshaped)} of another shape ({k}: {have[k]} in the file, {want[k]} "
+                     "in the model)")
+    return "; ".join(parts)
+
+
+def _first(keys: list, n: int = 3) -> str:
+    return ", ".join(keys[:n]) + (", ..." if len(keys) > n else "")
 
 
 def cmd_train(args) -> int:
@@ -182,40 +321,50 @@ def cmd_train(args) -> int:
     from .viz import plots
 
     _check_data_name(args.data)
-    if args.model not in MODELS:
-        raise UsageError(f"unknown model {args.model!r}; choose one of: {', '.join(MODELS)}")
-    if args.epochs < 1 or args.batch_size < 1 or not args.lr > 0:
-        raise UsageError("--epochs and --batch-size must be positive and --lr > 0")
+    _check_model_name(args.model)
+    _check_train_numbers(args)
     out = Path(args.out or f"runs/{args.model}-{args.data}")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; the run folder must be a new folder or an "
+                         "earlier run's")
     log = (lambda msg: None) if args.quiet else print
     t_start = time.perf_counter()
 
     ac.manual_seed(args.seed)
-    image_size = MODELS[args.model][1]
-    train_set, val_set, test_set, classes = _splits(args.data, args.data_dir, image_size,
-                                                    args.seed)
+    spec = MODELS[args.model]
+    lr = args.lr if args.lr is not None else default_lr(args.model, args.optimizer)
+    train_set, val_set, test_set, classes = _splits(args.data, args.data_dir, spec.image_size,
+                                                    args.seed, spec.channels)
     in_channels = _channels(train_set)
     model = _build_model(args.model, len(classes), in_channels)
-    optimizer = _make_optimizer(args, model.parameters())
+    optimizer = _make_optimizer(args, model.parameters(), lr)
     scheduler = _make_scheduler(args, optimizer)
     config = {
         "model": args.model, "data": args.data, "data_dir": args.data_dir,
         "epochs": args.epochs, "batch_size": args.batch_size, "optimizer": args.optimizer,
-        "lr": args.lr, "momentum": args.momentum, "weight_decay": args.weight_decay,
+        "lr": lr, "lr_from": "--lr" if args.lr is not None else
+        f"default for {args.model} with {args.optimizer}",
+        "momentum": args.momentum, "weight_decay": args.weight_decay,
         "scheduler": args.scheduler, "augment": args.augment, "seed": args.seed,
-        "patience": args.patience, "image_size": image_size, "in_channels": in_channels,
+        "patience": args.patience, "image_size": spec.image_size, "in_channels": in_channels,
         "classes": classes, "sizes": {"train": len(train_set), "val": len(val_set),
                                       "test": len(test_set)},
         "parameters": int(sum(p.data.size for p in model.parameters())),
         "versions": {"autograd_cnn": ac.__version__, "numpy": np.__version__,
                      "python": platform.python_version()},
     }
-    out.mkdir(parents=True, exist_ok=True)
+    if args.resume:                          # before anything in the run folder changes
+        _check_resumable(out / CHECKPOINT, config, model, optimizer)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"cannot create the run folder {out}: {err.strerror or err}") from None
     if not args.resume and (out / CHECKPOINT).exists():
         (out / CHECKPOINT).unlink()          # a fresh run must not continue an old one
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     log(f"training {args.model} ({config['parameters']:,} parameters) on {args.data} "
-        f"({len(train_set)} train / {len(val_set)} val / {len(test_set)} test) -> {out}")
+        f"({len(train_set)} train / {len(val_set)} val / {len(test_set)} test), "
+        f"{args.optimizer} lr {lr:g} -> {out}")
 
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
                               seed=args.seed, transform=_augmentation(args))
@@ -292,8 +441,24 @@ def _plots(out, trainer, model, test, test_set, test_loader, classes, plots) -> 
 # ---- evaluate and predict ---------------------------------------------------------------------
 
 
-def _load_saved_model(path: str, model_override=None):
-    """(model, config) from a model/checkpoint file written by `train`."""
+_SAVED_KEYS = ("model", "data", "classes", "in_channels", "image_size")
+
+
+def _saved_config(saved):
+    """The run config stored with a model file (model.safetensors) or a Trainer checkpoint
+    (checkpoint/best.safetensors), or None if ``saved`` is not one of those."""
+    if not isinstance(saved, dict) or not isinstance(saved.get("model"), dict):
+        return None
+    extra = saved.get("extra")
+    config = saved.get("config") or (extra.get("config") if isinstance(extra, dict) else None)
+    if not isinstance(config, dict) or any(k not in config for k in _SAVED_KEYS):
+        return None
+    return config
+
+
+def _load_saved_model(path: str, model_name=None):
+    """(model, config) from a model/checkpoint file written by `train`. ``model_name`` (--model)
+    must name the checkpoint's own architecture."""
     from .serialization import load
     p = Path(path)
     if not p.is_file():
@@ -302,16 +467,23 @@ def _load_saved_model(path: str, model_override=None):
         saved = load(p)
     except (ValueError, OSError) as err:
         raise UsageError(f"cannot read checkpoint {p}: {_one_line(err)}") from None
-    config = saved.get("config") or (saved.get("extra") or {}).get("config")
-    if not isinstance(saved, dict) or "model" not in saved or config is None:
-        raise UsageError(f"{p} is not a model saved by `train` (it has no model/config)")
-    name = model_override or config["model"]
+    config = _saved_config(saved)
+    if config is None:
+        held = type(saved).__name__ if not isinstance(saved, dict) else \
+            f"a dict with keys {_short(sorted(map(str, saved)), 60)}"
+        raise UsageError(f"{p} is not a model saved by `train`: it holds {held}, not weights with "
+                         "their run config (use a run folder's model.safetensors)")
+    name = config["model"]
+    if name not in MODELS:
+        raise UsageError(f"checkpoint {p} holds a {name!r} model, which this version does not "
+                         f"know (it knows {', '.join(MODELS)})")
+    if model_name is not None and model_name != name:
+        _check_model_name(model_name)
+        raise UsageError(f"checkpoint {p} holds a {name}, not a {model_name}: leave out --model "
+                         "(the checkpoint says which architecture it is) or pick a checkpoint "
+                         f"of {model_name}")
     model = _build_model(name, len(config["classes"]), config["in_channels"])
-    try:
-        model.load_state_dict(saved["model"])
-    except (KeyError, ValueError, RuntimeError) as err:
-        raise UsageError(f"checkpoint {p} (a {config['model']}) does not fit model {name!r}: "
-                         f"{_one_line(err)}") from None
+    _load_weights(model, saved["model"], f"checkpoint {p} (a {name})", name)
     model.eval()
     return model, config
 
@@ -325,8 +497,12 @@ def cmd_evaluate(args) -> int:
     model, config = _load_saved_model(args.checkpoint, args.model)
     data = args.data or config["data"]
     _check_data_name(data)
-    train_set, val_set, test_set, classes = _splits(data, args.data_dir or config["data_dir"],
-                                                    config["image_size"], config["seed"])
+    train_set, val_set, test_set, classes = _splits(data, args.data_dir or config.get("data_dir"),
+                                                    config["image_size"], config.get("seed", 0),
+                                                    config["in_channels"])
+    if len(classes) != len(config["classes"]):
+        raise UsageError(f"--data {data} has {len(classes)} classes; the checkpoint's model "
+                         f"tells {len(config['classes'])} apart")
     dataset = {"train": train_set, "val": val_set, "test": test_set}[args.split]
     loader = DataLoader(dataset, batch_size=256)
     result = Trainer(model, None, nn.CrossEntropyLoss()).evaluate(loader, len(classes))
@@ -344,8 +520,20 @@ def _read_image(path: Path, config) -> np.ndarray:
     if not path.is_file():
         raise UsageError(f"image {path} does not exist")
     if path.suffix == ".npy":
-        arr = np.load(path, allow_pickle=False).astype(np.float32)
+        try:                                 # never unpickle: a .npy may come from anywhere
+            arr = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as err:
+            if "pickle" in str(err):         # numpy's advice (allow_pickle=) is not for us
+                raise UsageError(f"image {path} holds pickled Python objects, which predict "
+                                 "does not load; save a numeric array with numpy.save") from None
+            raise UsageError(f"cannot read image {path}: {_one_line(err)}") from None
+        if arr.dtype.kind not in "biuf" or arr.ndim not in (2, 3) or arr.size == 0:
+            raise UsageError(f"image {path} holds a {arr.dtype} array of shape {arr.shape}; "
+                             "expected numbers of shape (H, W) or (C, H, W)")
+        arr = arr.astype(np.float32)
         arr = arr[None] if arr.ndim == 2 else arr
+        if not np.isfinite(arr).all():
+            raise UsageError(f"image {path} holds NaN or infinite values")
         if arr.max() > 1:
             arr = arr / arr.max()
     else:
@@ -379,6 +567,8 @@ def cmd_predict(args) -> int:
     from .functional import softmax
     from .tensor import Tensor
 
+    if args.top < 1:
+        raise UsageError(f"--top must be at least 1, got {args.top}")
     model, config = _load_saved_model(args.checkpoint, args.model)
     classes = config["classes"]
     images = np.stack([_read_image(Path(p), config) for p in args.images])
@@ -447,7 +637,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int, default=30)
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--optimizer", default="sgd", help="sgd, adam, adamw or rmsprop")
-    t.add_argument("--lr", type=float, default=0.05)
+    t.add_argument("--lr", type=float, default=None,
+                   help="learning rate (default: the model's with sgd: "
+                        + ", ".join(f"{m} {spec.lr:g}" for m, spec in MODELS.items())
+                        + f"; {ADAPTIVE_LR:g} with adam, adamw, rmsprop)")
     t.add_argument("--momentum", type=float, default=0.9)
     t.add_argument("--weight-decay", type=float, default=5e-4)
     t.add_argument("--scheduler", default="cosine", help="cosine, step or none")
@@ -468,13 +661,15 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--split", default="test", choices=("train", "val", "test"))
     e.add_argument("--data", default=None, help="dataset (default: the one it was trained on)")
     e.add_argument("--data-dir", default=None)
-    e.add_argument("--model", default=None, help="architecture (default: from the checkpoint)")
+    e.add_argument("--model", default=None,
+                   help="architecture: must be the checkpoint's (default: from the checkpoint)")
     e.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="classify image files")
     p.add_argument("--checkpoint", required=True, help="model.safetensors of a run")
     p.add_argument("--top", type=int, default=3, help="how many classes to list per image")
-    p.add_argument("--model", default=None, help="architecture (default: from the checkpoint)")
+    p.add_argument("--model", default=None,
+                   help="architecture: must be the checkpoint's (default: from the checkpoint)")
     p.add_argument("images", nargs="+", help="PNG/JPEG/.npy image files")
     p.set_defaults(func=cmd_predict)
 

@@ -163,5 +163,207 @@ def test_unreadable_checkpoint_is_one_line_error(tmp_path):
 def test_checkpoint_of_another_architecture_is_one_line_error(run_dir):
     code, err = _cli("evaluate", "--checkpoint", str(run_dir / "model.safetensors"),
                      "--model", "resnet20")
-    assert code == 2 and "does not fit model 'resnet20'" in err and "Traceback" not in err
+    assert code == 2 and "holds a lenet5, not a resnet20" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def _one_line_error(capsys, code, *needles):
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error: "), err
+    for needle in needles:
+        assert needle in err, (needle, err)
+    return err
+
+
+def test_another_architecture_with_the_same_weight_names_is_refused(run_dir, capsys):
+    # lenet5-modern has exactly lenet5's parameters: only the saved model name tells them apart
+    for command in ("evaluate", "predict"):
+        extra = [str(run_dir / "feature_maps.png")] if command == "predict" else []
+        code = main([command, "--checkpoint", str(run_dir / "model.safetensors"),
+                     "--model", "lenet5-modern", *extra])
+        _one_line_error(capsys, code, "holds a lenet5, not a lenet5-modern", "leave out --model")
+    assert main(["evaluate", "--checkpoint", str(run_dir / "model.safetensors"),
+                 "--model", "lenet5"]) == 0          # naming the right one is fine
+
+
+@pytest.mark.parametrize("model", ["resnet20", "lenet5-modern"])
+def test_resume_with_another_model_is_refused_and_changes_nothing(run_dir, model, capsys):
+    before = {p.name: p.read_bytes() for p in run_dir.iterdir()
+              if p.suffix in (".json", ".safetensors", ".csv")}
+    code = main(["train", "--resume", "--model", model, "--out", str(run_dir), "--quiet",
+                 "--no-progress"])
+    _one_line_error(capsys, code, "cannot resume", f"model lenet5 (asked: {model})",
+                    "--model lenet5")
+    assert {p: (run_dir / p).read_bytes() for p in before} == before
+
+
+def test_weights_that_do_not_fit_are_one_short_line(run_dir, tmp_path, capsys):
+    import autograd_cnn as ac
+    from autograd_cnn.models import resnet20
+    saved = ac.load(run_dir / "model.safetensors")
+    saved["model"] = resnet20(num_classes=10).state_dict()   # says lenet5, holds a resnet20
+    ac.save(saved, tmp_path / "mixed.safetensors")
+    code = main(["evaluate", "--checkpoint", str(tmp_path / "mixed.safetensors")])
+    err = _one_line_error(capsys, code, "does not fit model 'lenet5'", "10 missing key(s)",
+                          "features.0.weight, features.0.bias, features.3.weight, ...",
+                          "unexpected key(s) (conv1.weight, ")
+    assert len(err) < 400                    # not the hundreds of keys of the state dict
+    # a checkpoint without a run config (a Trainer run) that is resumed as another model
+    from autograd_cnn import nn, optim
+    from autograd_cnn.train import CHECKPOINT, Trainer
+    from autograd_cnn.data import DataLoader, TensorDataset
+    other = nn.Sequential(nn.Flatten(), nn.Linear(32 * 32, 10))
+    tiny = DataLoader(TensorDataset(np.zeros((4, 1, 32, 32), np.float32), np.arange(4)))
+    Trainer(other, optim.SGD(other.parameters(), lr=0.1), nn.CrossEntropyLoss(),
+            checkpoint_dir=tmp_path / "bare").fit(tiny, epochs=1)
+    assert (tmp_path / "bare" / CHECKPOINT).exists()
+    code = main(["train", "--resume", "--out", str(tmp_path / "bare"), "--epochs", "1",
+                 "--quiet", "--no-progress"])
+    _one_line_error(capsys, code, "does not fit model 'lenet5'", "missing key(s)",
+                    "2 unexpected key(s) (1.weight, 1.bias)")
+    assert not (tmp_path / "bare" / "config.json").exists()
+
+
+def _idx(path, magic, shape, payload=None):
+    import struct
+    body = payload if payload is not None else bytes(int(np.prod(shape)))
+    path.write_bytes(struct.pack(">I", magic) + b"".join(struct.pack(">I", d) for d in shape)
+                     + body)
+
+
+def test_broken_data_is_a_one_line_error(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for data, needle in (("mnist", "none of"), ("fashion-mnist", "none of"),
+                         ("cifar10", "data_batch_1"), ("folder", "no class subfolders")):
+        code = main(["train", "--data", data, "--data-dir", str(empty), "--out",
+                     str(tmp_path / "run"), "--quiet", "--no-progress"])
+        _one_line_error(capsys, code, f"--data {data} --data-dir {empty}", needle)
+    broken = tmp_path / "idx"
+    broken.mkdir()
+    _idx(broken / "train-images-idx3-ubyte", 2051, (4, 28, 28), payload=b"\0" * 100)  # cut
+    _idx(broken / "train-labels-idx1-ubyte", 2049, (4,))
+    _idx(broken / "t10k-images-idx3-ubyte", 0x12345678, (2, 28, 28))                 # foreign
+    _idx(broken / "t10k-labels-idx1-ubyte", 2049, (2,))
+    code = main(["train", "--data", "mnist", "--data-dir", str(broken), "--quiet"])
+    _one_line_error(capsys, code, "train-images-idx3-ubyte", "truncated")
+    (broken / "train-images-idx3-ubyte").unlink()
+    _idx(broken / "train-images-idx3-ubyte", 2051, (4, 28, 28))
+    code = main(["train", "--data", "mnist", "--data-dir", str(broken), "--quiet"])
+    _one_line_error(capsys, code, "t10k-images-idx3-ubyte", "magic number")
+    assert not (tmp_path / "run").exists()
+
+
+def test_bad_files_and_numbers_are_one_line_errors(run_dir, tmp_path, capsys):
+    import pickle
+
+    import autograd_cnn as ac
+    model = str(run_dir / "model.safetensors")
+    a_file = tmp_path / "taken.txt"
+    a_file.write_text("a file where the run folder should go")
+    code = main(["train", "--out", str(a_file), "--quiet"])
+    _one_line_error(capsys, code, f"--out {a_file} is a file")
+    ac.save(ac.ones(3), tmp_path / "tensor.safetensors")
+    code = main(["evaluate", "--checkpoint", str(tmp_path / "tensor.safetensors")])
+    _one_line_error(capsys, code, "is not a model saved by `train`: it holds Tensor")
+    ac.save({"model": {}, "note": 1}, tmp_path / "dict.safetensors")
+    code = main(["evaluate", "--checkpoint", str(tmp_path / "dict.safetensors")])
+    _one_line_error(capsys, code, "it holds a dict with keys ['model', 'note']")
+    np.save(tmp_path / "objects.npy", np.array([{"a": 1}, None], dtype=object))
+    (tmp_path / "pickled.npy").write_bytes(pickle.dumps(np.zeros((8, 8))))
+    np.save(tmp_path / "words.npy", np.array(["a", "b"]))
+    np.save(tmp_path / "flat.npy", np.zeros(64, np.float32))
+    for name, needle in (("objects.npy", "holds pickled Python objects"),
+                         ("pickled.npy", "holds pickled Python objects"),
+                         ("words.npy", "expected numbers of shape"),
+                         ("flat.npy", "expected numbers of shape")):
+        code = main(["predict", "--checkpoint", model, str(tmp_path / name)])
+        _one_line_error(capsys, code, f"{tmp_path / name}", needle)
+    np.save(tmp_path / "ok.npy", np.zeros((32, 32), np.float32))
+    code = main(["predict", "--checkpoint", model, "--top", "0", str(tmp_path / "ok.npy")])
+    _one_line_error(capsys, code, "--top must be at least 1, got 0")
+    for flag, value, needle in (("--patience", "0", "--patience must be at least 1"),
+                                ("--momentum", "1.5", "--momentum must be in [0, 1)"),
+                                ("--weight-decay", "-1", "--weight-decay must be non-negative"),
+                                ("--lr", "0", "--lr must be positive"),
+                                ("--seed", "-3", "--seed must be non-negative")):
+        code = main(["train", flag, value, "--out", str(tmp_path / "never"), "--quiet"])
+        _one_line_error(capsys, code, needle)
+    assert not (tmp_path / "never").exists()
+
+
+def test_a_bug_still_shows_its_traceback(tmp_path, monkeypatch):
+    # only what the user got wrong becomes a one-line error; anything else propagates (and
+    # `python -m autograd_cnn` then prints the traceback and exits with status 1)
+    from autograd_cnn.train import Trainer
+
+    def broken(self, *args, **kwargs):
+        raise ValueError("an internal bug")
+
+    monkeypatch.setattr(Trainer, "train_epoch", broken)
+    with pytest.raises(ValueError, match="an internal bug"):
+        main(["train", "--epochs", "1", "--out", str(tmp_path), "--quiet", "--no-progress"])
+
+
+# ---- image folders of any size, per-model learning rates -------------------------------------
+
+def _png_folder(root, sizes, classes=3, per_class=4, rgb=False):
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    for c in range(classes):
+        for i in range(per_class):
+            h, w = sizes[i % len(sizes)]
+            img = rng.integers(0, 60, (h, w, 3) if rgb else (h, w), dtype=np.uint8)
+            img[h // 4: 3 * h // 4, c * w // classes: (c + 1) * w // classes] = 255
+            (root / f"class{c}").mkdir(parents=True, exist_ok=True)
+            Image.fromarray(img).save(root / f"class{c}" / f"{i}.png")
+    return root
+
+
+@pytest.mark.parametrize("sizes", [[(28, 28)], [(20, 20), (28, 36), (50, 40)]],
+                         ids=["28x28", "mixed"])
+def test_train_on_an_image_folder_of_any_size(tmp_path, sizes, capsys):
+    data = _png_folder(tmp_path / "data", sizes)
+    out = tmp_path / "run"
+    assert _train(out, "--data", "folder", "--data-dir", str(data), "--epochs", "1") == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["classes"] == ["class0", "class1", "class2"] and config["in_channels"] == 1
+    assert sum(config["sizes"].values()) == 12
+    assert json.loads((out / "summary.json").read_text())["epochs"] == 1
+    assert main(["evaluate", "--checkpoint", str(out / "model.safetensors")]) == 0
+    assert "accuracy" in capsys.readouterr().out
+    two = _png_folder(tmp_path / "two", [(10, 10)], classes=2)
+    code = main(["evaluate", "--checkpoint", str(out / "model.safetensors"), "--data-dir",
+                 str(two)])
+    _one_line_error(capsys, code, "--data folder has 2 classes", "tells 3 apart")
+
+
+def test_a_colour_folder_is_made_grey_for_a_grey_only_model(tmp_path):
+    data = _png_folder(tmp_path / "data", [(24, 30), (40, 40)], classes=10, per_class=3,
+                       rgb=True)
+    out = tmp_path / "run"
+    assert _train(out, "--model", "lenet5-1998", "--data", "folder", "--data-dir", str(data),
+                  "--epochs", "1") == 0
+    assert json.loads((out / "config.json").read_text())["in_channels"] == 1
+    assert main(["evaluate", "--checkpoint", str(out / "model.safetensors")]) == 0
+
+
+def test_each_model_has_its_own_default_learning_rate(tmp_path):
+    from autograd_cnn.cli import default_lr
+    assert default_lr("lenet5", "sgd") == 0.05                 # 0.99 test accuracy on digits
+    assert default_lr("lenet5-1998", "sgd") < 0.01             # its RBF outputs saturate at 0.05
+    assert default_lr("lenet5", "adam") == default_lr("lenet5-1998", "adam") == 1e-3
+    out = tmp_path / "run1998"
+    assert _train(out, "--model", "lenet5-1998") == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["lr"] == default_lr("lenet5-1998", "sgd")
+    assert config["lr_from"] == "default for lenet5-1998 with sgd"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["test_accuracy"] > 0.5 and summary["test_loss"] < 2.0   # chance: 0.1, 2.3
+    assert _train(tmp_path / "given", "--epochs", "1", "--lr", "0.02",
+                  "--scheduler", "none") == 0
+    config = json.loads((tmp_path / "given" / "config.json").read_text())
+    assert config["lr"] == 0.02 and config["lr_from"] == "--lr"
+    assert float((tmp_path / "given" / "metrics.csv").read_text().splitlines()[1]
+                 .split(",")[5]) == 0.02
