@@ -290,6 +290,49 @@ def test_exponential_lambda_cosine_inverse_time_lr():
         [0.3, 0.2, 0.15, 0.12])
 
 
+def test_schedulers_step_from_the_current_rate_and_compose():
+    # a rate changed by hand is carried forward, as in PyTorch (not reset to the closed form)
+    opt = optim.SGD([param(0.0)], lr=1.0)
+    sched = L.StepLR(opt, step_size=3, gamma=0.5)
+    sched.step()
+    opt.param_groups[0]["lr"] = 0.1
+    got = []
+    for _ in range(4):
+        sched.step()
+        got.append(opt.param_groups[0]["lr"])
+    assert got == pytest.approx([0.1, 0.05, 0.05, 0.05])
+    # two schedulers on one optimizer multiply: 0.9^8 (every epoch) x 0.5^2 (epochs 3 and 6)
+    opt = optim.SGD([param(0.0)], lr=0.1)
+    exp, step = L.ExponentialLR(opt, 0.9), L.StepLR(opt, step_size=3, gamma=0.5)
+    for _ in range(8):
+        exp.step()
+        step.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.1 * 0.9 ** 8 * 0.5 ** 2, rel=1e-12)
+    # ReduceLROnPlateau's cut survives the next StepLR step
+    opt = optim.SGD([param(0.0)], lr=1.0)
+    step, plateau = L.StepLR(opt, step_size=10), L.ReduceLROnPlateau(opt, patience=0)
+    plateau.step(1.0)
+    plateau.step(2.0)                               # worse: cut to 0.1
+    step.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("make", [
+    lambda o: L.StepLR(o, step_size=3, gamma=0.5),
+    lambda o: L.MultiStepLR(o, milestones=[2, 5, 5], gamma=0.3),
+    lambda o: L.ExponentialLR(o, 0.9),
+    lambda o: L.CosineAnnealingLR(o, T_max=4, eta_min=0.01),   # 25 epochs: down, up, down...
+    lambda o: L.InverseTimeLR(o, 0.5)])
+def test_stepwise_rates_equal_the_closed_form_when_left_alone(make):
+    opt = optim.SGD([param(0.0)], lr=0.2)
+    sched = make(opt)
+    for t in range(1, 25):
+        sched.step()
+        assert opt.param_groups[0]["lr"] == pytest.approx(sched.get_lr()[0], rel=1e-9, abs=1e-12)
+    sched.step(3)                                   # a jump: the closed form at epoch 3
+    assert sched.last_epoch == 3 and sched.get_last_lr() == pytest.approx(sched.get_lr())
+
+
 def test_lambda_lr_one_function_per_group_and_state_dict():
     opt = optim.SGD([{"params": [param(0.0)]}, {"params": [param(0.0)], "lr": 2.0}], lr=1.0)
     sched = L.LambdaLR(opt, [lambda t: 0.5 ** t, lambda t: 1 / (t + 1)])

@@ -151,11 +151,15 @@ def _tanh_backward(node, g):
 
 
 def step(x) -> Tensor:
-    """Heaviside step, the perceptron's activation: 1 for x > 0, else 0.  Its derivative is 0
-    everywhere it exists, so no gradient flows (the reason perceptrons are not trained by
-    backprop)."""
+    """Heaviside step, the perceptron's activation: 1 for x > 0, else 0.  d/dx = 0 everywhere
+    it exists (taken as 0 at the jump too): backward runs, and every gradient that passes
+    through it is zero, the reason perceptrons are not trained by backprop."""
     x = ensure_tensor(x, "step")
-    return leaf((x.data > 0).astype(x.dtype))
+    return make((x.data > 0).astype(x.dtype), (x,), "step", _step_backward)
+
+
+def _step_backward(node, g):
+    return (np.zeros_like(g),)
 
 
 def softmax(x, dim: int = -1) -> Tensor:

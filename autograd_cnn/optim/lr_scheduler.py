@@ -1,7 +1,7 @@
 """Learning-rate schedulers, as in ``torch.optim.lr_scheduler``: call ``scheduler.step()`` once
 per epoch (after ``optimizer.step()``); ``ReduceLROnPlateau.step(metric)`` takes the validation
-metric. Each sets ``group['lr']`` of every parameter group from that group's initial rate
-lr_0 (``group['initial_lr']``) and the epoch count t = ``last_epoch``:
+metric. With lr_0 a group's initial rate (``group['initial_lr']``) and t = ``last_epoch``, the
+rates follow:
 
     StepLR             lr_0 * gamma ** (t // step_size)
     MultiStepLR        lr_0 * gamma ** (number of milestones <= t)
@@ -10,8 +10,11 @@ lr_0 (``group['initial_lr']``) and the epoch count t = ``last_epoch``:
     CosineAnnealingLR  eta_min + (lr_0 - eta_min) (1 + cos(pi t / T_max)) / 2
     InverseTimeLR      lr_0 / (1 + decay_rate * t)       (the lecture notes' "1/t decay")
 
-The closed forms are evaluated at every step (no accumulated rounding); two schedulers on one
-optimizer therefore do not compose: the last one to step sets the rate.
+As in PyTorch, ``step()`` applies each epoch's change to the rate the group has now (StepLR
+multiplies by gamma every step_size epochs, ...), not the closed form: a rate changed by hand,
+by ReduceLROnPlateau or by a second scheduler is carried forward, so schedulers compose
+(ExponentialLR and StepLR on one optimizer multiply). Left alone, the two agree.
+``step(epoch)`` jumps to ``epoch`` with the closed form. LambdaLR is the closed form always.
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ def _check_optimizer(optimizer, owner: str) -> None:
 
 
 class LRScheduler:
-    """Base class: subclasses give ``_lr_at(base_lr, t)``. Constructing a scheduler sets the
-    rates for epoch 0 (``last_epoch`` becomes 0)."""
+    """Base class: subclasses give the closed form ``_lr_at(base_lr, t)`` and the step
+    ``_chain(lr, base_lr, t)``: the rate at epoch t from the group's rate at t - 1. Constructing a scheduler sets the rates for epoch 0 (``last_epoch``
+    becomes 0)."""
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         owner = type(self).__name__
@@ -49,21 +53,38 @@ class LRScheduler:
                                    "already ran on")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        self._step_count = 0
         self.step()
 
     def _lr_at(self, base_lr: float, t: int) -> float:
         raise NotImplementedError(f"{type(self).__name__} must define _lr_at")
 
+    def _chain(self, lr: float, base_lr: float, t: int) -> float:
+        """The rate for epoch t given the group's rate now (default: the closed form)."""
+        return self._lr_at(base_lr, t)
+
     def get_lr(self) -> list:
-        """The rates for the current epoch ``last_epoch``."""
+        """The closed-form rates for the current epoch ``last_epoch`` (what ``step`` sets when
+        nothing else changed the rates)."""
         return [self._lr_at(base, self.last_epoch) for base in self.base_lrs]
 
+    def _next_lrs(self) -> list:
+        return [self._chain(g["lr"], base, self.last_epoch)
+                for g, base in zip(self.optimizer.param_groups, self.base_lrs)]
+
     def step(self, epoch: int | None = None) -> None:
-        """Advance one epoch (or jump to ``epoch``) and set the optimizer's rates."""
-        self.last_epoch = self.last_epoch + 1 if epoch is None else int(epoch)
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+        """Advance one epoch (or jump to ``epoch``, closed form) and set the optimizer's rates."""
+        self._step_count += 1
+        groups = self.optimizer.param_groups
+        if epoch is None:
+            self.last_epoch += 1
+            lrs = self._next_lrs()
+        else:
+            self.last_epoch = int(epoch)
+            lrs = self.get_lr()
+        for group, lr in zip(groups, lrs):
             group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = [group["lr"] for group in groups]
 
     def get_last_lr(self) -> list:
         """The rates the last ``step`` set, one per parameter group."""
@@ -90,6 +111,9 @@ class StepLR(LRScheduler):
     def _lr_at(self, base_lr, t):
         return base_lr * self.gamma ** (t // self.step_size)
 
+    def _chain(self, lr, base_lr, t):
+        return lr * self.gamma if t > 0 and t % self.step_size == 0 else lr
+
 
 class MultiStepLR(LRScheduler):
     """Multiply the rate by gamma at each milestone epoch: lr_0 * gamma ** #{m <= t}."""
@@ -105,6 +129,9 @@ class MultiStepLR(LRScheduler):
     def _lr_at(self, base_lr, t):
         return base_lr * self.gamma ** bisect.bisect_right(self.milestones, t)
 
+    def _chain(self, lr, base_lr, t):
+        return lr * self.gamma ** self.milestones.count(t)     # a repeated milestone: twice
+
 
 class ExponentialLR(LRScheduler):
     """Multiply the rate by gamma every epoch: lr_0 * gamma ** t."""
@@ -115,6 +142,9 @@ class ExponentialLR(LRScheduler):
 
     def _lr_at(self, base_lr, t):
         return base_lr * self.gamma ** t
+
+    def _chain(self, lr, base_lr, t):
+        return lr * self.gamma if t > 0 else lr
 
 
 class LambdaLR(LRScheduler):
@@ -136,6 +166,8 @@ class LambdaLR(LRScheduler):
     def get_lr(self) -> list:
         return [base * f(self.last_epoch) for base, f in zip(self.base_lrs, self.lr_lambdas)]
 
+    _next_lrs = get_lr                  # not chainable, in PyTorch either
+
 
 class CosineAnnealingLR(LRScheduler):
     """Half a cosine from lr_0 down to eta_min over T_max epochs (SGDR without restarts):
@@ -150,6 +182,19 @@ class CosineAnnealingLR(LRScheduler):
     def _lr_at(self, base_lr, t):
         return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * t / self.T_max)) / 2
 
+    def _chain(self, lr, base_lr, t):
+        # PyTorch's recursive form: the ratio of consecutive closed-form distances to eta_min
+        # (past T_max the cosine climbs back up: at the restart points that ratio is 0/0, so
+        # the step adds the closed-form increment instead)
+        if t == 0:
+            return lr
+        if self._step_count == 1:                     # resumed at t > 0: no rate to chain from
+            return self._lr_at(base_lr, t)
+        if (t - 1 - self.T_max) % (2 * self.T_max) == 0:
+            return lr + (base_lr - self.eta_min) * (1 - math.cos(math.pi / self.T_max)) / 2
+        return (1 + math.cos(math.pi * t / self.T_max)) / \
+            (1 + math.cos(math.pi * (t - 1) / self.T_max)) * (lr - self.eta_min) + self.eta_min
+
 
 class InverseTimeLR(LRScheduler):
     """The lecture notes' decay alpha = alpha_0 / (1 + decay_rate * epoch) (not in PyTorch)."""
@@ -162,6 +207,9 @@ class InverseTimeLR(LRScheduler):
 
     def _lr_at(self, base_lr, t):
         return base_lr / (1 + self.decay_rate * t)
+
+    def _chain(self, lr, base_lr, t):
+        return lr * (1 + self.decay_rate * (t - 1)) / (1 + self.decay_rate * t) if t > 0 else lr
 
 
 class ReduceLROnPlateau:
