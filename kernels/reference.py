@@ -308,6 +308,167 @@ def conv_transpose2d_forward_ref(x, w, bias, stride, padding, dilation, groups, 
     return y
 
 
+# =================================================================================================
+# Convolution helpers (twins of kernels/im2col.py, shifted.py and winograd.py's transforms)
+#
+# Written from each kernel's docstring formula. Like the kernels, they write into the output
+# array they are given (the col2im twins add into it), and read or write only images
+# n0 .. n0+B-1 of a batch, B taken from the chunk array's shape.
+# =================================================================================================
+
+
+def im2col_ref(x, n0, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, cols, wide):
+    """cols[n, (c, i, j), (oy, ox)] = x[n0 + n, c, oy*sh + i*dh - pt, ox*sw + j*dw - pl], 0 where
+    that pixel is outside the image.  cols (B, C*KH*KW, Ho*Wo), or (C*KH*KW, B, Ho*Wo) if wide."""
+    b = cols.shape[1] if wide else cols.shape[0]
+    c = x.shape[1]
+    xp = _padded(x[n0:n0 + b], (pt, pl), _needed((kh, kw), (sh, sw), (dh, dw), (ho, wo)))
+    fields = np.empty((b, c, kh, kw, ho, wo), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            fields[:, :, i, j] = _window(xp, i, j, (sh, sw), (dh, dw), (ho, wo))
+    fields = fields.reshape(b, c * kh * kw, ho * wo)        # rows (c, i, j), columns (oy, ox)
+    cols[...] = fields.transpose(1, 0, 2) if wide else fields
+
+
+def col2im_ref(cols, n0, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, dx, wide):
+    """The adjoint of im2col: each entry cols[n, (c, i, j), (oy, ox)] is added to the pixel
+    dx[n0 + n, c, oy*sh + i*dh - pt, ox*sw + j*dw - pl] it was read from (dropped when that is
+    in the padding).  cols as in im2col_ref; dx (N, C, H, W) is added to."""
+    b = cols.shape[1] if wide else cols.shape[0]
+    _, c, h, w = dx.shape
+    fields = (cols.transpose(1, 0, 2) if wide else cols).reshape(b, c, kh, kw, ho, wo)
+    acc = _padded(np.zeros((b, c, h, w), dtype=dx.dtype), (pt, pl),
+                  _needed((kh, kw), (sh, sw), (dh, dw), (ho, wo)))
+    for i in range(kh):
+        for j in range(kw):
+            win = _window(acc, i, j, (sh, sw), (dh, dw), (ho, wo))      # a view: += writes
+            win += fields[:, :, i, j]
+    dx[n0:n0 + b] += acc[:, :, pt:pt + h, pl:pl + w]
+
+
+def _shifts(kh, kw, dh, dw, wp):
+    """(i, j, s): kernel offset (i, j) reads the flat padded plane shifted by s."""
+    return [(i, j, i * dh * wp + j * dw) for i in range(kh) for j in range(kw)]
+
+
+def shifted_im2col_ref(xp, kh, kw, dh, dw, ho, cols):
+    """cols[(c, i, j), n, p] = xp[n, c].flat[p + i*dh*Wp + j*dw] for p < Ho*Wp, 0 where that
+    index is past the end of the plane.  xp (B, C, Hp, Wp) -> cols (C*KH*KW, B, Ho*Wp)."""
+    b, c, hp, wp = xp.shape
+    p = np.arange(ho * wp)
+    reach = ho * wp + (kh - 1) * dh * wp + (kw - 1) * dw        # one past the largest index read
+    flat = np.zeros((b, c, max(hp * wp, reach)), dtype=xp.dtype)   # the plane, then zeros
+    flat[:, :, :hp * wp] = xp.reshape(b, c, hp * wp)
+    out = np.empty((c, kh, kw, b, ho * wp), dtype=xp.dtype)
+    for i, j, s in _shifts(kh, kw, dh, dw, wp):
+        out[:, i, j] = flat[:, :, p + s].transpose(1, 0, 2)       # (B, C, P) -> (C, B, P)
+    cols[...] = out.reshape(cols.shape)
+
+
+def shifted_col2im_ref(dcols, kh, kw, dh, dw, ho, dxp):
+    """The adjoint of shifted_im2col: dxp[n, c].flat[p + s] += dcols[(c, i, j), n, p], s =
+    i*dh*Wp + j*dw, dropped where p + s is past the plane's end.
+    dcols (C*KH*KW, B, Ho*Wp) -> dxp (B, C, Hp, Wp), which is added to."""
+    b, c, hp, wp = dxp.shape
+    p = np.arange(ho * wp)
+    reach = ho * wp + (kh - 1) * dh * wp + (kw - 1) * dw
+    flat = np.zeros((b, c, max(hp * wp, reach)), dtype=dxp.dtype)
+    rows = dcols.reshape(c, kh, kw, b, ho * wp)
+    for i, j, s in _shifts(kh, kw, dh, dw, wp):
+        flat[:, :, p + s] += rows[:, i, j].transpose(1, 0, 2)    # p + s distinct: no collisions
+    dxp += flat[:, :, :hp * wp].reshape(dxp.shape)
+
+
+# Winograd F(2x2, 3x3) (Lavin & Gray 2015): Y = A^T [(G w G^T) (.) (B^T d B)] A for a 4x4 input
+# tile d and a 3x3 kernel w gives the 2x2 outputs of their correlation.
+WINOGRAD_BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=float)
+WINOGRAD_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], dtype=float)
+WINOGRAD_AT = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], dtype=float)
+
+
+def _from_tiles(t):
+    """(B, C, TH, TW, 4, 4) -> the kernels' layout (16, C, B*TH*TW), entry
+    [4r + j, c, (n*TH + ty)*TW + tx]."""
+    b, c, th, tw = t.shape[:4]
+    return t.transpose(4, 5, 1, 0, 2, 3).reshape(16, c, b * th * tw)
+
+
+def _to_tiles(v, b, th, tw):
+    """(16, C, B*TH*TW) -> (B, C, TH, TW, 4, 4), the inverse of _from_tiles."""
+    return v.reshape(4, 4, v.shape[1], b, th, tw).transpose(3, 2, 4, 5, 0, 1)
+
+
+def winograd_input_transform_ref(x, n0, pt, pl, th, tw, v):
+    """V = B^T d B for each 4x4 tile d: tile (n, ty, tx) covers rows 2ty .. 2ty+3 and columns
+    2tx .. 2tx+3 of image n0 + n zero-padded by pt on top and pl on the left.
+    x (N, C, H, W) -> v (16, C, B*TH*TW)."""
+    b = v.shape[2] // (th * tw)
+    xp = _padded(x[n0:n0 + b], (pt, pl), (2 * th + 2, 2 * tw + 2))
+    out = np.empty((b, x.shape[1], th, tw, 4, 4), dtype=x.dtype)
+    for ty in range(th):
+        for tx in range(tw):
+            d = xp[:, :, 2 * ty:2 * ty + 4, 2 * tx:2 * tx + 4]              # (B, C, 4, 4)
+            out[:, :, ty, tx] = WINOGRAD_BT @ d @ WINOGRAD_BT.T
+    v[...] = _from_tiles(out)
+
+
+def winograd_output_transform_ref(m, bias, n0, th, tw, y):
+    """Y = A^T M A + bias[k] for each tile: tile (n, ty, tx) is outputs 2ty .. 2ty+1, 2tx .. 2tx+1
+    of y[n0 + n] (the parts past Ho, Wo dropped).  m (16, K, B*TH*TW) -> y (N, K, Ho, Wo)."""
+    _, k_out, ho, wo = y.shape
+    b = m.shape[2] // (th * tw)
+    tiles = _to_tiles(m, b, th, tw)
+    full = np.empty((b, k_out, 2 * th, 2 * tw), dtype=y.dtype)
+    for ty in range(th):
+        for tx in range(tw):
+            full[:, :, 2 * ty:2 * ty + 2, 2 * tx:2 * tx + 2] = \
+                WINOGRAD_AT @ tiles[:, :, ty, tx] @ WINOGRAD_AT.T
+    y[n0:n0 + b] = full[:, :, :ho, :wo] + bias.reshape(1, -1, 1, 1)
+
+
+def winograd_output_adjoint_ref(g, n0, th, tw, dm):
+    """The adjoint of the output transform (bias aside): dM = A dY A^T for each 2x2 tile dY of
+    g[n0 + n], read as 0 past Ho, Wo.  g (N, K, Ho, Wo) -> dm (16, K, B*TH*TW)."""
+    _, k_out, ho, wo = g.shape
+    b = dm.shape[2] // (th * tw)
+    gp = np.zeros((b, k_out, 2 * th, 2 * tw), dtype=g.dtype)
+    gp[:, :, :ho, :wo] = g[n0:n0 + b]
+    out = np.empty((b, k_out, th, tw, 4, 4), dtype=g.dtype)
+    for ty in range(th):
+        for tx in range(tw):
+            out[:, :, ty, tx] = WINOGRAD_AT.T @ gp[:, :, 2 * ty:2 * ty + 2, 2 * tx:2 * tx + 2] \
+                @ WINOGRAD_AT
+    dm[...] = _from_tiles(out)
+
+
+def winograd_input_adjoint_ref(dv, n0, pt, pl, th, tw, dx):
+    """The adjoint of the input transform: dx[n0 + n] = the sum over tiles of B dV B^T, each put
+    on the 4x4 window its tile was read from, the padding cropped (0 where no tile reads).
+    dv (16, C, B*TH*TW) -> dx (N, C, H, W)."""
+    _, c, h, w = dx.shape
+    b = dv.shape[2] // (th * tw)
+    tiles = _to_tiles(dv, b, th, tw)
+    acc = _padded(np.zeros((b, c, h, w), dtype=dx.dtype), (pt, pl), (2 * th + 2, 2 * tw + 2))
+    for ty in range(th):
+        for tx in range(tw):
+            acc[:, :, 2 * ty:2 * ty + 4, 2 * tx:2 * tx + 4] += \
+                WINOGRAD_BT.T @ tiles[:, :, ty, tx] @ WINOGRAD_BT
+    dx[n0:n0 + b] = acc[:, :, pt:pt + h, pl:pl + w]
+
+
+def winograd_weight_adjoint_ref(du):
+    """dw[k, c] = G^T dU[k, c] G, dU[k, c] the 4x4 matrix du[4a + b, group, k % (K/G), c].
+    du (16, G, K/G, Cg) -> dw (K, Cg, 3, 3)."""
+    _, groups, kg, cg = du.shape
+    tiles = du.reshape(4, 4, groups * kg, cg)
+    dw = np.empty((groups * kg, cg, 3, 3), dtype=du.dtype)
+    for k in range(groups * kg):
+        for c in range(cg):
+            dw[k, c] = WINOGRAD_G.T @ tiles[:, :, k, c] @ WINOGRAD_G
+    return dw
+
+
 # ==== batch normalisation twins (kernels/norm.py) ==============================================
 
 

@@ -60,7 +60,8 @@ def shifted_im2col(xp, kh, kw, dh, dw, ho, cols):
 @njit(cache=True, nogil=True)
 def shifted_col2im(dcols, kh, kw, dh, dw, ho, dxp):
     """The adjoint of shifted_im2col: dxp[n, c].flat[p + s] += dcols[(c, i, j), n, p].
-    dcols (C*KH*KW, B, Ho*Wp) -> dxp (B, C, Hp, Wp), which must start at zero."""
+    dcols (C*KH*KW, B, Ho*Wp) -> dxp (B, C, Hp, Wp), added to what dxp holds (the drivers
+    zero it first)."""
     nb, c_in, hp, wp = dxp.shape
     npos = ho * wp
     plane = hp * wp

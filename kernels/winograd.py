@@ -238,7 +238,9 @@ def output_adjoint(g, n0, th, tw, dm):
 def input_adjoint(dv, n0, pt, pl, th, tw, dx):
     """dx[n0 + n, c] = sum over tiles of B dV B^T placed on the tile's 4x4 input window (tiles
     overlap by two rows/columns; window parts in the padding are dropped).
-    dv (16, C, B*TH*TW) -> dx (N, C, H, W)."""
+    dv (16, C, B*TH*TW) -> dx (N, C, H, W). The pixels some tile covers are assigned (not
+    added); pixels no tile reads (an image cropped by negative bottom/right padding) are left
+    as they are, so dx must start at zero (the driver's np.zeros)."""
     _, c_in, h, wd = dx.shape
     nb = dv.shape[2] // (th * tw)
     hp = 2 * th + 2

@@ -336,3 +336,17 @@ def test_local_response_norm_values_and_gradients():
         check_layer(nn.LocalResponseNorm(size, alpha=0.5, beta=0.75, k=1.0), randn(2, 6, 2, 2))
     with pytest.raises(ValueError, match="at least 3 dims"):
         nn.LocalResponseNorm(3)(ac.randn(2, 3))
+
+
+def test_mixed_float_dtypes_are_a_clear_error_as_in_pytorch():
+    # conv2d refused float32 with float64 already; linear and batch norm now do too, rather
+    # than silently computing a float64 copy of a float32 model's layer
+    x64 = ac.randn(4, 3, dtype="float64")
+    with pytest.raises(TypeError, match=r"linear: input is float64 but weight is float32; "
+                                        r"convert one \(model.double\(\) or x.float\(\)\)"):
+        nn.Linear(3, 2)(x64)
+    with pytest.raises(TypeError, match=r"linear: bias is float64 but weight is float32"):
+        F.linear(ac.randn(4, 3), ac.randn(2, 3), ac.zeros(2, dtype="float64"))
+    with pytest.raises(TypeError, match=r"batch_norm: input is float64 but weight is float32"):
+        nn.BatchNorm1d(3)(x64)
+    assert nn.Linear(3, 2).double()(x64).dtype == np.float64           # the fix the message names

@@ -138,6 +138,10 @@ def linear(x, weight, bias=None) -> Tensor:
             f"linear: input has {x.shape[-1] if x.ndim else 0} features (shape {x.shape}) but "
             f"weight expects {weight.shape[1]} (weight shape {weight.shape})"
         )
+    if x.dtype != weight.dtype:
+        # as in PyTorch (and conv2d): no silent float64 copies of a float32 model
+        raise TypeError(f"linear: input is {x.dtype} but weight is {weight.dtype}; convert one "
+                        "(model.double() or x.float()) so both match")
     # (..., in) -> (..., out): one 2-D product x2 W^T over the flattened leading dims
     x2 = x.data.reshape(-1, x.shape[-1])
     if _two_matrices(x2, weight.data):
@@ -150,6 +154,8 @@ def linear(x, weight, bias=None) -> Tensor:
     bias = ensure_tensor(bias, "linear")
     if bias.shape != (weight.shape[0],):
         raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+    if bias.dtype != weight.dtype:
+        raise TypeError(f"linear: bias is {bias.dtype} but weight is {weight.dtype}")
     out += bias.data
     return make(out, (x, weight, bias), "linear", _linear_backward)
 

@@ -63,6 +63,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             if t.shape != (c,):
                 raise ValueError(f"batch_norm: {name} has shape {t.shape}, expected ({c},) "
                                  "(one entry per channel)")
+            if t.dtype != x.dtype:
+                raise TypeError(f"batch_norm: input is {x.dtype} but {name} is {t.dtype}; "
+                                "convert one (model.double() or x.float()) so both match")
             parents.append(t)
     x3 = np.ascontiguousarray(x.data).reshape(x.shape[0], c, -1)      # (N, C, *) -> (N, C, L)
     n = x3.shape[0] * x3.shape[2]

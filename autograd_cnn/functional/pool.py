@@ -41,7 +41,9 @@ def _int(v, where: str, name: str) -> int:
     if isinstance(v, (int, np.integer)):
         return int(v)
     if isinstance(v, numbers.Real) and not math.isfinite(v):
-        raise ValueError(f"{where}: {name} must be a finite int, got {v!r}")
+        # a TypeError, as conv2d's: the fault is the type (a float), not only its value
+        raise TypeError(f"{where}: {name} must be an int, got {v!r} ({type(v).__name__}, not "
+                        "even finite)")
     raise TypeError(f"{where}: {name} must be an int or a pair of ints, got {v!r} "
                     f"({type(v).__name__})")
 
