@@ -306,13 +306,15 @@ def interpolate_bilinear_backward(g, in_hw, align_corners: bool, scales):
 # ---- matrix products --------------------------------------------------------------------------
 
 # Dispatch, measured on this project's 2-core machine by benchmarks/bench_matmul.py (figures in
-# benchmarks/RESULTS.md) and inside a LeNet-5 training step (batch 64). The Numba GEMM beats
-# OpenBLAS only on op(a) @ op(b) with b transposed and a not, i.e. the forward x W^T of a linear
-# layer, where it needs no copy, around 1-3 million multiply-adds: LeNet-5's fc1 (64 x 400 x 120)
-# took 108 us in the step against BLAS's 135 us; its fc2 (64 x 120 x 84) 43 against 36 us. Below
-# that numpy's call overhead is smaller, above it BLAS's packed kernels run 1.4-2x faster, and the
-# other two forms pay for a transposed copy. Everything else goes to BLAS.
-NUMBA_WORK = (1_000_000, 3_300_000)
+# benchmarks/RESULTS.md) and inside a LeNet-5 training step. The Numba GEMM comes closest to
+# OpenBLAS on the forward x W^T of a small linear layer (it reads both operands along k with no
+# copy), but with each sample timed after a pause, OpenBLAS was still faster at every size:
+# 53 against 65 us for LeNet-5's fc1 (64 x 400 x 120), 1.2-3x on larger products, and a LeNet-5
+# step ran 7.2-7.9 ms with BLAS everywhere against 7.5-8.0 ms with the Numba GEMM on fc1. So no
+# product goes to Numba by default: NUMBA_WORK = (lo, hi) would send the x W^T products with
+# lo <= m*k*n <= hi there (the kernel stays, tested against its twin, as the readable GEMM and
+# the measured alternative).
+NUMBA_WORK = None
 
 # Products below this many multiply-adds run on one BLAS thread. Measured here: one thread is as
 # fast as two up to LeNet-5's largest fc product (64 x 400 x 120: 54 vs 50-58 us), two threads
@@ -325,8 +327,8 @@ SERIAL_BLAS_WORK = 3_500_000
 def matmul_route(m: int, k: int, n: int, transpose_a: bool = False,
                  transpose_b: bool = False) -> str:
     """Which implementation op(a) (m, k) @ op(b) (k, n) runs on: 'numba' or 'blas'."""
-    lo, hi = NUMBA_WORK
-    if transpose_b and not transpose_a and lo <= m * k * n <= hi:
+    if NUMBA_WORK is not None and transpose_b and not transpose_a and \
+            NUMBA_WORK[0] <= m * k * n <= NUMBA_WORK[1]:
         return "numba"
     return "blas"
 

@@ -101,9 +101,12 @@ def main() -> str:
     out.append("Median (and minimum) time per call, the implementations interleaved with a "
                "pause before each sample (benchmarks/timing.py), and GFLOP/s at the median (2mkn / time). The three products of a linear "
                "layer y = x W^T with x (m, k) and W (n, k): forward x W^T, grad_x = g W, "
-               "grad_W = g^T x. 'routed' is `autograd_cnn.backend.matmul`, which sends the "
-               f"x W^T form with {backend.NUMBA_WORK[0]} <= m*k*n <= {backend.NUMBA_WORK[1]} "
-               "to the Numba kernel and everything else to BLAS; 'routed vs PyTorch' is "
+               "grad_W = g^T x. 'routed' is `autograd_cnn.backend.matmul`: "
+               + (f"it sends the x W^T form with {backend.NUMBA_WORK[0]} <= m*k*n <= "
+                  f"{backend.NUMBA_WORK[1]} to the Numba kernel and everything else to BLAS"
+                  if backend.NUMBA_WORK else "every product goes to BLAS (the Numba GEMM "
+                  "route is off: see the last paragraph)")
+               + "; 'routed vs PyTorch' is "
                "PyTorch's time / ours (> 1: we are faster), from medians (and minima).\n")
     for dtype in (np.float32, np.float64):
         out.append(f"### {np.dtype(dtype).name}: LeNet-5 fc layers (batch 64), a VGG-sized "
@@ -114,14 +117,16 @@ def main() -> str:
         out.append(f"### {np.dtype(dtype).name}: where the Numba kernel wins (forward x W^T)\n")
         out.append("\n".join(crossover_table(dtype)) + "\n")
     out.append("What this shows: the Numba GEMM (64x64 tiles of C, 4x4 blocks of running sums "
-               "vectorised along k) reaches roughly a third to a half of OpenBLAS on large "
-               "products, so those go to BLAS; it is on par or ahead only on the forward "
-               "product of small linear layers (x W^T reads both operands along k with no "
-               "copy), which is the range the backend gives it. Small products are dominated by "
-               "call overhead (numpy's ~1-2 us against Numba's dispatch and the copies of "
-               "transposed operands). When another tenant holds a core, 2-thread calls "
-               "(Numba's, OpenBLAS's, PyTorch's) stall for milliseconds: compare the minima "
-               "where medians disagree wildly.\n")
+               "vectorised along k; products under 4 M multiply-adds in one thread, larger ones "
+               "split over both) comes closest to OpenBLAS on the forward x W^T of small linear "
+               "layers, which it reads along k with no copy, but even there BLAS was faster on "
+               "this machine, and by 2-3x on large products; the other two forms pay for a "
+               "transposed copy. So `autograd_cnn.backend` sends every product to BLAS "
+               "(`NUMBA_WORK = None`); the kernel stays as the readable GEMM, tested against its "
+               "twin. Small products are dominated by call overhead (the routed column adds the "
+               "backend's checks and its switch of BLAS to one thread, 5-15 us). Each sample is "
+               "timed after a pause (benchmarks/timing.py): back to back, the libraries' "
+               "spinning thread pools slowed each other by up to 50x.\n")
     text = "\n".join(out)
     print(text)
     return text

@@ -57,10 +57,67 @@ def max_pool2d_forward(x, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo, with_indices):
     N, C = x.shape[:2]
     out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
     idx = np.empty((N, C, Ho, Wo) if with_indices else (0, 0, 0, 0), dtype=np.int64)
-    # each tap is a compare-and-select: count them, not just the elements
-    over_planes(_max_pool2d_forward, N * C, x.size + out.size * kh * kw, x, kh, kw, sh, sw, ph,
-                pw, dh, dw, bool(with_indices), out, idx)
+    # compares and selects cost about twice an average's adds: count the input twice, and
+    # each tap (of the dense form's second pass)
+    if dh == 1 and dw == 1:
+        over_planes(_max_pool2d_forward_dense, N * C, 2 * x.size + out.size * kw, x, kh, kw, sh,
+                    sw, ph, pw, bool(with_indices), out, idx)
+    else:
+        over_planes(_max_pool2d_forward, N * C, 2 * x.size + out.size * kh * kw, x, kh, kw, sh,
+                    sw, ph, pw, dh, dw, bool(with_indices), out, idx)
     return out, idx
+
+
+@njit(cache=True, nogil=True)
+def _max_pool2d_forward_dense(x, kh, kw, sh, sw, ph, pw, with_indices, out, idx, p0, p1):
+    """Dilation 1: the windows of one output row cover the same input rows, so take the
+    maximum down each column of those rows once (a vectorised pass), then across each window's
+    columns: 2.5-3x faster than tap by tap (measured, one thread). Same result and switches as
+    the tap-by-tap loop: the first maximum in row-major window order, the last NaN (row-major
+    order is flat-index order, which breaks the ties across columns)."""
+    N, C, H, W = x.shape
+    Ho, Wo = out.shape[2], out.shape[3]
+    P = N * C
+    xp = x.reshape(P, H, W)
+    op = out.reshape(P, Ho, Wo)
+    ip = idx.reshape(P, Ho, Wo) if with_indices else idx.reshape(0, 0, 0)
+    best = np.empty(W, dtype=x.dtype)          # per column: max over the window rows
+    arg = np.empty(W, dtype=np.int64)          # and its flat position h*W + w
+    for p in range(p0, p1):
+        plane = xp[p]
+        for oh in range(Ho):
+            h0 = max(oh * sh - ph, 0)
+            h1 = min(oh * sh - ph + kh, H)
+            row = plane[h0]
+            for w in range(W):
+                best[w] = row[w]
+                arg[w] = h0 * W + w
+            for h in range(h0 + 1, h1):        # down a column the flat index grows
+                row = plane[h]
+                for w in range(W):
+                    v = row[w]
+                    take = (v > best[w]) | (v != v)
+                    best[w] = v if take else best[w]
+                    arg[w] = h * W + w if take else arg[w]
+            orow = op[p, oh]
+            for ow in range(Wo):
+                w0 = max(ow * sw - pw, 0)
+                w1 = min(ow * sw - pw + kw, W)
+                b = best[w0]
+                a = arg[w0]
+                for w in range(w0 + 1, w1):
+                    v = best[w]
+                    aw = arg[w]
+                    v_nan = v != v
+                    b_nan = b != b
+                    # across columns the flat order is not the column order: compare it
+                    take = (v_nan & (~b_nan | (aw > a))) | (
+                        ~v_nan & ~b_nan & ((v > b) | ((v == b) & (aw < a))))
+                    b = v if take else b
+                    a = aw if take else a
+                orow[ow] = b
+                if with_indices:
+                    ip[p, oh, ow] = a
 
 
 @njit(cache=True, nogil=True)
@@ -182,6 +239,8 @@ def _avg_pool2d_forward(x, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_ov
     op = out.reshape(P, Ho, Wo)
     h0, h1, w0, w1, div = _avg_windows(Ho, Wo, kh, kw, sh, sw, ph, pw, H, W,
                                        count_include_pad, divisor_override)
+    # a multiply by the reciprocal (within an ulp of dividing): the divisions were half the time
+    inv = (1.0 / div).astype(x.dtype)
     column_sums = np.empty(W, dtype=x.dtype)    # one per call: an allocation per plane cost
     for p in range(p0, p1):                     # as much as pooling a LeNet plane
         plane = xp[p]
@@ -198,7 +257,7 @@ def _avg_pool2d_forward(x, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_ov
                 s = x.dtype.type(0)
                 for w in range(w0[ow], w1[ow]):
                     s += column_sums[w]
-                orow[ow] = s / x.dtype.type(div[oh, ow])
+                orow[ow] = s * inv[oh, ow]
 
 
 def avg_pool2d_backward(g, H, W, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override):
@@ -220,6 +279,7 @@ def _avg_pool2d_backward(g, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_o
     gxp = gx.reshape(P, H, W)
     h0, h1, w0, w1, div = _avg_windows(Ho, Wo, kh, kw, sh, sw, ph, pw, H, W,
                                        count_include_pad, divisor_override)
+    inv = (1.0 / div).astype(g.dtype)          # multiplies instead of divisions, as forward
     spread = np.empty(W, dtype=g.dtype)
     for p in range(p0, p1):
         dst = gxp[p]
@@ -230,7 +290,7 @@ def _avg_pool2d_backward(g, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_o
             # add instead of kh * kw scalar updates per window)
             spread[:] = 0
             for ow in range(Wo):
-                share = gp[p, oh, ow] / g.dtype.type(div[oh, ow])
+                share = gp[p, oh, ow] * inv[oh, ow]
                 for w in range(w0[ow], w1[ow]):
                     spread[w] += share
             for h in range(h0[oh], h1[oh]):

@@ -80,9 +80,10 @@ def split_batch(n_img: int, work) -> list:
 
 # Elements (input + output; the callers weight costlier ones) from which ``over_planes`` splits a
 # job over threads. Measured here, one thread / two, 2x2 stride-2 pooling, float32: average
-# pooling forward of 82 K elements 55 / 137 us, of 328 K 212 / 220 us, of 1.3 M 863 / 593 us;
-# max pooling forward of 328 K 734 / 495 us. Below it one thread finishes before a second wakes.
-PLANES_PARALLEL_MIN = 1 << 18
+# pooling forward of 376 K elements (LeNet-5's first pooling, batch 64) 177 / 198 us, of 752 K
+# 360 / 309 us, of 2 M 986 / 658 us; max pooling, which counts its input twice, of 301 K input
+# elements 418 / 334 us. Below it one thread finishes before a second has woken up.
+PLANES_PARALLEL_MIN = 1 << 19
 
 
 def over_planes(kernel, n_planes: int, elements: int, *args) -> None:

@@ -184,3 +184,20 @@ def test_interpolation_weights_follow_pytorch_formulas():
     # with align_corners: src = dst * (2-1)/(4-1)
     i0, i1, l0, l1 = backend.linear_weights(2, 4, True, None, np.float64)
     np.testing.assert_allclose(i0 + l1, [0, 1 / 3, 2 / 3, 1.0])
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("k,s,p", [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 1, 0)])
+def test_max_pool_ties_and_nans_pick_pytorchs_switch(dtype, k, s, p):
+    # few distinct values: windows full of ties, and several NaNs per window; the first
+    # maximum in row-major order wins, and the last NaN (PyTorch's loop: val > max || isnan)
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 3, (2, 3, 7, 8)).astype(dtype)
+    x[rng.random(x.shape) < 0.15] = np.nan
+    Ho, Wo = out_size(7, k, s, p, 1, False), out_size(8, k, s, p, 1, False)
+    args = (k, k, s, s, p, p, 1, 1, Ho, Wo, True)
+    y, idx = K.max_pool2d_forward(x, *args)
+    y_ref, idx_ref = R.max_pool2d_forward(x, *args)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(idx, idx_ref)
