@@ -112,7 +112,7 @@ class Tensor:
 
     __slots__ = (
         "data", "grad", "requires_grad", "_parents", "_op", "_backward", "_saved",
-        "_version", "_versions", "_hooks", "_retains_grad", "_trace", "__weakref__",
+        "_version", "_vsum", "_hooks", "_retains_grad", "_trace", "__weakref__",
     )
     # numpy defers to our reflected operators (ndarray + Tensor -> Tensor.__radd__)
     __array_ufunc__ = None
@@ -126,7 +126,7 @@ class Tensor:
         self._backward = None
         self._saved = None
         self._version = 0
-        self._versions = None
+        self._vsum = None
         self._hooks = None
         self._retains_grad = False
         self._trace = None
@@ -154,7 +154,7 @@ class Tensor:
             out._op = op
             out._backward = rule
             out._saved = saved
-            out._versions = _versions(parents)
+            out._vsum = _version_sum(parents)
             out._trace = engine.creation_site() if engine._state.anomaly else None
         else:
             out.requires_grad = False
@@ -162,7 +162,7 @@ class Tensor:
             out._op = ""
             out._backward = None
             out._saved = None
-            out._versions = None
+            out._vsum = None
             out._trace = None
         return out
 
@@ -282,8 +282,8 @@ class Tensor:
     # ---- the engine's node protocol ----------------------------------------------------------
 
     def _receive_grad(self, grad, store: bool):
-        if self._versions is not None and (self._version or
-                                           _versions(self._parents) != self._versions):
+        if self._vsum is not None and (self._version or
+                                       _version_sum(self._parents) != self._vsum):
             _raise_modified(self)
         if self._hooks:
             for hook in list(self._hooks):
@@ -307,7 +307,7 @@ class Tensor:
         if self._backward is not None:
             self._saved = None
             self._parents = ()
-            self._versions = None
+            self._vsum = None
             self._backward = freed_rule
 
     # ---- autograd ------------------------------------------------------------------------------
@@ -463,7 +463,7 @@ def leaf(data: np.ndarray) -> Tensor:
     out._backward = None
     out._saved = None
     out._version = 0
-    out._versions = None
+    out._vsum = None
     out._hooks = None
     out._retains_grad = False
     out._trace = None
@@ -481,16 +481,22 @@ def _any_requires_grad(parents) -> bool:
     return False
 
 
-def _versions(tensors) -> tuple:
-    return tuple(t._version for t in tensors)
+def _version_sum(tensors) -> int:
+    # a sum, not a tuple of versions: this runs for every recorded op (a tuple cost ~0.5 us)
+    total = 0
+    for t in tensors:
+        total += t._version
+    return total
 
 
 def _raise_modified(node) -> None:
     if node._version:
         what = "its output"
     else:
-        changed = [p for p, v in zip(node._parents, node._versions) if p._version != v]
-        what = ("its input" if len(changed) == 1 else "its inputs") + " (" + ", ".join(
+        # the inputs modified in place at some time (the versions are summed, so which changed
+        # after the op recorded them is not kept; usually it is the only one)
+        changed = [p for p in node._parents if p._version]
+        what = ("its input" if len(changed) == 1 else "one of its inputs") + " (" + ", ".join(
             f"the result of '{p._op}'" if p._op else "a leaf tensor" for p in changed) + ")"
     raise RuntimeError(
         f"backward of '{node._op}': {what} was modified by an in-place operation "

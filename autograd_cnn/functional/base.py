@@ -80,13 +80,14 @@ def operands(a, b, where: str) -> tuple[Tensor, Tensor]:
             b = leaf(b.data.astype(da))
         elif db.kind == "f" and da.kind in "biu":
             a = leaf(a.data.astype(db))
-    if a.data.shape != b.data.shape:
-        try:
-            np.broadcast_shapes(a.data.shape, b.data.shape)
-        except ValueError:
-            raise ValueError(f"{where}: shapes {tuple(a.data.shape)} and {tuple(b.data.shape)} "
-                             "cannot be broadcast together (sizes must match, or be 1, "
-                             "aligned from the last dimension)") from None
+    sa, sb = a.data.shape, b.data.shape
+    if sa != sb:
+        # by hand: np.broadcast_shapes costs 1 us, a fifth of a small op's whole overhead
+        for m, n in zip(reversed(sa), reversed(sb)):
+            if m != n and m != 1 and n != 1:
+                raise ValueError(f"{where}: shapes {tuple(sa)} and {tuple(sb)} cannot be "
+                                 "broadcast together (sizes must match, or be 1, aligned from "
+                                 "the last dimension)")
     return a, b
 
 
