@@ -10,7 +10,8 @@ scikit-learn and writes runs/lenet5-digits/:
 
     config.json         the arguments and what they resolved to
     metrics.csv         one row per epoch (loss, accuracy, learning rate, seconds)
-    summary.json        test_accuracy, test_loss, epochs, seconds, per-class scores, ...
+    summary.json        test_accuracy, test_loss, epochs, seconds (this command's wall time),
+                        train_seconds (all epochs, across resumes), per-class scores, ...
     model.safetensors   the trained weights with their config (for evaluate / predict)
     checkpoint.safetensors, best.safetensors   last epoch (for --resume) and best validation
     curves.png, confusion_matrix.png, filters.png, feature_maps.png, misclassified.png
@@ -391,6 +392,8 @@ def cmd_train(args) -> int:
     summary = {
         "test_accuracy": test["accuracy"], "test_loss": test["loss"],
         "epochs": len(trainer.history), "seconds": round(seconds, 2),
+        # every epoch's training time, the epochs before a --resume included
+        "train_seconds": round(sum(row["seconds"] for row in trainer.history.rows), 2),
         "best_epoch": best, "best_val_accuracy": trainer.best if trainer.monitor ==
         "val_accuracy" else None, "stopped_early": trainer.stopped_early,
         "train_accuracy": trainer.history[-1]["train_accuracy"],

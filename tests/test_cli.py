@@ -96,6 +96,12 @@ def test_interrupted_run_resumes_to_the_same_weights(run_dir, tmp_path, monkeypa
     assert ac.load(tmp_path / "checkpoint.safetensors")["epoch"] == 1
     monkeypatch.setattr(Trainer, "train_epoch", original)
     assert _train(tmp_path, "--resume") == 0
+    # train_seconds adds up both epochs, the one before the interruption included
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    rows = (tmp_path / "metrics.csv").read_text().strip().splitlines()[1:]
+    per_epoch = [float(r.rsplit(",", 1)[1]) for r in rows]
+    assert len(per_epoch) == 2
+    assert summary["train_seconds"] == pytest.approx(sum(per_epoch), abs=0.02)
     a = ac.load(tmp_path / "checkpoint.safetensors")["model"]
     b = ac.load(run_dir / "checkpoint.safetensors")["model"]
     for k in b:
