@@ -238,9 +238,25 @@ def _channels(dataset) -> int:
 _RESUME_KEYS = ("model", "data", "image_size", "in_channels", "classes", "optimizer", "scheduler")
 
 
+# Settings a resume may change, with what that means: the optimiser state carries its
+# hyperparameters (load_state_dict replaces them, as in PyTorch), the scheduler keeps the
+# schedule set when the run started, and a new batch size or seed changes the data order
+_ON_RESUME = {
+    "lr": "the checkpoint's optimiser state keeps the run's",
+    "momentum": "the checkpoint's optimiser state keeps the run's",
+    "weight_decay": "the checkpoint's optimiser state keeps the run's",
+    "epochs": "training continues to the new total, on the schedule set at the start, which "
+              "was for",
+    "batch_size": "used from now on (so no longer the same run as an uninterrupted one), "
+                  "instead of the run's",
+    "seed": "used from now on for shuffling and augmentation, instead of the run's",
+}
+
+
 def _check_resumable(path: Path, config: dict, model, optimizer) -> None:
     """One-line error unless the checkpoint at ``path`` (if any) continues the run ``config``
-    describes; the model and optimiser are loaded from it as a test (``fit`` loads it again)."""
+    describes; the model and optimiser are loaded from it as a test (``fit`` loads it again).
+    A setting that the checkpoint fixes but the command line changed gets a note on stderr."""
     from .serialization import load
     if not path.exists():
         return                               # nothing to resume: a fresh run, as in Trainer.fit
@@ -263,6 +279,10 @@ def _check_resumable(path: Path, config: dict, model, optimizer) -> None:
         raise UsageError(f"cannot resume {path}: it was trained with {what}; resume with the "
                          f"run's settings{' (' + fix + ')' if fix else ''} or start a new run "
                          "with another --out")
+    for k, meaning in _ON_RESUME.items():
+        if k in saved and saved[k] != config[k]:
+            print(f"note: resuming with --{k.replace('_', '-')} {config[k]}: {meaning} "
+                  f"{saved[k]}", file=sys.stderr)
     _load_weights(model, state["model"], f"checkpoint {path}"
                   + (f" (a {saved['model']})" if "model" in saved else ""), config["model"])
     try:

@@ -108,6 +108,20 @@ def test_interrupted_run_resumes_to_the_same_weights(run_dir, tmp_path, monkeypa
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
 
 
+def test_resume_says_which_changed_settings_the_run_keeps(run_dir, tmp_path, capsys):
+    import shutil
+    out = tmp_path / "copy"
+    shutil.copytree(run_dir, out)
+    capsys.readouterr()
+    # 2 epochs are done already: nothing more to train, the notes are what this checks
+    assert _train(out, "--resume", "--lr", "0.01", "--seed", "7") == 0
+    err = capsys.readouterr().err.splitlines()
+    assert "note: resuming with --lr 0.01: the checkpoint's optimiser state keeps the run's " \
+           "0.05" in err
+    assert any(line.startswith("note: resuming with --seed 7: used from now on") for line in err)
+    assert len(err) == 2                  # nothing about the settings that did not change
+
+
 def test_evaluate_reports_the_test_accuracy(run_dir, capsys):
     assert main(["evaluate", "--checkpoint", str(run_dir / "model.safetensors")]) == 0
     out = capsys.readouterr().out
