@@ -99,7 +99,8 @@ def main() -> str:
     out = []
     out.append("## Matrix products (`bench_matmul.py`)\n")
     out.append("Median (and minimum) time per call, the implementations interleaved with a "
-               "pause before each sample (benchmarks/timing.py), and GFLOP/s at the median (2mkn / time). The three products of a linear "
+               "pause before each sample (benchmarks/timing.py), and GFLOP/s at the median "
+               "(2mkn / time). The three products of a linear "
                "layer y = x W^T with x (m, k) and W (n, k): forward x W^T, grad_x = g W, "
                "grad_W = g^T x. 'routed' is `autograd_cnn.backend.matmul`: "
                + (f"it sends the x W^T form with {backend.NUMBA_WORK[0]} <= m*k*n <= "

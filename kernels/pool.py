@@ -121,7 +121,8 @@ def _max_pool2d_forward_dense(x, kh, kw, sh, sw, ph, pw, with_indices, out, idx,
 
 
 @njit(cache=True, nogil=True)
-def _max_pool2d_forward(x, kh, kw, sh, sw, ph, pw, dh, dw, with_indices, out, idx, p0, p1):
+def _max_pool2d_forward(x, kh, kw, sh, sw, ph, pw, dh, dw, with_indices, out, idx,
+                        p0, p1):
     N, C, H, W = x.shape
     Ho, Wo = out.shape[2], out.shape[3]
     P = N * C
@@ -231,7 +232,8 @@ def avg_pool2d_forward(x, kh, kw, sh, sw, ph, pw, Ho, Wo, count_include_pad, div
 
 
 @njit(cache=True, nogil=True)
-def _avg_pool2d_forward(x, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override, out, p0, p1):
+def _avg_pool2d_forward(x, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override, out,
+                        p0, p1):
     N, C, H, W = x.shape
     Ho, Wo = out.shape[2], out.shape[3]
     P = N * C
@@ -271,7 +273,8 @@ def avg_pool2d_backward(g, H, W, kh, kw, sh, sw, ph, pw, count_include_pad, divi
 
 
 @njit(cache=True, nogil=True)
-def _avg_pool2d_backward(g, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override, gx, p0, p1):
+def _avg_pool2d_backward(g, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_override, gx,
+                         p0, p1):
     N, C, Ho, Wo = g.shape
     H, W = gx.shape[2], gx.shape[3]
     P = N * C

@@ -11,8 +11,9 @@ same seed gives the same batches, every sample appears exactly once per epoch (t
 smaller unless ``drop_last``), and each epoch is shuffled differently but reproducibly. Random
 transforms given to the loader draw from default_rng([seed, e, 1]), so augmentation is
 reproducible per epoch too. Iterating advances the epoch by one when the first batch is taken
-(even a peek with ``next(iter(loader))``; a bare ``iter(loader)`` does not); ``set_epoch(k)`` says which epoch the next iteration is, so a training
-loop that calls it every epoch is immune to extra iterations. Put random augmentation on the
+(even a peek with ``next(iter(loader))``; a bare ``iter(loader)`` does not); ``set_epoch(k)``
+says which epoch the next iteration is, so a training loop that calls it every epoch is immune
+to extra iterations. Put random augmentation on the
 loader, not on the dataset: a dataset's own transform draws from its own generator, which knows
 nothing of epochs.
 

@@ -35,8 +35,8 @@ def _check_optimizer(optimizer, owner: str) -> None:
 
 class LRScheduler:
     """Base class: subclasses give the closed form ``_lr_at(base_lr, t)`` and the step
-    ``_chain(lr, base_lr, t)``: the rate at epoch t from the group's rate at t - 1. Constructing a scheduler sets the rates for epoch 0 (``last_epoch``
-    becomes 0)."""
+    ``_chain(lr, base_lr, t)``: the rate at epoch t from the group's rate at t - 1.
+    Constructing a scheduler sets the rates for epoch 0 (``last_epoch`` becomes 0)."""
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         owner = type(self).__name__
