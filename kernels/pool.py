@@ -187,10 +187,13 @@ def _max_pool2d_backward(g, indices, gx, p0, p1):
 
 
 @njit(cache=True)
-def _avg_windows(Ho, Wo, kh, kw, sh, sw, ph, pw, H, W, count_include_pad, divisor_override):
+def _avg_windows(Ho, Wo, kh, kw, sh, sw, ph, pw, H, W, count_include_pad, divisor_override,
+                 dtype):
     """The clipped row ranges [h0, h1) per output row, column ranges [w0, w1) per output column,
-    and the divisor of each window (Ho, Wo): ``divisor_override`` when non-zero, else the window
-    clipped to the padded input (count_include_pad) or the number of real elements in it."""
+    and 1 / divisor of each window (Ho, Wo), in ``dtype``: the divisor is ``divisor_override``
+    when non-zero, else the window clipped to the padded input (count_include_pad) or the number
+    of real elements in it. The kernels multiply by the reciprocal (within an ulp of dividing):
+    the divisions were half of average pooling's time."""
     h0 = np.empty(Ho, dtype=np.int64)
     h1 = np.empty(Ho, dtype=np.int64)
     hpad = np.empty(Ho, dtype=np.int64)          # window height inside the padded input
@@ -218,7 +221,7 @@ def _avg_windows(Ho, Wo, kh, kw, sh, sw, ph, pw, H, W, count_include_pad, diviso
                 div[oh, ow] = hpad[oh] * wpad[ow]
             else:
                 div[oh, ow] = (h1[oh] - h0[oh]) * (w1[ow] - w0[ow])
-    return h0, h1, w0, w1, div
+    return h0, h1, w0, w1, (1.0 / div).astype(dtype)
 
 
 def avg_pool2d_forward(x, kh, kw, sh, sw, ph, pw, Ho, Wo, count_include_pad, divisor_override):
@@ -226,8 +229,7 @@ def avg_pool2d_forward(x, kh, kw, sh, sw, ph, pw, Ho, Wo, count_include_pad, div
     The divisor is described in ``_avg_windows``; padding contributes zeros to the sum."""
     out = np.empty(x.shape[:2] + (Ho, Wo), dtype=x.dtype)
     over_planes(_avg_pool2d_forward, x.shape[0] * x.shape[1], x.size + out.size,
-                x, kh, kw, sh, sw, ph, pw, bool(count_include_pad), divisor_override,
-                        out)
+                x, kh, kw, sh, sw, ph, pw, bool(count_include_pad), divisor_override, out)
     return out
 
 
@@ -239,10 +241,8 @@ def _avg_pool2d_forward(x, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_ov
     P = N * C
     xp = x.reshape(P, H, W)
     op = out.reshape(P, Ho, Wo)
-    h0, h1, w0, w1, div = _avg_windows(Ho, Wo, kh, kw, sh, sw, ph, pw, H, W,
-                                       count_include_pad, divisor_override)
-    # a multiply by the reciprocal (within an ulp of dividing): the divisions were half the time
-    inv = (1.0 / div).astype(x.dtype)
+    h0, h1, w0, w1, inv = _avg_windows(Ho, Wo, kh, kw, sh, sw, ph, pw, H, W,
+                                       count_include_pad, divisor_override, x.dtype)
     column_sums = np.empty(W, dtype=x.dtype)    # one per call: an allocation per plane cost
     for p in range(p0, p1):                     # as much as pooling a LeNet plane
         plane = xp[p]
@@ -267,8 +267,7 @@ def avg_pool2d_backward(g, H, W, kh, kw, sh, sw, ph, pw, count_include_pad, divi
     (N, C, Ho, Wo) -> (N, C, H, W)."""
     gx = np.empty(g.shape[:2] + (H, W), dtype=g.dtype)
     over_planes(_avg_pool2d_backward, g.shape[0] * g.shape[1], g.size + gx.size,
-                g, kh, kw, sh, sw, ph, pw, bool(count_include_pad), divisor_override,
-                         gx)
+                g, kh, kw, sh, sw, ph, pw, bool(count_include_pad), divisor_override, gx)
     return gx
 
 
@@ -280,9 +279,8 @@ def _avg_pool2d_backward(g, kh, kw, sh, sw, ph, pw, count_include_pad, divisor_o
     P = N * C
     gp = g.reshape(P, Ho, Wo)
     gxp = gx.reshape(P, H, W)
-    h0, h1, w0, w1, div = _avg_windows(Ho, Wo, kh, kw, sh, sw, ph, pw, H, W,
-                                       count_include_pad, divisor_override)
-    inv = (1.0 / div).astype(g.dtype)          # multiplies instead of divisions, as forward
+    h0, h1, w0, w1, inv = _avg_windows(Ho, Wo, kh, kw, sh, sw, ph, pw, H, W,
+                                       count_include_pad, divisor_override, g.dtype)
     spread = np.empty(W, dtype=g.dtype)
     for p in range(p0, p1):
         dst = gxp[p]
