@@ -370,7 +370,7 @@ def cmd_train(args) -> int:
         "patience": args.patience, "image_size": spec.image_size, "in_channels": in_channels,
         "classes": classes, "sizes": {"train": len(train_set), "val": len(val_set),
                                       "test": len(test_set)},
-        "parameters": int(sum(p.data.size for p in model.parameters())),
+        "parameters": int(sum(p._data.size for p in model.parameters())),
         "versions": {"autograd_cnn": ac.__version__, "numpy": np.__version__,
                      "python": platform.python_version()},
     }
@@ -436,11 +436,11 @@ def _predictions(model, loader) -> np.ndarray:
     from .engine import no_grad
     model.eval()
     with no_grad():
-        return np.concatenate([model(x).data.argmax(axis=1) for x, _ in loader])
+        return np.concatenate([model(x)._data.argmax(axis=1) for x, _ in loader])
 
 
 def _all_targets(loader) -> np.ndarray:
-    return np.concatenate([y.data for _, y in loader])
+    return np.concatenate([y._data for _, y in loader])
 
 
 def _plots(out, trainer, model, test, test_set, test_loader, classes, plots) -> None:
@@ -449,7 +449,7 @@ def _plots(out, trainer, model, test, test_set, test_loader, classes, plots) -> 
                                 title="test confusion matrix")
     first_conv = next((m for m in model.modules() if type(m).__name__ == "Conv2d"), None)
     if first_conv is not None:
-        plots.plot_filters(first_conv.weight.data, out / "filters.png")
+        plots.plot_filters(first_conv.weight._data, out / "filters.png")
         plots.plot_feature_maps(model, test_set[0][0], out / "feature_maps.png")
     pred = _predictions(model, test_loader)
     target = _all_targets(test_loader)
@@ -596,7 +596,7 @@ def cmd_predict(args) -> int:
     classes = config["classes"]
     images = np.stack([_read_image(Path(p), config) for p in args.images])
     with no_grad():
-        probs = softmax(model(Tensor(images)), dim=1).data
+        probs = softmax(model(Tensor(images)), dim=1)._data
     k = min(args.top, len(classes))
     for path, p in zip(args.images, probs):
         order = np.argsort(-p)[:k]

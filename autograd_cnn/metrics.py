@@ -29,7 +29,7 @@ __all__ = ["accuracy", "top_k_accuracy", "confusion_matrix", "precision_recall_f
 
 def _array(x, name: str) -> np.ndarray:
     if isinstance(x, Tensor):
-        return x.data
+        return x._data
     arr = np.asarray(x)
     if arr.dtype == object or arr.dtype.kind not in "biuf":
         raise TypeError(f"{name}: expected a numeric array or Tensor, got {type(x).__name__}")

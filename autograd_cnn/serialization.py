@@ -101,7 +101,7 @@ class _Encoder:
             return float(obj)
         if isinstance(obj, Tensor):
             kind = "Parameter" if isinstance(obj, Parameter) else "Tensor"
-            return {"array": self._array(obj.data, path, where), "kind": kind,
+            return {"array": self._array(obj._data, path, where), "kind": kind,
                     "requires_grad": bool(obj.requires_grad)}
         if isinstance(obj, np.ndarray):
             return {"array": self._array(obj, path, where), "kind": "ndarray"}

@@ -230,10 +230,10 @@ class _Recorder:
         returning its last layer's output) and not a view of an input."""
         total = 0
         for o in outs:
-            if id(o) in self.known or any(o is i or np.may_share_memory(o.data, i.data)
+            if id(o) in self.known or any(o is i or np.may_share_memory(o._data, i._data)
                                           for i in inputs):
                 continue
-            total += o.data.nbytes
+            total += o._data.nbytes
         return total
 
     def _search(self, t):
@@ -372,7 +372,7 @@ def summary(model, input_size, dtypes=None, *, training: bool = False,
 
     rec = _Recorder(model)
     for i, x in enumerate(inputs):
-        rec.rows.append(LayerInfo("input" if len(inputs) == 1 else f"input{i}", "Input", tuple(x.shape), memory_bytes=x.data.nbytes,
+        rec.rows.append(LayerInfo("input" if len(inputs) == 1 else f"input{i}", "Input", tuple(x.shape), memory_bytes=x._data.nbytes,
                                   receptive_field=(1, 1) if _spatial(x) else None,
                                   jump=(1, 1) if _spatial(x) else None))
         rec.record(x, ((1, 1), (1, 1)) if _spatial(x) else None)
@@ -381,7 +381,7 @@ def summary(model, input_size, dtypes=None, *, training: bool = False,
         handles.append(m.register_forward_pre_hook(rec.pre_hook))
         handles.append(m.register_forward_hook(rec.hook))
     was_training = model.training
-    saved = {k: v.data.copy() for k, v in model.named_buffers()} if training else {}
+    saved = {k: v._data.copy() for k, v in model.named_buffers()} if training else {}
     try:
         model.train(bool(training))
         with no_grad():
@@ -401,13 +401,13 @@ def summary(model, input_size, dtypes=None, *, training: bool = False,
         model.train(was_training)
         for k, b in model.named_buffers():
             if k in saved:
-                b.data[...] = saved[k]
+                b._data[...] = saved[k]
 
     params = list(model.parameters())
     result = ModelSummary(type(model).__name__, shapes, rec.rows)
     result.total_params = sum(p.numel() for p in params)
     result.trainable_params = sum(p.numel() for p in params if p.requires_grad)
-    result.param_bytes = sum(p.data.nbytes for p in params)
+    result.param_bytes = sum(p._data.nbytes for p in params)
     result.total_macs = sum(r.macs for r in rec.rows)
     result.activation_bytes = sum(r.memory_bytes for r in rec.rows)
     result.uncalled_params = result.total_params - sum(r.params for r in rec.rows)

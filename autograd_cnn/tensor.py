@@ -111,7 +111,7 @@ class Tensor:
     """
 
     __slots__ = (
-        "data", "grad", "requires_grad", "_parents", "_op", "_backward", "_saved",
+        "_data", "grad", "requires_grad", "_parents", "_op", "_backward", "_saved",
         "_version", "_vsum", "_hooks", "_retains_grad", "_trace", "__weakref__",
     )
     # numpy defers to our reflected operators (ndarray + Tensor -> Tensor.__radd__)
@@ -119,7 +119,7 @@ class Tensor:
 
     def __init__(self, data, dtype=None, requires_grad: bool = False):
         arr = _to_array(data, dtype)
-        self.data = arr
+        self._data = arr
         self.grad = None
         self._parents = ()
         self._op = ""
@@ -143,7 +143,7 @@ class Tensor:
         rule needs) when grad mode is on and some parent requires grad; a plain tensor otherwise.
         ``differentiable=False`` for ops whose output carries no gradient (argmax, comparisons)."""
         out = Tensor.__new__(Tensor)
-        out.data = data
+        out._data = data
         out.grad = None
         out._version = 0
         out._hooks = None
@@ -170,15 +170,15 @@ class Tensor:
 
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def is_leaf(self) -> bool:
@@ -190,24 +190,36 @@ class Tensor:
         return self._op
 
     @property
+    def data(self) -> "Tensor":
+        """As in PyTorch: a tensor sharing this one's storage, outside the graph
+        (``p.data.sub_(lr * p.grad)``, ``p.data.norm()``). The library's own code reads the
+        numpy array as ``t._data``; users get it with ``t.detach().numpy()``."""
+        return self.detach()
+
+    @data.setter
+    def data(self, value) -> None:
+        # ``p.data = new`` swaps the storage (shape and dtype may change), as PyTorch allows
+        self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
+
+    @property
     def T(self) -> "Tensor":
         return self.permute(*reversed(range(self.ndim)))
 
     def size(self, dim: int | None = None):
         if dim is None:
-            return self.data.shape
-        return self.data.shape[_norm_dim(dim, self.ndim, "size")]
+            return self._data.shape
+        return self._data.shape[_norm_dim(dim, self.ndim, "size")]
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def numel(self) -> int:
-        return self.data.size
+        return self._data.size
 
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     # ---- conversion ----------------------------------------------------------------------------
 
@@ -219,21 +231,21 @@ class Tensor:
                 "numpy(): this tensor requires grad; use tensor.detach().numpy() to get its "
                 "values outside the graph"
             )
-        return self.data
+        return self._data
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self._data if dtype is None else self._data.astype(dtype)
 
     def item(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
                 f"item(): only a one-element tensor converts to a Python number, "
                 f"got shape {self.shape}"
             )
-        return self.data.reshape(()).item()
+        return self._data.reshape(()).item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __float__(self):
         return float(self.item())
@@ -242,15 +254,15 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
-                f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                f"the truth value of a tensor with {self._data.size} elements is ambiguous; "
                 "use .any() or .all()"
             )
-        return bool(self.data.reshape(()))
+        return bool(self._data.reshape(()))
 
     def __index__(self):
-        if self.dtype.kind not in "iu" or self.data.size != 1:
+        if self.dtype.kind not in "iu" or self._data.size != 1:
             raise TypeError(f"only one-element integer tensors can be used as an index, got "
                             f"dtype {self.dtype} with shape {self.shape}")
         return int(self.item())
@@ -258,20 +270,20 @@ class Tensor:
     def detach(self) -> "Tensor":
         """A new leaf sharing this tensor's data, outside the graph."""
         out = Tensor.__new__(Tensor)
-        Tensor.__init__(out, self.data)
+        Tensor.__init__(out, self._data)
         return out
 
     def clone(self) -> "Tensor":
         """A copy of the data that stays in the graph (gradient flows through unchanged)."""
-        return Tensor._from_op(self.data.copy(), (self,), "clone", _clone_rule)
+        return Tensor._from_op(self._data.copy(), (self,), "clone", _clone_rule)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, precision=4, separator=", ", threshold=60,
+        body = np.array2string(self._data, precision=4, separator=", ", threshold=60,
                                edgeitems=3, prefix="tensor(")
         extra = []
         if self.dtype != _default_dtype and self.dtype != int64 and self.dtype != bool_:
             extra.append(f"dtype={self.dtype}")
-        elif self.dtype == bool_ or (self.dtype == int64 and self.data.size == 0):
+        elif self.dtype == bool_ or (self.dtype == int64 and self._data.size == 0):
             extra.append(f"dtype={self.dtype}")
         if self._op:
             extra.append(f"op={self._op!r}")
@@ -289,16 +301,16 @@ class Tensor:
             for hook in list(self._hooks):
                 result = hook(Tensor(np.asarray(grad), dtype=None))
                 if result is not None:
-                    grad = result.data if isinstance(result, Tensor) else np.asarray(result)
+                    grad = result._data if isinstance(result, Tensor) else np.asarray(result)
         if store and (self._backward is None or self._retains_grad):
-            g = np.asarray(grad, dtype=self.data.dtype)
-            if g.shape != self.data.shape:
-                g = g.reshape(self.data.shape)
+            g = np.asarray(grad, dtype=self._data.dtype)
+            if g.shape != self._data.shape:
+                g = g.reshape(self._data.shape)
             if self.grad is None:
                 # a copy: one array may flow to several leaves, and optimisers edit .grad in place
                 self.grad = Tensor(np.array(g, copy=True))
             else:
-                self.grad = Tensor(self.grad.data + g)
+                self.grad = Tensor(self.grad._data + g)
         return grad
 
     def _release(self) -> None:
@@ -321,7 +333,7 @@ class Tensor:
                 "computation had requires_grad=True (or it was computed under no_grad())"
             )
         if gradient is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise RuntimeError(
                     f"backward(): gradient can be omitted only for a one-element output, this "
                     f"one has shape {self.shape}; pass gradient= with that shape "
@@ -329,7 +341,7 @@ class Tensor:
                 )
             seed = np.ones(self.shape, dtype=self.dtype)
         else:
-            seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient,
+            seed = np.asarray(gradient._data if isinstance(gradient, Tensor) else gradient,
                               dtype=self.dtype)
             if seed.shape != self.shape:
                 raise ValueError(
@@ -375,7 +387,7 @@ class Tensor:
                 "wrap the update in `with ac.no_grad():` if it must not be differentiated"
             )
         self._version += 1
-        return self.data
+        return self._data
 
     def zero_(self) -> "Tensor":
         self._inplace("zero_").fill(0)
@@ -386,7 +398,7 @@ class Tensor:
         return self
 
     def copy_(self, src) -> "Tensor":
-        src_arr = src.data if isinstance(src, Tensor) else np.asarray(src)
+        src_arr = src._data if isinstance(src, Tensor) else np.asarray(src)
         try:
             shape = np.broadcast_shapes(src_arr.shape, self.shape)
         except ValueError:
@@ -398,25 +410,25 @@ class Tensor:
         return self
 
     def add_(self, other, alpha=1) -> "Tensor":
-        o = other.data if isinstance(other, Tensor) else other
+        o = other._data if isinstance(other, Tensor) else other
         data = self._inplace("add_")
         data += o if alpha == 1 else alpha * np.asarray(o)
         return self
 
     def sub_(self, other, alpha=1) -> "Tensor":
-        o = other.data if isinstance(other, Tensor) else other
+        o = other._data if isinstance(other, Tensor) else other
         data = self._inplace("sub_")
         data -= o if alpha == 1 else alpha * np.asarray(o)
         return self
 
     def mul_(self, other) -> "Tensor":
         data = self._inplace("mul_")
-        data *= other.data if isinstance(other, Tensor) else other
+        data *= other._data if isinstance(other, Tensor) else other
         return self
 
     def div_(self, other) -> "Tensor":
         data = self._inplace("div_")
-        data /= other.data if isinstance(other, Tensor) else other
+        data /= other._data if isinstance(other, Tensor) else other
         return self
 
     def clamp_(self, min=None, max=None) -> "Tensor":
@@ -455,7 +467,7 @@ def _draws_in_place(data: np.ndarray) -> bool:
 def leaf(data: np.ndarray) -> Tensor:
     """A tensor around ``data`` without checks or copies (for ops wrapping constants)."""
     out = Tensor.__new__(Tensor)
-    out.data = data
+    out._data = data
     out.grad = None
     out.requires_grad = False
     out._parents = ()
@@ -525,7 +537,7 @@ def _to_array(data, dtype=None) -> np.ndarray:
     """numpy array for ``data``: Python floats -> default dtype (float32), ints -> int64,
     bools -> bool, numpy arrays keep their dtype unless ``dtype`` is given."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if dtype is not None:
         dtype = np.dtype(dtype)
     if isinstance(data, np.ndarray):
@@ -553,7 +565,7 @@ def _to_array(data, dtype=None) -> np.ndarray:
 def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, numbers, numpy arrays, tensors)."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     arr = _to_array(data, dtype)
     if arr is data:
         arr = arr.copy()
@@ -646,7 +658,7 @@ def eye(n: int, m: int | None = None, dtype=None, requires_grad=False) -> Tensor
 
 
 def _like(x) -> np.ndarray:
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def zeros_like(x, dtype=None, requires_grad=False) -> Tensor:
@@ -696,12 +708,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused: bo
         if not out.requires_grad:
             raise RuntimeError(f"grad: output {i} does not require grad (it has no graph)")
         if go is None:
-            if out.data.size != 1:
+            if out._data.size != 1:
                 raise RuntimeError(f"grad: output {i} has shape {out.shape}; pass grad_outputs "
                                    "for outputs with more than one element")
             seeds.append(np.ones(out.shape, dtype=out.dtype))
         else:
-            seed = np.asarray(go.data if isinstance(go, Tensor) else go, dtype=out.dtype)
+            seed = np.asarray(go._data if isinstance(go, Tensor) else go, dtype=out.dtype)
             if seed.shape != out.shape:
                 raise ValueError(f"grad: grad_outputs[{i}] has shape {seed.shape} but output "
                                  f"{i} has shape {out.shape}")

@@ -83,7 +83,7 @@ def _project(outputs, weights) -> float:
     total = 0.0
     for o, w in zip(outputs, weights):
         if w is not None:
-            total += float(np.sum(o.data * w))
+            total += float(np.sum(o._data * w))
     return total
 
 
@@ -102,9 +102,9 @@ def _gradcheck_tensors(fn, inputs, eps, atol, rtol, seed):
     else:
         analytic = [None] * len(checked)
     for (i, t), a in zip(checked, analytic):
-        a = np.zeros(t.shape) if a is None else a.data
-        flat = t.data.reshape(-1)
-        if not np.shares_memory(flat, t.data):
+        a = np.zeros(t.shape) if a is None else a._data
+        flat = t._data.reshape(-1)
+        if not np.shares_memory(flat, t._data):
             raise ValueError(f"gradcheck: input {i} is not contiguous; pass a contiguous copy")
         numeric = np.empty(flat.size)
         with no_grad():
@@ -205,8 +205,8 @@ class ValueArray:
     def __neg__(self): return self._wrap(-self.v)
     def __matmul__(self, o): return self._wrap(np.matmul(self.v, self._raw(o)))
     def __getitem__(self, key):
-        key = tuple(k.data if isinstance(k, Tensor) else k for k in key) \
-            if isinstance(key, tuple) else (key.data if isinstance(key, Tensor) else key)
+        key = tuple(k._data if isinstance(k, Tensor) else k for k in key) \
+            if isinstance(key, tuple) else (key._data if isinstance(key, Tensor) else key)
         return self._wrap(self.v[key])
 
     def __getattr__(self, name):
@@ -279,7 +279,7 @@ def compare_engines(fn, *arrays, seed: int = 0, rtol: float = 1e-9, atol: float 
     t_out = fn(*tensors)
     v_out = fn(*varrays)
     proj = np.random.default_rng(seed).standard_normal(t_out.shape)
-    np.testing.assert_allclose(v_out.numpy(), t_out.data, rtol=rtol, atol=atol,
+    np.testing.assert_allclose(v_out.numpy(), t_out._data, rtol=rtol, atol=atol,
                                err_msg="compare_engines: forward values differ")
     t_out.backward(proj)
     loss = Value(0.0)
@@ -289,7 +289,7 @@ def compare_engines(fn, *arrays, seed: int = 0, rtol: float = 1e-9, atol: float 
     grads = []
     for k, (t, va) in enumerate(zip(tensors, varrays)):
         v_grad = np.array([v.grad for v in _leaves(va.v)]).reshape(va.shape)
-        t_grad = np.zeros(t.shape) if t.grad is None else t.grad.data
+        t_grad = np.zeros(t.shape) if t.grad is None else t.grad._data
         np.testing.assert_allclose(t_grad, v_grad, rtol=rtol, atol=atol,
                                    err_msg=f"compare_engines: gradients of input {k} differ")
         grads.append(t_grad)

@@ -154,7 +154,7 @@ class Trainer:
             self.optimizer.step()
             n = len(y)
             total_loss += value * n
-            correct += int((out.data.argmax(axis=1) == _labels(y)).sum())
+            correct += int((out._data.argmax(axis=1) == _labels(y)).sum())
             seen += n
             if self.progress:
                 batches.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
@@ -295,7 +295,7 @@ class Trainer:
 
 
 def _labels(y) -> np.ndarray:
-    return y.data if isinstance(y, Tensor) else np.asarray(y)
+    return y._data if isinstance(y, Tensor) else np.asarray(y)
 
 
 def _describe(row: dict) -> str:

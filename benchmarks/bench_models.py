@@ -135,7 +135,7 @@ def build(name: str, library: str):
     ours_sd = ours.state_dict()
     if name == "lenet5":                # Sequential indices differ: match by order
         ours_sd = dict(zip(theirs, ours_sd.values()))
-    model.load_state_dict({k: torch.from_numpy(np.array(v.data)) for k, v in ours_sd.items()})
+    model.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in ours_sd.items()})
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     return model, torch.from_numpy(x), torch.from_numpy(y), opt
 

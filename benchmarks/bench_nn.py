@@ -89,7 +89,7 @@ def cases_ours(folder):
     state = {f"p{i}": ac.tensor(rng.standard_normal(s).astype(np.float32))
              for i, s in enumerate(shapes)}
     path = os.path.join(folder, "ours.act")
-    size = f"{sum(v.data.nbytes for v in state.values()) / 1e6:.0f} MB"
+    size = f"{sum(v.numpy().nbytes for v in state.values()) / 1e6:.0f} MB"
     out.append(("save a ResNet-18-sized state dict (fsync'd)", size,
                 lambda: ac.save(state, path)))
     out.append(("load it back", size, lambda: ac.load(path)))

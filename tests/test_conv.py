@@ -109,19 +109,19 @@ def test_matches_reference_twins_and_keeps_float32(monkeypatch):
     b = ac.randn(6, requires_grad=True)
     y = F.conv2d(x, w, b, stride=(2, 1), padding=1, groups=2)
     assert y.dtype == np.float32 and y.shape == (2, 6, 4, 6)
-    expected = ref.conv2d_forward_ref(x.data.astype(np.float64), w.data.astype(np.float64),
-                                      b.data.astype(np.float64), (2, 1), (1, 1), (1, 1), 2,
+    expected = ref.conv2d_forward_ref(x._data.astype(np.float64), w._data.astype(np.float64),
+                                      b._data.astype(np.float64), (2, 1), (1, 1), (1, 1), 2,
                                       (4, 6))
-    np.testing.assert_allclose(y.data, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(y._data, expected, rtol=1e-5, atol=1e-5)
     y.backward(np.ones(y.shape, np.float32))
     assert x.grad.dtype == w.grad.dtype == b.grad.dtype == np.float32
     monkeypatch.setenv("AUTOGRAD_CNN_REFERENCE", "1")
     x2, w2 = x.detach().requires_grad_(), w.detach().requires_grad_()
     y2 = F.conv2d(x2, w2, b.detach(), stride=(2, 1), padding=1, groups=2)
     y2.backward(np.ones(y2.shape, np.float32))
-    np.testing.assert_allclose(y2.data, y.data, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(x2.grad.data, x.grad.data, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(w2.grad.data, w.grad.data, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(y2._data, y._data, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(x2.grad._data, x.grad._data, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(w2.grad._data, w.grad._data, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.nojit
@@ -131,10 +131,10 @@ def test_unbatched_and_non_contiguous_inputs():
     y4 = F.conv2d(x, w, padding=1)
     y3 = F.conv2d(x[0], w, padding=1)               # (C, H, W) like PyTorch
     assert y3.shape == (2, 6, 5)
-    np.testing.assert_allclose(y3.data, y4.data[0])
+    np.testing.assert_allclose(y3._data, y4._data[0])
     xt = x.transpose(2, 3)                          # a non-contiguous view
     yt = F.conv2d(xt, w.transpose(2, 3), padding=1)
-    np.testing.assert_allclose(yt.data, y4.data.transpose(0, 1, 3, 2), atol=1e-12)
+    np.testing.assert_allclose(yt._data, y4._data.transpose(0, 1, 3, 2), atol=1e-12)
     assert ac.gradcheck(lambda x, w: F.conv2d(x[0].transpose(1, 2), w, padding=1), [x, w])
     yT = F.conv_transpose2d(x[0], t64(3, 2, 2, 2, seed=3), stride=2)
     assert yT.shape == (2, 12, 10)
@@ -146,8 +146,8 @@ def test_same_padding_with_even_kernel_pads_the_end():
     y = F.conv2d(x, w, padding="same")
     assert y.shape == (1, 1, 5, 6)
     # kernel 4 tall: 1 row before, 2 after; kernel 2 wide: 0 columns before, 1 after
-    xp = np.pad(x.data, ((0, 0), (0, 0), (1, 2), (0, 1)))
-    np.testing.assert_allclose(y.data, F.conv2d(ac.tensor(xp), w).data, atol=1e-12)
+    xp = np.pad(x._data, ((0, 0), (0, 0), (1, 2), (0, 1)))
+    np.testing.assert_allclose(y._data, F.conv2d(ac.tensor(xp), w)._data, atol=1e-12)
     assert F.conv2d(x, w, padding="valid").shape == (1, 1, 2, 5)
 
 
@@ -171,15 +171,15 @@ def test_notes_vertical_edge_detector_6x6():
                 [-10, -2, 2, 3],
                 [0, -2, -4, -7],
                 [-3, -2, -3, -16]]
-    np.testing.assert_array_equal(y.data[0, 0], expected)
-    assert 3 + 1 + 2 + 0 + 0 + 0 - 1 - 8 - 2 == -5 == y.data[0, 0, 0, 0]   # the notes' sum
+    np.testing.assert_array_equal(y._data[0, 0], expected)
+    assert 3 + 1 + 2 + 0 + 0 + 0 - 1 - 8 - 2 == -5 == y._data[0, 0, 0, 0]   # the notes' sum
 
 
 @pytest.mark.nojit
 def test_notes_vertical_edge_in_the_middle():
     x = image([[10, 10, 10, 0, 0, 0]] * 6)
     y = F.conv2d(x, kernel([[1, 0, -1]] * 3))
-    np.testing.assert_array_equal(y.data[0, 0], [[0, 30, 30, 0]] * 4)
+    np.testing.assert_array_equal(y._data[0, 0], [[0, 30, 30, 0]] * 4)
 
 
 @pytest.mark.nojit
@@ -192,8 +192,8 @@ def test_notes_5x5_image_3x3_kernel():
                [0, 0, 1, 1, 0],
                [0, 1, 1, 0, 0]])
     y = F.conv2d(x, kernel([[1, 0, 1], [0, 1, 0], [1, 0, 1]]))
-    assert y.data[0, 0, 0, 0] == 4
-    np.testing.assert_array_equal(y.data[0, 0], [[4, 3, 4], [2, 4, 3], [2, 3, 4]])
+    assert y._data[0, 0, 0, 0] == 4
+    np.testing.assert_array_equal(y._data[0, 0], [[4, 3, 4], [2, 4, 3], [2, 3, 4]])
 
 
 SEVEN = [[1, 2, 1, 2, 1, 0, 0],
@@ -211,7 +211,7 @@ def test_notes_7x7_input_3x3_filter_and_strides():
     # from the notes; the all-ones filter (a 3x3 box sum) reproduces all 25 printed values.
     x = image(SEVEN)
     y = F.conv2d(x, kernel(np.ones((3, 3))))
-    np.testing.assert_array_equal(y.data[0, 0], [[8, 10, 10, 7, 5],
+    np.testing.assert_array_equal(y._data[0, 0], [[8, 10, 10, 7, 5],
                                                  [5, 5, 7, 5, 6],
                                                  [5, 2, 5, 6, 9],
                                                  [7, 4, 5, 5, 9],
@@ -219,8 +219,8 @@ def test_notes_7x7_input_3x3_filter_and_strides():
     # output size (N - F) / stride + 1: stride 2 -> 3; stride 3 -> 2.33 "doesn't fit", and
     # like every library we floor it to 2 (the last column/row is never visited)
     assert F.conv2d(x, kernel(np.ones((3, 3))), stride=2).shape[2:] == (3, 3)
-    np.testing.assert_array_equal(F.conv2d(x, kernel(np.ones((3, 3))), stride=2).data[0, 0],
-                                  y.data[0, 0, ::2, ::2])
+    np.testing.assert_array_equal(F.conv2d(x, kernel(np.ones((3, 3))), stride=2)._data[0, 0],
+                                  y._data[0, 0, ::2, ::2])
     assert F.conv2d(x, kernel(np.ones((3, 3))), stride=3).shape[2:] == (2, 2)
     # zero-padding with (F - 1) / 2 preserves the size
     assert F.conv2d(x, kernel(np.ones((3, 3))), padding=1).shape[2:] == (7, 7)
@@ -238,7 +238,7 @@ def test_notes_zero_padding_example():
                [3, 3, 0, 2, 3]])
     y = F.conv2d(x, kernel([[2, 0, 1], [1, 0, 0], [0, 1, 1]]), padding=1)
     assert y.shape == (1, 1, 5, 5)
-    np.testing.assert_array_equal(y.data[0, 0, :3, :3], [[1, 6, 5], [7, 10, 9], [7, 10, 8]])
+    np.testing.assert_array_equal(y._data[0, 0, :3, :3], [[1, 6, 5], [7, 10, 9], [7, 10, 8]])
 
 
 @pytest.mark.nojit
@@ -247,7 +247,7 @@ def test_notes_spatially_separable_sobel():
     x = t64(2, 1, 7, 6, grad=False)
     sobel = kernel([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]])
     two_step = F.conv2d(F.conv2d(x, kernel([[1], [2], [1]])), kernel([[-1, 0, 1]]))
-    np.testing.assert_allclose(two_step.data, F.conv2d(x, sobel).data, atol=1e-12)
+    np.testing.assert_allclose(two_step._data, F.conv2d(x, sobel)._data, atol=1e-12)
 
 
 @pytest.mark.nojit
@@ -263,14 +263,14 @@ def test_notes_depthwise_separable_counts():
     assert full.shape == sep.shape == (1, 256, 8, 8) and depth.shape == (1, 3, 8, 8)
 
     def mults(w, y):                         # every weight multiplies once per output position
-        return w.data.size * y.shape[2] * y.shape[3]
+        return w._data.size * y.shape[2] * y.shape[3]
 
     assert mults(full_w, full) == 1_228_800
     assert (mults(depth_w, depth), mults(point_w, sep)) == (4_800, 49_152)
     assert mults(depth_w, depth) + mults(point_w, sep) == 53_952
     # and the separable form is the full convolution with kernel point[k, c] * depth[c]
-    combined = point_w.data[:, :, 0, 0][:, :, None, None] * depth_w.data[None, :, 0]
-    np.testing.assert_allclose(F.conv2d(x, ac.tensor(combined)).data, sep.data, atol=1e-10)
+    combined = point_w._data[:, :, 0, 0][:, :, None, None] * depth_w._data[None, :, 0]
+    np.testing.assert_allclose(F.conv2d(x, ac.tensor(combined))._data, sep._data, atol=1e-10)
 
 
 def conv_matrix(w, in_hw):
@@ -300,7 +300,7 @@ def test_notes_convolution_matrix_3x3_input_2x2_kernel():
     np.testing.assert_array_equal(conv_matrix(w, (3, 3)), printed)
     x = np.arange(1.0, 10.0)
     y = F.conv2d(image(x.reshape(3, 3)), kernel(w))
-    np.testing.assert_allclose(y.data.reshape(-1), printed @ x)
+    np.testing.assert_allclose(y._data.reshape(-1), printed @ x)
 
 
 @pytest.mark.nojit
@@ -312,16 +312,16 @@ def test_transposed_convolution_is_the_transposed_matrix():
     c = conv_matrix(w, (4, 4))
     assert c.shape == (4, 16)
     x = rng.standard_normal((4, 4))
-    np.testing.assert_allclose(F.conv2d(image(x), kernel(w)).data.reshape(-1), c @ x.reshape(-1),
+    np.testing.assert_allclose(F.conv2d(image(x), kernel(w))._data.reshape(-1), c @ x.reshape(-1),
                                atol=1e-12)
     y = rng.standard_normal((2, 2))
     up = F.conv_transpose2d(image(y), kernel(w))
     assert up.shape == (1, 1, 4, 4)
-    np.testing.assert_allclose(up.data.reshape(-1), c.T @ y.reshape(-1), atol=1e-12)
+    np.testing.assert_allclose(up._data.reshape(-1), c.T @ y.reshape(-1), atol=1e-12)
     # and it is conv2d's input gradient: <conv(x), y> = <x, conv_transpose(y)>
     xt = ac.tensor(x[None, None], requires_grad=True)
     F.conv2d(xt, kernel(w)).backward(y[None, None])
-    np.testing.assert_allclose(xt.grad.data, up.data, atol=1e-12)
+    np.testing.assert_allclose(xt.grad._data, up._data, atol=1e-12)
 
 
 @pytest.mark.nojit
@@ -330,12 +330,12 @@ def test_strided_transposed_convolution_is_the_transposed_matrix():
     rng = np.random.default_rng(6)
     w = rng.standard_normal((1, 1, 3, 3))
     basis = np.eye(36).reshape(36, 1, 1, 6, 6)
-    c = np.stack([F.conv2d(ac.tensor(e), ac.tensor(w), stride=2, padding=1).data.reshape(-1)
+    c = np.stack([F.conv2d(ac.tensor(e), ac.tensor(w), stride=2, padding=1)._data.reshape(-1)
                   for e in basis], axis=1)                         # (9, 36), column by column
     y = rng.standard_normal((1, 1, 3, 3))
     up = F.conv_transpose2d(ac.tensor(y), ac.tensor(w), stride=2, padding=1, output_padding=1)
     assert up.shape == (1, 1, 6, 6)
-    np.testing.assert_allclose(up.data.reshape(-1), c.T @ y.reshape(-1), atol=1e-12)
+    np.testing.assert_allclose(up._data.reshape(-1), c.T @ y.reshape(-1), atol=1e-12)
 
 
 # ---- every argument error -----------------------------------------------------------------

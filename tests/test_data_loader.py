@@ -43,7 +43,7 @@ def test_tensor_dataset_items_and_errors():
     assert xi.shape == (1, 2, 2) and xi.dtype == np.float32 and not xi.requires_grad
     assert yi.shape == () and yi.dtype == np.int64 and yi.item() == 2 and int(yi) == 2
     assert all(isinstance(t, ac.Tensor) for t in ds[0])
-    assert np.shares_memory(ds[3][0].data, ds.arrays[0]) and np.shares_memory(ds[3][1].data, y)
+    assert np.shares_memory(ds[3][0]._data, ds.arrays[0]) and np.shares_memory(ds[3][1]._data, y)
     xb, yb = ds.get_batch(np.array([3, 0]))
     np.testing.assert_array_equal(yb, [4, 1])
     assert type(xb) is np.ndarray and type(yb) is np.ndarray      # the DataLoader's fast path

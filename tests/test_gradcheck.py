@@ -10,13 +10,13 @@ from autograd_cnn.functional.base import make
 
 def _bad_square(x):
     """x^2 with a deliberately wrong backward (d/dx = x instead of 2x)."""
-    return make(x.data ** 2, (x,), "bad_square", lambda node, g: (g * node._parents[0].data,))
+    return make(x._data ** 2, (x,), "bad_square", lambda node, g: (g * node._parents[0]._data,))
 
 
 def _ignores_incoming_gradient(x):
     """3x whose backward returns 3 regardless of the incoming gradient: a plain .sum() loss
     cannot tell, the random projection can."""
-    return make(3 * x.data, (x,), "lazy", lambda node, g: (np.full(x.shape, 3.0),))
+    return make(3 * x._data, (x,), "lazy", lambda node, g: (np.full(x.shape, 3.0),))
 
 
 def test_correct_gradients_pass_for_tensors_and_values():
@@ -40,7 +40,7 @@ def test_backward_ignoring_its_incoming_gradient_fails():
     # with a sum loss the lazy rule would look right:
     x.grad = None
     _ignores_incoming_gradient(x).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, np.full((2, 3), 3.0))
+    np.testing.assert_array_equal(x.grad._data, np.full((2, 3), 3.0))
     with pytest.raises(GradcheckError):
         ac.gradcheck(_ignores_incoming_gradient, [x])
 

@@ -61,18 +61,18 @@ def test_adam_kernel_matches_its_twin(kernel, dtype, tol, weight_decay, decouple
 def test_non_contiguous_parameters_are_updated_in_place_by_the_twin():
     base = np.arange(12.0).reshape(3, 4)
     p = nn.Parameter(base.copy().T)              # a transposed view: not C-contiguous
-    assert not p.data.flags.c_contiguous
+    assert not p._data.flags.c_contiguous
     p.grad = ac.ones(4, 3, dtype="float64")
     opt = optim.SGD([p], lr=0.5, momentum=0.9)
-    data = p.data
+    data = p._data
     opt.step()
     opt.step()
-    assert p.data is data
-    np.testing.assert_allclose(p.data, base.T - 0.5 * 1 - 0.5 * 1.9)
+    assert p._data is data
+    np.testing.assert_allclose(p._data, base.T - 0.5 * 1 - 0.5 * 1.9)
     q = nn.Parameter(base.copy().T)
     q.grad = ac.ones(4, 3, dtype="float64")
     optim.Adam([q], lr=0.1).step()
-    np.testing.assert_allclose(q.data, base.T - 0.1, rtol=1e-6)
+    np.testing.assert_allclose(q._data, base.T - 0.1, rtol=1e-6)
 
 
 def test_backend_checks_shapes_and_dtypes():

@@ -33,7 +33,7 @@ def test_linear_forward_and_gradients():
     lin = nn.Linear(4, 3)
     x = randn(5, 4)
     lin.double()
-    np.testing.assert_allclose(lin(x).data, x.data @ lin.weight.data.T + lin.bias.data)
+    np.testing.assert_allclose(lin(x)._data, x._data @ lin.weight._data.T + lin.bias._data)
     check_layer(lin, x)
     check_layer(nn.Linear(4, 3, bias=False), randn(2, 7, 4))       # extra leading dims
     assert lin(x).shape == (5, 3)
@@ -43,7 +43,7 @@ def test_linear_default_init_matches_pytorch():
     ac.manual_seed(0)
     lin = nn.Linear(400, 300)
     bound = 1 / math.sqrt(400)          # kaiming_uniform_(a=sqrt(5)) gives 1/sqrt(fan_in)
-    w, b = lin.weight.data, lin.bias.data
+    w, b = lin.weight._data, lin.bias._data
     assert np.abs(w).max() <= bound and np.abs(b).max() <= bound
     assert abs(w.std() - bound / math.sqrt(3)) < 0.02 * bound / math.sqrt(3)
     assert abs(w.mean()) < 0.01 * bound
@@ -55,11 +55,11 @@ def test_conv_default_init_matches_pytorch():
     conv = nn.Conv2d(16, 32, 3)                       # fan_in = 16 * 3 * 3
     bound = 1 / math.sqrt(16 * 9)
     assert conv.weight.shape == (32, 16, 3, 3) and conv.bias.shape == (32,)
-    assert np.abs(conv.weight.data).max() <= bound and np.abs(conv.bias.data).max() <= bound
-    assert abs(conv.weight.data.std() - bound / math.sqrt(3)) < 0.03 * bound / math.sqrt(3)
+    assert np.abs(conv.weight._data).max() <= bound and np.abs(conv.bias._data).max() <= bound
+    assert abs(conv.weight._data.std() - bound / math.sqrt(3)) < 0.03 * bound / math.sqrt(3)
     tconv = nn.ConvTranspose2d(8, 4, 3, groups=2)     # weight (8, 2, 3, 3): fan_in = 2 * 9
     assert tconv.weight.shape == (8, 2, 3, 3)
-    assert np.abs(tconv.bias.data).max() <= 1 / math.sqrt(18)
+    assert np.abs(tconv.bias._data).max() <= 1 / math.sqrt(18)
     grouped = nn.Conv2d(4, 8, 3, groups=2, bias=False)
     assert grouped.weight.shape == (8, 2, 3, 3) and grouped.bias is None
 
@@ -146,14 +146,14 @@ ACTIVATIONS = [
 def test_activation_values_and_gradients(layer, reference):
     x = randn(4, 3, 2)
     layer.double()
-    np.testing.assert_allclose(layer(x).data, reference(x.data), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer(x)._data, reference(x._data), rtol=1e-12, atol=1e-12)
     check_layer(layer, x)
 
 
 def test_step_is_the_heaviside_function_with_zero_gradient():
     x = ac.tensor([-1.5, 0.0, 0.2, 3.0], requires_grad=True)
     y = nn.Step()(x)
-    np.testing.assert_array_equal(y.data, [0, 0, 1, 1])
+    np.testing.assert_array_equal(y._data, [0, 0, 1, 1])
     # zero derivative almost everywhere: backward runs, and nothing flows back
     (y * ac.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 0.0, 0.0])
@@ -165,15 +165,15 @@ def test_step_is_the_heaviside_function_with_zero_gradient():
 def test_softmax_without_dim_warns_like_pytorch():
     with pytest.warns(UserWarning, match="implicit dimension"):
         out = nn.Softmax()(randn(2, 3))
-    np.testing.assert_allclose(out.data.sum(1), 1)
+    np.testing.assert_allclose(out._data.sum(1), 1)
 
 
 def test_prelu_learns_one_slope_per_channel():
     prelu = nn.PReLU(3).double()
     x = randn(5, 3, 2, 2)
     prelu(x).sum().backward()
-    expected = np.where(x.data > 0, 0, x.data).sum(axis=(0, 2, 3))
-    np.testing.assert_allclose(prelu.weight.grad.data, expected)
+    expected = np.where(x._data > 0, 0, x._data).sum(axis=(0, 2, 3))
+    np.testing.assert_allclose(prelu.weight.grad._data, expected)
 
 
 # ---- dropout -----------------------------------------------------------------------------------
@@ -183,7 +183,7 @@ def test_dropout_zeros_a_fraction_p_and_scales_survivors():
     ac.manual_seed(1)
     drop = nn.Dropout(0.3)
     x = ac.ones(200, 100)
-    y = drop(x).data
+    y = drop(x)._data
     assert abs((y == 0).mean() - 0.3) < 0.01
     np.testing.assert_allclose(np.unique(y), [0, 1 / 0.7], rtol=1e-6)
     assert abs(y.mean() - 1) < 0.02                   # expectation preserved
@@ -194,7 +194,7 @@ def test_dropout_eval_is_identity_and_p0_p1():
     x = randn(3, 4)
     assert drop(x) is x
     assert F.dropout(x, 0.0) is x
-    assert np.all(F.dropout(x, 1.0).data == 0)
+    assert np.all(F.dropout(x, 1.0)._data == 0)
     with pytest.raises(ValueError, match=r"p must be in \[0, 1\], got -0.1"):
         F.dropout(x, -0.1)
 
@@ -210,14 +210,14 @@ def test_dropout_gradient_under_a_fixed_mask():
     assert ac.gradcheck(fixed, [x])
     y = fixed(x)
     y.backward(np.ones(y.shape))
-    np.testing.assert_allclose(x.grad.data, (y.data != 0) / 0.6)      # d/dx = mask / (1 - p)
+    np.testing.assert_allclose(x.grad._data, (y._data != 0) / 0.6)      # d/dx = mask / (1 - p)
     assert ac.gradcheck(lambda x: F.dropout(x, 0.5, generator=7), [x])
 
 
 def test_dropout2d_drops_whole_channels():
     ac.manual_seed(2)
     x = ac.ones(8, 16, 3, 3)
-    y = nn.Dropout2d(0.5)(x).data
+    y = nn.Dropout2d(0.5)(x)._data
     per_channel = y.reshape(8, 16, 9)
     assert np.all((per_channel == 0).all(-1) | (per_channel == 2).all(-1))
     assert 0.3 < (per_channel[..., 0] == 0).mean() < 0.7
@@ -237,16 +237,16 @@ def test_batchnorm_training_normalises_and_updates_running_stats(shape):
         bn.weight.copy_([1.0, 2.0, 0.5])
         bn.bias.copy_([0.0, -1.0, 3.0])
     x = randn(*shape, requires_grad=False) * 2 + 1
-    y = bn(x).data
+    y = bn(x)._data
     axes = (0,) + tuple(range(2, len(shape)))
     c = (1, 3) + (1,) * (len(shape) - 2)
-    mean, var = x.data.mean(axis=axes), x.data.var(axis=axes)            # biased for y
-    expected = (x.data - mean.reshape(c)) / np.sqrt(var.reshape(c) + 1e-5)
+    mean, var = x._data.mean(axis=axes), x._data.var(axis=axes)            # biased for y
+    expected = (x._data - mean.reshape(c)) / np.sqrt(var.reshape(c) + 1e-5)
     expected = expected * np.array([1.0, 2.0, 0.5]).reshape(c) + np.array([0, -1, 3]).reshape(c)
     np.testing.assert_allclose(y, expected, rtol=1e-10, atol=1e-12)
-    n = x.data.size // 3
-    np.testing.assert_allclose(bn.running_mean.data, 0.1 * mean, rtol=1e-12)
-    np.testing.assert_allclose(bn.running_var.data, 0.9 + 0.1 * var * n / (n - 1),   # unbiased
+    n = x._data.size // 3
+    np.testing.assert_allclose(bn.running_mean._data, 0.1 * mean, rtol=1e-12)
+    np.testing.assert_allclose(bn.running_var._data, 0.9 + 0.1 * var * n / (n - 1),   # unbiased
                                rtol=1e-12)
     assert int(bn.num_batches_tracked.item()) == 1
 
@@ -260,13 +260,13 @@ def test_batchnorm_eval_uses_running_statistics():
         bn.bias.copy_([0.1, 0.2])
     bn.eval()
     x = randn(3, 2, 2, 2, requires_grad=False)
-    expected = (x.data - np.array([0.5, -1.0]).reshape(1, 2, 1, 1)) / \
+    expected = (x._data - np.array([0.5, -1.0]).reshape(1, 2, 1, 1)) / \
         np.sqrt(np.array([4.0, 0.25]).reshape(1, 2, 1, 1) + 1e-5) * \
         np.array([2.0, 1.0]).reshape(1, 2, 1, 1) + np.array([0.1, 0.2]).reshape(1, 2, 1, 1)
-    np.testing.assert_allclose(bn(x).data, expected, rtol=1e-12)
-    np.testing.assert_array_equal(bn.running_mean.data, [0.5, -1.0])      # not updated
+    np.testing.assert_allclose(bn(x)._data, expected, rtol=1e-12)
+    np.testing.assert_array_equal(bn.running_mean._data, [0.5, -1.0])      # not updated
     assert int(bn.num_batches_tracked.item()) == 0
-    out1 = bn(x[:1]).data                           # each sample alone gives the same result
+    out1 = bn(x[:1])._data                           # each sample alone gives the same result
     np.testing.assert_allclose(out1, expected[:1], rtol=1e-12)
 
 
@@ -298,16 +298,16 @@ def test_batchnorm_momentum_none_is_a_cumulative_average():
     a, b = randn(4, 2, requires_grad=False), randn(4, 2, seed=1, requires_grad=False)
     bn(a)
     bn(b)
-    np.testing.assert_allclose(bn.running_mean.data, (a.data.mean(0) + b.data.mean(0)) / 2)
-    np.testing.assert_allclose(bn.running_var.data,
-                               (a.data.var(0, ddof=1) + b.data.var(0, ddof=1)) / 2)
+    np.testing.assert_allclose(bn.running_mean._data, (a._data.mean(0) + b._data.mean(0)) / 2)
+    np.testing.assert_allclose(bn.running_var._data,
+                               (a._data.var(0, ddof=1) + b._data.var(0, ddof=1)) / 2)
 
 
 def test_batchnorm_options_and_errors():
     bn = nn.BatchNorm2d(3, affine=False, track_running_stats=False)
     assert list(bn.parameters()) == [] and list(bn.state_dict()) == []
     x = ac.randn(4, 3, 2, 2)
-    np.testing.assert_allclose(bn.eval()(x).data.mean(axis=(0, 2, 3)), 0, atol=1e-6)   # batch stats
+    np.testing.assert_allclose(bn.eval()(x)._data.mean(axis=(0, 2, 3)), 0, atol=1e-6)   # batch stats
     with pytest.raises(ValueError, match=r"BatchNorm2d\(3\) got an input with 4 channels"):
         nn.BatchNorm2d(3)(ac.randn(2, 4, 2, 2))
     with pytest.raises(ValueError, match=r"expected an input of shape \(N, C, H, W\)"):
@@ -326,7 +326,7 @@ def test_batchnorm_options_and_errors():
 
 def test_local_response_norm_values_and_gradients():
     x = ac.tensor(np.arange(1.0, 5.0).reshape(1, 4, 1, 1), dtype="float64")
-    y = nn.LocalResponseNorm(3, alpha=0.3, beta=0.5, k=2.0)(x).data.reshape(-1)
+    y = nn.LocalResponseNorm(3, alpha=0.3, beta=0.5, k=2.0)(x)._data.reshape(-1)
     # window of channel c: c-1 .. c+1 (clipped); D_c = k + alpha/size * sum x^2
     sq = np.array([1.0, 4.0, 9.0, 16.0])
     windows = [sq[0] + sq[1], sq[0] + sq[1] + sq[2], sq[1] + sq[2] + sq[3], sq[2] + sq[3]]

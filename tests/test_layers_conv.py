@@ -62,8 +62,8 @@ def test_conv2d_matches_the_definition_and_its_shape_formula(config):
     (sh, sw), (ph, pw), (dh, dw) = conv.stride, conv.padding, conv.dilation
     assert y.shape == (2, conv.out_channels, (7 + 2 * ph - dh * (kh - 1) - 1) // sh + 1,
                        (6 + 2 * pw - dw * (kw - 1) - 1) // sw + 1)
-    bias = conv.bias.data if conv.bias is not None else None
-    np.testing.assert_allclose(y.data, naive_conv2d(x.data, conv.weight.data, bias, conv.stride,
+    bias = conv.bias._data if conv.bias is not None else None
+    np.testing.assert_allclose(y._data, naive_conv2d(x._data, conv.weight._data, bias, conv.stride,
                                                     conv.padding, conv.dilation, conv.groups),
                                rtol=1e-10, atol=1e-12)
 
@@ -81,7 +81,7 @@ def test_conv2d_same_and_valid_padding():
     # an even kernel pads the extra row/column at the end (PyTorch's convention)
     conv = nn.Conv2d(2, 3, 4, padding="same").double()
     padded = F.pad(x, (1, 2, 1, 2))
-    np.testing.assert_allclose(conv(x).data, F.conv2d(padded, conv.weight, conv.bias).data,
+    np.testing.assert_allclose(conv(x)._data, F.conv2d(padded, conv.weight, conv.bias)._data,
                                rtol=1e-12)
     assert nn.Conv2d(2, 3, 3, padding="valid").double()(x).shape == (1, 3, 3, 4)
     check_layer(nn.Conv2d(2, 2, 4, padding="same"), randn(1, 2, 4, 5))
@@ -102,7 +102,7 @@ def test_conv_transpose2d_is_the_adjoint_of_conv2d(stride, padding, output_paddi
     x = randn(2, 2, ho, wo, seed=1, requires_grad=False)
     forward = F.conv2d(x, tconv.weight, None, stride, padding, dilation, groups)
     assert forward.shape == y.shape
-    np.testing.assert_allclose((forward.data * y.data).sum(), (x.data * out.data).sum(),
+    np.testing.assert_allclose((forward._data * y._data).sum(), (x._data * out._data).sum(),
                                rtol=1e-10)
     check_layer(nn.ConvTranspose2d(4, 2, 3, stride, padding, output_padding, groups,
                                    dilation=dilation), randn(1, 4, 3, 3))
@@ -123,8 +123,8 @@ def test_conv_transpose2d_output_size_picks_the_output_padding():
 
 def test_max_and_avg_pool_values_and_shapes():
     x = ac.tensor(np.arange(16.0).reshape(1, 1, 4, 4) * np.array([1, -1, 1, -1]))
-    np.testing.assert_array_equal(nn.MaxPool2d(2)(x).data.reshape(-1), [4, 6, 12, 14])
-    np.testing.assert_allclose(nn.AvgPool2d(2)(x).data.reshape(-1), [-0.5, -0.5, -0.5, -0.5])
+    np.testing.assert_array_equal(nn.MaxPool2d(2)(x)._data.reshape(-1), [4, 6, 12, 14])
+    np.testing.assert_allclose(nn.AvgPool2d(2)(x)._data.reshape(-1), [-0.5, -0.5, -0.5, -0.5])
     y = randn(2, 3, 7, 6, requires_grad=False)
     # Ho = floor((H + 2p - d(k - 1) - 1) / s) + 1, ceil with ceil_mode
     assert nn.MaxPool2d(3, stride=2, padding=1)(y).shape == (2, 3, 4, 3)
@@ -133,9 +133,9 @@ def test_max_and_avg_pool_values_and_shapes():
     assert nn.AvgPool2d(3, stride=1, padding=1)(y).shape == (2, 3, 7, 6)
     pad_counts = nn.AvgPool2d(2, padding=1, count_include_pad=True)(ac.ones(1, 1, 2, 2))
     pad_ignored = nn.AvgPool2d(2, padding=1, count_include_pad=False)(ac.ones(1, 1, 2, 2))
-    np.testing.assert_allclose(pad_counts.data, 0.25)
-    np.testing.assert_allclose(pad_ignored.data, 1.0)
-    np.testing.assert_allclose(nn.AvgPool2d(2, divisor_override=1)(ac.ones(1, 1, 2, 2)).data, 4)
+    np.testing.assert_allclose(pad_counts._data, 0.25)
+    np.testing.assert_allclose(pad_ignored._data, 1.0)
+    np.testing.assert_allclose(nn.AvgPool2d(2, divisor_override=1)(ac.ones(1, 1, 2, 2))._data, 4)
 
 
 @pytest.mark.parametrize("layer", [
@@ -151,13 +151,13 @@ def test_pooling_and_upsampling_gradients(layer):
 
 def test_adaptive_pools_and_upsample_values():
     x = randn(2, 3, 5, 7, requires_grad=False)
-    np.testing.assert_allclose(nn.AdaptiveAvgPool2d(1)(x).data, x.data.mean((2, 3),
+    np.testing.assert_allclose(nn.AdaptiveAvgPool2d(1)(x)._data, x._data.mean((2, 3),
                                                                             keepdims=True))
-    np.testing.assert_allclose(nn.AdaptiveMaxPool2d((1, 1))(x).data, x.data.max((2, 3),
+    np.testing.assert_allclose(nn.AdaptiveMaxPool2d((1, 1))(x)._data, x._data.max((2, 3),
                                                                                 keepdims=True))
     assert nn.AdaptiveAvgPool2d((None, 2))(x).shape == (2, 3, 5, 2)
     up = nn.Upsample(scale_factor=2)(x)
-    np.testing.assert_array_equal(up.data, x.data.repeat(2, axis=2).repeat(2, axis=3))
+    np.testing.assert_array_equal(up._data, x._data.repeat(2, axis=2).repeat(2, axis=3))
     assert nn.Upsample(size=4, mode="bilinear")(x).shape == (2, 3, 4, 4)
 
 
@@ -168,10 +168,10 @@ def test_max_unpool_inverts_max_pool_where_the_maxima_were():
     y, idx = pool(x)
     back = unpool(y, idx)
     assert back.shape == x.shape
-    kept = back.data != 0
-    np.testing.assert_array_equal(back.data[kept], x.data[kept])
-    assert kept.sum() == y.data.size                          # one survivor per window
-    np.testing.assert_array_equal(pool(back)[0].data, y.data)
+    kept = back._data != 0
+    np.testing.assert_array_equal(back._data[kept], x._data[kept])
+    assert kept.sum() == y._data.size                          # one survivor per window
+    np.testing.assert_array_equal(pool(back)[0]._data, y._data)
     assert unpool(y, idx, output_size=(5, 7)).shape == (1, 2, 5, 7)
     xg = randn(1, 2, 4, 6)
     assert ac.gradcheck(lambda v: unpool(v, idx), [randn(1, 2, 2, 3, seed=3)])
@@ -203,5 +203,5 @@ def test_a_small_cnn_trains_and_switches_modes():
     model.eval()
     with ac.no_grad():
         a, b = model(x), model(x)
-    np.testing.assert_array_equal(a.data, b.data)            # eval: deterministic
-    assert (a.data.argmax(1) == y).mean() >= 0.9
+    np.testing.assert_array_equal(a._data, b._data)            # eval: deterministic
+    assert (a._data.argmax(1) == y).mean() >= 0.9

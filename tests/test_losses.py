@@ -35,7 +35,7 @@ def test_lecture_multiclass_svm_example():
     # frog: max(0, 2.2 + 3.1 + 1) + max(0, 2.5 + 3.1 + 1) = 6.3 + 6.6 = 12.9.
     # The slide (and the notes' extraction) says 10.9, writing 5.3 + 5.6: it dropped the "+ 1"
     # margin from both terms. We trust the computation: 12.9.
-    np.testing.assert_allclose(losses.data, [2.9, 0.0, 12.9], rtol=1e-12)
+    np.testing.assert_allclose(losses._data, [2.9, 0.0, 12.9], rtol=1e-12)
     mean = F.multiclass_svm_loss(ac.tensor(SCORES, dtype="float64"), LABELS)
     np.testing.assert_allclose(mean.item(), (2.9 + 0 + 12.9) / 3, rtol=1e-12)   # L = 5.27
     module = nn.MulticlassSVMLoss()(ac.tensor(SCORES, dtype="float64"), LABELS)
@@ -45,7 +45,7 @@ def test_lecture_multiclass_svm_example():
 def test_lecture_softmax_cross_entropy_example():
     # Notes 000, "Softmax Classifier": the cat image's scores 3.2, 5.1, -1.7.
     s = ac.tensor([3.2, 5.1, -1.7], dtype="float64")
-    p = F.softmax(s, 0).data
+    p = F.softmax(s, 0)._data
     np.testing.assert_allclose(np.exp([3.2, 5.1, -1.7]), [24.5, 164.0, 0.18], atol=0.05)
     np.testing.assert_allclose(p, [0.13, 0.87, 0.00], atol=5e-3)
     loss = F.cross_entropy(s, np.array(0))                    # unbatched: (C,) with a 0-d target
@@ -58,9 +58,9 @@ def test_lecture_softmax_activation_example():
     # sum 176.3, a = t / 176.3 = (0.842, 0.042, 0.002, 0.114). (The extracted slide shows 0.02 and
     # 0.14 for the last two, but its own "11.4% prob it's a baby chick" confirms 0.114.)
     z = ac.tensor([5.0, 2.0, -1.0, 3.0], dtype="float64")
-    np.testing.assert_allclose(np.exp(z.data), [148.4, 7.4, 0.4, 20.1], atol=0.05)
-    np.testing.assert_allclose(np.exp(z.data).sum(), 176.3, atol=0.05)
-    np.testing.assert_allclose(nn.Softmax(dim=0)(z).data, [0.842, 0.042, 0.002, 0.114],
+    np.testing.assert_allclose(np.exp(z._data), [148.4, 7.4, 0.4, 20.1], atol=0.05)
+    np.testing.assert_allclose(np.exp(z._data).sum(), 176.3, atol=0.05)
+    np.testing.assert_allclose(nn.Softmax(dim=0)(z)._data, [0.842, 0.042, 0.002, 0.114],
                                atol=5e-4)
 
 
@@ -92,7 +92,7 @@ def test_cross_entropy_weights_smoothing_ignore_index_formula(weight, eps):
                                                   eps)
     x = ac.tensor(X, dtype="float64")
     kw = dict(weight=weight, label_smoothing=eps)
-    np.testing.assert_allclose(F.cross_entropy(x, T, reduction="none", **kw).data, losses,
+    np.testing.assert_allclose(F.cross_entropy(x, T, reduction="none", **kw)._data, losses,
                                rtol=1e-12)
     np.testing.assert_allclose(F.cross_entropy(x, T, reduction="sum", **kw).item(),
                                losses.sum(), rtol=1e-12)
@@ -113,7 +113,7 @@ def test_cross_entropy_matches_values_computed_by_pytorch():
     for kw, expected in cases:
         np.testing.assert_allclose(F.cross_entropy(x, T, **kw).item(), expected, rtol=1e-12)
     np.testing.assert_allclose(
-        F.cross_entropy(x, T, weight=W, label_smoothing=0.1, reduction="none").data,
+        F.cross_entropy(x, T, weight=W, label_smoothing=0.1, reduction="none")._data,
         [0.6396102021389294, 0.6289346057397487, 0.0, 0.363767241955535], rtol=1e-12)
     probs = np.array([[0.2, 0.5, 0.3], [0.0, 0.0, 1.0], [1 / 3, 1 / 3, 1 / 3], [0.9, 0.1, 0.0]])
     np.testing.assert_allclose(F.cross_entropy(x, probs, weight=W, label_smoothing=0.1).item(),
@@ -124,8 +124,8 @@ def test_cross_entropy_gradient_is_softmax_minus_one_hot():
     x = randn(3, 4)
     t = np.array([2, 0, 3])
     F.cross_entropy(x, t, reduction="sum").backward()
-    p = np.exp(x.data) / np.exp(x.data).sum(1, keepdims=True)
-    np.testing.assert_allclose(x.grad.data, p - np.eye(4)[t], rtol=1e-12)
+    p = np.exp(x._data) / np.exp(x._data).sum(1, keepdims=True)
+    np.testing.assert_allclose(x.grad._data, p - np.eye(4)[t], rtol=1e-12)
 
 
 def test_cross_entropy_per_pixel_and_unbatched_forms():
@@ -144,13 +144,13 @@ def test_cross_entropy_is_stable_and_all_ignored_gives_nan():
     loss = F.cross_entropy(x, [1])
     loss.backward()
     np.testing.assert_allclose(loss.item(), 1e4, rtol=1e-6)
-    assert np.all(np.isfinite(x.grad.data)) and loss.dtype == np.float32
+    assert np.all(np.isfinite(x.grad._data)) and loss.dtype == np.float32
     assert math.isnan(F.cross_entropy(ac.tensor(X), [-100] * 4).item())   # 0 / 0, as PyTorch
     masked = ac.tensor([[0.0, -math.inf, 1.0]], requires_grad=True)      # a class masked out
     loss = F.cross_entropy(masked, [2])
     loss.backward()
-    assert math.isfinite(loss.item()) and np.all(np.isfinite(masked.grad.data))
-    assert masked.grad.data[0, 1] == 0
+    assert math.isfinite(loss.item()) and np.all(np.isfinite(masked.grad._data))
+    assert masked.grad._data[0, 1] == 0
     ignored = ac.tensor([[-math.inf, 1.0], [0.5, 0.2]])   # the ignored sample's class 0 is -inf
     assert math.isfinite(F.cross_entropy(ignored, [-100, 1]).item())
 
@@ -159,8 +159,8 @@ def test_nll_loss_of_log_softmax_equals_cross_entropy():
     x = ac.tensor(X, dtype="float64")
     for t, kw in ((T, dict()), (T, dict(weight=W)), (T, dict(reduction="none")),
                   (np.array([1, 2, 0, 0]), dict(ignore_index=0, weight=W))):
-        np.testing.assert_allclose(F.nll_loss(F.log_softmax(x, 1), t, **kw).data,
-                                   F.cross_entropy(x, t, **kw).data, rtol=1e-12)
+        np.testing.assert_allclose(F.nll_loss(F.log_softmax(x, 1), t, **kw)._data,
+                                   F.cross_entropy(x, t, **kw)._data, rtol=1e-12)
     logp = nn.LogSoftmax(dim=1)(x)
     assert nn.NLLLoss(weight=W)(logp, T).item() == F.nll_loss(logp, T, weight=W).item()
 
@@ -178,7 +178,7 @@ def test_regression_losses_by_hand():
     assert F.smooth_l1_loss(x, y, beta=0).item() == F.l1_loss(x, y).item()
     # Huber, delta 1.5: 0.5 * 0.25, 1.5 * (2 - 0.75), 0, 1.5 * (2 - 0.75)
     assert F.huber_loss(x, y, delta=1.5).item() == pytest.approx((0.125 + 1.875 * 2) / 4)
-    np.testing.assert_allclose(nn.MSELoss(reduction="none")(x, y).data, [0.25, 4, 0, 4])
+    np.testing.assert_allclose(nn.MSELoss(reduction="none")(x, y)._data, [0.25, 4, 0, 4])
 
 
 def test_binary_cross_entropies_by_hand():
@@ -186,7 +186,7 @@ def test_binary_cross_entropies_by_hand():
     y = [1.0, 0.0, 1.0]
     expected = -(math.log(0.9) + math.log(0.8) + math.log(0.5)) / 3
     assert F.binary_cross_entropy(p, y).item() == pytest.approx(expected, rel=1e-12)
-    logits = ac.tensor(np.log(p.data / (1 - p.data)))        # sigmoid(logits) = p
+    logits = ac.tensor(np.log(p._data / (1 - p._data)))        # sigmoid(logits) = p
     assert F.binary_cross_entropy_with_logits(logits, y).item() == pytest.approx(expected,
                                                                                 rel=1e-12)
     pw = [2.0, 2.0, 2.0]        # doubles the positive terms
@@ -195,10 +195,10 @@ def test_binary_cross_entropies_by_hand():
         pytest.approx(expected_pw, rel=1e-12)
     big = ac.tensor([100.0, -100.0], dtype="float32")          # stable far from 0
     np.testing.assert_allclose(F.binary_cross_entropy_with_logits(big, [0.0, 1.0],
-                                                                  reduction="none").data,
+                                                                  reduction="none")._data,
                                [100.0, 100.0], rtol=1e-6)
     np.testing.assert_allclose(F.binary_cross_entropy(ac.tensor([0.0, 1.0]), [1.0, 0.0],
-                                                      reduction="none").data, [100.0, 100.0])
+                                                      reduction="none")._data, [100.0, 100.0])
 
 
 def test_multi_margin_loss_pytorch_docs_example_and_weights():
@@ -211,8 +211,8 @@ def test_multi_margin_loss_pytorch_docs_example_and_weights():
     assert F.multi_margin_loss(x, [3], weight=[1, 1, 1, 2.0]).item() == pytest.approx(0.65)
     # relation to the lecture's SVM: PyTorch's divides by the number of classes
     s = ac.tensor(SCORES, dtype="float64")
-    np.testing.assert_allclose(F.multi_margin_loss(s, LABELS, reduction="none").data * 3,
-                               F.multiclass_svm_loss(s, LABELS, reduction="none").data)
+    np.testing.assert_allclose(F.multi_margin_loss(s, LABELS, reduction="none")._data * 3,
+                               F.multiclass_svm_loss(s, LABELS, reduction="none")._data)
 
 
 def test_kl_div_and_triplet_by_hand():
@@ -236,11 +236,11 @@ def test_kl_div_and_triplet_by_hand():
 def test_regularisers():
     model = nn.Linear(3, 2).double()
     l2 = F.l2_penalty(model)
-    w, b = model.weight.data, model.bias.data
+    w, b = model.weight._data, model.bias._data
     assert l2.item() == pytest.approx((w ** 2).sum() + (b ** 2).sum())
     assert F.l1_penalty([model.weight]).item() == pytest.approx(np.abs(w).sum())
     l2.backward()
-    np.testing.assert_allclose(model.weight.grad.data, 2 * w)
+    np.testing.assert_allclose(model.weight.grad._data, 2 * w)
     with pytest.raises(ValueError, match="got no parameters"):
         F.l2_penalty([])
 

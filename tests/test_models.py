@@ -149,7 +149,7 @@ def test_connection_table_conv_reads_only_the_listed_maps():
     assert out.shape == (1, 16, 5, 5)
     for k, inputs in enumerate(C3_TABLE):
         (g,) = ac.grad(out[:, k].sum(), [x], retain_graph=True)
-        reads = [c for c in range(6) if np.abs(g.data[0, c]).sum() > 0]
+        reads = [c for c in range(6) if np.abs(g._data[0, c]).sum() > 0]
         assert reads == sorted(inputs), f"map {k}"
 
 
@@ -161,7 +161,7 @@ def test_subsampling_is_coefficient_times_window_sum_plus_bias_and_gradchecks():
         s.bias.copy_(np.array([0.1, 0.2, 0.3]))
     x = np.random.default_rng(0).standard_normal((2, 3, 4, 6))
     sums = x.reshape(2, 3, 2, 2, 3, 2).sum(axis=(3, 5))
-    expected = sums * s.weight.data[:, None, None] + s.bias.data[:, None, None]
+    expected = sums * s.weight._data[:, None, None] + s.bias._data[:, None, None]
     np.testing.assert_allclose(s(ac.tensor(x)).detach().numpy(), expected, rtol=1e-12)
     # gradcheck perturbs the parameters in place, so the module sees every perturbation
     xt = ac.tensor(x, requires_grad=True)
@@ -179,14 +179,14 @@ def test_rbf_codes_are_the_digit_bitmaps_and_stay_fixed_in_training():
     assert len(DIGIT_BITMAPS) == 10
     assert all(len(d) == 12 and all(len(row) == 7 for row in d) for d in DIGIT_BITMAPS)
     model = M.lenet5_1998()
-    codes = model.output.weight.data.copy()
+    codes = model.output.weight._data.copy()
     assert codes.shape == (10, 84) and set(np.unique(codes)) == {-1.0, 1.0}
     assert len({c.tobytes() for c in codes}) == 10                  # ten different codes
     opt = ac.optim.SGD(model.parameters(), lr=0.1)
     loss = F.cross_entropy(model(ac.randn(4, 1, 32, 32)), ac.tensor([0, 1, 2, 3]))
     loss.backward()
     opt.step()
-    np.testing.assert_array_equal(model.output.weight.data, codes)
+    np.testing.assert_array_equal(model.output.weight._data, codes)
     assert model.output.weight.grad is None
 
 
@@ -219,10 +219,10 @@ def test_alexnet_paper_towers():
     lrn = [i for i, m in enumerate(model.features) if isinstance(m, nn.LocalResponseNorm)]
     assert len(lrn) == 2 and model.features[lrn[0]].k == 2.0
     # paper init: biases 1 in conv2, conv4, conv5 and the hidden fc layers, 0 in conv1, conv3
-    assert [float(c.bias.data.mean()) for c in convs] == [0.0, 1.0, 0.0, 1.0, 1.0]
+    assert [float(c.bias._data.mean()) for c in convs] == [0.0, 1.0, 0.0, 1.0, 1.0]
     fcs = [m for m in model.classifier if isinstance(m, nn.Linear)]
-    assert [float(f.bias.data.mean()) for f in fcs] == [1.0, 1.0, 0.0]
-    assert abs(float(fcs[0].weight.data.std()) - 0.01) < 1e-4
+    assert [float(f.bias._data.mean()) for f in fcs] == [1.0, 1.0, 0.0]
+    assert abs(float(fcs[0].weight._data.std()) - 0.01) < 1e-4
 
 
 def test_zfnet_first_layer_is_7x7_stride_2():
@@ -264,16 +264,16 @@ def test_googlenet_aux_heads_only_in_training():
 
 def test_resnet_init_as_torchvision():
     model = M.resnet18()
-    w = model.layer4[0].conv2.weight.data                     # 512 x 512 x 3 x 3
+    w = model.layer4[0].conv2.weight._data                     # 512 x 512 x 3 x 3
     assert abs(float(w.std()) - np.sqrt(2 / (512 * 9))) < 0.01 * np.sqrt(2 / (512 * 9))
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
-            assert (m.weight.data == 1).all() and (m.bias.data == 0).all()
+            assert (m.weight._data == 1).all() and (m.bias._data == 0).all()
     zero = M.resnet50(zero_init_residual=True, width_mult=1 / 8)
-    assert all((b.bn3.weight.data == 0).all() for b in zero.modules()
+    assert all((b.bn3.weight._data == 0).all() for b in zero.modules()
                if isinstance(b, M.Bottleneck))
     zero = M.resnet18(zero_init_residual=True, width_mult=1 / 8)
-    assert all((b.bn2.weight.data == 0).all() for b in zero.modules()
+    assert all((b.bn2.weight._data == 0).all() for b in zero.modules()
                if isinstance(b, M.BasicBlock))
 
 
@@ -281,9 +281,9 @@ def test_vgg_init_as_torchvision():
     model = M.vgg11(width_mult=1 / 8)
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
-            assert (m.bias.data == 0).all()
+            assert (m.bias._data == 0).all()
     fc = model.classifier[3]
-    assert abs(float(fc.weight.data.std()) - 0.01) < 5e-4
+    assert abs(float(fc.weight._data.std()) - 0.01) < 5e-4
 
 
 def test_cifar_resnets_have_6n_plus_2_layers_and_parameter_free_shortcuts():
@@ -439,7 +439,7 @@ def test_every_model_trains_one_step(name, build, shape, classes):
     target_shape = (shape[0],) + (shape[2:] if name == "unet" else ())
     target = ac.tensor(rng.integers(0, classes, target_shape))
     params = [p for p in model.parameters() if p.requires_grad]
-    before = [p.data.copy() for p in params]
+    before = [p._data.copy() for p in params]
     opt = ac.optim.SGD(params, lr=0.01)
     loss = _loss(model(x), target)
     assert np.isfinite(loss.item())
@@ -447,9 +447,9 @@ def test_every_model_trains_one_step(name, build, shape, classes):
     loss.backward()
     for (pname, p) in model.named_parameters():
         if p.requires_grad:
-            assert p.grad is not None and np.isfinite(p.grad.data).all(), pname
+            assert p.grad is not None and np.isfinite(p.grad._data).all(), pname
     opt.step()
-    changed = sum(not np.array_equal(b, p.data) for b, p in zip(before, params))
+    changed = sum(not np.array_equal(b, p._data) for b, p in zip(before, params))
     assert changed >= 0.9 * len(params)            # a few (dead ReLU) gradients may be 0
     # a small gradient step on the same batch lowers the loss (no dropout: same function)
     after = _loss(model(x), target).item()
@@ -477,5 +477,5 @@ def test_full_size_forward_and_backward(name, build, shape):
     assert np.isfinite(loss.item())
     loss.backward()
     grads = [p.grad for p in model.parameters()]
-    assert all(g is not None and np.isfinite(g.data).all() for g in grads)
-    assert (model.fc if hasattr(model, "fc") else model.classifier[-1]).weight.grad.data.any()
+    assert all(g is not None and np.isfinite(g._data).all() for g in grads)
+    assert (model.fc if hasattr(model, "fc") else model.classifier[-1]).weight.grad._data.any()

@@ -27,7 +27,7 @@ class Net(nn.Module):
 
 
 def params_snapshot(model):
-    return {k: v.data.copy() for k, v in model.state_dict().items()}
+    return {k: v._data.copy() for k, v in model.state_dict().items()}
 
 
 def test_public_names():
@@ -67,7 +67,7 @@ def test_state_dict_keys_order_and_non_persistent_buffers():
         "features.2.num_batches_tracked", "head.weight", "head.bias"]
     sd = net.state_dict()
     assert not sd["head.weight"].requires_grad            # detached ...
-    assert np.shares_memory(sd["head.weight"].data, net.head.weight.data)  # ... but shared
+    assert np.shares_memory(sd["head.weight"]._data, net.head.weight._data)  # ... but shared
     assert net.state_dict(keep_vars=True)["head.weight"] is net.head.weight
 
 
@@ -99,7 +99,7 @@ def test_assignment_rules():
     with pytest.raises(TypeError, match="buffer 'steps'"):
         net.steps = 3.0
     net.steps = ac.ones(1)
-    assert net.steps.data[0] == 1
+    assert net.steps._data[0] == 1
     net.extra = nn.Linear(1, 1)                      # registers a new submodule
     assert "extra.weight" in net.state_dict()
     del net.extra
@@ -144,24 +144,24 @@ def test_load_state_dict_round_trip_between_two_models():
         a.features[2].running_mean.add_(1.5)
     b.load_state_dict(a.state_dict())
     for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
-        np.testing.assert_array_equal(va.data, vb.data, err_msg=k)
+        np.testing.assert_array_equal(va._data, vb._data, err_msg=k)
 
 
 def test_load_state_dict_accepts_numpy_arrays_and_keeps_parameter_identity():
     net = Net()
     weight = net.head.weight
-    sd = {k: v.data.copy() + (1 if v.dtype.kind == "f" else 0) for k, v in
+    sd = {k: v._data.copy() + (1 if v.dtype.kind == "f" else 0) for k, v in
           net.state_dict().items()}
     net.load_state_dict(sd)
     assert net.head.weight is weight                  # same object: optimisers keep working
-    np.testing.assert_array_equal(net.head.weight.data, sd["head.weight"])
+    np.testing.assert_array_equal(net.head.weight._data, sd["head.weight"])
     assert net.head.weight.dtype == np.float32
 
 
 def test_strict_load_lists_every_problem_and_changes_nothing():
     net = Net()
     before = params_snapshot(net)
-    sd = {k: v.data + 7 if v.dtype.kind == "f" else v.data for k, v in net.state_dict().items()}
+    sd = {k: v._data + 7 if v.dtype.kind == "f" else v._data for k, v in net.state_dict().items()}
     del sd["head.bias"]                                              # missing
     del sd["features.2.running_var"]                                 # missing
     sd["bogus.weight"] = np.zeros(3, np.float32)                     # unexpected
@@ -187,7 +187,7 @@ def test_non_strict_load_returns_missing_and_unexpected_but_still_refuses_bad_sh
     missing, unexpected = net.load_state_dict(sd, strict=False)
     assert unexpected == ["other"]
     assert "head.bias" in missing and "head.weight" not in missing
-    np.testing.assert_array_equal(net.head.weight.data, 1)
+    np.testing.assert_array_equal(net.head.weight._data, 1)
     before = params_snapshot(net)
     with pytest.raises(nn.StateDictError, match="size mismatch for head.weight"):
         net.load_state_dict({"head.weight": np.ones((3, 3)), "head.bias": np.zeros(2)},
@@ -232,7 +232,7 @@ def test_zero_grad_and_requires_grad_freezing():
     net(x).sum().backward()
     assert all(p.grad is not None for p in net.parameters())
     net.zero_grad(set_to_none=False)
-    assert all(np.all(p.grad.data == 0) for p in net.parameters())
+    assert all(np.all(p.grad._data == 0) for p in net.parameters())
     net.zero_grad()
     assert all(p.grad is None for p in net.parameters())
     net.features.requires_grad_(False)              # freeze the feature extractor
@@ -264,7 +264,7 @@ def test_deepcopy_gives_an_independent_model():
     twin = copy.deepcopy(net)
     with ac.no_grad():
         twin.head.weight.fill_(0.0)
-    assert not np.all(net.head.weight.data == 0)
+    assert not np.all(net.head.weight._data == 0)
     assert isinstance(twin.head.weight, nn.Parameter)
 
 
@@ -291,11 +291,11 @@ def test_hooks_can_replace_input_and_output():
     lin = nn.Linear(2, 2)
     x = ac.randn(1, 2)
     with lin.register_forward_pre_hook(lambda m, inputs: inputs[0] * 0):
-        np.testing.assert_allclose(lin(x).data, lin.bias.data[None])
+        np.testing.assert_allclose(lin(x)._data, lin.bias._data[None])
     with lin.register_forward_hook(lambda m, i, o: o + 1):
-        np.testing.assert_allclose(lin(x).data, (x.data @ lin.weight.data.T + lin.bias.data) + 1,
+        np.testing.assert_allclose(lin(x)._data, (x._data @ lin.weight._data.T + lin.bias._data) + 1,
                                    rtol=1e-6)
-    np.testing.assert_allclose(lin(x).data, x.data @ lin.weight.data.T + lin.bias.data,
+    np.testing.assert_allclose(lin(x)._data, x._data @ lin.weight._data.T + lin.bias._data,
                                rtol=1e-6)
 
 
@@ -330,7 +330,7 @@ def test_sequential_indexing_slicing_and_editing():
     with pytest.raises(TypeError, match="integers or slices"):
         seq["0"]
     x = ac.randn(4, 2)
-    np.testing.assert_allclose(seq(x).data, seq[2](seq[1](seq[0](x))).data)
+    np.testing.assert_allclose(seq(x)._data, seq[2](seq[1](seq[0](x)))._data)
     seq.append(nn.Sigmoid())
     del seq[1]
     assert [type(m).__name__ for m in seq] == ["Linear", "Linear", "Sigmoid"]

@@ -26,7 +26,7 @@ def run(opt, p, grads):
     for g in grads:
         p.grad = ac.tensor([g], dtype="float64")
         opt.step()
-        out.append(p.data[0])
+        out.append(p._data[0])
     return out
 
 
@@ -74,7 +74,7 @@ def test_sgd_weight_decay_is_the_gradient_of_half_l2_penalty():
     (b(x).sum() + 0.01 / 2 * F.l2_penalty(b)).backward()
     opt_a.step()
     opt_b.step()
-    np.testing.assert_allclose(a.weight.data, b.weight.data, rtol=1e-13)
+    np.testing.assert_allclose(a.weight._data, b.weight._data, rtol=1e-13)
 
 
 def test_sgd_maximize_ascends():
@@ -152,13 +152,13 @@ def test_adagrad_by_hand():
     lambda ps: optim.Adagrad(ps)])
 def test_updates_stay_float32_in_place_and_record_no_graph(make):
     model = nn.Linear(3, 2)
-    weight, data = model.weight, model.weight.data
+    weight, data = model.weight, model.weight._data
     opt = make(model.parameters())
     y = model(ac.randn(4, 3)).sum()
     y.backward(retain_graph=True)
     before = weight._version
     opt.step()
-    assert model.weight is weight and model.weight.data is data       # updated in place
+    assert model.weight is weight and model.weight._data is data       # updated in place
     assert weight.dtype == np.float32 and weight.is_leaf and weight.requires_grad
     assert weight._version == before + 1
     for st in opt.state.values():
@@ -182,11 +182,11 @@ def test_param_groups_with_their_own_options():
     opt.add_param_group({"params": extra, "lr": 0.5})
     assert opt.param_groups[2]["params"] == [extra]
     x = ac.randn(3, 2)
-    w0, h0 = base.weight.data.copy(), head.weight.data.copy()
+    w0, h0 = base.weight._data.copy(), head.weight._data.copy()
     head(base(x)).sum().backward()
     opt.step()
-    np.testing.assert_allclose(base.weight.data, w0 - 0.01 * base.weight.grad.data, rtol=1e-6)
-    np.testing.assert_allclose(head.weight.data, h0 - 1.0 * head.weight.grad.data, rtol=1e-6)
+    np.testing.assert_allclose(base.weight._data, w0 - 0.01 * base.weight.grad._data, rtol=1e-6)
+    np.testing.assert_allclose(head.weight._data, h0 - 1.0 * head.weight.grad._data, rtol=1e-6)
     assert "Parameter Group 1" in repr(opt)
 
 
@@ -227,7 +227,7 @@ def test_step_skips_parameters_without_gradients_and_closure_is_called():
         return loss
 
     assert opt.step(closure).item() == 3.0
-    assert a.data[0] == pytest.approx(0.7) and b.data[0] == 2.0
+    assert a._data[0] == pytest.approx(0.7) and b._data[0] == 2.0
     assert b not in opt.state or not opt.state[b]
     opt.zero_grad()
     assert a.grad is None
@@ -387,12 +387,12 @@ def test_clip_grad_norm():
     a.grad, b.grad = ac.tensor([3.0, 0.0], dtype="float64"), ac.tensor([4.0], dtype="float64")
     total = nn.utils.clip_grad_norm_([a, b], max_norm=1.0)
     assert total.item() == pytest.approx(5.0)
-    np.testing.assert_allclose(np.r_[a.grad.data, b.grad.data], [0.6, 0, 0.8], rtol=1e-6)
+    np.testing.assert_allclose(np.r_[a.grad._data, b.grad._data], [0.6, 0, 0.8], rtol=1e-6)
     assert optim.clip_grad_norm_([a, b], 10.0).item() == pytest.approx(1.0, rel=1e-5)  # no-op
-    np.testing.assert_allclose(np.r_[a.grad.data, b.grad.data], [0.6, 0, 0.8], rtol=1e-6)
+    np.testing.assert_allclose(np.r_[a.grad._data, b.grad._data], [0.6, 0, 0.8], rtol=1e-6)
     a.grad = ac.tensor([-3.0, 1.0], dtype="float64")
     assert nn.utils.clip_grad_norm_([a], 1.0, norm_type=float("inf")).item() == 3.0
-    np.testing.assert_allclose(a.grad.data, [-1.0, 1 / 3], rtol=1e-6)
+    np.testing.assert_allclose(a.grad._data, [-1.0, 1 / 3], rtol=1e-6)
     a.grad = ac.tensor([float("nan"), 1.0], dtype="float64")
     with pytest.raises(RuntimeError, match="non-finite|is nan"):
         nn.utils.clip_grad_norm_([a], 1.0, error_if_nonfinite=True)
@@ -403,4 +403,4 @@ def test_clip_grad_value():
     a = param(0.0, 0.0, 0.0)
     a.grad = ac.tensor([-3.0, 0.5, 2.0], dtype="float64")
     optim.clip_grad_value_([a], 1.0)
-    np.testing.assert_array_equal(a.grad.data, [-1.0, 0.5, 1.0])
+    np.testing.assert_array_equal(a.grad._data, [-1.0, 0.5, 1.0])

@@ -137,13 +137,13 @@ def test_reference_twins_give_the_same_results(monkeypatch):
         y = op(x)
         g = np.random.default_rng(1).standard_normal(y.shape)
         y.backward(g)
-        fast = (y.data.copy(), x.grad.numpy().copy())
+        fast = (y._data.copy(), x.grad.numpy().copy())
         monkeypatch.setenv("AUTOGRAD_CNN_REFERENCE", "1")
         x.grad = None
         y = op(x)
         y.backward(g)
         monkeypatch.delenv("AUTOGRAD_CNN_REFERENCE")
-        np.testing.assert_allclose(y.data, fast[0], rtol=1e-12)
+        np.testing.assert_allclose(y._data, fast[0], rtol=1e-12)
         np.testing.assert_allclose(x.grad.numpy(), fast[1], rtol=1e-12, atol=1e-15)
 
 

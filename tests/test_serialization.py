@@ -52,7 +52,7 @@ def test_nested_objects_round_trip_with_their_types(tmp_path):
     back = ac.load(path)
     assert list(back) == list(obj)
     assert isinstance(back["tensor"], ac.Tensor) and back["tensor"].requires_grad
-    np.testing.assert_array_equal(back["tensor"].data, [[1.5, -2.0]])
+    np.testing.assert_array_equal(back["tensor"]._data, [[1.5, -2.0]])
     assert back["tensor"].dtype == np.float32
     assert isinstance(back["param"], nn.Parameter) and back["param"].dtype == np.float64
     for got, want in zip(back["arrays"], obj["arrays"]):
@@ -88,7 +88,7 @@ def test_model_and_optimizer_state_dicts_round_trip(tmp_path):
     assert list(back["model"]) == list(model.state_dict())
     for k, v in model.state_dict().items():
         assert back["model"][k].dtype == v.dtype
-        np.testing.assert_array_equal(back["model"][k].data, v.data)
+        np.testing.assert_array_equal(back["model"][k]._data, v._data)
     groups = back["opt"]["param_groups"]
     assert groups[0]["lr"] == 0.01 and groups[0]["name"] == "first"
     assert groups[1]["betas"] == (0.9, 0.999) and groups[1]["weight_decay"] == 0.05
@@ -158,7 +158,7 @@ def test_resume_after_five_steps_is_bit_identical_to_an_uninterrupted_run(tmp_pa
 
     for a, b in ((straight[0], resumed[0]), (straight[2], resumed[2])):
         for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
-            assert va.data.tobytes() == vb.data.tobytes(), k          # bit-identical
+            assert va._data.tobytes() == vb._data.tobytes(), k          # bit-identical
     assert straight[1].param_groups[0]["lr"] == resumed[1].param_groups[0]["lr"] == 0.1 * 0.5 ** 3
 
 
@@ -364,7 +364,7 @@ def test_a_flat_state_dict_is_a_plain_safetensors_file(tmp_path):
     assert entry["dtype"] == "F32" and entry["shape"] == [2, 3]
     begin, end = entry["data_offsets"]
     raw = np.frombuffer(data[8 + n + begin:8 + n + end], "<f4").reshape(2, 3)
-    np.testing.assert_array_equal(raw, model[0].weight.data)
+    np.testing.assert_array_equal(raw, model[0].weight._data)
     assert header["1.num_batches_tracked"]["dtype"] == "I64"
 
 
@@ -378,5 +378,5 @@ def test_a_plain_safetensors_file_from_another_tool_loads_as_a_dict(tmp_path):
     path.write_bytes(struct.pack("<Q", len(text)) + text + a.tobytes() + b.tobytes())
     back = ac.load(path)
     assert list(back) == ["b", "a"]
-    np.testing.assert_array_equal(back["a"].data, a)
-    np.testing.assert_array_equal(back["b"].data, b)
+    np.testing.assert_array_equal(back["a"]._data, a)
+    np.testing.assert_array_equal(back["b"]._data, b)

@@ -282,11 +282,11 @@ def test_several_inputs():
 def test_summary_restores_mode_buffers_and_hooks():
     model = M.resnet20()
     model.train()
-    before = {k: v.data.copy() for k, v in model.state_dict().items()}
+    before = {k: v._data.copy() for k, v in model.state_dict().items()}
     quiet(model, (4, 3, 32, 32), training=True)
     assert model.training
     for k, v in model.state_dict().items():
-        np.testing.assert_array_equal(v.data, before[k], err_msg=k)
+        np.testing.assert_array_equal(v._data, before[k], err_msg=k)
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
     model.eval()
     quiet(model, (1, 3, 32, 32))

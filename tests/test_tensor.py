@@ -24,7 +24,7 @@ def test_default_dtypes():
     assert ac.zeros(2, 3).dtype == np.float32 and ac.zeros(2, 3).shape == (2, 3)
     assert ac.ones((2, 3), dtype="float64").dtype == np.float64
     assert ac.arange(5).dtype == np.int64 and ac.arange(0.0, 1.0, 0.25).shape == (4,)
-    assert ac.eye(3).data.trace() == 3
+    assert ac.eye(3)._data.trace() == 3
     assert ac.full((2,), 7.0).tolist() == [7.0, 7.0]
 
 
@@ -32,7 +32,7 @@ def test_tensor_copies_from_numpy_shares():
     a = np.zeros(3)
     t, s = ac.tensor(a), ac.from_numpy(a)
     a[0] = 5
-    assert t.data[0] == 0 and s.data[0] == 5
+    assert t._data[0] == 0 and s._data[0] == 5
 
 
 def test_like_constructors_and_seeded_random():
@@ -42,10 +42,10 @@ def test_like_constructors_and_seeded_random():
     a = ac.randn(3, 4)
     ac.manual_seed(7)
     b = ac.randn(3, 4)
-    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(a._data, b._data)
     assert a.dtype == np.float32
     r = ac.rand(1000)
-    assert 0 <= r.data.min() and r.data.max() < 1
+    assert 0 <= r._data.min() and r._data.max() < 1
 
 
 def test_properties():
@@ -99,7 +99,7 @@ def test_implicit_gradient_only_for_one_element():
     with pytest.raises(RuntimeError, match=r"one-element.*\(2,\)"):
         (x * 2).backward()
     (x * 2).backward(ac.tensor([1.0, 10.0]))
-    np.testing.assert_array_equal(x.grad.data, [2.0, 20.0])
+    np.testing.assert_array_equal(x.grad._data, [2.0, 20.0])
 
 
 def test_backward_on_tensor_without_graph():
@@ -117,10 +117,10 @@ def test_grads_accumulate_across_calls_and_only_on_leaves():
     x = ac.tensor([1.0, 2.0], requires_grad=True)
     h = x * 3
     (h * h).sum().backward()
-    np.testing.assert_allclose(x.grad.data, 18 * x.data)
+    np.testing.assert_allclose(x.grad._data, 18 * x._data)
     assert h.grad is None
     (x * 3).sum().backward()
-    np.testing.assert_allclose(x.grad.data, 18 * x.data + 3)
+    np.testing.assert_allclose(x.grad._data, 18 * x._data + 3)
 
 
 def test_retain_grad_on_non_leaf():
@@ -128,7 +128,7 @@ def test_retain_grad_on_non_leaf():
     h = x * 3
     h.retain_grad()
     (h * h).sum().backward()
-    np.testing.assert_allclose(h.grad.data, 2 * h.data)
+    np.testing.assert_allclose(h.grad._data, 2 * h._data)
 
 
 def test_second_backward_through_freed_graph_says_retain_graph():
@@ -140,7 +140,7 @@ def test_second_backward_through_freed_graph_says_retain_graph():
     z = (x.exp() * 2).sum()
     z.backward(retain_graph=True)
     z.backward()
-    np.testing.assert_allclose(x.grad.data, 2 * np.exp(x.data) * 3, rtol=1e-6)
+    np.testing.assert_allclose(x.grad._data, 2 * np.exp(x._data) * 3, rtol=1e-6)
 
 
 def test_saved_arrays_released_after_backward():
@@ -160,7 +160,7 @@ def test_saved_arrays_released_after_backward():
 def test_intermediate_activations_freed_during_backward():
     x = ac.tensor(np.ones(4), requires_grad=True)
     h = x * 2
-    ref = weakref.ref(h.data)
+    ref = weakref.ref(h._data)
     y = h.exp().sum()
     del h
     gc.collect()
@@ -182,8 +182,8 @@ def test_ac_grad_leaves_dot_grad_untouched():
     w = ac.tensor([3.0, 4.0], requires_grad=True)
     y = (x * w).sum()
     gx, gw = ac.grad(y, [x, w])
-    np.testing.assert_array_equal(gx.data, [3.0, 4.0])
-    np.testing.assert_array_equal(gw.data, [1.0, 2.0])
+    np.testing.assert_array_equal(gx._data, [3.0, 4.0])
+    np.testing.assert_array_equal(gw._data, [1.0, 2.0])
     assert x.grad is None and w.grad is None
 
 
@@ -192,7 +192,7 @@ def test_ac_grad_grad_outputs_and_unused():
     unused = ac.tensor([1.0], requires_grad=True)
     y = x * x
     (g,) = ac.grad(y, x, grad_outputs=ac.tensor([1.0, -1.0]), retain_graph=True)
-    np.testing.assert_array_equal(g.data, [2.0, -4.0])
+    np.testing.assert_array_equal(g._data, [2.0, -4.0])
     with pytest.raises(RuntimeError, match="not used"):
         ac.grad(y.sum(), [x, unused], retain_graph=True)
     gx, gu = ac.grad(y.sum(), [x, unused], allow_unused=True)
@@ -205,7 +205,7 @@ def test_inplace_on_tensor_requiring_grad_refused():
         x.add_(1.0)
     with ac.no_grad():
         x.add_(1.0)
-    np.testing.assert_array_equal(x.data, [2.0, 3.0])
+    np.testing.assert_array_equal(x._data, [2.0, 3.0])
 
 
 def test_inplace_change_of_saved_input_detected_naming_op():
@@ -259,15 +259,15 @@ def test_register_hook_sees_and_replaces_gradient():
     x = ac.tensor([1.0, 2.0], requires_grad=True)
     seen = []
     h = x * 2
-    h.register_hook(lambda g: seen.append(g.data.copy()))
+    h.register_hook(lambda g: seen.append(g._data.copy()))
     handle = x.register_hook(lambda g: g * 10)
     (h * 1.5).sum().backward()
     np.testing.assert_array_equal(seen[0], [1.5, 1.5])
-    np.testing.assert_array_equal(x.grad.data, [30.0, 30.0])
+    np.testing.assert_array_equal(x.grad._data, [30.0, 30.0])
     handle.remove()
     x.grad = None
     (x * 1.0).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0])
+    np.testing.assert_array_equal(x.grad._data, [1.0, 1.0])
 
 
 def test_hundred_thousand_op_chain_at_default_recursion_limit():
@@ -285,7 +285,7 @@ def test_python_scalars_on_either_side():
     y = 2.0 ** x + 3 - x / 4 + 1 / x + 2 * x
     y.backward()
     expected = np.log(2) * 4 - 0.25 - 1 / 4 + 2
-    np.testing.assert_allclose(x.grad.data, [expected], rtol=1e-6)
+    np.testing.assert_allclose(x.grad._data, [expected], rtol=1e-6)
     assert (2.0 ** x).dtype == np.float32
 
 
@@ -294,7 +294,7 @@ def test_numpy_on_the_left_defers_to_tensor():
     y = np.array([3.0, 4.0], dtype=np.float32) * x
     assert isinstance(y, ac.Tensor)
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [3.0, 4.0])
+    np.testing.assert_array_equal(x.grad._data, [3.0, 4.0])
 
 
 def test_max_with_dim_returns_values_and_indices():
@@ -303,19 +303,19 @@ def test_max_with_dim_returns_values_and_indices():
     assert values.tolist() == [5.0, 7.0] and indices.tolist() == [1, 0]
     assert indices.dtype == np.int64 and not indices.requires_grad
     values.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [[0, 1, 0], [1, 0, 0]])
+    np.testing.assert_array_equal(x.grad._data, [[0, 1, 0], [1, 0, 0]])
 
 
 def test_whole_max_shares_gradient_among_ties():
     x = ac.tensor([3.0, 1.0, 3.0], requires_grad=True)
     x.max().backward()
-    np.testing.assert_array_equal(x.grad.data, [0.5, 0.0, 0.5])
+    np.testing.assert_array_equal(x.grad._data, [0.5, 0.0, 0.5])
 
 
 def test_var_std_unbiased_by_default():
     x = ac.tensor([1.0, 2.0, 3.0, 4.0])
-    assert np.isclose(x.var().item(), np.var(x.data, ddof=1))
-    assert np.isclose(x.std(unbiased=False).item(), np.std(x.data))
+    assert np.isclose(x.var().item(), np.var(x._data, ddof=1))
+    assert np.isclose(x.std(unbiased=False).item(), np.std(x._data))
     with pytest.raises(ValueError, match="degrees of freedom"):
         ac.tensor([1.0]).var()
 
@@ -329,7 +329,7 @@ def test_argmax_argmin():
 def test_getitem_repeated_indices_accumulate():
     x = ac.tensor([1.0, 2.0, 3.0], requires_grad=True)
     x[[0, 0, 2, 0]].sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [3.0, 0.0, 1.0])
+    np.testing.assert_array_equal(x.grad._data, [3.0, 0.0, 1.0])
 
 
 def test_index_with_int_tensor_and_bool_mask():
@@ -339,7 +339,7 @@ def test_index_with_int_tensor_and_bool_mask():
     masked = x[x > 0]
     assert masked.tolist() == [1.0, 3.0]
     masked.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [[1, 0], [1, 0]])
+    np.testing.assert_array_equal(x.grad._data, [[1, 0], [1, 0]])
 
 
 def test_split_and_cat_roundtrip_gradients():
@@ -348,7 +348,7 @@ def test_split_and_cat_roundtrip_gradients():
     assert [p.shape for p in parts] == [(3,), (3,), (3,), (1,)]
     y = ac.cat([parts[3], parts[0] * 2])
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [2, 2, 2, 0, 0, 0, 0, 0, 0, 1])
+    np.testing.assert_array_equal(x.grad._data, [2, 2, 2, 0, 0, 0, 0, 0, 0, 1])
 
 
 def test_log_softmax_is_exact_for_huge_logits():
@@ -365,17 +365,17 @@ def test_cross_entropy_style_on_enormous_logits_stays_finite(dtype):
     loss = -F.gather(logp, 1, target).mean()
     loss.backward()
     assert np.isfinite(loss.item())
-    assert np.all(np.isfinite(logits.grad.data))
-    np.testing.assert_allclose(logits.grad.data[0], [0.0, 0.0, 0.0], atol=1e-12)
-    np.testing.assert_allclose(logits.grad.data[1], [0.0, 0.5, -0.5], atol=1e-12)
+    assert np.all(np.isfinite(logits.grad._data))
+    np.testing.assert_allclose(logits.grad._data[0], [0.0, 0.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(logits.grad._data[1], [0.0, 0.5, -0.5], atol=1e-12)
 
 
 def test_sigmoid_and_softplus_do_not_overflow():
     x = ac.tensor([-1000.0, 0.0, 1000.0], requires_grad=True)
     s = x.sigmoid()
-    np.testing.assert_allclose(s.data, [0.0, 0.5, 1.0])
+    np.testing.assert_allclose(s._data, [0.0, 0.5, 1.0])
     (s.sum() + F.softplus(x).sum()).backward()
-    assert np.all(np.isfinite(x.grad.data))
+    assert np.all(np.isfinite(x.grad._data))
 
 
 def test_error_messages_name_both_shapes():
@@ -403,15 +403,15 @@ def test_cast_differentiable_between_float_dtypes():
     assert y.dtype == np.float32
     (y * 3).sum().backward()
     assert x.grad.dtype == np.float64
-    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+    np.testing.assert_array_equal(x.grad._data, [3.0, 3.0])
     assert x.long().dtype == np.int64 and not x.long().requires_grad
 
 
 def test_detach_and_clone():
     x = ac.tensor([1.0], requires_grad=True)
     d = x.detach()
-    assert not d.requires_grad and d.data is x.data
+    assert not d.requires_grad and d._data is x._data
     c = x.clone()
-    assert c.data is not x.data
+    assert c._data is not x._data
     (c * 2).sum().backward()
     assert x.grad.item() == 2.0

@@ -21,7 +21,7 @@ def test_forward_matches_numpy(case, shapes, dtype):
     expected = case.ref(*arrays)
     assert out.shape == np.shape(expected)
     assert out.dtype == dtype, f"{case.name} changed dtype {dtype} -> {out.dtype}"
-    np.testing.assert_allclose(out.data, expected, rtol=1e-5 if dtype == np.float32 else 1e-12,
+    np.testing.assert_allclose(out._data, expected, rtol=1e-5 if dtype == np.float32 else 1e-12,
                                atol=1e-6 if dtype == np.float32 else 1e-12)
 
 

@@ -33,7 +33,7 @@ def loaders():
 
 
 def weights(model):
-    return {k: v.data.copy() for k, v in model.state_dict().items()}
+    return {k: v._data.copy() for k, v in model.state_dict().items()}
 
 
 def test_fit_learns_and_records_history(tmp_path):
@@ -101,7 +101,7 @@ def test_early_stopping_and_restore_best(tmp_path):
     assert trainer.stopped_early and len(history) < 20
     best = ac.load(tmp_path / BEST)
     for k, v in best["model"].items():
-        np.testing.assert_array_equal(trainer.model.state_dict()[k].data, v)
+        np.testing.assert_array_equal(trainer.model.state_dict()[k]._data, v)
 
 
 def test_nan_loss_stops_with_a_clear_error(tmp_path):

@@ -16,7 +16,7 @@ def train(model, x, y, opt, steps):
         loss.backward()
         opt.step()
     with ac.no_grad():
-        return (model(x).argmax(1).data == y).mean()
+        return (model(x).argmax(1)._data == y).mean()
 
 
 def test_mlp_fits_xor():

@@ -37,7 +37,7 @@ class Dataset(abc.ABC):
 
 def _as_array(a, name: str) -> np.ndarray:
     if isinstance(a, Tensor):
-        return a.data
+        return a._data
     if isinstance(a, np.ndarray):
         return a
     try:

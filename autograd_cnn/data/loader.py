@@ -44,7 +44,7 @@ def default_collate(samples) -> tuple:
                          f"({sorted({len(s) for s in samples})})")
     out = []
     for j in range(width):
-        field = [s[j].data if isinstance(s[j], Tensor) else np.asarray(s[j]) for s in samples]
+        field = [s[j]._data if isinstance(s[j], Tensor) else np.asarray(s[j]) for s in samples]
         shapes = {f.shape for f in field}
         if len(shapes) > 1:
             raise ValueError(f"default_collate: field {j} of the samples has different shapes "
@@ -162,7 +162,7 @@ class DataLoader:
     def _to_tensors(self, fields) -> tuple:
         out = []
         for a in fields:
-            a = a.data if isinstance(a, Tensor) else np.asarray(a)
+            a = a._data if isinstance(a, Tensor) else np.asarray(a)
             if a.dtype.kind == "f":
                 a = a.astype(self.dtype, copy=False)
             elif a.dtype.kind in "iu":

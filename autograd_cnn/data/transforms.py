@@ -51,7 +51,7 @@ def apply_transform(t, x, rng=None):
 def _image(x, name: str, batch_ok: bool) -> np.ndarray:
     """``x`` as a floating numpy image (C, H, W) (or (N, C, H, W) where ``batch_ok``)."""
     if isinstance(x, Tensor):
-        x = x.data
+        x = x._data
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{name}: expected a numpy array (C, H, W), got {type(x).__name__}; "
                         "convert PIL images and HWC uint8 arrays with ToArray() first")
@@ -168,7 +168,7 @@ class ToArray(Transform):
     def apply(self, x, rng):
         if not isinstance(x, np.ndarray):
             if isinstance(x, Tensor):
-                x = x.data
+                x = x._data
             elif hasattr(x, "mode") and hasattr(x, "size"):       # a PIL image
                 x = np.asarray(x)
             else:

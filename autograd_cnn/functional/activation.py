@@ -20,30 +20,30 @@ def relu(x, inplace: bool = False) -> Tensor:
     """max(0, x).  d/dx = 1 for x > 0, else 0.  (``inplace`` is accepted for PyTorch
     compatibility; the result is always a new tensor.)"""
     x = ensure_tensor(x, "relu")
-    return make(np.maximum(x.data, 0), (x,), "relu", _relu_backward)
+    return make(np.maximum(x._data, 0), (x,), "relu", _relu_backward)
 
 
 def _relu_backward(node, g):
-    return (g * (node.data > 0),)
+    return (g * (node._data > 0),)
 
 
 def leaky_relu(x, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x for x > 0, negative_slope * x otherwise.  d/dx = 1 or negative_slope."""
     x = ensure_tensor(x, "leaky_relu")
-    d = x.data
+    d = x._data
     out = np.where(d > 0, d, d * np.asarray(negative_slope, d.dtype))
     return make(out, (x,), "leaky_relu", _leaky_relu_backward, negative_slope)
 
 
 def _leaky_relu_backward(node, g):
     slope = np.asarray(node._saved, dtype=g.dtype)
-    return (np.where(node._parents[0].data > 0, g, g * slope),)
+    return (np.where(node._parents[0]._data > 0, g, g * slope),)
 
 
 def elu(x, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha (e^x - 1) otherwise.  d/dx = 1, or alpha e^x = out + alpha."""
     x = ensure_tensor(x, "elu")
-    d = x.data
+    d = x._data
     a = np.asarray(alpha, d.dtype)
     out = np.where(d > 0, d, a * np.expm1(np.minimum(d, 0)))
     return make(out, (x,), "elu", _elu_backward, alpha)
@@ -51,14 +51,14 @@ def elu(x, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 
 def _elu_backward(node, g):
     alpha = np.asarray(node._saved, dtype=g.dtype)
-    return (np.where(node._parents[0].data > 0, g, g * (node.data + alpha)),)
+    return (np.where(node._parents[0]._data > 0, g, g * (node._data + alpha)),)
 
 
 def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """(1/beta) ln(1 + e^(beta x)), linear where beta x > threshold (as in PyTorch).
     d/dx = sigmoid(beta x)."""
     x = ensure_tensor(x, "softplus")
-    d = x.data
+    d = x._data
     bx = d * np.asarray(beta, d.dtype)
     out = np.where(bx > threshold, d, np.logaddexp(0, bx) / np.asarray(beta, d.dtype))
     return make(out.astype(d.dtype, copy=False), (x,), "softplus", _softplus_backward,
@@ -67,7 +67,7 @@ def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 
 def _softplus_backward(node, g):
     beta, threshold = node._saved
-    bx = node._parents[0].data * np.asarray(beta, g.dtype)
+    bx = node._parents[0]._data * np.asarray(beta, g.dtype)
     return (np.where(bx > threshold, g, g * _sigmoid(bx)),)
 
 
@@ -76,13 +76,13 @@ def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = Fal
     x = ensure_tensor(x, "hardtanh")
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) is greater than max_val ({max_val})")
-    return make(np.clip(x.data, min_val, max_val), (x,), "hardtanh", _hardtanh_backward,
+    return make(np.clip(x._data, min_val, max_val), (x,), "hardtanh", _hardtanh_backward,
                 (min_val, max_val))
 
 
 def _hardtanh_backward(node, g):
     lo, hi = node._saved
-    x = node._parents[0].data
+    x = node._parents[0]._data
     return (g * ((x > lo) & (x < hi)),)
 
 
@@ -101,19 +101,19 @@ def prelu(x, weight) -> Tensor:
             f"{x.shape[1] if x.ndim >= 2 else 'no'} channels (input shape {x.shape}); "
             "use one entry per channel (dim 1) or a single shared one"
         )
-    a = weight.data.reshape((1, c) + (1,) * (x.ndim - 2)) if c != 1 else weight.data.reshape(())
-    d = x.data
+    a = weight._data.reshape((1, c) + (1,) * (x.ndim - 2)) if c != 1 else weight._data.reshape(())
+    d = x._data
     return make(np.where(d > 0, d, a * d), (x, weight), "prelu", _prelu_backward, a)
 
 
 def _prelu_backward(node, g):
     x, weight = node._parents
     a = node._saved
-    pos = x.data > 0
+    pos = x._data > 0
     gx = np.where(pos, g, g * a) if x.requires_grad else None
     gw = None
     if weight.requires_grad:
-        contrib = np.where(pos, 0, g * x.data)
+        contrib = np.where(pos, 0, g * x._data)
         if weight.shape[0] == 1:
             gw = np.asarray(contrib.sum()).reshape(1)
         else:
@@ -131,22 +131,22 @@ def _sigmoid(d: np.ndarray) -> np.ndarray:
 def sigmoid(x) -> Tensor:
     """1 / (1 + e^-x).  d/dx = s (1 - s)."""
     x = ensure_tensor(x, "sigmoid")
-    return make(_sigmoid(x.data), (x,), "sigmoid", _sigmoid_backward)
+    return make(_sigmoid(x._data), (x,), "sigmoid", _sigmoid_backward)
 
 
 def _sigmoid_backward(node, g):
-    s = node.data
+    s = node._data
     return (g * s * (1 - s),)
 
 
 def tanh(x) -> Tensor:
     """tanh x.  d/dx = 1 - tanh^2 x."""
     x = ensure_tensor(x, "tanh")
-    return make(np.tanh(x.data), (x,), "tanh", _tanh_backward)
+    return make(np.tanh(x._data), (x,), "tanh", _tanh_backward)
 
 
 def _tanh_backward(node, g):
-    t = node.data
+    t = node._data
     return (g * (1 - t * t),)
 
 
@@ -155,7 +155,7 @@ def step(x) -> Tensor:
     it exists (taken as 0 at the jump too): backward runs, and every gradient that passes
     through it is zero, the reason perceptrons are not trained by backprop."""
     x = ensure_tensor(x, "step")
-    return make((x.data > 0).astype(x.dtype), (x,), "step", _step_backward)
+    return make((x._data > 0).astype(x.dtype), (x,), "step", _step_backward)
 
 
 def _step_backward(node, g):
@@ -167,14 +167,14 @@ def softmax(x, dim: int = -1) -> Tensor:
     d/dx: s * (g - sum(g * s))."""
     x = ensure_tensor(x, "softmax")
     dim = norm_dim(dim, x.ndim, "softmax")
-    d = x.data
+    d = x._data
     e = np.exp(d - d.max(axis=dim, keepdims=True))
     s = e / e.sum(axis=dim, keepdims=True)
     return make(s, (x,), "softmax", _softmax_backward, dim)
 
 
 def _softmax_backward(node, g):
-    s, dim = node.data, node._saved
+    s, dim = node._data, node._saved
     return (s * (g - (g * s).sum(axis=dim, keepdims=True)),)
 
 
@@ -183,7 +183,7 @@ def log_softmax(x, dim: int = -1) -> Tensor:
     logits of +-1e30 stay finite.  d/dx: g - softmax * sum(g)."""
     x = ensure_tensor(x, "log_softmax")
     dim = norm_dim(dim, x.ndim, "log_softmax")
-    d = x.data
+    d = x._data
     shifted = d - d.max(axis=dim, keepdims=True)
     out = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
     return make(out, (x,), "log_softmax", _log_softmax_backward, dim)
@@ -191,4 +191,4 @@ def log_softmax(x, dim: int = -1) -> Tensor:
 
 def _log_softmax_backward(node, g):
     dim = node._saved
-    return (g - np.exp(node.data) * g.sum(axis=dim, keepdims=True),)
+    return (g - np.exp(node._data) * g.sum(axis=dim, keepdims=True),)

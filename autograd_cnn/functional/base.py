@@ -4,10 +4,10 @@ An op is a forward function and a backward rule side by side:
 
     def exp(x):
         x = ensure_tensor(x, "exp")
-        return make(np.exp(x.data), (x,), "exp", _exp_backward)
+        return make(np.exp(x._data), (x,), "exp", _exp_backward)
 
     def _exp_backward(node, g):          # d(e^x)/dx = e^x, the output itself
-        return (g * node.data,)
+        return (g * node._data,)
 
 ``make`` records the parents, the label and the rule (``Tensor._from_op``). A rule receives the
 node (its ``data`` is the output, ``_parents`` the inputs, ``_saved`` whatever the forward kept)
@@ -67,20 +67,20 @@ def operands(a, b, where: str) -> tuple[Tensor, Tensor]:
     would make int64 * float32 float64). Shapes must broadcast together."""
     if isinstance(a, Tensor):
         if not isinstance(b, Tensor):
-            b = _constant(b, a.data.dtype, where)
+            b = _constant(b, a._data.dtype, where)
     elif isinstance(b, Tensor):
-        a = _constant(a, b.data.dtype, where)
+        a = _constant(a, b._data.dtype, where)
     else:
         raise TypeError(f"{where}: expected at least one Tensor operand, got {_type_name(a)} "
                         f"and {_type_name(b)}")
-    da, db = a.data.dtype, b.data.dtype
+    da, db = a._data.dtype, b._data.dtype
     if da != db:
         # integer and bool tensors never require grad, so the cast copies carry nothing lost
         if da.kind == "f" and db.kind in "biu":
-            b = leaf(b.data.astype(da))
+            b = leaf(b._data.astype(da))
         elif db.kind == "f" and da.kind in "biu":
-            a = leaf(a.data.astype(db))
-    sa, sb = a.data.shape, b.data.shape
+            a = leaf(a._data.astype(db))
+    sa, sb = a._data.shape, b._data.shape
     if sa != sb:
         # by hand: np.broadcast_shapes costs 1 us, a fifth of a small op's whole overhead
         for m, n in zip(reversed(sa), reversed(sb)):

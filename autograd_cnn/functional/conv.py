@@ -96,7 +96,7 @@ def _as_batch(x: Tensor) -> tuple:
 
 
 def _data(t: Tensor) -> np.ndarray:
-    return np.ascontiguousarray(t.data)
+    return np.ascontiguousarray(t._data)
 
 
 def _conv_geometry(where, in_hw, kernel, stride, padding, dilation):

@@ -33,7 +33,7 @@ def _apply_mask(x: Tensor, p: float, mask_shape: tuple, generator, where: str) -
     else:
         keep = resolve(generator).random(mask_shape) >= p
         mask = keep.astype(x.dtype) * np.asarray(1.0 / (1.0 - p), x.dtype)
-    return make(x.data * mask, (x,), where, _dropout_backward, mask)
+    return make(x._data * mask, (x,), where, _dropout_backward, mask)
 
 
 def _dropout_backward(node, g):

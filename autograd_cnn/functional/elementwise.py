@@ -28,7 +28,7 @@ def _needs(t: Tensor) -> bool:
 def add(a, b) -> Tensor:
     """a + b.  d/da = 1, d/db = 1."""
     a, b = operands(a, b, "add")
-    return make(a.data + b.data, (a, b), "add", _add_backward)
+    return make(a._data + b._data, (a, b), "add", _add_backward)
 
 
 def _add_backward(node, g):
@@ -38,7 +38,7 @@ def _add_backward(node, g):
 def sub(a, b) -> Tensor:
     """a - b.  d/da = 1, d/db = -1."""
     a, b = operands(a, b, "sub")
-    return make(a.data - b.data, (a, b), "sub", _sub_backward)
+    return make(a._data - b._data, (a, b), "sub", _sub_backward)
 
 
 def _sub_backward(node, g):
@@ -48,60 +48,60 @@ def _sub_backward(node, g):
 def mul(a, b) -> Tensor:
     """a * b.  d/da = b, d/db = a."""
     a, b = operands(a, b, "mul")
-    return make(a.data * b.data, (a, b), "mul", _mul_backward)
+    return make(a._data * b._data, (a, b), "mul", _mul_backward)
 
 
 def _mul_backward(node, g):
     a, b = node._parents
-    return (g * b.data if a.requires_grad else None,
-            g * a.data if b.requires_grad else None)
+    return (g * b._data if a.requires_grad else None,
+            g * a._data if b.requires_grad else None)
 
 
 def div(a, b) -> Tensor:
     """a / b (true division).  d/da = 1/b, d/db = -a/b^2 = -out/b."""
     a, b = operands(a, b, "div")
-    if a.data.dtype.kind != "f" and b.data.dtype.kind != "f":
+    if a._data.dtype.kind != "f" and b._data.dtype.kind != "f":
         # integer / integer is a float in the default dtype (float32), as in PyTorch
-        a, b = leaf(a.data.astype(get_default_dtype())), leaf(b.data.astype(get_default_dtype()))
-    return make(a.data / b.data, (a, b), "div", _div_backward)
+        a, b = leaf(a._data.astype(get_default_dtype())), leaf(b._data.astype(get_default_dtype()))
+    return make(a._data / b._data, (a, b), "div", _div_backward)
 
 
 def _div_backward(node, g):
     a, b = node._parents
-    ga = g / b.data if a.requires_grad else None
-    gb = -g * node.data / b.data if b.requires_grad else None
+    ga = g / b._data if a.requires_grad else None
+    gb = -g * node._data / b._data if b.requires_grad else None
     return ga, gb
 
 
 def pow(a, b) -> Tensor:
     """a ** b.  d/da = b a^(b-1);  d/db = a^b ln a (0 where a = 0 and b >= 0, as in PyTorch)."""
     a, b = operands(a, b, "pow")
-    return make(np.power(a.data, b.data), (a, b), "pow", _pow_backward)
+    return make(np.power(a._data, b._data), (a, b), "pow", _pow_backward)
 
 
 def _pow_backward(node, g):
     a, b = node._parents
     ga = gb = None
     if a.requires_grad:
-        bd = b.data
+        bd = b._data
         if bd.ndim == 0 and bd == 2:        # the common square: skip the power
-            ga = g * 2 * a.data
+            ga = g * 2 * a._data
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
-                ga = g * bd * np.power(a.data, bd - 1)
+                ga = g * bd * np.power(a._data, bd - 1)
             ga = np.where(bd == 0, 0, ga)
     if b.requires_grad:
-        ad = a.data
+        ad = a._data
         with np.errstate(divide="ignore", invalid="ignore"):
-            gb = g * node.data * np.log(ad)
-        gb = np.where((ad == 0) & (b.data >= 0), 0, gb)
+            gb = g * node._data * np.log(ad)
+        gb = np.where((ad == 0) & (b._data >= 0), 0, gb)
     return ga, gb
 
 
 def neg(x) -> Tensor:
     """-x.  d/dx = -1."""
     x = ensure_tensor(x, "neg")
-    return make(-x.data, (x,), "neg", _neg_backward)
+    return make(-x._data, (x,), "neg", _neg_backward)
 
 
 def _neg_backward(node, g):
@@ -111,11 +111,11 @@ def _neg_backward(node, g):
 def square(x) -> Tensor:
     """x^2.  d/dx = 2x."""
     x = ensure_tensor(x, "square")
-    return make(x.data * x.data, (x,), "square", _square_backward)
+    return make(x._data * x._data, (x,), "square", _square_backward)
 
 
 def _square_backward(node, g):
-    return (2 * g * node._parents[0].data,)
+    return (2 * g * node._parents[0]._data,)
 
 
 # ---- math functions ----------------------------------------------------------------------------
@@ -124,62 +124,62 @@ def _square_backward(node, g):
 def abs(x) -> Tensor:
     """|x|.  d/dx = sign(x) (0 at 0, as in PyTorch)."""
     x = ensure_tensor(x, "abs")
-    return make(np.abs(x.data), (x,), "abs", _abs_backward)
+    return make(np.abs(x._data), (x,), "abs", _abs_backward)
 
 
 def _abs_backward(node, g):
-    return (g * np.sign(node._parents[0].data),)
+    return (g * np.sign(node._parents[0]._data),)
 
 
 def exp(x) -> Tensor:
     """e^x.  d/dx = e^x (the output)."""
     x = ensure_tensor(x, "exp")
-    return make(np.exp(x.data), (x,), "exp", _exp_backward)
+    return make(np.exp(x._data), (x,), "exp", _exp_backward)
 
 
 def _exp_backward(node, g):
-    return (g * node.data,)
+    return (g * node._data,)
 
 
 def log(x) -> Tensor:
     """ln x.  d/dx = 1/x.  (ln 0 = -inf and ln of a negative number = nan, as in numpy.)"""
     x = ensure_tensor(x, "log")
-    return make(np.log(x.data), (x,), "log", _log_backward)
+    return make(np.log(x._data), (x,), "log", _log_backward)
 
 
 def _log_backward(node, g):
-    return (g / node._parents[0].data,)
+    return (g / node._parents[0]._data,)
 
 
 def sqrt(x) -> Tensor:
     """sqrt(x).  d/dx = 1 / (2 sqrt x)."""
     x = ensure_tensor(x, "sqrt")
-    return make(np.sqrt(x.data), (x,), "sqrt", _sqrt_backward)
+    return make(np.sqrt(x._data), (x,), "sqrt", _sqrt_backward)
 
 
 def _sqrt_backward(node, g):
     with np.errstate(divide="ignore", invalid="ignore"):     # sqrt'(0) = inf, as in PyTorch
-        return (g * 0.5 / node.data,)
+        return (g * 0.5 / node._data,)
 
 
 def sin(x) -> Tensor:
     """sin x.  d/dx = cos x."""
     x = ensure_tensor(x, "sin")
-    return make(np.sin(x.data), (x,), "sin", _sin_backward)
+    return make(np.sin(x._data), (x,), "sin", _sin_backward)
 
 
 def _sin_backward(node, g):
-    return (g * np.cos(node._parents[0].data),)
+    return (g * np.cos(node._parents[0]._data),)
 
 
 def cos(x) -> Tensor:
     """cos x.  d/dx = -sin x."""
     x = ensure_tensor(x, "cos")
-    return make(np.cos(x.data), (x,), "cos", _cos_backward)
+    return make(np.cos(x._data), (x,), "cos", _cos_backward)
 
 
 def _cos_backward(node, g):
-    return (-g * np.sin(node._parents[0].data),)
+    return (-g * np.sin(node._parents[0]._data),)
 
 
 def clip(x, min=None, max=None) -> Tensor:
@@ -189,12 +189,12 @@ def clip(x, min=None, max=None) -> Tensor:
         raise ValueError("clip: at least one of min and max must be given")
     if min is not None and max is not None and min > max:
         raise ValueError(f"clip: min ({min}) is greater than max ({max})")
-    return make(np.clip(x.data, min, max), (x,), "clip", _clip_backward, (min, max))
+    return make(np.clip(x._data, min, max), (x,), "clip", _clip_backward, (min, max))
 
 
 def _clip_backward(node, g):
     lo, hi = node._saved
-    x = node._parents[0].data
+    x = node._parents[0]._data
     inside = np.ones(x.shape, dtype=bool)
     if lo is not None:
         inside &= x >= lo
@@ -209,35 +209,35 @@ clamp = clip
 def maximum(a, b) -> Tensor:
     """Elementwise max.  The gradient goes to the larger input; ties split it half and half."""
     a, b = operands(a, b, "maximum")
-    return make(np.maximum(a.data, b.data), (a, b), "maximum", _minmax_backward)
+    return make(np.maximum(a._data, b._data), (a, b), "maximum", _minmax_backward)
 
 
 def minimum(a, b) -> Tensor:
     """Elementwise min.  The gradient goes to the smaller input; ties split it half and half."""
     a, b = operands(a, b, "minimum")
-    return make(np.minimum(a.data, b.data), (a, b), "minimum", _minmax_backward)
+    return make(np.minimum(a._data, b._data), (a, b), "minimum", _minmax_backward)
 
 
 def _minmax_backward(node, g):
     a, b = node._parents
-    wins_a = (a.data == node.data).astype(g.dtype)
-    wins_b = (b.data == node.data).astype(g.dtype)
+    wins_a = (a._data == node._data).astype(g.dtype)
+    wins_b = (b._data == node._data).astype(g.dtype)
     share = wins_a + wins_b                    # 2 at ties
     return g * wins_a / share, g * wins_b / share
 
 
 def where(condition, a, b) -> Tensor:
     """a where condition else b.  d/da = condition, d/db = not condition."""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
     a, b = operands(a, b, "where")
     try:
-        np.broadcast_shapes(cond.shape, a.data.shape, b.data.shape)
+        np.broadcast_shapes(cond.shape, a._data.shape, b._data.shape)
     except ValueError:
         raise ValueError(f"where: condition of shape {cond.shape} cannot be broadcast with the "
-                         f"values' shapes {a.data.shape} and {b.data.shape}") from None
-    return make(np.where(cond, a.data, b.data), (a, b), "where", _where_backward, cond)
+                         f"values' shapes {a._data.shape} and {b._data.shape}") from None
+    return make(np.where(cond, a._data, b._data), (a, b), "where", _where_backward, cond)
 
 
 def _where_backward(node, g):
@@ -249,7 +249,7 @@ def _where_backward(node, g):
 def sign(x) -> Tensor:
     """-1, 0 or 1; no gradient (it is zero almost everywhere)."""
     x = ensure_tensor(x, "sign")
-    return leaf(np.sign(x.data))
+    return leaf(np.sign(x._data))
 
 
 def cast(x, dtype) -> Tensor:
@@ -259,8 +259,8 @@ def cast(x, dtype) -> Tensor:
     if x.dtype == dtype:
         return x
     if dtype.kind != "f":
-        return leaf(x.data.astype(dtype))
-    return make(x.data.astype(dtype), (x,), "cast", _cast_backward)
+        return leaf(x._data.astype(dtype))
+    return make(x._data.astype(dtype), (x,), "cast", _cast_backward)
 
 
 def _cast_backward(node, g):
@@ -273,7 +273,7 @@ def _cast_backward(node, g):
 def _compare(ufunc, name):
     def compare(a, b) -> Tensor:
         a, b = operands(a, b, name)
-        return leaf(ufunc(a.data, b.data))
+        return leaf(ufunc(a._data, b._data))
     compare.__name__ = name
     compare.__doc__ = f"Elementwise {ufunc.__name__} as a bool tensor (no gradient)."
     return compare
@@ -289,4 +289,4 @@ ge = _compare(np.greater_equal, "ge")
 
 def logical_not(x) -> Tensor:
     x = ensure_tensor(x, "logical_not")
-    return leaf(np.logical_not(x.data))
+    return leaf(np.logical_not(x._data))

@@ -46,10 +46,10 @@ def matmul(a, b) -> Tensor:
     a = ensure_tensor(a, "matmul")
     b = ensure_tensor(b, "matmul")
     _check_matmul(a, b)
-    if _two_matrices(a.data, b.data):
-        out = backend.matmul(a.data, b.data)
+    if _two_matrices(a._data, b._data):
+        out = backend.matmul(a._data, b._data)
     else:
-        out = np.asarray(np.matmul(a.data, b.data))
+        out = np.asarray(np.matmul(a._data, b._data))
     return make(out, (a, b), "matmul", _matmul_backward)
 
 
@@ -61,7 +61,7 @@ def _two_matrices(a: np.ndarray, b: np.ndarray) -> bool:
 
 def _matmul_backward(node, g):
     a, b = node._parents
-    ad, bd = a.data, b.data
+    ad, bd = a._data, b._data
     # promote 1-D operands (and the gradient) to matrices, as the forward did
     g = np.asarray(g)
     if ad.ndim == 1 and bd.ndim == 1:       # (k,) @ (k,) -> (): g is a scalar
@@ -143,11 +143,11 @@ def linear(x, weight, bias=None) -> Tensor:
         raise TypeError(f"linear: input is {x.dtype} but weight is {weight.dtype}; convert one "
                         "(model.double() or x.float()) so both match")
     # (..., in) -> (..., out): one 2-D product x2 W^T over the flattened leading dims
-    x2 = x.data.reshape(-1, x.shape[-1])
-    if _two_matrices(x2, weight.data):
-        out = backend.matmul(x2, weight.data, transpose_b=True)
+    x2 = x._data.reshape(-1, x.shape[-1])
+    if _two_matrices(x2, weight._data):
+        out = backend.matmul(x2, weight._data, transpose_b=True)
     else:
-        out = x2 @ weight.data.T
+        out = x2 @ weight._data.T
     out = out.reshape(x.shape[:-1] + (weight.shape[0],))
     if bias is None:
         return make(out, (x, weight), "linear", _linear_backward)
@@ -156,7 +156,7 @@ def linear(x, weight, bias=None) -> Tensor:
         raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
     if bias.dtype != weight.dtype:
         raise TypeError(f"linear: bias is {bias.dtype} but weight is {weight.dtype}")
-    out += bias.data
+    out += bias._data
     return make(out, (x, weight, bias), "linear", _linear_backward)
 
 
@@ -172,9 +172,9 @@ def _linear_backward(node, g):
     g2 = g.reshape(-1, g.shape[-1])                       # (..., out) -> (M, out)
     gx = gw = None
     if x.requires_grad:
-        gx = _mm(g2, w.data).reshape(x.shape)             # dL/dx = g W
+        gx = _mm(g2, w._data).reshape(x.shape)             # dL/dx = g W
     if w.requires_grad:
-        gw = _mm(g2, x.data.reshape(-1, x.shape[-1]), transpose_a=True)    # dL/dW = g^T x
+        gw = _mm(g2, x._data.reshape(-1, x.shape[-1]), transpose_a=True)    # dL/dW = g^T x
     if len(node._parents) == 2:
         return gx, gw
     b = node._parents[2]

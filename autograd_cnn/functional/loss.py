@@ -50,7 +50,7 @@ def _reduce(loss: Tensor, reduction: str, denominator=None) -> Tensor:
     if reduction == "sum":
         return total
     if denominator is None:
-        denominator = loss.data.size
+        denominator = loss._data.size
     denominator = float(denominator)
     # multiply by the reciprocal: 0/0 would warn, nan * x does not
     return total * (1.0 / denominator if denominator != 0 else float("nan"))
@@ -77,7 +77,7 @@ def _float_target(target, input: Tensor, where_: str) -> Tensor:
     if target.dtype != input.dtype:
         if target.requires_grad:
             return cast(target, input.dtype)
-        return leaf(target.data.astype(input.dtype))
+        return leaf(target._data.astype(input.dtype))
     return target
 
 
@@ -92,7 +92,7 @@ def _float_input(input, where_: str) -> Tensor:
 def _class_targets(input: Tensor, target, where_: str, ignore_index=None):
     """Check integer class targets against scores ``input``: (N, C, *) with target (N, *), or
     (C,) with a 0-d target. Returns (target as int64 array, class dim, number of classes)."""
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = target._data if isinstance(target, Tensor) else np.asarray(target)
     if t.dtype.kind not in "iu":
         raise TypeError(
             f"{where_}: target must hold integer class indices, got dtype {t.dtype}"
@@ -122,7 +122,7 @@ def _class_targets(input: Tensor, target, where_: str, ignore_index=None):
 def _class_weight(weight, n_classes: int, dtype, where_: str):
     if weight is None:
         return None
-    w = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+    w = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
     if w.shape != (n_classes,):
         raise ValueError(f"{where_}: weight must have one entry per class, shape "
                          f"({n_classes},), got shape {w.shape}")
@@ -167,7 +167,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     eps = float(label_smoothing)
     if not 0.0 <= eps <= 1.0:
         raise ValueError(f"{where_}: label_smoothing must be in [0, 1], got {label_smoothing}")
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = target._data if isinstance(target, Tensor) else np.asarray(target)
     if t.dtype.kind == "f" and t.shape == input.shape:
         return _cross_entropy_probs(input, target, weight, reduction, eps)
     t, cdim, n_classes = _class_targets(input, target, where_, ignore_index)
@@ -194,7 +194,7 @@ def _picked_cross_entropy(x: Tensor, idx: np.ndarray, picked_w: np.ndarray, cdim
     """l = -w_y log softmax(x)_y with y = idx along cdim (idx keeps cdim as a size-1 dim):
     log softmax(x)_y = x_y - m - log sum_c e^(x_c - m), m the max.
     dl/dx = w_y (softmax(x) - onehot(y))."""
-    d = x.data
+    d = x._data
     m = d.max(axis=cdim, keepdims=True)
     e = d - m
     np.exp(e, out=e)                                  # e^(x - m), kept for the backward
@@ -227,25 +227,25 @@ def _cross_entropy_probs(input, target, weight, reduction, eps):
         scale = scale * _bcast_class(w, input.ndim, cdim)
     offset = np.zeros((), input.dtype) if eps == 0 else \
         (eps / n_classes) * (_bcast_class(w, input.ndim, cdim) if w is not None else 1)
-    coef = target.data * scale + offset
+    coef = target._data * scale + offset
     loss = _coef_cross_entropy(input, leaf(np.asarray(coef, input.dtype)), cdim,
                                target if target.requires_grad else None, scale)
-    return _reduce(loss, reduction, input.data.size // n_classes)
+    return _reduce(loss, reduction, input._data.size // n_classes)
 
 
 def _coef_cross_entropy(x: Tensor, coef: Tensor, cdim: int, target, scale=None) -> Tensor:
-    """l = -sum_c A_c log softmax(x)_c along cdim (A = coef.data). ``target``, when given, is
+    """l = -sum_c A_c log softmax(x)_c along cdim (A = coef._data). ``target``, when given, is
     the tensor A was made from as A = target * scale + offset (so dA/dtarget = scale)."""
-    d = x.data
+    d = x._data
     shifted = d - d.max(axis=cdim, keepdims=True)
     logp = shifted - np.log(np.exp(shifted).sum(axis=cdim, keepdims=True))
     with np.errstate(invalid="ignore"):
         # a class masked out with a -inf logit has log p = -inf: it counts only if A_c != 0
-        terms = np.where(coef.data == 0, 0, coef.data * logp)
+        terms = np.where(coef._data == 0, 0, coef._data * logp)
     loss = -terms.sum(axis=cdim)
     parents = (x,) if target is None else (x, target)
     return make(np.asarray(loss), parents, "cross_entropy", _coef_cross_entropy_backward,
-                (logp, coef.data, cdim, scale))
+                (logp, coef._data, cdim, scale))
 
 
 def _coef_cross_entropy_backward(node, g):
@@ -290,7 +290,7 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
     input = _float_input(input, where_)
     _check_reduction(reduction, where_)
     target = _float_target(target, input, where_)
-    x = input.data
+    x = input._data
     if x.size and (np.nanmin(x) < 0 or np.nanmax(x) > 1):
         raise ValueError(f"{where_}: input must hold probabilities in [0, 1], got values from "
                          f"{np.nanmin(x):.4g} to {np.nanmax(x):.4g}; pass logits to "
@@ -299,7 +299,7 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
     with np.errstate(divide="ignore"):
         log_x = np.maximum(np.log(x), -100)
         log_1mx = np.maximum(np.log1p(-x), -100)
-    y = target.data
+    y = target._data
     loss = -(y * log_x + (1 - y) * log_1mx)
     if w is not None:
         loss = loss * w
@@ -315,8 +315,8 @@ def _bce_backward(node, g):
         g = g * w
     gx = gy = None
     if x.requires_grad:
-        xd = x.data
-        gx = g * (xd - y.data) / np.maximum(xd * (1 - xd), np.asarray(1e-12, xd.dtype))
+        xd = x._data
+        gx = g * (xd - y._data) / np.maximum(xd * (1 - xd), np.asarray(1e-12, xd.dtype))
     if y.requires_grad:
         gy = -g * (log_x - log_1mx)
     return gx, gy
@@ -325,7 +325,7 @@ def _bce_backward(node, g):
 def _elementwise_weight(weight, input: Tensor, where_: str, name: str):
     if weight is None:
         return None
-    w = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+    w = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
     try:
         np.broadcast_shapes(w.shape, input.shape)
     except ValueError:
@@ -356,7 +356,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str 
     target = _float_target(target, input, where_)
     w = _elementwise_weight(weight, input, where_, "weight")
     pw = _elementwise_weight(pos_weight, input, where_, "pos_weight")
-    x, y = input.data, target.data
+    x, y = input._data, target._data
     sp_neg, sp_pos = _softplus(-x), _softplus(x)
     pos_term = y * sp_neg if pw is None else pw * y * sp_neg
     loss = pos_term + (1 - y) * sp_pos
@@ -374,8 +374,8 @@ def _bce_logits_backward(node, g):
         g = g * w
     gx = gy = None
     if x.requires_grad:
-        s = _sigmoid(x.data)
-        yd = y.data
+        s = _sigmoid(x._data)
+        yd = y._data
         gx = g * ((1 - yd) * s - (yd if pw is None else pw * yd) * (1 - s))
     if y.requires_grad:
         gy = g * ((sp_neg if pw is None else pw * sp_neg) - sp_pos)
@@ -502,7 +502,7 @@ def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0) ->
     if beta == 0:
         return _reduce(d.abs(), reduction)
     ad = d.abs()
-    loss = where((ad < beta).data, d * d * (0.5 / beta), ad - 0.5 * beta)
+    loss = where((ad < beta)._data, d * d * (0.5 / beta), ad - 0.5 * beta)
     return _reduce(loss, reduction)
 
 
@@ -516,7 +516,7 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Te
         raise ValueError(f"{where_}: delta must be positive, got {delta}")
     d = input - _float_target(target, input, where_)
     ad = d.abs()
-    loss = where((ad < delta).data, d * d * 0.5, (ad - 0.5 * delta) * delta)
+    loss = where((ad < delta)._data, d * d * 0.5, (ad - 0.5 * delta) * delta)
     return _reduce(loss, reduction)
 
 
@@ -535,7 +535,7 @@ def kl_div(input, target, reduction: str = "mean", log_target: bool = False) -> 
     if log_target:
         loss = target.exp() * (target - input)
     else:
-        positive = (target.data > 0)
+        positive = (target._data > 0)
         safe = where(positive, target, 1.0)             # log 1 = 0 where p = 0
         loss = where(positive, target * (safe.log() - input), 0.0)
     if reduction == "batchmean":

@@ -17,7 +17,7 @@ __all__ = ["batch_norm", "local_response_norm"]
 def _stat_array(t, name: str, c: int):
     if t is None:
         return None
-    arr = t.data if isinstance(t, Tensor) else t
+    arr = t._data if isinstance(t, Tensor) else t
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"batch_norm: {name} must be a Tensor or numpy array, "
                         f"got {type(t).__name__}")
@@ -67,7 +67,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                 raise TypeError(f"batch_norm: input is {x.dtype} but {name} is {t.dtype}; "
                                 "convert one (model.double() or x.float()) so both match")
             parents.append(t)
-    x3 = np.ascontiguousarray(x.data).reshape(x.shape[0], c, -1)      # (N, C, *) -> (N, C, L)
+    x3 = np.ascontiguousarray(x._data).reshape(x.shape[0], c, -1)      # (N, C, *) -> (N, C, L)
     n = x3.shape[0] * x3.shape[2]
     if training:
         if n <= 1:
@@ -84,9 +84,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                              "(or pass training=True to use the batch statistics)")
         mean, var = rm.astype(np.float64), rv.astype(np.float64)
     invstd = 1.0 / np.sqrt(var + eps)
-    w = parents[1].data.astype(np.float64) if weight is not None else None
+    w = parents[1]._data.astype(np.float64) if weight is not None else None
     scale = invstd if w is None else invstd * w
-    shift = parents[-1].data.astype(np.float64) if bias is not None else np.zeros(c)
+    shift = parents[-1]._data.astype(np.float64) if bias is not None else np.zeros(c)
     out = backend.batch_norm_apply(x3, mean, scale, shift).reshape(x.shape)
     flags = (weight is not None, bias is not None, bool(training))
     return make(out, tuple(parents), "batch_norm", _batch_norm_backward,
@@ -156,7 +156,7 @@ def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.7
                          f"least 3 dims, got shape {x.shape}")
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
         raise ValueError(f"local_response_norm: size must be a positive int, got {size!r}")
-    d = x.data
+    d = x._data
     before, after = size // 2, (size - 1) // 2
     dt = d.dtype
     denom = np.asarray(k, dt) + np.asarray(alpha / size, dt) * _window_sum(d * d, before, after)
@@ -167,7 +167,7 @@ def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.7
 
 def _lrn_backward(node, g):
     denom, scale, before, after, alpha, beta, size = node._saved
-    x = node._parents[0].data
+    x = node._parents[0]._data
     dt = x.dtype
     inner = g * x * scale / denom                               # g_c x_c D_c^(-beta-1)
     # the channels c whose window contains j are j - after .. j + before: the window transposed

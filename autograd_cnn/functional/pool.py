@@ -70,7 +70,7 @@ def _input4d(x, where: str) -> tuple[Tensor, np.ndarray, bool]:
                         "(convert with .float() or .double())")
     if x.shape[-1] == 0 or x.shape[-2] == 0 or x.shape[-3] == 0:
         raise ValueError(f"{where}: input has an empty channel or spatial dim: shape {x.shape}")
-    data = np.ascontiguousarray(x.data)
+    data = np.ascontiguousarray(x._data)
     unbatched = x.ndim == 3
     return x, (data[None] if unbatched else data), unbatched
 
@@ -81,7 +81,7 @@ def _out(data: np.ndarray, unbatched: bool) -> np.ndarray:
 
 def _grad4d(g, node) -> np.ndarray:
     """The incoming gradient as contiguous (N, C, Ho, Wo) in the output's dtype."""
-    g = np.ascontiguousarray(g, dtype=node.data.dtype)
+    g = np.ascontiguousarray(g, dtype=node._data.dtype)
     return g.reshape((1,) + g.shape) if g.ndim == 3 else g
 
 
@@ -290,7 +290,7 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     where = "max_unpool2d"
     x, x4, unbatched = _input4d(x, where)
     if isinstance(indices, Tensor):
-        ind = indices.data
+        ind = indices._data
     elif isinstance(indices, np.ndarray):
         ind = indices
     else:

@@ -33,7 +33,7 @@ def sum(x, dim=None, keepdim: bool = False) -> Tensor:
     """sum of x over dim.  d/dx_i = 1 (the gradient is copied to every summed element)."""
     x = ensure_tensor(x, "sum")
     dims = norm_dims(dim, x.ndim, "sum")
-    out = x.data.sum(axis=dims, keepdims=keepdim)
+    out = x._data.sum(axis=dims, keepdims=keepdim)
     return make(np.asarray(out), (x,), "sum", _sum_backward, (dims, keepdim))
 
 
@@ -49,7 +49,7 @@ def mean(x, dim=None, keepdim: bool = False) -> Tensor:
         raise TypeError(f"mean: expected a floating tensor, got dtype {x.dtype} "
                         "(convert with .float() first)")
     dims = norm_dims(dim, x.ndim, "mean")
-    out = x.data.mean(axis=dims, keepdims=keepdim)
+    out = x._data.mean(axis=dims, keepdims=keepdim)
     return make(np.asarray(out, dtype=x.dtype), (x,), "mean", _mean_backward, (dims, keepdim))
 
 
@@ -63,11 +63,11 @@ def _mean_backward(node, g):
 def _extreme(x, dim, keepdim, name, pick, arg):
     x = ensure_tensor(x, name)
     if dim is None:
-        out = np.asarray(pick(x.data))
+        out = np.asarray(pick(x._data))
         return make(out, (x,), name, _extreme_all_backward)
     d = norm_dim(dim, x.ndim, name)
-    idx = arg(x.data, axis=d)
-    values = np.take_along_axis(x.data, np.expand_dims(idx, d), axis=d)
+    idx = arg(x._data, axis=d)
+    values = np.take_along_axis(x._data, np.expand_dims(idx, d), axis=d)
     if not keepdim:
         values = values.squeeze(d)
     else:
@@ -78,8 +78,8 @@ def _extreme(x, dim, keepdim, name, pick, arg):
 
 def _extreme_all_backward(node, g):
     # the whole-tensor max/min: the gradient is shared evenly among tied extremes
-    x = node._parents[0].data
-    hit = (x == node.data)
+    x = node._parents[0]._data
+    hit = (x == node._data)
     return (hit * (g / np.asarray(hit.sum(), dtype=x.dtype)),)
 
 
@@ -110,15 +110,15 @@ def min(x, dim=None, keepdim: bool = False):
 def _amax_like(x, dim, keepdim, name, pick):
     x = ensure_tensor(x, name)
     dims = norm_dims(dim, x.ndim, name)
-    out = np.asarray(pick(x.data, axis=dims, keepdims=keepdim))
+    out = np.asarray(pick(x._data, axis=dims, keepdims=keepdim))
     return make(out, (x,), name, _amax_backward, (dims, keepdim))
 
 
 def _amax_backward(node, g):
     # ties share the gradient evenly (PyTorch's amax/amin)
     dims, keepdim = node._saved
-    x = node._parents[0].data
-    out = expand_reduced(node.data, x.shape, dims, keepdim)
+    x = node._parents[0]._data
+    out = expand_reduced(node._data, x.shape, dims, keepdim)
     hit = (x == out)
     count = hit.sum(axis=dims, keepdims=True).astype(x.dtype)
     return (hit * expand_reduced(g, x.shape, dims, keepdim) / count,)
@@ -150,7 +150,7 @@ def var(x, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -
     if n - c <= 0:
         raise ValueError(f"var: {n} element(s) over dim {dim} leave no degrees of freedom with "
                          f"correction {c}; pass unbiased=False or correction=0")
-    centred = x.data - x.data.mean(axis=dims, keepdims=True)
+    centred = x._data - x._data.mean(axis=dims, keepdims=True)
     out = np.asarray((centred * centred).sum(axis=dims, keepdims=keepdim) / (n - c),
                      dtype=x.dtype)
     return make(out, (x,), "var", _var_backward, (dims, keepdim, centred, n - c))
@@ -170,7 +170,7 @@ def std(x, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -
     if n - c <= 0:
         raise ValueError(f"std: {n} element(s) over dim {dim} leave no degrees of freedom with "
                          f"correction {c}; pass unbiased=False or correction=0")
-    centred = x.data - x.data.mean(axis=dims, keepdims=True)
+    centred = x._data - x._data.mean(axis=dims, keepdims=True)
     out = np.sqrt((centred * centred).sum(axis=dims, keepdims=keepdim) / (n - c))
     return make(np.asarray(out, dtype=x.dtype), (x,), "std", _std_backward,
                 (dims, keepdim, centred, n - c))
@@ -179,7 +179,7 @@ def std(x, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -
 def _std_backward(node, g):
     dims, keepdim, centred, dof = node._saved
     shape = centred.shape
-    return (expand_reduced(g / node.data, shape, dims, keepdim) * centred / dof,)
+    return (expand_reduced(g / node._data, shape, dims, keepdim) * centred / dof,)
 
 
 def logsumexp(x, dim=None, keepdim: bool = False) -> Tensor:
@@ -187,7 +187,7 @@ def logsumexp(x, dim=None, keepdim: bool = False) -> Tensor:
     d/dx = softmax(x) over dim."""
     x = ensure_tensor(x, "logsumexp")
     dims = norm_dims(dim, x.ndim, "logsumexp")
-    d = x.data
+    d = x._data
     m = d.max(axis=dims, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
     with np.errstate(divide="ignore"):                       # all -inf: ln 0 = -inf
@@ -200,8 +200,8 @@ def logsumexp(x, dim=None, keepdim: bool = False) -> Tensor:
 
 def _logsumexp_backward(node, g):
     dims, keepdim = node._saved
-    x = node._parents[0].data
-    out = expand_reduced(node.data, x.shape, dims, keepdim)
+    x = node._parents[0]._data
+    out = expand_reduced(node._data, x.shape, dims, keepdim)
     return (expand_reduced(g, x.shape, dims, keepdim) * np.exp(x - out),)
 
 
@@ -209,13 +209,13 @@ def prod(x, dim=None, keepdim: bool = False) -> Tensor:
     """Product over dim (int or None).  d/dx_i = product of the other elements."""
     x = ensure_tensor(x, "prod")
     dims = norm_dims(dim, x.ndim, "prod")
-    out = np.asarray(x.data.prod(axis=dims, keepdims=keepdim))
+    out = np.asarray(x._data.prod(axis=dims, keepdims=keepdim))
     return make(out, (x,), "prod", _prod_backward, (dims, keepdim))
 
 
 def _prod_backward(node, g):
     dims, keepdim = node._saved
-    x = node._parents[0].data
+    x = node._parents[0]._data
     axes = tuple(range(x.ndim)) if dims is None else dims
     # product of the others, exact also where x has zeros: move reduced axes last, flatten,
     # take exclusive cumulative products from both sides
@@ -244,9 +244,9 @@ def norm(x, p=2, dim=None, keepdim: bool = False) -> Tensor:
 def _arg(x, dim, keepdim, name, fn):
     x = ensure_tensor(x, name)
     if dim is None:
-        return leaf(np.asarray(fn(x.data), dtype=np.int64))
+        return leaf(np.asarray(fn(x._data), dtype=np.int64))
     d = norm_dim(dim, x.ndim, name)
-    idx = fn(x.data, axis=d)
+    idx = fn(x._data, axis=d)
     if keepdim:
         idx = np.expand_dims(idx, d)
     return leaf(idx.astype(np.int64))
@@ -264,9 +264,9 @@ def argmin(x, dim=None, keepdim: bool = False) -> Tensor:
 
 def all(x, dim=None, keepdim: bool = False) -> Tensor:
     x = ensure_tensor(x, "all")
-    return leaf(np.asarray(np.all(x.data, axis=norm_dims(dim, x.ndim, "all"), keepdims=keepdim)))
+    return leaf(np.asarray(np.all(x._data, axis=norm_dims(dim, x.ndim, "all"), keepdims=keepdim)))
 
 
 def any(x, dim=None, keepdim: bool = False) -> Tensor:
     x = ensure_tensor(x, "any")
-    return leaf(np.asarray(np.any(x.data, axis=norm_dims(dim, x.ndim, "any"), keepdims=keepdim)))
+    return leaf(np.asarray(np.any(x._data, axis=norm_dims(dim, x.ndim, "any"), keepdims=keepdim)))

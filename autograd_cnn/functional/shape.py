@@ -30,10 +30,10 @@ def reshape(x, *shape) -> Tensor:
     x = ensure_tensor(x, "reshape")
     shape = _sizes(shape)
     try:
-        out = x.data.reshape(shape)
+        out = x._data.reshape(shape)
     except ValueError:
         raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
-                         f"({x.data.size} elements) into shape {shape}") from None
+                         f"({x._data.size} elements) into shape {shape}") from None
     return make(out, (x,), "reshape", _reshape_backward)
 
 
@@ -47,9 +47,9 @@ view = reshape
 def contiguous(x) -> Tensor:
     """A C-contiguous copy when needed (a no-op otherwise)."""
     x = ensure_tensor(x, "contiguous")
-    if x.data.flags.c_contiguous:
+    if x._data.flags.c_contiguous:
         return x
-    return make(np.ascontiguousarray(x.data), (x,), "contiguous", _identity_backward)
+    return make(np.ascontiguousarray(x._data), (x,), "contiguous", _identity_backward)
 
 
 def _identity_backward(node, g):
@@ -81,7 +81,7 @@ def transpose(x, dim0: int = 0, dim1: int = 1) -> Tensor:
     x = ensure_tensor(x, "transpose")
     a = norm_dim(dim0, x.ndim, "transpose")
     b = norm_dim(dim1, x.ndim, "transpose")
-    return make(np.swapaxes(x.data, a, b), (x,), "transpose", _transpose_backward, (a, b))
+    return make(np.swapaxes(x._data, a, b), (x,), "transpose", _transpose_backward, (a, b))
 
 
 def _transpose_backward(node, g):
@@ -98,7 +98,7 @@ def permute(x, *dims) -> Tensor:
     dims = tuple(norm_dim(d, x.ndim, "permute") for d in dims)
     if sorted(dims) != list(range(x.ndim)):
         raise ValueError(f"permute: {dims} is not a permutation of 0..{x.ndim - 1}")
-    return make(np.transpose(x.data, dims), (x,), "permute", _permute_backward, dims)
+    return make(np.transpose(x._data, dims), (x,), "permute", _permute_backward, dims)
 
 
 def _permute_backward(node, g):
@@ -129,7 +129,7 @@ def broadcast_to(x, *shape) -> Tensor:
     x = ensure_tensor(x, "broadcast_to")
     shape = _sizes(shape)
     try:
-        out = np.broadcast_to(x.data, shape)
+        out = np.broadcast_to(x._data, shape)
     except ValueError:
         raise ValueError(f"broadcast_to: shape {x.shape} cannot be broadcast to {shape}") from None
     return make(out, (x,), "broadcast_to", _identity_backward)
@@ -155,7 +155,7 @@ def _index_key(key):
     out, basic = [], True
     for k in parts:
         if isinstance(k, Tensor):
-            k = k.data
+            k = k._data
         elif isinstance(k, list):
             k = np.asarray(k)
         if isinstance(k, np.ndarray):
@@ -175,7 +175,7 @@ def getitem(x, key) -> Tensor:
     x = ensure_tensor(x, "getitem")
     key, basic = _index_key(key)
     try:
-        out = x.data[key]
+        out = x._data[key]
     except IndexError as err:
         raise IndexError(f"index {key if len(key) > 1 else key[0]!r} is invalid for a tensor of "
                          f"shape {x.shape}: {err}") from None
@@ -199,7 +199,7 @@ def setitem(x: Tensor, key, value) -> None:
     """x[key] = value, in place (not recorded; refused on a tensor that requires grad while grad
     mode is on, see Tensor's in-place rules)."""
     key, _ = _index_key(key)
-    v = value.data if isinstance(value, Tensor) else value
+    v = value._data if isinstance(value, Tensor) else value
     x._inplace("__setitem__")[key] = v
 
 
@@ -217,7 +217,7 @@ def gather(x, dim: int, index) -> Tensor:
     Backward: scatter-add the gradient to the picked positions."""
     x = ensure_tensor(x, "gather")
     d = norm_dim(dim, x.ndim, "gather")
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"gather: index must be an integer tensor, got dtype {idx.dtype}")
     if idx.ndim != x.ndim:
@@ -233,7 +233,7 @@ def gather(x, dim: int, index) -> Tensor:
         raise IndexError(f"gather: index {int(bad)} is out of range for dim {d} of size {n}")
     full = tuple(idx if i == d else np.arange(s).reshape((-1,) + (1,) * (idx.ndim - 1 - i))
                  for i, s in enumerate(idx.shape))
-    return make(x.data[full], (x,), "gather", _gather_backward, full)
+    return make(x._data[full], (x,), "gather", _gather_backward, full)
 
 
 def _gather_backward(node, g):
@@ -257,7 +257,7 @@ def cat(tensors, dim: int = 0) -> Tensor:
         if t.ndim != len(ref) or t.shape[:d] + t.shape[d + 1:] != ref[:d] + ref[d + 1:]:
             raise ValueError(f"cat: tensor {i} has shape {t.shape}, which does not match "
                              f"{ref} outside dim {d}")
-    out = np.concatenate([t.data for t in tensors], axis=d)
+    out = np.concatenate([t._data for t in tensors], axis=d)
     bounds = np.cumsum([t.shape[d] for t in tensors])[:-1]
     return make(out, tuple(tensors), "cat", _cat_backward, (d, bounds))
 
@@ -280,7 +280,7 @@ def stack(tensors, dim: int = 0) -> Tensor:
             raise ValueError(f"stack: tensor {i} has shape {t.shape} but tensor 0 has "
                              f"{tensors[0].shape}; all must be equal")
     d = norm_dim(dim, tensors[0].ndim + 1, "stack")
-    out = np.stack([t.data for t in tensors], axis=d)
+    out = np.stack([t._data for t in tensors], axis=d)
     return make(out, tuple(tensors), "stack", _stack_backward, d)
 
 
@@ -334,7 +334,7 @@ def pad(x, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
     widths = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
         widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    out = np.pad(x.data, widths, mode="constant", constant_values=value)
+    out = np.pad(x._data, widths, mode="constant", constant_values=value)
     key = tuple(slice(b, b + n) for (b, _), n in zip(widths, x.shape))
     return make(out, (x,), "pad", _pad_backward, key)
 
@@ -350,7 +350,7 @@ def repeat(x, *sizes) -> Tensor:
     sizes = _sizes(sizes)
     if len(sizes) < x.ndim:
         raise ValueError(f"repeat: {len(sizes)} sizes given for a tensor with {x.ndim} dims")
-    data = x.data.reshape((1,) * (len(sizes) - x.ndim) + x.shape)
+    data = x._data.reshape((1,) * (len(sizes) - x.ndim) + x.shape)
     return make(np.tile(data, sizes), (x,), "repeat", _repeat_backward, sizes)
 
 
@@ -370,7 +370,7 @@ def flip(x, dims) -> Tensor:
     x = ensure_tensor(x, "flip")
     dims = dims if isinstance(dims, (tuple, list)) else (dims,)
     axes = tuple(norm_dim(d, x.ndim, "flip") for d in dims)
-    return make(np.flip(x.data, axes), (x,), "flip", _flip_backward, axes)
+    return make(np.flip(x._data, axes), (x,), "flip", _flip_backward, axes)
 
 
 def _flip_backward(node, g):

@@ -359,7 +359,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             else:
-                p.grad = Tensor(np.zeros_like(p.grad.data))
+                p.grad = Tensor(np.zeros_like(p.grad._data))
 
     # ---- dtype conversion ----------------------------------------------------------------------
 
@@ -373,10 +373,10 @@ class Module:
                     if t is None or t.dtype.kind != "f" or t.dtype == dtype:
                         continue
                     # in place on the same object: optimisers and hooks keep their references
-                    t.data = t.data.astype(dtype)
+                    t._data = t._data.astype(dtype)
                     t._version += 1
                     if t.grad is not None:
-                        t.grad = Tensor(t.grad.data.astype(dtype))
+                        t.grad = Tensor(t.grad._data.astype(dtype))
         return self
 
     def double(self) -> "Module":
@@ -443,7 +443,7 @@ class Module:
                 continue
             value = state_dict[key]
             if isinstance(value, Tensor):
-                arr = value.data
+                arr = value._data
             elif isinstance(value, (np.ndarray, np.generic, int, float, bool)):
                 arr = np.asarray(value)
             else:
@@ -474,7 +474,7 @@ class Module:
             )
         with no_grad():
             for target, arr in plan:
-                np.copyto(target.data, arr, casting="same_kind")
+                np.copyto(target._data, arr, casting="same_kind")
                 target._version += 1
         return IncompatibleKeys(missing, unexpected)
 

@@ -95,7 +95,7 @@ class _BatchNorm(Module):
             self.weight, self.bias, use_batch_stats, factor, self.eps,
         )
         if tracking:
-            self.num_batches_tracked.data += 1       # after success: a failed call counts nothing
+            self.num_batches_tracked._data += 1       # after success: a failed call counts nothing
             self.num_batches_tracked._version += 1
         return out
 

@@ -21,7 +21,7 @@ class Parameter(Tensor):
         if data is None:
             data = np.empty(0, dtype=get_default_dtype())
         elif isinstance(data, Tensor):
-            data = data.data
+            data = data._data
         elif not isinstance(data, np.ndarray):
             data = np.asarray(data)
             if data.dtype.kind in "iu" or data.dtype == np.float64:

@@ -43,10 +43,10 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     dtype = params[0].grad.dtype
     with np.errstate(over="ignore", invalid="ignore"):
         if math.isinf(norm_type):
-            total = max(float(np.max(np.abs(p.grad.data))) if p.grad.data.size else 0.0
+            total = max(float(np.max(np.abs(p.grad._data))) if p.grad._data.size else 0.0
                         for p in params)
         else:
-            norms = np.array([np.linalg.norm(p.grad.data.reshape(-1).astype(np.float64),
+            norms = np.array([np.linalg.norm(p.grad._data.reshape(-1).astype(np.float64),
                                              ord=norm_type) for p in params])
             total = float(np.linalg.norm(norms, ord=norm_type))
     if error_if_nonfinite and not math.isfinite(total):
@@ -60,7 +60,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     if coef != 1.0:
         with np.errstate(invalid="ignore"):
             for p in params:
-                p.grad.data *= np.asarray(coef, p.grad.dtype)
+                p.grad._data *= np.asarray(coef, p.grad.dtype)
     return Tensor(np.asarray(total, dtype))
 
 
@@ -71,26 +71,26 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
         raise ValueError(f"clip_grad_value_: clip_value must be non-negative, got {clip_value}")
     for p in _tensors(parameters, "clip_grad_value_"):
         if p.grad is not None:
-            np.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+            np.clip(p.grad._data, -clip_value, clip_value, out=p.grad._data)
 
 
 def parameters_to_vector(parameters) -> Tensor:
     """All parameters flattened and joined into one 1-D tensor (a copy, outside the graph)."""
     params = _tensors(parameters, "parameters_to_vector")
-    return Tensor(np.concatenate([p.data.reshape(-1) for p in params]))
+    return Tensor(np.concatenate([p._data.reshape(-1) for p in params]))
 
 
 def vector_to_parameters(vec, parameters) -> None:
     """Copy consecutive slices of the 1-D ``vec`` into the parameters, in place."""
-    v = vec.data if isinstance(vec, Tensor) else np.asarray(vec)
+    v = vec._data if isinstance(vec, Tensor) else np.asarray(vec)
     params = _tensors(parameters, "vector_to_parameters")
-    total = sum(p.data.size for p in params)
+    total = sum(p._data.size for p in params)
     if v.ndim != 1 or v.size != total:
         raise ValueError(f"vector_to_parameters: expected a 1-D vector of {total} elements, "
                          f"got shape {v.shape}")
     start = 0
     for p in params:
-        n = p.data.size
-        p.data[...] = v[start:start + n].reshape(p.shape)
+        n = p._data.size
+        p._data[...] = v[start:start + n].reshape(p.shape)
         p._version += 1
         start += n

@@ -34,15 +34,15 @@ class Adagrad(Optimizer):
     def _update(self, p, grad, state, group) -> None:
         if not state:
             state["step"] = 0
-            state["sum"] = np.full_like(p.data, group["initial_accumulator_value"])
+            state["sum"] = np.full_like(p._data, group["initial_accumulator_value"])
         state["step"] += 1
         if group["maximize"]:
             grad = -grad
         if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * p.data
+            grad = grad + group["weight_decay"] * p._data
         lr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         state["sum"] += grad * grad
-        p.data -= lr * grad / (np.sqrt(state["sum"]) + group["eps"])
+        p._data -= lr * grad / (np.sqrt(state["sum"]) + group["eps"])
 
 
 class RMSprop(Optimizer):
@@ -69,16 +69,16 @@ class RMSprop(Optimizer):
         alpha = group["alpha"]
         if not state:
             state["step"] = 0
-            state["square_avg"] = np.zeros_like(p.data)
+            state["square_avg"] = np.zeros_like(p._data)
             if group["momentum"] > 0:
-                state["momentum_buffer"] = np.zeros_like(p.data)
+                state["momentum_buffer"] = np.zeros_like(p._data)
             if group["centered"]:
-                state["grad_avg"] = np.zeros_like(p.data)
+                state["grad_avg"] = np.zeros_like(p._data)
         state["step"] += 1
         if group["maximize"]:
             grad = -grad
         if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * p.data
+            grad = grad + group["weight_decay"] * p._data
         v = state["square_avg"]
         v *= alpha
         v += (1 - alpha) * grad * grad
@@ -94,9 +94,9 @@ class RMSprop(Optimizer):
             buf = state["momentum_buffer"]
             buf *= group["momentum"]
             buf += grad / avg
-            p.data -= group["lr"] * buf
+            p._data -= group["lr"] * buf
         else:
-            p.data -= group["lr"] * grad / avg
+            p._data -= group["lr"] * grad / avg
 
 
 class Adam(Optimizer):
@@ -133,14 +133,14 @@ class Adam(Optimizer):
     def _update(self, p, grad, state, group) -> None:
         if not state:
             state["step"] = 0
-            state["exp_avg"] = np.zeros_like(p.data)
-            state["exp_avg_sq"] = np.zeros_like(p.data)
+            state["exp_avg"] = np.zeros_like(p._data)
+            state["exp_avg_sq"] = np.zeros_like(p._data)
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                state["max_exp_avg_sq"] = np.zeros_like(p._data)
         state["step"] += 1
         # one fused pass over p, grad, m and v (kernels/optim.py; its numpy twin in
         # kernels/reference.py spells out the formula above as array expressions)
-        backend.adam_step(p.data, grad, state["exp_avg"], state["exp_avg_sq"],
+        backend.adam_step(p._data, grad, state["exp_avg"], state["exp_avg_sq"],
                           state.get("max_exp_avg_sq") if group["amsgrad"] else None,
                           lr=group["lr"], betas=group["betas"], eps=group["eps"],
                           weight_decay=group["weight_decay"], decoupled=self._decoupled,

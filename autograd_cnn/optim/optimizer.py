@@ -4,7 +4,7 @@ format: ``{'state': {index: {...}}, 'param_groups': [{..., 'params': [index, ...
 parameters are numbered in the order the groups list them.
 
 A subclass sets its defaults, checks a group's hyperparameters in ``_check_group`` and updates
-one parameter in ``_update(p, grad, state, group)``, in place on ``p.data`` (SGD and Adam/AdamW
+one parameter in ``_update(p, grad, state, group)``, in place on ``p._data`` (SGD and Adam/AdamW
 through fused kernels, ``kernels/optim.py``; the others as numpy expressions). ``step`` runs the
 updates under ``no_grad`` (they never build a graph) and bumps each parameter's version counter,
 so a graph recorded before the step refuses a stale backward.
@@ -104,7 +104,7 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                p.grad = None if set_to_none else Tensor(np.zeros_like(p.grad.data))
+                p.grad = None if set_to_none else Tensor(np.zeros_like(p.grad._data))
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient. ``closure`` (optional) recomputes
@@ -118,7 +118,7 @@ class Optimizer:
                 for p in group["params"]:
                     if p.grad is None:
                         continue
-                    self._update(p, p.grad.data, self.state.setdefault(p, {}), group)
+                    self._update(p, p.grad._data, self.state.setdefault(p, {}), group)
                     p._version += 1
         return loss
 
@@ -181,7 +181,7 @@ class Optimizer:
 
     def _restore(self, value, p: Tensor, key, name: str):
         if isinstance(value, Tensor):
-            value = value.data
+            value = value._data
         if isinstance(value, np.ndarray):
             if value.ndim and value.shape != p.shape:
                 raise ValueError(f"{type(self).__name__}.load_state_dict: state '{name}' of "

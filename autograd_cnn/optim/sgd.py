@@ -44,8 +44,8 @@ class SGD(Optimizer):
         if group["momentum"] != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = np.empty_like(p.data)
+                buf = state["momentum_buffer"] = np.empty_like(p._data)
                 first = True
-        backend.sgd_step(p.data, grad, buf, lr=group["lr"], momentum=group["momentum"],
+        backend.sgd_step(p._data, grad, buf, lr=group["lr"], momentum=group["momentum"],
                          dampening=group["dampening"], weight_decay=group["weight_decay"],
                          nesterov=group["nesterov"], maximize=group["maximize"], first=first)

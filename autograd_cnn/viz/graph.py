@@ -105,8 +105,8 @@ def _tensor_label(node, show_data, show_grad, names) -> str:
     name = names.get(id(node), "")
     head = _escape(name) if name else ("leaf" if not node._op else " ")
     fields = [head, f"{tuple(node.shape)} {node.dtype}"]
-    if show_data and node.data.size:
-        d = node.data
+    if show_data and node._data.size:
+        d = node._data
         if d.dtype.kind in "fc":
             # a graph is drawn to debug Inf and NaN too: their statistics are inf/nan, silently
             with np.errstate(invalid="ignore", over="ignore"):
@@ -115,7 +115,7 @@ def _tensor_label(node, show_data, show_grad, names) -> str:
         elif d.size:
             fields.append(f"min {d.min()} max {d.max()}")
     if show_grad and node.grad is not None:
-        fields.append(f"grad norm {_fmt(float(np.linalg.norm(node.grad.data)))}")
+        fields.append(f"grad norm {_fmt(float(np.linalg.norm(node.grad._data)))}")
     return "{ " + " | ".join(fields) + " }"
 
 

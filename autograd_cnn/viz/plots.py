@@ -135,7 +135,7 @@ def feature_maps(model, image, layer_types=("Conv2d",)) -> list[tuple[str, np.nd
     for name, module in model.named_modules():
         if type(module).__name__ in layer_types:
             handles.append(module.register_forward_hook(
-                lambda m, inp, out, name=name: captured.append((name, out.data[0].copy()))))
+                lambda m, inp, out, name=name: captured.append((name, out._data[0].copy()))))
     was_training = model.training
     model.eval()
     try:
