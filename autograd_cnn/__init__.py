@@ -25,5 +25,6 @@ from .functional import cat, maximum, minimum, stack, where
 from .testing import GradcheckError, gradcheck
 from . import nn, optim
 from .serialization import CheckpointError, load, save
+from .torch_format import load_torch
 from . import data, metrics, models, viz
 from .summary import summary

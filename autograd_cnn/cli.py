@@ -699,7 +699,31 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("graph", help="render the lecture's computational graph")
     g.add_argument("--out", default="out", help="folder for the rendered files (default: out)")
     g.set_defaults(func=cmd_graph)
+
+    c = sub.add_parser("convert", help="a PyTorch .pth checkpoint to .safetensors (no pickle run)")
+    c.add_argument("input", help="a torch.save file (zip format, PyTorch >= 1.6)")
+    c.add_argument("output", help="the .safetensors file to write")
+    c.set_defaults(func=cmd_convert)
     return parser
+
+
+# ---- convert (issue 15; self-contained) ----------------------------------------------------------
+
+
+def cmd_convert(args) -> int:
+    """Read IN.pth with ac.load_torch (restricted unpickler) and write it with ac.save: a flat
+    state dict becomes a plain safetensors file (the safetensors library opens it too)."""
+    from .serialization import CheckpointError, save
+    from .torch_format import load_torch
+    try:
+        obj = load_torch(args.input)
+        save(obj, args.output)
+    except (CheckpointError, OSError, TypeError) as err:
+        raise UsageError(_one_line(err)) from None
+    n = len(obj) if isinstance(obj, dict) else 1
+    print(f"wrote {args.output} ({n} tensors)" if isinstance(obj, dict) and all(
+        hasattr(v, "shape") for v in obj.values()) else f"wrote {args.output}")
+    return 0
 
 
 def main(argv=None) -> int:

@@ -64,6 +64,7 @@ _DTYPES = {
     "U64": np.uint64, "U32": np.uint32, "U16": np.uint16, "U8": np.uint8, "BOOL": np.bool_,
 }
 _CODES = {np.dtype(t): code for code, t in _DTYPES.items()}
+_BF16 = "BF16"           # read as its uint16 bits; a plain safetensors file's BF16/F16 -> float32
 
 
 class CheckpointError(ValueError):
@@ -325,7 +326,7 @@ def _tensor_table(header: dict, source: str) -> list:
         if name == "__metadata__":
             continue
         try:
-            dtype = np.dtype(_DTYPES[info["dtype"]])
+            dtype = np.dtype(np.uint16 if info["dtype"] == _BF16 else _DTYPES[info["dtype"]])
             shape = tuple(info["shape"])
             begin, end = info["data_offsets"]
             ok = all(isinstance(s, int) and s >= 0 for s in shape) and \
@@ -455,6 +456,14 @@ def _short(value) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _upcast(arr: np.ndarray, code: str) -> np.ndarray:
+    """Half precision from a foreign file as float32 (numpy has no bfloat16: its 16 bits are the
+    top half of a float32's)."""
+    if code == _BF16:
+        return (arr.astype(np.uint32) << 16).view(np.float32)
+    return arr.astype(np.float32) if code == "F16" else arr
+
+
 def _load_from(f, source: str, size: int | None):
     header = _parse_header(f, source, size)
     meta = header.get("__metadata__", {})
@@ -468,7 +477,7 @@ def _load_from(f, source: str, size: int | None):
     arrays = _read_arrays(f, table, source, data_size, meta.get("crc32") if ours else None)
     if not ours:
         # a plain safetensors file: its arrays by name
-        return {name: Tensor(arrays[name]) for name, *_ in sorted(
+        return {name: Tensor(_upcast(arrays[name], header[name]["dtype"])) for name, *_ in sorted(
             table, key=lambda row: list(header).index(row[0]))}
     try:
         structure = json.loads(meta["structure"])
