@@ -11,13 +11,23 @@ File layout (the safetensors format, https://github.com/huggingface/safetensors)
 
     8 bytes    N, the length of the header (little-endian uint64)
     N bytes    a JSON header: {name: {"dtype": "F32", "shape": [...], "data_offsets": [b, e]},
-               ..., "__metadata__": {"format": "autograd_cnn", "structure": <JSON>,
-               "crc32": <hex>}}   (padded with spaces to a multiple of 8)
+               ..., "__metadata__": {"format": "autograd_cnn", "version": "2",
+               "structure": <JSON>, "crc32": <hex>, "header_crc32": <hex>}}
+               (padded with spaces to a multiple of 8)
     the arrays' bytes, back to back, little-endian, C order; offsets count from here
 
 so a flat dict of arrays saved here opens with the safetensors library (and a plain safetensors
 file opens here, as a dict of tensors). ``structure`` records the nesting, with each array
-replaced by a reference to its name; ``crc32`` guards the array bytes.
+replaced by a reference to its name; ``crc32`` guards the array bytes and ``header_crc32`` the
+header itself: the CRC-32 of its canonical form, the parsed header without ``header_crc32``
+dumped as compact JSON with sorted keys (``_canonical``). A checksum over the parsed header, not
+its bytes, keeps the field inside the header (every value a string, as the safetensors library
+requires of ``__metadata__``) and means any corruption that changes what the header says (a dtype
+``F32`` -> ``U32``, a shape, an offset, the structure, the format name) is detected, while one
+that only changes spacing loads the same values. Files of version 1 (no ``header_crc32``) still
+load; a version-2 file without it is refused.
+
+Saving through a symbolic link writes the file the link points to (the link stays a link).
 
 Saving is atomic: the file is written under a temporary name in the same folder, flushed to disk
 (fsync) and renamed over ``path``, so a crash mid-save leaves the previous checkpoint intact. On
@@ -29,6 +39,7 @@ foreign file (a pickle, a zip, a text file) raises ``CheckpointError`` (a ValueE
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 import tempfile
@@ -43,7 +54,8 @@ from .tensor import Tensor
 __all__ = ["save", "load", "CheckpointError"]
 
 _FORMAT = "autograd_cnn"
-_VERSION = 1
+_VERSION = 2
+_VERSIONS = ("1", "2")    # what load reads; 1: no header checksum
 _MAX_HEADER = 100 * 2 ** 20          # a header is JSON text: 100 MB would already be absurd
 
 _DTYPES = {
@@ -140,12 +152,25 @@ def _header_bytes(encoder: _Encoder, structure, crc: int) -> bytes:
         header[name] = {"dtype": _CODES[arr.dtype.newbyteorder("=")], "shape": list(arr.shape),
                         "data_offsets": [offset, offset + arr.nbytes]}
         offset += arr.nbytes
-    header["__metadata__"] = {
+    meta = {
         "format": _FORMAT, "version": str(_VERSION), "crc32": f"{crc:08x}",
         "structure": json.dumps(structure, separators=(",", ":"), allow_nan=True),
     }
+    header["__metadata__"] = meta
+    meta["header_crc32"] = f"{zlib.crc32(_canonical(header)):08x}"
     text = json.dumps(header, separators=(",", ":")).encode("utf-8")
     return text + b" " * (-len(text) % 8)
+
+
+def _canonical(header: dict) -> bytes:
+    """The bytes ``header_crc32`` is computed over: the header as parsed, without that field,
+    as compact ASCII JSON with sorted keys (the same for every spelling of the same header)."""
+    meta = header.get("__metadata__")
+    if isinstance(meta, dict) and "header_crc32" in meta:
+        header = dict(header, __metadata__={k: v for k, v in meta.items()
+                                            if k != "header_crc32"})
+    return json.dumps(header, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=True).encode("ascii")
 
 
 def _bytes_of(arr: np.ndarray) -> memoryview:
@@ -203,7 +228,8 @@ def save(obj, path) -> None:
     if hasattr(path, "write"):
         _write(path, encoder, structure)
         return
-    path = os.path.abspath(os.fspath(path))
+    # through a symbolic link: replace the file it points to, not the link
+    path = os.path.realpath(os.path.abspath(os.fspath(path)))
     folder = os.path.dirname(path)
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"save: the folder {folder!r} does not exist; create it first")
@@ -285,8 +311,9 @@ def _parse_header(f, source: str, size: int | None) -> dict:
                               f"it looks like {_describe_start(head + raw[:8])}")
     try:
         header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"load: {source} has a corrupt header ({err})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise CheckpointError(f"load: {source} has a corrupt header "
+                              f"({_short_error(err)})") from None
     if not isinstance(header, dict):
         raise CheckpointError(f"load: {source} has a corrupt header (not a JSON object)")
     return header
@@ -309,7 +336,7 @@ def _tensor_table(header: dict, source: str) -> list:
         if not ok:
             raise CheckpointError(f"load: {source} has a corrupt header entry for {name!r}: "
                                   f"{info!r}")
-        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        nbytes = math.prod(shape) * dtype.itemsize     # Python ints: no int64 overflow
         if end - begin != nbytes:
             raise CheckpointError(f"load: {source}: entry {name!r} spans {end - begin} bytes but "
                                   f"shape {list(shape)} of {dtype} needs {nbytes}")
@@ -394,6 +421,41 @@ class _Decoder:
         raise self._bad(f"unknown tag {sorted(node)!r}")
 
 
+def _short_error(err, width: int = 120) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def _check_header(header: dict, meta: dict, source: str) -> bool:
+    """Whether the header is one of ours; raises CheckpointError when its checksum does not
+    match (or a version-2 file lacks one)."""
+    stored = meta.get("header_crc32")
+    if stored is not None:
+        computed = f"{zlib.crc32(_canonical(header)):08x}"
+        if stored != computed:
+            raise CheckpointError(f"load: {source} is corrupt: the checksum of the header does "
+                                  f"not match (stored {_short(stored)}, computed {computed})")
+    ours = meta.get("format") == _FORMAT
+    if not ours:
+        if stored is not None or "structure" in meta:
+            raise CheckpointError(f"load: {source} has a corrupt header (format "
+                                  f"{_short(meta.get('format'))} with an autograd_cnn record)")
+        return False
+    version = meta.get("version", "1")          # hand-made files of the first format had none
+    if version not in _VERSIONS:
+        raise CheckpointError(f"load: {source} has a corrupt header or comes from a newer "
+                              f"version (format version {_short(version)}; this one reads "
+                              f"{', '.join(_VERSIONS)})")
+    if version != "1" and stored is None:
+        raise CheckpointError(f"load: {source} has a corrupt header (no header checksum)")
+    return True
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _upcast(arr: np.ndarray, code: str) -> np.ndarray:
     """Half precision from a foreign file as float32 (numpy has no bfloat16: its 16 bits are the
     top half of a float32's)."""
@@ -408,10 +470,10 @@ def _load_from(f, source: str, size: int | None):
     if not isinstance(meta, dict):
         raise CheckpointError(f"load: {source} has a corrupt header (__metadata__ is not an "
                               "object)")
+    ours = _check_header(header, meta, source)
     table = _tensor_table(header, source)
     header_len = f.tell() if size is not None else None
     data_size = size - header_len if size is not None else None
-    ours = meta.get("format") == _FORMAT
     arrays = _read_arrays(f, table, source, data_size, meta.get("crc32") if ours else None)
     if not ours:
         # a plain safetensors file: its arrays by name
@@ -419,9 +481,14 @@ def _load_from(f, source: str, size: int | None):
             table, key=lambda row: list(header).index(row[0]))}
     try:
         structure = json.loads(meta["structure"])
-    except (KeyError, TypeError, json.JSONDecodeError):
-        raise CheckpointError(f"load: {source} has a corrupt structure record") from None
-    return _Decoder(arrays, source).decode(structure)
+        return _Decoder(arrays, source).decode(structure)
+    except CheckpointError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as err:
+        # a file whose checksums match but whose record is malformed (written by hand or by
+        # another tool): still a CheckpointError, never an internal one
+        raise CheckpointError(f"load: {source} has a corrupt structure record "
+                              f"({_short_error(err)})") from None
 
 
 def load(path, map_location=None, weights_only=None):
