@@ -26,5 +26,5 @@ from .testing import GradcheckError, gradcheck
 from . import nn, optim
 from .serialization import CheckpointError, load, save
 from .torch_format import load_torch
-from . import data, metrics, models, viz
+from . import data, metrics, models, ops, viz
 from .summary import summary
