@@ -7,7 +7,8 @@ the op's label and the op's backward rule, the same node protocol ``Value`` uses
 This file holds the class, its constructors and the node protocol. The differentiable ops live in
 ``autograd_cnn/functional/``; importing the package attaches them to Tensor as methods and
 operators (``functional/methods.py`` is the table), so ``a + b``, ``x.sum(dim=1)`` and
-``F.add(a, b)`` are the same code.
+``F.add(a, b)`` are the same code. Two more modules attach what belongs to their concept:
+``devices.py`` (``to``, ``cpu``, ``cuda``, ``device``) and ``autograd.py`` (``grad_fn``).
 
 Semantics follow PyTorch: float32 by default (float64 when given or asked for), ``.grad`` is set
 on leaves only (and on non-leaves that called ``retain_grad()``), a graph is freed by backward
@@ -30,6 +31,7 @@ from .random import resolve as _resolve_generator
 
 __all__ = [
     "Tensor",
+    "Size",
     "tensor",
     "as_tensor",
     "from_numpy",
@@ -48,6 +50,8 @@ __all__ = [
     "full_like",
     "rand_like",
     "randn_like",
+    "empty_like",
+    "randperm",
     "grad",
     "float32",
     "float64",
@@ -87,6 +91,52 @@ def _check_float_for_grad(dtype: np.dtype, where: str) -> None:
             "integer and bool tensors hold labels, indices and masks "
             "(convert with .float() or .double() first)"
         )
+
+
+class Size(tuple):
+    """A tensor's shape, as ``x.shape`` and ``x.size()`` return it: a tuple of ints that prints
+    as PyTorch's (``print(x.shape)``: ``torch.Size([2, 3])``); in an f-string it reads as the
+    tuple, ``(2, 3)``, the form the library's messages use.
+    Slicing it, adding a tuple to it or repeating it gives a Size again; ``numel()`` is the
+    product of the sizes."""
+
+    __slots__ = ()
+
+    def __new__(cls, sizes=()):
+        sizes = tuple(sizes)
+        for i, n in enumerate(sizes):
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+                raise TypeError(f"Size: expected an iterable of ints, item {i} is "
+                                f"{type(n).__name__} ({n!r})")
+        return tuple.__new__(cls, (int(n) for n in sizes))
+
+    def __repr__(self) -> str:
+        return f"torch.Size({list(self)})"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        # f-strings (and so every error message of the library) show the plain tuple, (2, 3);
+        # print(), str() and repr() show PyTorch's torch.Size([2, 3])
+        return format(tuple.__repr__(self), spec)
+
+    def __getitem__(self, key):
+        item = tuple.__getitem__(self, key)
+        return Size(item) if isinstance(key, slice) else item
+
+    def __add__(self, other):
+        return Size(tuple(self) + tuple(other))
+
+    def __radd__(self, other):
+        return Size(tuple(other) + tuple(self))
+
+    def __mul__(self, n):
+        return Size(tuple(self) * n)
+
+    __rmul__ = __mul__
+
+    def numel(self) -> int:
+        return int(np.prod(self, dtype=np.int64))
 
 
 class _HookHandle:
@@ -169,8 +219,8 @@ class Tensor:
     # ---- properties ----------------------------------------------------------------------------
 
     @property
-    def shape(self) -> tuple:
-        return self._data.shape
+    def shape(self) -> Size:
+        return tuple.__new__(Size, self._data.shape)
 
     @property
     def ndim(self) -> int:
@@ -207,7 +257,7 @@ class Tensor:
 
     def size(self, dim: int | None = None):
         if dim is None:
-            return self._data.shape
+            return tuple.__new__(Size, self._data.shape)
         return self._data.shape[_norm_dim(dim, self.ndim, "size")]
 
     def dim(self) -> int:
@@ -260,6 +310,17 @@ class Tensor:
                 "use .any() or .all()"
             )
         return bool(self._data.reshape(()))
+
+    def __format__(self, spec: str) -> str:
+        # as PyTorch: a 0-d tensor formats as its number (f"{loss:.4f}"); any other tensor only
+        # with an empty spec (its str)
+        if self._data.ndim == 0:
+            return format(self._data.item(), spec)
+        if spec:
+            raise TypeError(f"unsupported format string {spec!r} passed to Tensor.__format__: only "
+                            f"0-d tensors format as numbers, this one has shape "
+                            f"{tuple(self.shape)} (use .item() on a one-element tensor)")
+        return str(self)
 
     def __index__(self):
         if self.dtype.kind not in "iu" or self._data.size != 1:
@@ -685,13 +746,31 @@ def randn_like(x, dtype=None, requires_grad=False, generator=None) -> Tensor:
                  generator=generator)
 
 
+def empty_like(x, dtype=None, requires_grad=False) -> Tensor:
+    return Tensor(np.empty_like(_like(x), dtype=dtype), requires_grad=requires_grad)
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused: bool = False):
+
+def randperm(n: int, dtype=None, requires_grad=False, generator=None) -> Tensor:
+    """A random permutation of 0 .. n-1 (int64 unless ``dtype`` says otherwise)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"randperm: n must be a non-negative int, got {n!r}")
+    data = _resolve_generator(generator).permutation(int(n)).astype(dtype or np.int64)
+    return Tensor(data, requires_grad=requires_grad)
+
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
+         allow_unused: bool = False):
     """Gradients of ``outputs`` with respect to ``inputs``, returned as a tuple of tensors,
     without touching any ``.grad``. ``grad_outputs`` weights each output (required for outputs
     with more than one element). An input the outputs do not depend on raises unless
     ``allow_unused=True`` (its gradient is then None). The graph is freed unless
-    ``retain_graph=True``."""
+    ``retain_graph=True``. ``create_graph=True`` (gradients that are graphs themselves, for
+    second derivatives) is not supported: the engine's gradients are plain arrays."""
+    if create_graph:
+        raise NotImplementedError(
+            "grad(create_graph=True): autograd_cnn computes gradients as plain arrays, so they "
+            "cannot be differentiated again (no second derivatives); use create_graph=False")
     outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
     single = not isinstance(inputs, (list, tuple))
     inputs = [inputs] if single else list(inputs)

@@ -14,7 +14,7 @@ from .base import Tensor, ensure_tensor, leaf, make, operands
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "sqrt", "sin", "cos",
     "square", "clip", "clamp", "maximum", "minimum", "where", "sign", "cast",
-    "eq", "ne", "lt", "le", "gt", "ge", "logical_not",
+    "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "isclose", "allclose", "equal",
 ]
 
 
@@ -290,3 +290,20 @@ ge = _compare(np.greater_equal, "ge")
 def logical_not(x) -> Tensor:
     x = ensure_tensor(x, "logical_not")
     return leaf(np.logical_not(x._data))
+
+
+def isclose(a, b, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Tensor:
+    """|a - b| <= atol + rtol * |b| elementwise, as a bool tensor (PyTorch's defaults)."""
+    a, b = operands(a, b, "isclose")
+    return leaf(np.isclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def allclose(a, b, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    """True when ``isclose`` holds everywhere (the shapes must broadcast)."""
+    return bool(isclose(a, b, rtol, atol, equal_nan)._data.all())
+
+
+def equal(a, b) -> bool:
+    """True when a and b have the same shape and the same values (dtypes promote)."""
+    a, b = ensure_tensor(a, "equal"), ensure_tensor(b, "equal")
+    return a._data.shape == b._data.shape and bool(np.array_equal(a._data, b._data))

@@ -14,6 +14,7 @@ from . import elementwise as E
 from . import linalg as L
 from . import reduce as R
 from . import shape as S
+from . import sorting as O
 
 
 def _swap(fn):
@@ -49,7 +50,8 @@ METHODS = {
     "abs": E.abs, "exp": E.exp, "log": E.log, "sqrt": E.sqrt, "sin": E.sin, "cos": E.cos,
     "square": E.square, "clip": E.clip, "clamp": E.clamp, "maximum": E.maximum,
     "minimum": E.minimum, "sign": E.sign, "eq": E.eq, "ne": E.ne, "lt": E.lt, "le": E.le,
-    "gt": E.gt, "ge": E.ge, "where": _where,
+    "gt": E.gt, "ge": E.ge, "where": _where, "isclose": E.isclose, "allclose": E.allclose,
+    "equal": E.equal,
     # activations
     "relu": A.relu, "leaky_relu": A.leaky_relu, "elu": A.elu, "softplus": A.softplus,
     "hardtanh": A.hardtanh, "sigmoid": A.sigmoid, "tanh": A.tanh, "softmax": A.softmax,
@@ -66,17 +68,19 @@ METHODS = {
     "unsqueeze": S.unsqueeze, "expand": S.expand, "broadcast_to": S.broadcast_to,
     "gather": S.gather, "split": S.split, "chunk": S.chunk, "narrow": S.narrow,
     "contiguous": S.contiguous, "repeat": S.repeat, "flip": S.flip,
+    # sorting
+    "sort": O.sort, "argsort": O.argsort, "topk": O.topk,
 }
 
 
-def _to(self, dtype):
-    """The tensor in ``dtype`` (differentiable between floating dtypes)."""
+def _type(self, dtype):
+    """The tensor in ``dtype`` (differentiable between floating dtypes). ``to`` (dtypes and
+    devices) is in ``devices.py``."""
     return E.cast(self, dtype)
 
 
 CASTS = {
-    "to": _to,
-    "type": _to,
+    "type": _type,
     "float": lambda self: E.cast(self, "float32"),
     "double": lambda self: E.cast(self, "float64"),
     "long": lambda self: E.cast(self, "int64"),

@@ -11,6 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .base import Tensor, ensure_tensor, expand_reduced, leaf, make, norm_dim, norm_dims
+from .elementwise import maximum, minimum
 
 __all__ = ["sum", "mean", "max", "min", "amax", "amin", "var", "std", "logsumexp", "argmax",
            "argmin", "prod", "norm", "all", "any"]
@@ -98,12 +99,18 @@ def _extreme_dim_backward(node, g):
 
 def max(x, dim=None, keepdim: bool = False):
     """Largest element (dim=None) or ``(values, indices)`` along ``dim``.
-    The gradient flows to the chosen element(s)."""
+    The gradient flows to the chosen element(s). ``max(a, b)`` with a tensor ``b`` is
+    ``maximum(a, b)``, as in PyTorch."""
+    if isinstance(dim, Tensor):
+        return maximum(x, dim)
     return _extreme(x, dim, keepdim, "max", np.max, np.argmax)
 
 
 def min(x, dim=None, keepdim: bool = False):
-    """Smallest element (dim=None) or ``(values, indices)`` along ``dim``."""
+    """Smallest element (dim=None) or ``(values, indices)`` along ``dim``; ``min(a, b)`` with a
+    tensor ``b`` is ``minimum(a, b)``."""
+    if isinstance(dim, Tensor):
+        return minimum(x, dim)
     return _extreme(x, dim, keepdim, "min", np.min, np.argmin)
 
 

@@ -156,7 +156,7 @@ def _index_key(key):
     for k in parts:
         if isinstance(k, Tensor):
             k = k._data
-        elif isinstance(k, list):
+        elif isinstance(k, (list, range)):
             k = np.asarray(k)
         if isinstance(k, np.ndarray):
             if k.dtype.kind not in "iub":
