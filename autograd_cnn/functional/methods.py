@@ -34,7 +34,7 @@ OPERATORS = {
     "__matmul__": L.matmul, "__rmatmul__": _swap(L.matmul),
     "__neg__": E.neg, "__abs__": E.abs,
     "__eq__": E.eq, "__ne__": E.ne, "__lt__": E.lt, "__le__": E.le, "__gt__": E.gt,
-    "__ge__": E.ge, "__invert__": E.logical_not,
+    "__ge__": E.ge, "__invert__": E.bitwise_not,
     "__getitem__": S.getitem,
 }
 
@@ -50,7 +50,8 @@ METHODS = {
     "abs": E.abs, "exp": E.exp, "log": E.log, "sqrt": E.sqrt, "sin": E.sin, "cos": E.cos,
     "square": E.square, "clip": E.clip, "clamp": E.clamp, "maximum": E.maximum,
     "minimum": E.minimum, "sign": E.sign, "eq": E.eq, "ne": E.ne, "lt": E.lt, "le": E.le,
-    "gt": E.gt, "ge": E.ge, "where": _where,
+    "gt": E.gt, "ge": E.ge, "where": _where, "logical_not": E.logical_not,
+    "bitwise_not": E.bitwise_not,
     # activations
     "relu": A.relu, "leaky_relu": A.leaky_relu, "elu": A.elu, "softplus": A.softplus,
     "hardtanh": A.hardtanh, "sigmoid": A.sigmoid, "tanh": A.tanh, "softmax": A.softmax,
