@@ -11,6 +11,7 @@ The scalar ``Value`` graph and the array ``Tensor`` graph share one engine (``en
 __version__ = "0.1.0"
 
 from . import engine
+from .errors import DTypeError, ShapeError
 from .dual import Dual
 from .engine import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .random import manual_seed

@@ -281,6 +281,9 @@ cuda = _module(
     device_count=lambda: 0,
     is_initialized=lambda: False,
     manual_seed=_noop, manual_seed_all=_noop, seed=_noop, seed_all=_noop, empty_cache=_noop,
+    # memory logging lines in training loops: no CUDA memory is ever allocated
+    memory_allocated=lambda device=None: 0, max_memory_allocated=lambda device=None: 0,
+    memory_reserved=lambda device=None: 0,
     synchronize=_no_gpu("synchronize"), current_device=_no_gpu("current_device"),
     get_device_name=_no_gpu("get_device_name"), set_device=_no_gpu("set_device"),
     get_device_properties=_no_gpu("get_device_properties"),

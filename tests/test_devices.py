@@ -64,6 +64,8 @@ def test_cuda_namespace_reports_no_gpu():
     assert ac.cuda.is_initialized() is False
     assert ac.cuda.manual_seed(0) is None and ac.cuda.manual_seed_all(0) is None
     assert ac.cuda.empty_cache() is None
+    assert ac.cuda.memory_allocated() == ac.cuda.max_memory_allocated() == 0
+    assert ac.cuda.memory_reserved(0) == 0
     for fn in (ac.cuda.synchronize, ac.cuda.current_device, lambda: ac.cuda.get_device_name(0)):
         with pytest.raises(ac.DeviceError, match="no CUDA device.*CPU only"):
             fn()

@@ -172,9 +172,11 @@ def test_sort_and_topk_gradcheck():
 
 
 def test_topk_errors():
-    with pytest.raises(ValueError, match=r"topk: k must be an int in 0 \.\. 2 \(the size of dim "
+    with pytest.raises(ac.ShapeError, match=r"topk: k must be an int in 0 \.\. 2 \(the size of dim "
                                          r"-1\), got 3"):
         ac.topk(ac.tensor([1.0, 2.0]), 3)
+    with pytest.raises(TypeError, match=r"topk: k must be an int, got float \(1.0\)"):
+        ac.topk(ac.tensor([1.0, 2.0]), 1.0)
     with pytest.raises(IndexError, match="dim 2 is out of range"):
         ac.sort(ac.zeros(2, 2), 2)
 

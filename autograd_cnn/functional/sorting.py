@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ShapeError
 from .base import ensure_tensor, leaf, make, norm_dim
 from .reduce import ValuesIndices
 
@@ -72,8 +73,10 @@ def topk(x, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) ->
     x = ensure_tensor(x, "topk")
     d = norm_dim(dim, x.ndim, "topk")
     n = x._data.shape[d] if x.ndim else 1
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= n:
-        raise ValueError(f"topk: k must be an int in 0 .. {n} (the size of dim {dim}), "
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"topk: k must be an int, got {type(k).__name__} ({k!r})")
+    if not 0 <= k <= n:
+        raise ShapeError(f"topk: k must be an int in 0 .. {n} (the size of dim {dim}), "
                          f"got {k!r}")
     if x.ndim == 0:
         return _gathered(x, None, 0, "topk")
