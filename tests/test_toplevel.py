@@ -18,9 +18,40 @@ def a():
 # ---- top-level functions ---------------------------------------------------------------------------
 
 
-def test_every_listed_function_is_the_tensor_method():
+def test_every_listed_function_calls_the_tensor_method():
     for name in toplevel.FUNCTIONS:
-        assert getattr(ac, name) is getattr(ac.Tensor, name), name
+        fn = getattr(ac, name)
+        assert fn.__wrapped__ is getattr(ac.Tensor, name) and fn.__name__ == name, name
+        assert fn.__doc__ == getattr(ac.Tensor, name).__doc__
+
+
+def test_out_argument_as_pytorch():
+    a_ = ac.tensor([[1.0, 5.0], [3.0, 2.0]])
+    o = ac.empty(2, 2)
+    assert ac.matmul(a_, a_, out=o) is o and o.tolist() == [[16.0, 15.0], [9.0, 19.0]]
+    v, i = ac.empty(2), ac.empty(2, dtype=ac.long)
+    ac.max(a_, 1, out=(v, i))
+    assert v.tolist() == [5.0, 3.0] and i.tolist() == [1, 0]
+    assert ac.sum(a_, 1, out=ac.empty(2)).tolist() == [6.0, 5.0]
+    with ac.no_grad():                            # allowed without recording
+        w = ac.ones(2, requires_grad=True)
+        assert ac.mul(w, 2, out=ac.empty(2)).tolist() == [2.0, 2.0]
+
+
+def test_out_argument_errors():
+    a_ = ac.tensor([[1.0, 5.0], [3.0, 2.0]])
+    with pytest.raises(ac.DTypeError, match=r"matmul\(\): the result has dtype float32, which "
+                                            "out= of dtype int64 cannot hold"):
+        ac.matmul(a_, a_, out=ac.empty(2, 2, dtype=ac.long))
+    with pytest.raises(RuntimeError, match=r"mul\(\): out= does not support automatic "
+                                           "differentiation and an input requires grad"):
+        ac.mul(ac.ones(2, 2, requires_grad=True), 2, out=ac.empty(2, 2))
+    with pytest.raises(ac.ShapeError, match=r"exp\(\): out= has shape \(3,\) but the result "
+                                            r"has shape \(2,\)"):
+        ac.exp(ac.zeros(2), out=ac.empty(3))
+    with pytest.raises(TypeError, match=r"max\(\): out= must be 2 tensor\(s\) for this call, "
+                                        "got Tensor"):
+        ac.max(a_, 1, out=ac.empty(2))
 
 
 CASES = [
@@ -51,6 +82,9 @@ CASES = [
     (lambda: ac.permute(ac.tensor([[1.0, 5.0], [3.0, 2.0]]), (1, 0)), [[1.0, 3.0], [5.0, 2.0]]),
     (lambda: ac.transpose(ac.tensor([[1.0, 5.0], [3.0, 2.0]]), 0, 1), [[1.0, 3.0], [5.0, 2.0]]),
     (lambda: ac.squeeze(ac.zeros(1, 2, 1)).shape, (2,)),
+    (lambda: ac.t(ac.arange(6).reshape(2, 3)), [[0, 3], [1, 4], [2, 5]]),
+    (lambda: ac.arange(6).reshape(2, 3).t().shape, (3, 2)),
+    (lambda: ac.t(ac.tensor([1, 2])), [1, 2]),
     (lambda: ac.unsqueeze(ac.zeros(2, 2), 0).shape, (1, 2, 2)),
     (lambda: ac.split(a(), 2, 1)[1], [[2.0, 3.0], [6.0, 7.0], [10.0, 11.0]]),
     (lambda: ac.chunk(a(), 3)[2], [[8.0, 9.0, 10.0, 11.0]]),
@@ -169,6 +203,12 @@ def test_sort_and_topk_gradcheck():
                   requires_grad=True)
     assert ac.gradcheck(lambda t: t.sort(0)[0], [x])
     assert ac.gradcheck(lambda t: t.topk(3, 1, largest=False).values, [x])
+
+
+def test_t_of_more_than_two_dims_is_refused():
+    with pytest.raises(ac.ShapeError, match=r"t\(\): expects a tensor with at most 2 "
+                                            r"dimensions, got shape \(2, 2, 2\)"):
+        ac.zeros(2, 2, 2).t()
 
 
 def test_topk_errors():

@@ -65,7 +65,8 @@ METHODS = {
     # products
     "matmul": L.matmul, "mm": L.mm, "bmm": L.bmm, "dot": L.dot,
     # shape
-    "reshape": S.reshape, "view": S.view, "transpose": S.transpose, "permute": S.permute,
+    "reshape": S.reshape, "view": S.view, "transpose": S.transpose, "t": S.t,
+    "permute": S.permute,
     "flatten": S.flatten, "unflatten": S.unflatten, "squeeze": S.squeeze,
     "unsqueeze": S.unsqueeze, "expand": S.expand, "broadcast_to": S.broadcast_to,
     "gather": S.gather, "split": S.split, "chunk": S.chunk, "narrow": S.narrow,
