@@ -28,7 +28,10 @@ FUNCTIONS = (
     # elementwise
     "add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "sqrt", "sin", "cos",
     "square", "sign", "clamp", "clip", "eq", "ne", "lt", "le", "gt", "ge",
-    "isclose", "allclose", "equal",
+    "isclose", "allclose", "equal", "logical_not", "bitwise_not",
+    # in place (torch.relu_(x) is x.relu_())
+    "abs_", "exp_", "log_", "sqrt_", "sin_", "cos_", "neg_", "square_", "clamp_", "clip_",
+    "relu_", "sigmoid_", "tanh_",
     # activations
     "relu", "sigmoid", "tanh", "softmax", "log_softmax",
     # reductions
