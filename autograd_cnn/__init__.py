@@ -22,7 +22,7 @@ from .tensor import (
 from .value import Value
 from . import functional
 from .functional import cat, maximum, minimum, stack, where
-from .testing import GradcheckError, gradcheck
+from .testing import GradcheckError, gradcheck, gradgradcheck
 from . import nn, optim
 from .serialization import CheckpointError, load, save
 from .torch_format import load_torch

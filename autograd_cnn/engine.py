@@ -42,6 +42,8 @@ __all__ = [
     "is_anomaly_enabled",
     "sum_to_shape",
     "freed_rule",
+    "graph_rules",
+    "graph_rule",
 ]
 
 
@@ -150,6 +152,8 @@ def _check_finite(node, grads) -> None:
     for i, g in enumerate(grads):
         if g is None:
             continue
+        if hasattr(g, "_parents"):          # a recorded gradient (create_graph): its values
+            g = g._data if hasattr(g, "_data") else g.data
         if not np.all(np.isfinite(g)):
             bad = "nan" if np.any(np.isnan(g)) else "inf"
             site = getattr(node, "_trace", None) or "<created outside detect_anomaly()>"
@@ -216,14 +220,63 @@ def freed_rule(node, grad):
     )
 
 
-def run_backward(roots, seeds, retain_graph: bool = False, inputs=None):
+# ---------------------------------------------------------------------------------------------
+# differentiable backward rules (create_graph=True)
+#
+# A rule normally computes with plain arrays (or floats) and records nothing. For
+# ``backward(create_graph=True)`` an op also provides its rule written with recorded ops, so the
+# gradients are themselves nodes of a graph and can be differentiated again (Hessian-vector
+# products, gradient penalties). The op files register them here, next to their plain rules.
+
+graph_rules: dict = {}
+# how a recorded gradient is summed back to its input's shape (set by the Tensor ops)
+graph_sum_to_shape = None
+
+
+def graph_rule(rule):
+    """Decorator: register the function as the differentiable form of ``rule``."""
+    def register(fn):
+        graph_rules[rule] = fn
+        return fn
+    return register
+
+
+def _graph_rule_of(node):
+    rule = node._backward
+    if rule is freed_rule:
+        return rule
+    found = graph_rules.get(rule)
+    if found is None:
+        raise RuntimeError(
+            f"backward(create_graph=True): the op '{node._op}' has no differentiable backward "
+            "rule yet, so its gradient cannot be differentiated again (ops that have one: the "
+            "elementwise and activation functions, reductions, shape ops, matmul/linear, "
+            "conv2d, pooling and the common losses)")
+    return found
+
+
+def run_backward(roots, seeds, retain_graph: bool = False, inputs=None,
+                 create_graph: bool = False):
     """Propagate ``seeds`` (the gradients of ``roots``) to every node the roots depend on.
 
     roots, seeds: sequences of equal length; each seed has its root's shape (a float for Values).
     retain_graph: keep saved values so backward can run again (otherwise every rule is freed).
     inputs: when given (a sequence of nodes), nothing is stored in ``.grad``; the gradients of
             these nodes are returned instead, in order (None where a node got no gradient).
+    create_graph: seeds are nodes, and every rule runs in its recorded form (``graph_rules``):
+            the gradients are nodes of a new graph, differentiable again. Implies retain_graph.
     """
+    if create_graph:
+        saved_mode = _state.grad_enabled
+        _state.grad_enabled = True
+        try:
+            return _run(roots, seeds, True, inputs, True)
+        finally:
+            _state.grad_enabled = saved_mode
+    return _run(roots, seeds, retain_graph, inputs, False)
+
+
+def _run(roots, seeds, retain_graph, inputs, create_graph):
     order = topological_order(roots)
     grads: dict[int, object] = {}
     for root, seed in zip(roots, seeds):
@@ -251,6 +304,8 @@ def run_backward(roots, seeds, retain_graph: bool = False, inputs=None):
             rule = node._backward
             if rule is None:
                 continue
+            if create_graph:
+                rule = _graph_rule_of(node)
             if anomaly:
                 # numpy's own warnings are silenced: the check below names the op instead
                 with np.errstate(all="ignore"):
@@ -261,8 +316,11 @@ def run_backward(roots, seeds, retain_graph: bool = False, inputs=None):
             for parent, pgrad in zip(node._parents, parent_grads):
                 if pgrad is None or not parent.requires_grad:
                     continue
-                if isinstance(pgrad, (np.ndarray, np.generic)) and pgrad.shape != parent.shape:
-                    pgrad = sum_to_shape(pgrad, parent.shape)
+                if isinstance(pgrad, (np.ndarray, np.generic)):
+                    if pgrad.shape != parent.shape:
+                        pgrad = sum_to_shape(pgrad, parent.shape)
+                elif create_graph and hasattr(pgrad, "_data") and pgrad.shape != parent.shape:
+                    pgrad = graph_sum_to_shape(pgrad, parent.shape)     # a recorded Tensor
                 key = id(parent)
                 if key in grads:
                     grads[key] = grads[key] + pgrad
