@@ -68,6 +68,11 @@ from .kernels import upsample as _upsample  # noqa: E402
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+def use_one_thread() -> None:
+    """Run the kernels of this process on one thread (Numba and BLAS): DataLoader workers."""
+    _threads.use_one_thread()
+
+
 def use_reference() -> bool:
     """True when AUTOGRAD_CNN_REFERENCE=1: the slow numpy twins run instead of the kernels."""
     return os.environ.get("AUTOGRAD_CNN_REFERENCE") == "1"

@@ -112,6 +112,14 @@ class blas_threads:
         return False
 
 
+def use_one_thread() -> None:
+    """Run this process's kernels on one thread: Numba's (so ``split_batch`` runs in the calling
+    thread) and BLAS's. For DataLoader worker processes, which already share the cores."""
+    numba.set_num_threads(1)
+    for c in _blas_controllers():
+        c.set_num_threads(1)
+
+
 def workers(n_img: int) -> int:
     """How many threads a batch of n_img images is split over (Numba's thread count, which
     NUMBA_NUM_THREADS sets, and at most one per image)."""
