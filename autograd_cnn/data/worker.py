@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import queue
 import random
+import signal
 import time
 import traceback
 from dataclasses import dataclass
@@ -87,6 +88,9 @@ def _worker_loop(fetch, index_queue, result_queue, worker_id: int, num_workers: 
     from .. import backend
     from ..random import manual_seed
 
+    # Ctrl-C reaches the whole process group: the main process stops the workers, they do not
+    # each print a KeyboardInterrupt traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     backend.use_one_thread()
     manual_seed(seed)
     random.seed(seed)
@@ -100,7 +104,7 @@ def _worker_loop(fetch, index_queue, result_queue, worker_id: int, num_workers: 
     while True:
         try:
             task = index_queue.get()
-        except (KeyboardInterrupt, EOFError):
+        except (EOFError, OSError):              # the main process has gone
             return
         if task is None:
             return
