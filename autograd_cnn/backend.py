@@ -581,7 +581,8 @@ def batch_norm_backward_input(g, x, mean, k_g, k_0, k_x):
     """k_g[c] g - k_0[c] - k_x[c] (x - mean[c]) for g, x (N, C, L), in x's dtype."""
     _bn_pair("batch_norm_backward_input", g, x)
     _bn_vectors("batch_norm_backward_input", x.shape[1], mean=mean, k_g=k_g, k_0=k_0, k_x=k_x)
-    return _serial_or_parallel(_norm, "bn_backward_input", x.size, "norm", g, x, mean, k_g, k_0, k_x)
+    return _serial_or_parallel(_norm, "bn_backward_input", x.size, "norm",
+                               g, x, mean, k_g, k_0, k_x)
 
 
 # fused optimiser steps: in place on a parameter and its state

@@ -78,7 +78,7 @@ _state = _State()
 
 
 def is_grad_enabled() -> bool:
-    """True when grad mode is on (the default); off inside ``no_grad()`` and ``inference_mode()``."""
+    """True when grad mode is on (the default); off in ``no_grad()`` and ``inference_mode()``."""
     return _state.grad_mode
 
 

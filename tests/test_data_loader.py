@@ -260,7 +260,7 @@ def test_loader_errors():
         DataLoader(ds, dtype=np.int32)
 
 
-# ---- samplers (PyTorch's options) -----------------------------------------------------------------
+# ---- samplers (PyTorch's options) --------------------------------------------------------------
 
 def test_sampler_batch_sampler_generator_and_drop_last():
     ds = make_tensor_dataset(10)
@@ -290,7 +290,7 @@ def test_sampler_option_errors_as_pytorch():
         DataLoader(ds, seed=1, generator=np.random.default_rng(0))
 
 
-# ---- worker processes -----------------------------------------------------------------------------
+# ---- worker processes --------------------------------------------------------------------------
 
 class WorkerProbe(Dataset):
     """Each sample reports the process and worker that made it, and a draw from the package

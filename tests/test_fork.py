@@ -114,3 +114,23 @@ def test_multiprocessing_fork_pool_after_a_kernel_ran():
     with ctx.Pool(2) as pool:
         result = pool.map_async(_pool_job, range(2))
         assert result.get(TIMEOUT) == [expected, expected]
+
+
+class _ConvDataset:
+    """Each sample is the sum of the kernels' outputs: the workers run the kernels."""
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return np.array([float(a.sum()) for a in _convs()]), i
+
+
+def test_dataloader_workers_run_kernels_after_the_parent_ran_them():
+    from autograd_cnn.data import DataLoader
+
+    expected = np.array([float(a.sum()) for a in _convs()])
+    loader = DataLoader(_ConvDataset(), batch_size=2, num_workers=2, timeout=TIMEOUT,
+                        dtype=np.float64)
+    for x, _ in loader:
+        np.testing.assert_array_equal(x.numpy(), np.stack([expected, expected]))

@@ -10,12 +10,12 @@ Order: the samples of epoch e are a permutation drawn from numpy's default_rng([
 same seed gives the same batches, every sample appears exactly once per epoch (the last batch is
 smaller unless ``drop_last``), and each epoch is shuffled differently but reproducibly. Random
 transforms given to the loader draw from default_rng([seed, e, 1, b]) for batch b, so
-augmentation is reproducible per epoch too. Iterating advances the epoch by one when the first batch is taken
-(even a peek with ``next(iter(loader))``; a bare ``iter(loader)`` does not); ``set_epoch(k)``
-says which epoch the next iteration is, so a training loop that calls it every epoch is immune
-to extra iterations. Put random augmentation on the
-loader, not on the dataset: a dataset's own transform draws from its own generator, which knows
-nothing of epochs.
+augmentation is reproducible per epoch too. Iterating advances the epoch by one when the first
+batch is taken (even a peek with ``next(iter(loader))``; a bare ``iter(loader)`` does not);
+``set_epoch(k)`` says which epoch the next iteration is, so a training loop that calls it every
+epoch is immune to extra iterations. Put random augmentation on the loader, not on the dataset:
+a dataset's own transform draws from its own generator, which knows nothing of epochs (and is
+copied as it is into every worker process).
 
 Worker processes (``num_workers=k``, see data/worker.py): batches are assembled in k processes
 and served in the same order, with the same values, as with ``num_workers=0``: the augmentation
@@ -135,7 +135,9 @@ class DataLoader:
         self.sampler = sampler
         self.batch_sampler = batch_sampler
         self.worker_init_fn = worker_init_fn
-        self.prefetch_factor = 2 if prefetch_factor is None and self.num_workers else prefetch_factor
+        if prefetch_factor is None and self.num_workers:
+            prefetch_factor = 2                          # PyTorch's default with workers
+        self.prefetch_factor = prefetch_factor
         self.persistent_workers = bool(persistent_workers)
         self.timeout = float(timeout)
         self.multiprocessing_context = multiprocessing_context

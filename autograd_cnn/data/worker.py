@@ -29,6 +29,7 @@ import os
 import queue
 import random
 import signal
+import sys
 import time
 import traceback
 from dataclasses import dataclass
@@ -75,8 +76,6 @@ class _WorkerError:
 
 
 def _exception_type():
-    import sys
-
     exc = sys.exc_info()[1]
     return type(exc) if isinstance(exc, Exception) else RuntimeError
 
