@@ -13,7 +13,10 @@ __version__ = "0.1.0"
 from . import engine
 from .errors import DTypeError, ShapeError
 from .dual import Dual
-from .engine import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .engine import (
+    detect_anomaly, enable_grad, inference_mode, is_anomaly_enabled, is_grad_enabled,
+    is_inference_mode_enabled, no_grad, set_grad_enabled,
+)
 from .random import manual_seed
 from .tensor import (
     Size, Tensor, arange, as_tensor, bool_, empty, empty_like, eye, float32, float64, from_numpy,
@@ -33,7 +36,7 @@ from .devices import (
 for _name in devices.CONSTRUCTORS:
     globals()[_name] = devices.accept_device(globals()[_name])
 del _name
-from .testing import GradcheckError, gradcheck
+from .testing import GradcheckError, gradcheck, gradgradcheck
 from . import autograd
 from . import nn, optim
 from .serialization import CheckpointError, load, save
