@@ -30,10 +30,13 @@ and ``Tensor.grad_fn``: a view of a tensor's node with ``name()`` and ``next_fun
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from . import engine
-from .engine import detect_anomaly, enable_grad, no_grad, set_grad_enabled
+from .engine import detect_anomaly, enable_grad, graph_rule, no_grad, set_grad_enabled
+from .functional.base import constant, linear_map
 from .tensor import Tensor, grad, leaf
 from .testing import GradcheckError
 from .testing import gradcheck as _gradcheck
@@ -49,6 +52,7 @@ class FunctionCtx:
         self._fn_cls = fn_cls
         self.needs_input_grad = needs_input_grad
         self._saved_tensors = ()
+        self._saved_outputs = {}        # position in saved_tensors -> weakref to the output
         self._non_differentiable = set()
 
     def save_for_backward(self, *tensors) -> None:
@@ -62,7 +66,16 @@ class FunctionCtx:
 
     @property
     def saved_tensors(self) -> tuple:
-        return self._saved_tensors
+        if not self._saved_outputs:
+            return self._saved_tensors
+        # a saved output reads as the recorded output (so backward(create_graph=True) records
+        # through it); held weakly, as the output holds this ctx
+        out = list(self._saved_tensors)
+        for i, ref in self._saved_outputs.items():
+            recorded = ref()
+            if recorded is not None:
+                out[i] = recorded
+        return tuple(out)
 
     def mark_non_differentiable(self, *tensors) -> None:
         """Outputs (returned by forward) that carry no gradient, such as indices."""
@@ -130,6 +143,7 @@ def _record(cls, ctx, inputs: tuple, outputs: tuple) -> tuple:
     name = cls.__name__
     if len(tensors) == 1 and _differentiable(ctx, tensors[0]):
         out = Tensor._from_op(tensors[0]._data, inputs, name, _single_rule, ctx)
+        _link_saved_outputs(ctx, {id(tensors[0]): out})
         return tuple(out if o is tensors[0] else o for o in outputs)
     sizes = [o._data.size if _differentiable(ctx, o) else 0 for o in tensors]
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
@@ -137,17 +151,26 @@ def _record(cls, ctx, inputs: tuple, outputs: tuple) -> tuple:
     # the hidden node: its "data" only gives the flat gradient its shape (a zero-stride view)
     packed = np.broadcast_to(np.zeros((), dtype), (int(offsets[-1]),))
     hidden = Tensor._from_op(packed, inputs, name, _packed_rule, (ctx, offsets))
-    wrapped, k = [], 0
+    wrapped, recorded, k = [], {}, 0
     for o in outputs:
         if isinstance(o, Tensor):
             if sizes[k]:
-                o = Tensor._from_op(o._data, (hidden,), f"{name}[{k}]", _output_rule,
-                                    (k, int(offsets[k]), int(offsets[k + 1])))
+                recorded[id(o)] = Tensor._from_op(o._data, (hidden,), f"{name}[{k}]",
+                                                  _output_rule,
+                                                  (k, int(offsets[k]), int(offsets[k + 1])))
+                o = recorded[id(o)]
             else:
                 o = leaf(o._data)
             k += 1
         wrapped.append(o)
+    _link_saved_outputs(ctx, recorded)
     return tuple(wrapped)
+
+
+def _link_saved_outputs(ctx, recorded: dict) -> None:
+    for i, t in enumerate(ctx._saved_tensors):
+        if t is not None and id(t) in recorded:
+            ctx._saved_outputs[i] = weakref.ref(recorded[id(t)])
 
 
 def _output_rule(node, g):
@@ -173,15 +196,53 @@ def _packed_rule(node, flat):
     return _call_backward(ctx, grads)
 
 
-def _call_backward(ctx, grads) -> tuple:
-    """Run the user's backward; check and return one gradient per tensor input."""
+# backward(create_graph=True): the same three rules with recorded ops; the user's backward then
+# runs with grad mode on, on recorded gradients, so what it returns can be differentiated again
+
+
+@graph_rule(_output_rule)
+def _output_graph(node, g):
+    k, start, stop = node._saved
+    n, shape = node._parents[0]._data.shape[0], node._data.shape
+
+    def place(a):
+        flat = np.zeros(n, dtype=a.dtype)
+        flat[start:stop] = np.ravel(a)
+        return flat
+
+    return (linear_map(g, place, lambda a: a[start:stop].reshape(shape),
+                       f"{node._op}_backward"),)
+
+
+@graph_rule(_single_rule)
+def _single_graph(node, g):
+    return _call_backward(node._saved, (g,), create_graph=True)
+
+
+@graph_rule(_packed_rule)
+def _packed_graph(node, flat):
+    ctx, offsets = node._saved
+    grads = []
+    for k, (shape, dtype) in enumerate(ctx._output_meta):
+        start, stop = int(offsets[k]), int(offsets[k + 1])
+        grads.append(flat[start:stop].reshape(shape) if stop > start else
+                     constant(np.zeros(shape, dtype)))
+    return _call_backward(ctx, grads, create_graph=True)
+
+
+def _call_backward(ctx, grads, create_graph: bool = False) -> tuple:
+    """Run the user's backward; check and return one gradient per tensor input (arrays, or
+    recorded tensors with ``create_graph``)."""
     cls = ctx._fn_cls
     where = f"{cls.__name__}.backward"
     if cls.backward is Function.backward:
         raise NotImplementedError(f"{cls.__name__}: define a static backward(ctx, *grads) to "
                                   "differentiate this Function")
-    with no_grad():
-        result = cls.backward(ctx, *[leaf(np.asarray(g)) for g in grads])
+    if create_graph:
+        result = cls.backward(ctx, *grads)
+    else:
+        with no_grad():
+            result = cls.backward(ctx, *[leaf(np.asarray(g)) for g in grads])
     result = result if isinstance(result, tuple) else (result,)
     n_args = len(ctx._arg_is_tensor)
     if len(result) != n_args:
@@ -199,14 +260,17 @@ def _call_backward(ctx, grads) -> tuple:
         if g is None:
             out.append(None)
             continue
-        g = np.asarray(g._data if isinstance(g, Tensor) else g)
+        if create_graph:
+            g = g if isinstance(g, Tensor) else constant(np.asarray(g))
+        else:
+            g = np.asarray(g._data if isinstance(g, Tensor) else g)
         try:
             fits = np.broadcast_shapes(g.shape, shape) == g.shape
         except ValueError:
             fits = False
         if not fits:
-            raise RuntimeError(f"{where} returned a gradient of shape {g.shape} at position {i}, "
-                               f"but that input has shape {shape}")
+            raise RuntimeError(f"{where} returned a gradient of shape {tuple(g.shape)} at "
+                               f"position {i}, but that input has shape {shape}")
         out.append(g)
     return tuple(out)
 

@@ -325,3 +325,27 @@ def test_variable_for_old_code():
     assert v.requires_grad and not t.requires_grad and np.shares_memory(v._data, t._data)
     assert ac.autograd.Variable(t) is t
     assert ac.autograd.no_grad is ac.no_grad and ac.autograd.Function is Function
+
+
+# ---- second order: backward(create_graph=True) through a Function ------------------------------
+
+
+def test_gradgradcheck_of_custom_functions():
+    rng = np.random.default_rng(1)
+    x = ac.tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    y = ac.tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    assert ac.gradgradcheck(Exp.apply, [x])                  # through the saved output
+    assert ac.gradgradcheck(lambda a, b: MultiplyGate.apply(a, b, 0.5), [x, y])
+    assert ac.gradgradcheck(lambda a: TwoOutputs.apply(a * a), [x])
+
+
+def test_second_derivative_through_a_saved_output_as_pytorch():
+    # d/dx exp(x) = exp(x) and d2/dx2 = exp(x): both need the saved output to be in the graph
+    x = ac.tensor([0.5], dtype=ac.float64, requires_grad=True)
+    (g,) = ac.autograd.grad(Exp.apply(x).sum(), x, create_graph=True)
+    assert g.requires_grad
+    (h,) = ac.autograd.grad(g.sum(), x)
+    np.testing.assert_allclose(h.tolist(), [np.exp(0.5)], rtol=1e-12)
+    a, b = TwoOutputs.apply(x)
+    (g,) = ac.autograd.grad((a * b).sum(), x, create_graph=True)         # 12 x
+    assert ac.autograd.grad(g.sum(), x)[0].tolist() == [12.0]

@@ -207,6 +207,9 @@ def test_sort_and_topk_gradcheck():
                   requires_grad=True)
     assert ac.gradcheck(lambda t: t.sort(0)[0], [x])
     assert ac.gradcheck(lambda t: t.topk(3, 1, largest=False).values, [x])
+    assert ac.gradgradcheck(lambda t: t.sort(1, descending=True)[0] ** 2, [x])
+    assert ac.gradgradcheck(lambda t: t.topk(2, 0).values ** 3, [x])
+    assert ac.gradgradcheck(lambda t: ac.sort(t.sum())[0] ** 2, [x])       # 0-d
 
 
 def test_t_of_more_than_two_dims_is_refused():

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ShapeError
-from .base import ensure_tensor, leaf, make, norm_dim
+from .base import ensure_tensor, graph_rule, leaf, linear_map, make, norm_dim
 from .reduce import ValuesIndices
 
 __all__ = ["sort", "argsort", "topk"]
@@ -40,16 +40,32 @@ def _gathered(x, idx: np.ndarray, d: int, name: str) -> ValuesIndices:
     return ValuesIndices(out, leaf(idx.astype(np.int64, copy=False)))
 
 
+def _scatter(g: np.ndarray, idx: np.ndarray, d: int, shape: tuple, dtype) -> np.ndarray:
+    gx = np.zeros(shape, dtype=np.result_type(g, dtype))
+    np.put_along_axis(gx, idx, g, axis=d)       # the indices are distinct along d
+    return gx
+
+
 def _gathered_backward(node, g):
     d, idx = node._saved
     x = node._parents[0]
-    gx = np.zeros(x.shape, dtype=np.result_type(g, x.dtype))
-    np.put_along_axis(gx, idx, g, axis=d)       # the indices are distinct along d
-    return (gx,)
+    return (_scatter(g, idx, d, x._data.shape, x.dtype),)
+
+
+@graph_rule(_gathered_backward)
+def _gathered_graph(node, g):
+    # the scatter is linear in g; its adjoint gathers again
+    d, idx = node._saved
+    x = node._parents[0]
+    return (linear_map(g, lambda a: _scatter(a, idx, d, x._data.shape, x.dtype),
+                       lambda a: np.take_along_axis(a, idx, axis=d), f"{node._op}_backward"),)
 
 
 def _same_backward(node, g):
     return (g,)
+
+
+graph_rule(_same_backward)(_same_backward)      # the identity is its own recorded form
 
 
 def sort(x, dim: int = -1, descending: bool = False, stable: bool = False) -> ValuesIndices:
