@@ -278,10 +278,12 @@ def _call_backward(ctx, grads, create_graph: bool = False) -> tuple:
 # ---- PyTorch's entry points ---------------------------------------------------------------------
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, inputs=None) -> None:
-    """``ac.autograd.backward(loss)``: accumulate the gradients of ``tensors`` (weighted by
-    ``grad_tensors``, which may be omitted for one-element tensors) into the leaves' ``.grad``;
-    with ``inputs=`` only into those tensors."""
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False,
+             inputs=None) -> None:
+    """``ac.autograd.backward(loss)``: ``Tensor.backward`` for several tensors at once. The
+    gradients of ``tensors`` (weighted by ``grad_tensors``, which may be omitted for
+    one-element tensors) accumulate into the leaves' ``.grad``, or with ``inputs=`` into those
+    tensors only; ``create_graph=True`` records the backward pass (see ``Tensor.backward``)."""
     tensors = list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
     if grad_tensors is None:
         grad_tensors = [None] * len(tensors)
@@ -289,28 +291,32 @@ def backward(tensors, grad_tensors=None, retain_graph=None, inputs=None) -> None
         grad_tensors = [grad_tensors]
     if len(grad_tensors) != len(tensors):
         raise ValueError(f"backward: {len(grad_tensors)} grad_tensors for {len(tensors)} tensors")
+    seeds = []
+    for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"backward: tensor {i} does not require grad (it has no graph)")
+        if g is None and t._data.size != 1:
+            raise RuntimeError(f"backward: tensor {i} has shape {tuple(t.shape)}; pass "
+                               "grad_tensors for tensors with more than one element")
+        seed = np.ones(t.shape, t.dtype) if g is None else np.asarray(
+            g._data if isinstance(g, Tensor) else g, dtype=t.dtype)
+        if seed.shape != t._data.shape:
+            raise ValueError(f"backward: grad_tensors[{i}] has shape {seed.shape} but "
+                             f"tensor {i} has shape {tuple(t.shape)}")
+        if create_graph:
+            seed = g if isinstance(g, Tensor) and g.shape == t.shape else leaf(seed)
+        seeds.append(seed)
+    retain_graph = create_graph if retain_graph is None else bool(retain_graph)
     if inputs is None:
-        seeds = []
-        for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
-            if not isinstance(t, Tensor) or not t.requires_grad:
-                raise RuntimeError(f"backward: tensor {i} does not require grad (it has no graph)")
-            if g is None and t._data.size != 1:
-                raise RuntimeError(f"backward: tensor {i} has shape {tuple(t.shape)}; pass "
-                                   "grad_tensors for tensors with more than one element")
-            seed = np.ones(t.shape, t.dtype) if g is None else np.asarray(
-                g._data if isinstance(g, Tensor) else g, dtype=t.dtype)
-            if seed.shape != t._data.shape:
-                raise ValueError(f"backward: grad_tensors[{i}] has shape {seed.shape} but "
-                                 f"tensor {i} has shape {tuple(t.shape)}")
-            seeds.append(seed)
-        engine.run_backward(tensors, seeds, retain_graph=bool(retain_graph))
+        engine.run_backward(tensors, seeds, retain_graph=retain_graph,
+                            create_graph=create_graph)
         return
-    inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-    found = grad(tensors, inputs, grad_outputs=list(grad_tensors), retain_graph=retain_graph,
-                 allow_unused=True)
-    for t, g in zip(inputs, found):
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    found = engine.run_backward(tensors, seeds, retain_graph=retain_graph, inputs=inputs,
+                                create_graph=create_graph)
+    for t, g in zip(inputs, found):             # accumulated as Tensor.backward(inputs=) does
         if g is not None:
-            t.grad = g if t.grad is None else Tensor(t.grad._data + g._data)
+            t._receive_grad(g if create_graph else np.asarray(g), True)
 
 
 def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,

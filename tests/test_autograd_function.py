@@ -307,6 +307,10 @@ def test_autograd_grad_and_backward_as_pytorch():
     y = ac.tensor([2.0], requires_grad=True)
     ac.autograd.backward((x * y).sum(), inputs=[y])                   # only into y
     assert x.grad.tolist() == [6.0] and y.grad.tolist() == [1.0]
+    z = ac.tensor([3.0], dtype=ac.float64, requires_grad=True)
+    ac.autograd.backward([(z ** 3).sum()], create_graph=True)        # dz = 3 z^2, recorded
+    assert z.grad.tolist() == [27.0] and z.grad.requires_grad
+    assert ac.autograd.grad(z.grad.sum(), z)[0].tolist() == [18.0]   # 6 z
 
 
 def test_autograd_entry_point_errors():
