@@ -156,7 +156,7 @@ def _fit_transform(native: int, size: int):
         return None
     if size == native + 4:
         return T.Pad(2)                      # MNIST 28 -> 32 for LeNet-5, as LeCun framed it
-    return T.Resize(size)
+    return T.Resize((size, size))
 
 
 # ---- train -------------------------------------------------------------------------------------
@@ -579,9 +579,9 @@ def _read_image(path: Path, config) -> np.ndarray:
     size = config["image_size"]
     if config["data"] == "digits" and arr.shape[1:] != (size, size):
         inner = size - 2 * (size // 16)      # digits are framed like MNIST: resize, then pad
-        arr = T.Pad(size // 16)(T.Resize(inner)(arr))
+        arr = T.Pad(size // 16)(T.Resize((inner, inner))(arr))
     elif arr.shape[1:] != (size, size):
-        arr = T.Resize(size)(arr)
+        arr = T.Resize((size, size))(arr)
     return arr.astype(np.float32)
 
 

@@ -101,9 +101,16 @@ def test_random_crop_with_padding_by_hand():
 
 def test_random_crop_pad_if_needed_and_errors():
     x = image(1, 3, 3)
-    out = T.RandomCrop(5, pad_if_needed=True, generator=0)(x)
-    assert out.shape == (1, 5, 5)
-    np.testing.assert_array_equal(out[:, 1:4, 1:4], x)             # centred, 1 pixel each side
+    # torchvision pads the missing 2 pixels on *both* sides (7x7), then crops at random
+    seen = set()
+    for seed in range(100):
+        out = T.RandomCrop(5, pad_if_needed=True, generator=seed)(x)
+        assert out.shape == (1, 5, 5)
+        r, c = np.argwhere(out[0] == x[0, 0, 0])[0]
+        np.testing.assert_array_equal(out[:, r:r + 3, c:c + 3], x)  # x is inside, zeros around
+        assert out.sum() == pytest.approx(x.sum(), rel=1e-6)
+        seen.add((r, c))
+    assert seen == {(i, j) for i in range(3) for j in range(3)}
     with pytest.raises(ValueError, match="larger than the"):
         T.RandomCrop(5)(x)
     with pytest.raises(ValueError, match="non-negative"):
@@ -127,7 +134,7 @@ def test_resize_by_hand_constant_and_range():
     for size in [(3, 3), (11, 13), (5, 20), 1]:
         out = T.Resize(size)(const)
         np.testing.assert_allclose(out, 0.3, rtol=1e-6)
-    out = T.Resize(17)(image())
+    out = T.Resize((17, 17))(image())
     assert out.shape == (3, 17, 17) and out.min() >= 0 and out.max() <= 1
 
 
@@ -181,7 +188,11 @@ def test_pad_and_center_crop_by_hand():
     np.testing.assert_array_equal(T.Pad(1, padding_mode="reflect")(x)[0, 0], [4, 3, 4, 3])
     y = np.arange(25, dtype=np.float32).reshape(1, 5, 5)
     np.testing.assert_array_equal(T.CenterCrop(3)(y), y[:, 1:4, 1:4])
-    np.testing.assert_array_equal(T.CenterCrop((2, 4))(y), y[:, 1:3, 0:4])
+    # torchvision's offsets are round((H - h) / 2): (5 - 2) / 2 = 1.5 rounds to 2 (half to even)
+    np.testing.assert_array_equal(T.CenterCrop((2, 4))(y), y[:, 2:4, 0:4])
+    # a window larger than the image pads with zeros first (odd pixel right / bottom)
+    np.testing.assert_array_equal(T.CenterCrop((2, 3))(np.ones((1, 1, 1), np.float32)),
+                                  [[[0, 1, 0], [0, 0, 0]]])
 
 
 def test_affine_identity_rotation_and_translation_by_hand():
@@ -271,9 +282,9 @@ def test_noise_blur_channel_shift_by_hand():
 
 def test_to_array_and_compose():
     from PIL import Image
-    hwc = np.arange(24, dtype=np.uint8).reshape(2, 4, 3)
+    hwc = np.arange(90, dtype=np.uint8).reshape(5, 6, 3)
     out = T.ToArray()(hwc)
-    assert out.shape == (3, 2, 4) and out.dtype == np.float32
+    assert out.shape == (3, 5, 6) and out.dtype == np.float32
     np.testing.assert_allclose(out[:, 1, 2], hwc[1, 2] / 255)
     pil = Image.fromarray(np.array([[0, 255], [51, 102]], np.uint8))
     np.testing.assert_allclose(T.ToArray()(pil), [[[0, 1], [0.2, 0.4]]], rtol=1e-6)
@@ -321,8 +332,6 @@ def test_transform_errors():
         T.Compose([T.Pad(1), 3])
     with pytest.raises(ValueError, match="reflect padding"):
         T.Pad(3, padding_mode="reflect")(np.zeros((1, 2, 2), np.float32))
-    with pytest.raises(ValueError, match="larger than the image"):
-        T.CenterCrop(5)(np.zeros((1, 2, 2), np.float32))
 
 
 def test_transforms_in_a_dataloader_are_seeded_per_epoch():
