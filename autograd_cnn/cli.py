@@ -543,12 +543,10 @@ def _read_image(path: Path, config) -> np.ndarray:
     if not path.is_file():
         raise UsageError(f"image {path} does not exist")
     if path.suffix == ".npy":
-        try:                                 # never unpickle: a .npy may come from anywhere
-            arr = np.load(path, allow_pickle=False)
+        from .data.npy import read_npy
+        try:                                 # never unpickle, never trust the declared size
+            arr = read_npy(path)
         except (ValueError, OSError) as err:
-            if "pickle" in str(err):         # numpy's advice (allow_pickle=) is not for us
-                raise UsageError(f"image {path} holds pickled Python objects, which predict "
-                                 "does not load; save a numeric array with numpy.save") from None
             raise UsageError(f"cannot read image {path}: {_one_line(err)}") from None
         if arr.dtype.kind not in "biuf" or arr.ndim not in (2, 3) or arr.size == 0:
             raise UsageError(f"image {path} holds a {arr.dtype} array of shape {arr.shape}; "
@@ -560,15 +558,16 @@ def _read_image(path: Path, config) -> np.ndarray:
         if arr.max() > 1:
             arr = arr / arr.max()
     else:
+        from .data.pil import open_image, pillow
         try:
-            from PIL import Image
+            pillow()
         except ImportError:
             raise UsageError("reading images needs Pillow: pip install pillow") from None
         try:
-            with Image.open(path) as img:
+            with open_image(path, "predict") as img:      # refuses decompression bombs
                 img = img.convert("L" if config["in_channels"] == 1 else "RGB")
                 arr = np.asarray(img, dtype=np.float32) / 255.0
-        except OSError as err:
+        except (OSError, ValueError) as err:
             raise UsageError(f"cannot read image {path}: {_one_line(err)}") from None
         arr = arr[None] if arr.ndim == 2 else np.transpose(arr, (2, 0, 1))
     if arr.shape[0] != config["in_channels"]:
