@@ -33,6 +33,11 @@ def read_npy(path, max_bytes: int = MAX_NPY_BYTES) -> np.ndarray:
         raise FileNotFoundError(f"{path}: no such file")
     size = path.stat().st_size
     with open(path, "rb") as f:
+        if f.read(1) == b"\x80":                 # PROTO: a pickle (pickle.dump of an array)
+            raise ValueError(f"{path}: holds pickled Python objects (a pickle, not a .npy "
+                             "file), which are never unpickled here; save a numeric array "
+                             "with numpy.save")
+        f.seek(0)
         try:
             version = npformat.read_magic(f)
             if version == (1, 0):
@@ -44,8 +49,8 @@ def read_npy(path, max_bytes: int = MAX_NPY_BYTES) -> np.ndarray:
         except ValueError as err:
             raise ValueError(f"{path}: not a readable .npy file ({err})") from None
         if dtype.hasobject:
-            raise ValueError(f"{path}: the .npy file holds Python objects (dtype {dtype}), which "
-                             "are never unpickled here; save a numeric array with numpy.save")
+            raise ValueError(f"{path}: holds pickled Python objects (dtype {dtype}), which are "
+                             "never unpickled here; save a numeric array with numpy.save")
         declared = math.prod(shape) * dtype.itemsize
         if declared > max_bytes:
             raise ValueError(f"{path}: the .npy header declares shape {shape} of {dtype}, "

@@ -87,9 +87,10 @@ def open_image(path, owner: str):
             warnings.simplefilter("ignore", image_mod.DecompressionBombWarning)
             im = image_mod.open(path)
     except image_mod.DecompressionBombError as err:     # past twice the limit
-        raise ValueError(f"{owner}: image {path}: {err} (PIL.Image.MAX_IMAGE_PIXELS = "
-                         f"{image_mod.MAX_IMAGE_PIXELS:,}); raise that limit if you trust the "
-                         "file") from None
+        raise ValueError(f"{owner}: image {path} is past Pillow's pixel limit "
+                         f"PIL.Image.MAX_IMAGE_PIXELS = {image_mod.MAX_IMAGE_PIXELS:,} (a guard "
+                         f"against decompression bombs): {err}; raise that limit if you trust "
+                         "the file") from None
     except Exception as err:                             # Pillow raises many kinds
         raise ValueError(f"{owner}: cannot read image {path}: {err}") from None
     try:
