@@ -111,6 +111,9 @@ def pad(img, ltrb, fill=0, padding_mode: str = "constant"):
     left, top, right, bottom = ltrb
     palette = img.getpalette() if img.mode == "P" else None
     if padding_mode == "constant":
+        bands = len(img.getbands())
+        if np.ndim(fill) == 0 and bands > 1 and img.mode != "P":
+            fill = (fill,) * bands               # torchvision's _parse_fill: one per band
         out = ImageOps.expand(img, border=(left, top, right, bottom), fill=fill)
     else:
         arr = np.asarray(img)

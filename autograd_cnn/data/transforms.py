@@ -441,7 +441,8 @@ def _size_hw(x) -> tuple[int, int]:
 
 
 class Pad(Transform):
-    """Pad the borders: ``padding`` int, (ph, pw) or (left, top, right, bottom); ``padding_mode``
+    """Pad the borders: ``padding`` int, (left/right, top/bottom) or (left, top, right, bottom)
+    as torchvision's; ``padding_mode``
     'constant' (with ``fill``), 'edge', 'reflect' or 'symmetric'."""
 
     batchable = True
