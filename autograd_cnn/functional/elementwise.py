@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import get_default_dtype
-from .base import Tensor, ensure_tensor, leaf, make, operands
+from .base import Tensor, _cast_backward, ensure_tensor, float_input, leaf, make, operands
 
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "sqrt", "sin", "cos",
@@ -261,10 +261,6 @@ def cast(x, dtype) -> Tensor:
     if dtype.kind != "f":
         return leaf(x._data.astype(dtype))
     return make(x._data.astype(dtype), (x,), "cast", _cast_backward)
-
-
-def _cast_backward(node, g):
-    return (g.astype(node._parents[0].dtype),)
 
 
 # ---- comparisons: bool tensors, no gradient ---------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..tensor import Tensor
 from . import activation as A
 from . import elementwise as E
+from . import inplace as I
 from . import linalg as L
 from . import reduce as R
 from . import shape as S
@@ -34,7 +35,7 @@ OPERATORS = {
     "__neg__": E.neg, "__abs__": E.abs,
     "__eq__": E.eq, "__ne__": E.ne, "__lt__": E.lt, "__le__": E.le, "__gt__": E.gt,
     "__ge__": E.ge, "__invert__": E.logical_not,
-    "__getitem__": S.getitem, "__setitem__": S.setitem,
+    "__getitem__": S.getitem,
 }
 
 def _where(self, condition, other):
@@ -65,7 +66,8 @@ METHODS = {
     "flatten": S.flatten, "unflatten": S.unflatten, "squeeze": S.squeeze,
     "unsqueeze": S.unsqueeze, "expand": S.expand, "broadcast_to": S.broadcast_to,
     "gather": S.gather, "split": S.split, "chunk": S.chunk, "narrow": S.narrow,
-    "contiguous": S.contiguous, "repeat": S.repeat, "flip": S.flip,
+    "contiguous": S.contiguous, "repeat": S.repeat, "flip": S.flip, "view_as": S.view_as,
+    "reshape_as": S.reshape_as,
 }
 
 
@@ -86,7 +88,7 @@ CASTS = {
 
 
 def attach(cls=Tensor) -> None:
-    for table in (OPERATORS, METHODS, CASTS):
+    for table in (OPERATORS, METHODS, CASTS, I.METHODS):
         for name, fn in table.items():
             setattr(cls, name, fn)
     # __eq__ by value makes tensors unhashable unless hashing by identity is restored
