@@ -562,3 +562,21 @@ def test_lambda_and_tensors_through_compose():
     assert isinstance(out, ac.Tensor) and out.shape == (1, 4, 4) and float(out.sum()) == 8.0
     with pytest.raises(TypeError, match="Lambda: expected a callable"):
         T.Lambda(3)
+
+
+def test_to_tensor_on_the_projects_mnist_samples_in_a_loader():
+    # issue 11's silent bug: an MLP on ToArray/ToTensor output trained on transposed images
+    images = np.random.default_rng(0).integers(0, 256, (10, 1, 28, 28), dtype=np.uint8)
+    ds = ArrayDataset(images, np.arange(10) % 10)             # samples (1, 28, 28) float32
+    for tf in (T.ToTensor(), T.ToArray(), T.Compose([T.ToTensor(), T.Normalize([0.5], [0.5])])):
+        x, _ = next(iter(DataLoader(ds, batch_size=4, transform=tf, seed=0)))
+        assert x.shape == (4, 1, 28, 28)
+    x, _ = next(iter(DataLoader(ds, batch_size=2, transform=T.ToTensor(), seed=0)))
+    np.testing.assert_allclose(x.numpy(), images[:2] / 255, rtol=1e-6)
+
+
+def test_normalize_inplace_is_accepted_and_copies():
+    x = np.ones((1, 2, 2), np.float32)
+    out = T.Normalize([0.5], [0.5], inplace=True)(x)
+    np.testing.assert_array_equal(out, 1.0)
+    np.testing.assert_array_equal(x, 1.0)                     # a difference from torchvision
