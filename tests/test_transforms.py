@@ -580,3 +580,61 @@ def test_normalize_inplace_is_accepted_and_copies():
     out = T.Normalize([0.5], [0.5], inplace=True)(x)
     np.testing.assert_array_equal(out, 1.0)
     np.testing.assert_array_equal(x, 1.0)                     # a difference from torchvision
+
+
+def test_random_apply_choice_order():
+    x = image(1, 3, 3)
+    flip = T.RandomHorizontalFlip(1.0)
+    np.testing.assert_array_equal(T.RandomApply([flip], p=1.0, generator=0)(x), x[..., ::-1])
+    assert T.RandomApply([flip], p=0.0, generator=0)(x) is x
+    img = pil_rgb(4, 5)
+    assert T.RandomApply([T.Grayscale(3)], p=1.0, generator=0)(img).mode == "RGB"   # PIL too
+    outs = {T.RandomChoice([T.Pad(1), T.Pad(2)], generator=s)(x).shape for s in range(20)}
+    assert outs == {(1, 5, 5), (1, 7, 7)}
+    assert T.RandomChoice([T.Pad(1), T.Pad(2)], p=[0, 1], generator=0)(x).shape == (1, 7, 7)
+    both = T.RandomOrder([T.Pad(1), T.CenterCrop(3)], generator=0)
+    assert {both(x, rng=np.random.default_rng(s)).shape for s in range(20)} == {(1, 3, 3),
+                                                                                (1, 5, 5)}
+    with pytest.raises(ValueError, match="RandomChoice: p must be 2 non-negative weights"):
+        T.RandomChoice([flip, flip], p=[1])
+    with pytest.raises(TypeError, match="RandomApply: item 0 is not callable"):
+        T.RandomApply([3])
+
+
+def test_pil_to_tensor_and_convert_image_dtype():
+    img = pil_rgb(2, 3)
+    t = T.PILToTensor()(img)
+    assert t.dtype == np.uint8 and t.shape == (3, 2, 3)
+    np.testing.assert_array_equal(t.numpy(), np.asarray(img).transpose(2, 0, 1))
+    f = T.ConvertImageDtype(np.float32)(t)
+    np.testing.assert_allclose(f.numpy(), t.numpy() / 255, rtol=1e-6)
+    # torchvision's values: float -> uint8 multiplies by 255.999, int16 -> uint8 shifts 8 bits
+    back = T.ConvertImageDtype(np.uint8)(ac.tensor([[[0.0, 0.5, 1.0]]]))
+    assert back.numpy().tolist() == [[[0, 127, 255]]]
+    assert T.ConvertImageDtype(np.uint8)(np.array([32767, 256], np.int16)).tolist() == [255, 2]
+    assert T.ConvertImageDtype(np.int16)(np.array([255], np.uint8)).tolist() == [255 * 128]
+    with pytest.raises(TypeError, match="cannot be performed safely"):
+        T.ConvertImageDtype(np.int32)(np.zeros(2, np.float32))
+    with pytest.raises(TypeError, match="PILToTensor: pic should be a PIL image"):
+        T.PILToTensor()(np.zeros((2, 2), np.uint8))
+
+
+def test_random_erasing():
+    x = np.ones((3, 20, 20), np.float32)
+    out = T.RandomErasing(p=1.0, generator=0)(x)
+    erased = out[0] == 0
+    rows, cols = np.nonzero(erased)
+    # one axis-aligned rectangle, the same in every channel, within the scale bounds
+    assert erased.sum() == (np.ptp(rows) + 1) * (np.ptp(cols) + 1)
+    assert 0.02 * 400 * 0.5 <= erased.sum() <= 0.33 * 400 * 1.5
+    assert all(np.array_equal(out[c] == 0, erased) for c in range(3))
+    assert np.array_equal(x, np.ones_like(x))                    # the input is untouched
+    coloured = T.RandomErasing(p=1.0, value=(0.1, 0.2, 0.3), generator=1)(x)
+    assert set(np.unique(coloured[2])) == {np.float32(0.3), np.float32(1.0)}
+    noisy = T.RandomErasing(p=1.0, value="random", generator=2)(x)
+    assert (noisy != 1).sum() > 0
+    np.testing.assert_array_equal(T.RandomErasing(p=0.0)(x), x)
+    with pytest.raises(TypeError, match="RandomErasing: expected an array or Tensor"):
+        T.RandomErasing()(pil_rgb())
+    with pytest.raises(ValueError, match="value has 2 entries but the image has 3 channels"):
+        T.RandomErasing(p=1.0, value=(0, 0), generator=0)(x)

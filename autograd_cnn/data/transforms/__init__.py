@@ -31,13 +31,14 @@ geometry.py (pad, crop, resize, flip, affine), intensity.py (normalise, grey, co
 blur), stats.py (channel_stats, mean_image for Normalize / SubtractMean).
 """
 
-from .base import Compose, Lambda, RandomTransform, Transform, apply_transform
-from .convert import ToArray, ToPILImage, ToTensor, to_tensor_array
+from .base import (Compose, Lambda, RandomApply, RandomChoice, RandomOrder, RandomTransform,
+                   Transform, apply_transform)
+from .convert import ConvertImageDtype, PILToTensor, ToArray, ToPILImage, ToTensor, to_tensor_array
 from .geometry import (CenterCrop, InterpolationMode, Pad, RandomAffine, RandomCrop,
                        RandomHorizontalFlip, RandomResizedCrop, RandomRotation, RandomVerticalFlip,
                        Resize, resized_shape)
 from .intensity import (ColorJitter, GaussianBlur, GaussianNoise, Grayscale, Normalize,
-                        RandomChannelShift, RandomGrayscale, SubtractMean)
+                        RandomChannelShift, RandomErasing, RandomGrayscale, SubtractMean)
 from .stats import channel_stats, mean_image
 
 __all__ = [
@@ -46,5 +47,6 @@ __all__ = [
     "Grayscale", "RandomGrayscale", "RandomResizedCrop",
     "RandomHorizontalFlip", "RandomVerticalFlip", "RandomCrop", "RandomAffine", "RandomRotation",
     "ColorJitter", "RandomChannelShift", "GaussianNoise", "GaussianBlur", "apply_transform",
-    "channel_stats", "mean_image", "to_tensor_array", "resized_shape",
+    "channel_stats", "mean_image", "to_tensor_array", "resized_shape", "RandomApply",
+    "RandomChoice", "RandomOrder", "PILToTensor", "ConvertImageDtype", "RandomErasing",
 ]

@@ -12,7 +12,8 @@ from ...random import resolve as _resolve_generator
 from ...tensor import Tensor
 from .. import pil
 
-__all__ = ["apply_transform", "Transform", "RandomTransform", "Compose", "Lambda"]
+__all__ = ["apply_transform", "Transform", "RandomTransform", "Compose", "Lambda", "RandomApply",
+           "RandomChoice", "RandomOrder"]
 
 
 def apply_transform(t, x, rng=None):
@@ -176,3 +177,71 @@ class Lambda(Transform):
 
     def apply(self, x, rng):
         return self.lambd(x)
+
+
+def _transform_list(transforms, owner: str) -> list:
+    transforms = list(transforms)
+    for i, t in enumerate(transforms):
+        if not callable(t):
+            raise TypeError(f"{owner}: item {i} is not callable: {t!r}")
+    return transforms
+
+
+class RandomApply(RandomTransform):
+    """Apply the list ``transforms`` in order with probability ``p`` (else pass the image on)."""
+
+    def __init__(self, transforms, p: float = 0.5, generator=None):
+        super().__init__(generator)
+        self.transforms = _transform_list(transforms, "RandomApply")
+        self.p = _check_p(p, "RandomApply")
+
+    def _dispatch(self, x, rng):             # any kind of image: the inner transforms decide
+        if rng.random() >= self.p:
+            return x
+        for t in self.transforms:
+            x = apply_transform(t, x, rng)
+        return x
+
+    def apply(self, x, rng):
+        return self._dispatch(x, rng)
+
+    def extra_repr(self):
+        return f"p={self.p}, transforms={self.transforms!r}"
+
+
+class RandomChoice(RandomTransform):
+    """Apply one of ``transforms``, picked with probabilities ``p`` (uniform when None)."""
+
+    def __init__(self, transforms, p=None, generator=None):
+        super().__init__(generator)
+        self.transforms = _transform_list(transforms, "RandomChoice")
+        if p is not None:
+            p = np.asarray(p, dtype=np.float64)
+            if p.shape != (len(self.transforms),) or np.any(p < 0) or p.sum() <= 0:
+                raise ValueError(f"RandomChoice: p must be {len(self.transforms)} non-negative "
+                                 f"weights, got {p.tolist()}")
+            p = p / p.sum()
+        self.p = p
+
+    def _dispatch(self, x, rng):
+        return apply_transform(self.transforms[int(rng.choice(len(self.transforms), p=self.p))],
+                               x, rng)
+
+    def apply(self, x, rng):
+        return self._dispatch(x, rng)
+
+
+class RandomOrder(RandomTransform):
+    """Apply all of ``transforms`` in a random order."""
+
+    def __init__(self, transforms, generator=None):
+        super().__init__(generator)
+        self.transforms = _transform_list(transforms, "RandomOrder")
+
+    def _dispatch(self, x, rng):
+        for k in rng.permutation(len(self.transforms)):
+            x = apply_transform(self.transforms[int(k)], x, rng)
+        return x
+
+    def apply(self, x, rng):
+        return self._dispatch(x, rng)

@@ -9,7 +9,8 @@ from ...tensor import Tensor
 from .. import pil
 from .base import Transform
 
-__all__ = ["to_tensor_array", "ToTensor", "ToPILImage", "ToArray"]
+__all__ = ["to_tensor_array", "ToTensor", "ToPILImage", "ToArray", "PILToTensor",
+           "ConvertImageDtype"]
 
 
 def _channels_first(shape) -> bool:
@@ -155,3 +156,51 @@ class ToArray(Transform):
 
     def extra_repr(self):
         return "" if self.layout is None else f"layout={self.layout!r}"
+
+
+class PILToTensor(Transform):
+    """A PIL image -> its pixels as a (C, H, W) Tensor of the same dtype, unscaled."""
+
+    def __call__(self, pic, rng=None):
+        if not pil.is_pil_image(pic):
+            raise TypeError(f"PILToTensor: pic should be a PIL image, got {type(pic).__name__}")
+        arr = np.asarray(pic).reshape(pic.size[1], pic.size[0], len(pic.getbands()))
+        return Tensor(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+
+    def apply(self, x, rng):
+        raise TypeError("PILToTensor: pic should be a PIL image, got an array")
+
+
+class ConvertImageDtype(Transform):
+    """Convert an image Tensor/array to ``dtype``, rescaling as torchvision: integers -> floats
+    divide by the integer type's maximum; floats -> integers multiply by (max + 1 - 0.001);
+    integers -> integers shift by the difference of their bit widths; floats -> floats cast."""
+
+    def __init__(self, dtype):
+        self.dtype = np.dtype(dtype)
+
+    def __call__(self, x, rng=None):
+        if isinstance(x, Tensor):
+            return Tensor(self.apply(x._data, rng))
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"ConvertImageDtype: expected a Tensor or array, got "
+                            f"{type(x).__name__}")
+        return self.apply(x, rng)
+
+    def apply(self, x, rng):
+        src, dst = x.dtype, self.dtype
+        if src == dst:
+            return x.copy()
+        if src.kind == "f" and dst.kind == "f":
+            return x.astype(dst)
+        if src.kind == "f":
+            if (src.itemsize, dst.itemsize) in ((4, 4), (4, 8), (8, 8)):
+                raise TypeError(f"ConvertImageDtype: the cast from {src} to {dst} cannot be "
+                                "performed safely")
+            return (x * (np.iinfo(dst).max + 1 - 1e-3)).astype(dst)
+        if dst.kind == "f":
+            return x.astype(dst) / dst.type(np.iinfo(src).max)
+        in_max, out_max = np.iinfo(src).max, np.iinfo(dst).max
+        if in_max > out_max:
+            return (x // ((in_max + 1) // (out_max + 1))).astype(dst)
+        return x.astype(dst) * ((out_max + 1) // (in_max + 1))

@@ -11,7 +11,9 @@ import numpy as np
 from .. import image_ops, pil
 from .base import RandomTransform, Transform, _check_p, _range, _size_hw
 
-__all__ = ["Pad", "CenterCrop", "InterpolationMode", "resized_shape", "Resize", "RandomHorizontalFlip", "RandomVerticalFlip", "RandomCrop", "RandomResizedCrop", "RandomAffine", "RandomRotation"]
+__all__ = ["Pad", "CenterCrop", "InterpolationMode", "resized_shape", "Resize",
+           "RandomHorizontalFlip", "RandomVerticalFlip", "RandomCrop", "RandomResizedCrop",
+           "RandomAffine", "RandomRotation"]
 
 
 class Pad(Transform):

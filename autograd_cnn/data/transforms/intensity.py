@@ -3,6 +3,7 @@ noise, blur."""
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -11,7 +12,8 @@ from .. import image_ops, pil
 from .base import RandomTransform, Transform, _check_p, _range
 from .stats import channel_stats, mean_image
 
-__all__ = ["Normalize", "SubtractMean", "Grayscale", "RandomGrayscale", "ColorJitter", "RandomChannelShift", "GaussianNoise", "GaussianBlur"]
+__all__ = ["Normalize", "SubtractMean", "Grayscale", "RandomGrayscale", "ColorJitter",
+           "RandomChannelShift", "GaussianNoise", "GaussianBlur", "RandomErasing"]
 
 
 def _channel_vector(values, name: str) -> np.ndarray:
@@ -256,3 +258,58 @@ class GaussianBlur(RandomTransform):
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, sigma={self.sigma}"
+
+
+class RandomErasing(RandomTransform):
+    """With probability ``p``, overwrite a random rectangle (Zhong et al. 2020; torchvision's
+    algorithm): area a fraction ``scale`` of the image, aspect ``ratio`` (log-uniform), filled
+    with ``value`` (a number, one per channel, or 'random' for N(0, 1) noise). Arrays and
+    Tensors (C, H, W) only, as torchvision (after ToTensor). Ten tries to fit; else unchanged."""
+
+    takes_pil = False
+
+    def __init__(self, p: float = 0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0,
+                 inplace: bool = False, generator=None):
+        super().__init__(generator)
+        self.p = _check_p(p, "RandomErasing")
+        for name, pair in (("scale", scale), ("ratio", ratio)):
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2 or pair[0] > pair[1]:
+                raise ValueError(f"RandomErasing: {name} should be of kind (min, max), got "
+                                 f"{pair!r}")
+        if scale[0] < 0 or scale[1] > 1:
+            raise ValueError(f"RandomErasing: scale should be between 0 and 1, got {scale!r}")
+        if not (value == "random" or isinstance(value, (numbers.Real, tuple, list))):
+            raise TypeError(f"RandomErasing: value should be a number, a sequence or 'random', "
+                            f"got {value!r}")
+        self.scale, self.ratio, self.value = tuple(scale), tuple(ratio), value
+        self.inplace = bool(inplace)
+
+    def apply(self, x, rng):
+        if rng.random() >= self.p:
+            return x.copy()
+        c, h, w = x.shape
+        if self.value == "random":
+            fill = None
+        else:
+            fill = np.asarray([self.value] if isinstance(self.value, numbers.Real)
+                              else self.value, dtype=x.dtype)
+            if fill.size not in (1, c):
+                raise ValueError(f"RandomErasing: value has {fill.size} entries but the image "
+                                 f"has {c} channels")
+        log_ratio = (math.log(self.ratio[0]), math.log(self.ratio[1]))
+        for _ in range(10):
+            area = h * w * rng.uniform(*self.scale)
+            aspect = math.exp(rng.uniform(*log_ratio))
+            eh, ew = int(round(math.sqrt(area * aspect))), int(round(math.sqrt(area / aspect)))
+            if not (eh < h and ew < w):
+                continue
+            top, left = int(rng.integers(0, h - eh + 1)), int(rng.integers(0, w - ew + 1))
+            out = x.copy()
+            out[:, top:top + eh, left:left + ew] = (
+                rng.standard_normal((c, eh, ew)).astype(x.dtype) if fill is None
+                else fill[:, None, None])
+            return out
+        return x.copy()
+
+    def extra_repr(self):
+        return f"p={self.p}, scale={self.scale}, ratio={self.ratio}, value={self.value!r}"
