@@ -22,6 +22,7 @@ def apply_transform(t, x, rng=None):
         return t(x, rng=rng)
     return t(x)
 
+
 def _image(x, name: str, batch_ok: bool) -> np.ndarray:
     """``x`` as a floating numpy image (C, H, W) (or (N, C, H, W) where ``batch_ok``)."""
     if isinstance(x, Tensor):
@@ -38,6 +39,7 @@ def _image(x, name: str, batch_ok: bool) -> np.ndarray:
         hint = "; add a channel axis with x[None]" if x.ndim == 2 else ""
         raise ValueError(f"{name}: expected an image of shape {want}, got shape {x.shape}{hint}")
     return x
+
 
 def _range(value, name: str, center: float, lower: float | None = None) -> tuple[float, float]:
     """A sampling interval: a number v means (center - v, center + v), a pair (lo, hi) is taken
@@ -59,14 +61,17 @@ def _range(value, name: str, center: float, lower: float | None = None) -> tuple
         lo = max(lo, lower)
     return float(lo), float(hi)
 
+
 def _check_p(p, name):
     if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
         raise ValueError(f"{name}: p must be a probability in [0, 1], got {p!r}")
     return float(p)
 
+
 def _size_hw(x) -> tuple[int, int]:
     """(height, width) of a PIL image or of an array's last two axes."""
     return (x.height, x.width) if pil.is_pil_image(x) else tuple(x.shape[-2:])
+
 
 class Transform(abc.ABC):
     """Base class: ``__call__(x, rng=None)`` checks the image and calls ``apply(x, rng)``.
@@ -113,6 +118,7 @@ class Transform(abc.ABC):
     def extra_repr(self) -> str:
         return ""
 
+
 class RandomTransform(Transform):
     """A transform that draws random numbers: from ``rng`` if the caller passes one, else from its
     own ``generator`` (an int seed is turned into a Generator once, so successive calls differ),
@@ -127,6 +133,7 @@ class RandomTransform(Transform):
         if rng is None:
             rng = self.generator if self.generator is not None else _resolve_generator(None)
         return self._dispatch(x, rng)
+
 
 class Compose(Transform):
     """Apply ``transforms`` in order, passing ``rng`` on to each."""
@@ -160,6 +167,7 @@ class Compose(Transform):
     def __repr__(self) -> str:
         inner = "".join(f"\n    {t!r}," for t in self.transforms)
         return f"Compose([{inner}\n])"
+
 
 class Lambda(Transform):
     """Apply a user function as a transform (torchvision's ``Lambda``): ``Lambda(lambda x: 2 * x)``.

@@ -19,6 +19,7 @@ def _channels_first(shape) -> bool:
     more than 4 channels, which nobody means)."""
     return shape[0] <= 4 < shape[2]
 
+
 def to_tensor_array(pic) -> np.ndarray:
     """torchvision's ``to_tensor``, returning the numpy array (C, H, W).
 
@@ -50,6 +51,7 @@ def to_tensor_array(pic) -> np.ndarray:
         return out.astype(np.float32) / np.float32(255)
     return out.copy() if out is pic else out
 
+
 class ToTensor(Transform):
     """A PIL image or an (H, W, C) numpy array -> a (C, H, W) Tensor, with torchvision's rules
     (see ``to_tensor_array``): 8-bit images become float32 in [0, 1], (H, W) becomes (1, H, W),
@@ -60,6 +62,7 @@ class ToTensor(Transform):
 
     def apply(self, x, rng):
         return to_tensor_array(x)
+
 
 class ToPILImage(Transform):
     """A Tensor (C, H, W) or numpy array (H, W, C) -> PIL image, as torchvision's: a floating
@@ -101,6 +104,7 @@ class ToPILImage(Transform):
 
     def apply(self, x, rng):
         return self(Tensor(x))
+
 
 class ToArray(Transform):
     """A PIL image or an integer / HWC array -> (C, H, W) float32 in [0, 1] (the numpy

@@ -42,6 +42,7 @@ class Pad(Transform):
     def extra_repr(self):
         return f"padding={self.padding}, fill={self.fill}, padding_mode={self.padding_mode!r}"
 
+
 def _center_crop(x, size):
     """torchvision's center_crop: an image smaller than ``size`` is first padded with zeros
     (the odd pixel at the right/bottom), then the window starts at round((H - h) / 2),
@@ -57,6 +58,7 @@ def _center_crop(x, size):
     if pil.is_pil_image(x):
         return pil.crop(x, top, left, ch, cw)
     return image_ops.crop(x, top, left, ch, cw)
+
 
 class CenterCrop(Transform):
     """The central ``size`` window (int or (h, w)), as torchvision's: an image smaller than the
@@ -78,6 +80,7 @@ class CenterCrop(Transform):
     def extra_repr(self):
         return f"size={self.size}"
 
+
 class InterpolationMode:
     """torchvision's interpolation names (strings here). Arrays and Tensors are resized
     bilinearly only; PIL images with any of Pillow's filters."""
@@ -88,12 +91,14 @@ class InterpolationMode:
     HAMMING = "hamming"
     LANCZOS = "lanczos"
 
+
 def _interpolation(value, owner: str) -> str:
     value = getattr(value, "value", value)            # a torchvision-style enum member
     if value not in pil._RESAMPLE:
         raise ValueError(f"{owner}: interpolation must be one of {sorted(pil._RESAMPLE)}, got "
                          f"{value!r}")
     return value
+
 
 def _resize_size(size, owner: str):
     """An int (or [int]): the shorter side; (h, w): the exact size."""
@@ -108,6 +113,7 @@ def _resize_size(size, owner: str):
         raise ValueError(f"{owner}: size must be positive, got {pair}")
     return pair
 
+
 def resized_shape(h: int, w: int, size, max_size=None) -> tuple[int, int]:
     """torchvision's output size of Resize: an int resizes the shorter side to ``size`` and the
     longer one to int(size * long / short) (truncated), capped at ``max_size``; a pair is
@@ -119,6 +125,7 @@ def resized_shape(h: int, w: int, size, max_size=None) -> tuple[int, int]:
     if max_size is not None and new_long > max_size:
         new_short, new_long = int(max_size * new_short / new_long), max_size
     return (new_long, new_short) if w <= h else (new_short, new_long)
+
 
 class Resize(Transform):
     """Resize as torchvision: ``size`` an int resizes the *shorter* side to it, keeping the
@@ -163,6 +170,7 @@ class Resize(Transform):
         return (f"size={self.size}, interpolation={self.interpolation}, max_size={self.max_size}, "
                 f"antialias={self.antialias}")
 
+
 class RandomHorizontalFlip(RandomTransform):
     """Mirror left-right with probability ``p``: x[..., ::-1]."""
 
@@ -179,6 +187,7 @@ class RandomHorizontalFlip(RandomTransform):
     def extra_repr(self):
         return f"p={self.p}"
 
+
 class RandomVerticalFlip(RandomTransform):
     """Mirror top-bottom with probability ``p``."""
 
@@ -194,6 +203,7 @@ class RandomVerticalFlip(RandomTransform):
 
     def extra_repr(self):
         return f"p={self.p}"
+
 
 class RandomCrop(RandomTransform):
     """As torchvision's: pad by ``padding`` (as in Pad), then cut a ``size`` window at a
@@ -244,6 +254,7 @@ class RandomCrop(RandomTransform):
 
     def extra_repr(self):
         return f"size={self.size}, padding={self.pad.padding}"
+
 
 class RandomResizedCrop(RandomTransform):
     """A random window of ``scale`` (fraction of the area) and aspect ``ratio`` (w / h, drawn
@@ -311,6 +322,7 @@ class RandomResizedCrop(RandomTransform):
         return (f"size={self.size}, scale={self.scale}, ratio={self.ratio}, "
                 f"interpolation={self.interpolation}")
 
+
 class RandomAffine(RandomTransform):
     """One random affine warp per image: rotation, translation, scale and shear combined into a
     single matrix (``image_ops.affine_matrix``) and applied once by inverse mapping with bilinear
@@ -367,6 +379,7 @@ class RandomAffine(RandomTransform):
     def extra_repr(self):
         return (f"degrees={self.degrees}, translate={self.translate}, scale={self.scale}, "
                 f"shear={self.shear}, fill={self.fill}")
+
 
 class RandomRotation(RandomAffine):
     """RandomAffine with rotation only: angle ~ U(-d, d) (or (lo, hi)) degrees."""

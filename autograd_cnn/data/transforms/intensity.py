@@ -22,10 +22,12 @@ def _channel_vector(values, name: str) -> np.ndarray:
         raise ValueError(f"{name}: expected finite numbers, got {values!r}")
     return arr
 
+
 def _match_channels(v: np.ndarray, c: int, name: str, what: str) -> np.ndarray:
     if v.size not in (1, c):
         raise ValueError(f"{name}: {what} has {v.size} values but the image has {c} channels")
     return v
+
 
 class Normalize(Transform):
     """x_c <- (x_c - mean_c) / std_c per channel. Fit mean/std on the training set
@@ -55,6 +57,7 @@ class Normalize(Transform):
 
     def extra_repr(self):
         return f"mean={self.mean.tolist()}, std={self.std.tolist()}"
+
 
 class SubtractMean(Transform):
     """x <- x - mean: the mean image (C, H, W) of the training set (AlexNet) or the mean pixel (C,)
@@ -90,6 +93,7 @@ class SubtractMean(Transform):
     def extra_repr(self):
         return f"mean shape={self.mean.shape}"
 
+
 class Grayscale(Transform):
     """RGB -> grey, ``num_output_channels`` 1 or 3 (the grey repeated). PIL images: Pillow's 'L'
     conversion; arrays / Tensors: 0.2989 R + 0.587 G + 0.114 B (torchvision's weights); a
@@ -124,6 +128,7 @@ class Grayscale(Transform):
     def extra_repr(self):
         return f"num_output_channels={self.num_output_channels}"
 
+
 class RandomGrayscale(RandomTransform):
     """Grey with probability ``p`` (default 0.1), keeping the number of channels (3 stays 3)."""
 
@@ -143,6 +148,7 @@ class RandomGrayscale(RandomTransform):
 
     def extra_repr(self):
         return f"p={self.p}"
+
 
 class ColorJitter(RandomTransform):
     """Random brightness, contrast, saturation and hue, applied in a random order, each clipped
@@ -196,6 +202,7 @@ class ColorJitter(RandomTransform):
         return (f"brightness={self.brightness}, contrast={self.contrast}, "
                 f"saturation={self.saturation}, hue={self.hue}")
 
+
 class RandomChannelShift(RandomTransform):
     """Colour shifting: add an independent offset ~ U(-shift, shift) to each channel (the same
     over the whole image), then clip to [0, 1] if ``clip``."""
@@ -212,6 +219,7 @@ class RandomChannelShift(RandomTransform):
 
     def extra_repr(self):
         return f"shift={self.shift}, clip={self.clip}"
+
 
 class GaussianNoise(RandomTransform):
     """x <- x + ε, ε ~ N(mean, σ²) per pixel; ``std`` a number σ or a (lo, hi) range that σ is
@@ -238,6 +246,7 @@ class GaussianNoise(RandomTransform):
 
     def extra_repr(self):
         return f"std={self.std}, mean={self.mean}, clip={self.clip}"
+
 
 class GaussianBlur(RandomTransform):
     """Blur with a ``kernel_size`` (odd) Gaussian whose σ ~ U(sigma) per image (a number fixes σ)."""

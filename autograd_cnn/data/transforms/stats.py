@@ -24,6 +24,7 @@ def _image_batches(dataset, batch_size: int):
             raise ValueError(f"expected images (C, H, W), got samples of shape {xb.shape[1:]}")
         yield xb.astype(np.float64, copy=False)
 
+
 def channel_stats(dataset, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and (population) standard deviation over all pixels of all images,
     accumulated in float64 in one pass: std = sqrt(E[x²] - E[x]²)."""
@@ -34,6 +35,7 @@ def channel_stats(dataset, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarr
         count += xb.shape[0] * xb.shape[2] * xb.shape[3]
     mean = total / count
     return mean, np.sqrt(np.maximum(total_sq / count - mean * mean, 0.0))
+
 
 def mean_image(dataset, batch_size: int = 1024) -> np.ndarray:
     """The mean image (C, H, W) of ``dataset`` (float64)."""
