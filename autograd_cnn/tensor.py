@@ -109,11 +109,14 @@ class _VersionCounter:
     """How many times one storage was written in place. Shared by a tensor and its views and
     detached aliases; an op records the sum of its operands' counts and compares at backward."""
 
-    __slots__ = ("value", "shared")
+    __slots__ = ("value", "shared", "external")
 
-    def __init__(self, value: int = 0):
+    def __init__(self, value: int = 0, external: bool = True):
         self.value = value
         self.shared = False     # set once a view or alias of the storage exists
+        # the storage came from outside the graph (a leaf: the user may hold numpy views of
+        # it), so a recorded in-place op must write into it rather than replace it
+        self.external = external
 
 
 class Tensor:
@@ -128,8 +131,9 @@ class Tensor:
         "_data", "grad", "requires_grad", "_parents", "_op", "_backward", "_saved",
         "_vc", "_vsum", "_hooks", "_retains_grad", "_trace", "__weakref__",
     )
-    # numpy defers to our reflected operators (ndarray + Tensor -> Tensor.__radd__)
-    __array_ufunc__ = None
+    # ndarray + Tensor defers to Tensor.__radd__ (a Tensor, as in PyTorch), while numpy
+    # functions (np.exp(t), np.asarray(t)) read the values through __array__
+    __array_priority__ = 1000
 
     def __init__(self, data, dtype=None, requires_grad: bool = False):
         arr = _to_array(data, dtype)
@@ -159,7 +163,7 @@ class Tensor:
         out = Tensor.__new__(Tensor)
         out._data = data
         out.grad = None
-        out._vc = _VersionCounter()
+        out._vc = _VersionCounter(0, False)
         out._hooks = None
         out._retains_grad = False
         if differentiable and engine._state.grad_enabled and _any_requires_grad(parents):
@@ -257,7 +261,12 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype=None, copy=None):
-        return self._data if dtype is None else self._data.astype(dtype)
+        if self.requires_grad:
+            raise RuntimeError(
+                "numpy: this tensor requires grad, so numpy cannot read it (np.asarray, np.exp, "
+                "...); use tensor.detach() first, as in PyTorch")
+        data = self._data if dtype is None else self._data.astype(dtype)
+        return data.copy() if copy else data
 
     def item(self):
         if self._data.size != 1:
@@ -391,9 +400,11 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if not self.is_leaf:
+            if requires_grad:
+                return self     # a recorded result already requires grad (PyTorch: a no-op)
             raise RuntimeError(
-                "requires_grad_(): only leaf tensors can change requires_grad; "
-                "use .detach() on a result first"
+                "requires_grad_(False): only leaf tensors can change requires_grad; "
+                "use .detach() to leave the graph"
             )
         if requires_grad:
             _check_float_for_grad(self.dtype, "requires_grad_()")
@@ -540,6 +551,10 @@ def _to_array(data, dtype=None) -> np.ndarray:
     if dtype is not None:
         dtype = np.dtype(dtype)
     if isinstance(data, np.ndarray):
+        if data.dtype.kind not in "biuf":
+            raise TypeError(
+                f"tensor: can't make a tensor from a numpy array of dtype {data.dtype} "
+                "(supported: bool, integers, float16/32/64; convert with .astype(...) first)")
         return data if dtype is None or data.dtype == dtype else data.astype(dtype)
     if isinstance(data, (str, bytes)) or data is None:
         raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} ({data!r})")
@@ -648,7 +663,11 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
 
 
 def linspace(start, end, steps: int, dtype=None, requires_grad=False) -> Tensor:
-    data = np.linspace(start, end, steps, dtype=_float_dtype(dtype))
+    """``steps`` evenly spaced values from start to end inclusive. An integer dtype truncates
+    toward zero, as PyTorch does (numpy floors: -6.67 -> -7 where PyTorch gives -6)."""
+    dtype = _float_dtype(dtype)
+    data = np.linspace(start, end, steps, dtype=np.float64)
+    data = np.trunc(data).astype(dtype) if dtype.kind in "biu" else data.astype(dtype)
     return Tensor(data, requires_grad=requires_grad)
 
 

@@ -85,19 +85,20 @@ def _record(x: Tensor, name: str, fn, args) -> Tensor:
             "while it is being recorded for autograd; autograd_cnn does not record in-place "
             "writes through views. Use the out-of-place op (y = x.op(...)), or .clone() first")
     _check_writable(x, name)
-    leaf = x._backward is None
-    old = _split_off_history(x, copy_data=leaf)
+    external = x._vc.external
+    old = _split_off_history(x, copy_data=external)
     res = fn(old, *(old if a is x else a for a in args))
     _check_result(x, name, res.shape, res.dtype)
     if res.dtype != x.dtype:
         res = E.cast(res, x.dtype)
     if res.shape != x.shape:
         res = S.broadcast_to(res, x.shape)
-    if leaf:
+    if external:
         # a leaf's storage may be aliased by numpy arrays the user holds: write into it
         np.copyto(x._data, res._data)
     else:
-        # a recorded result has no aliases (numpy() is refused, views are refused above)
+        # an op's result has no aliases (numpy() is refused, views are refused above), and
+        # its own op may have saved this very array: give x new storage instead
         data = res._data
         x._data = data if data.base is None and data.flags.writeable else data.copy()
     x.requires_grad = res.requires_grad
@@ -119,7 +120,7 @@ def _split_off_history(x: Tensor, copy_data: bool) -> Tensor:
     old.grad = None
     old.requires_grad = x.requires_grad
     old._parents, old._op, old._backward, old._saved = x._parents, x._op, x._backward, x._saved
-    old._vc = _VersionCounter(x._vc.value)      # the value it had when its op recorded it
+    old._vc = _VersionCounter(x._vc.value, False)   # the value its op recorded
     old._vsum = x._vsum
     old._hooks, x._hooks = x._hooks, None       # hooks registered before see the old value
     old._retains_grad = False

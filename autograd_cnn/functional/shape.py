@@ -99,7 +99,7 @@ def flatten(x, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     s = norm_dim(start_dim, x.ndim, "flatten")
     e = norm_dim(end_dim, x.ndim, "flatten")
     if s > e:
-        raise ValueError(f"flatten: start_dim ({start_dim}) comes after end_dim ({end_dim})")
+        raise ShapeError(f"flatten: start_dim ({start_dim}) comes after end_dim ({end_dim})")
     shape = x.shape[:s] + (int(np.prod(x.shape[s:e + 1], dtype=np.int64)),) + x.shape[e + 1:]
     return reshape(x, shape)
 
@@ -130,10 +130,10 @@ def permute(x, *dims) -> Tensor:
     x = ensure_tensor(x, "permute")
     dims = _sizes(dims)
     if len(dims) != x.ndim:
-        raise ValueError(f"permute: got {len(dims)} dims {dims} for a tensor with {x.ndim}")
+        raise ShapeError(f"permute: got {len(dims)} dims {dims} for a tensor with {x.ndim}")
     dims = tuple(norm_dim(d, x.ndim, "permute") for d in dims)
     if sorted(dims) != list(range(x.ndim)):
-        raise ValueError(f"permute: {dims} is not a permutation of 0..{x.ndim - 1}")
+        raise ShapeError(f"permute: {dims} is not a permutation of 0..{x.ndim - 1}")
     return as_view(make(np.transpose(x._data, dims), (x,), "permute", _permute_backward, dims), x)
 
 
@@ -167,7 +167,7 @@ def broadcast_to(x, *shape) -> Tensor:
     try:
         out = np.broadcast_to(x._data, shape)
     except ValueError:
-        raise ValueError(f"broadcast_to: shape {x.shape} cannot be broadcast to {shape}") from None
+        raise ShapeError(f"broadcast_to: shape {x.shape} cannot be broadcast to {shape}") from None
     return as_view(make(out, (x,), "broadcast_to", _identity_backward), x)
 
 
@@ -177,7 +177,7 @@ def expand(x, *sizes) -> Tensor:
     sizes = _sizes(sizes)
     lead = len(sizes) - x.ndim
     if lead < 0:
-        raise ValueError(f"expand: {len(sizes)} sizes given for a tensor with {x.ndim} dims")
+        raise ShapeError(f"expand: {len(sizes)} sizes given for a tensor with {x.ndim} dims")
     shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
     return broadcast_to(x, shape)
 
@@ -219,7 +219,10 @@ def _index_key(key, ndim: int):
     advanced index (so ``x[0, :, [1, 2]]`` moves the broadcast dim first), PyTorch applies ints
     first, like slices. So ints, slices, None and ... go into the basic key (a view); the arrays
     are applied to that view as a second key, or ``advanced`` is None when there are none."""
-    parts = [_index_part(k) for k in (key if isinstance(key, tuple) else (key,))]
+    t = type(key)
+    if t is int or (t is slice and (key.step is None or key.step > 0)):
+        return (key,), None                 # the common x[i] and x[a:b], kept fast
+    parts = [_index_part(k) for k in (key if t is tuple else (key,))]
     if not any(isinstance(k, np.ndarray) for k in parts):
         return tuple(parts), None
     if any(isinstance(k, np.ndarray) and k.dtype == np.bool_ and k.ndim == 0 for k in parts):
@@ -248,7 +251,7 @@ def _index_key(key, ndim: int):
 
 
 def _basic(x: Tensor, key) -> Tensor:
-    if not any(k is Ellipsis for k in key):
+    if Ellipsis not in key:
         key = key + (Ellipsis,)             # a trailing ... keeps x[0] of a vector a 0-d view
     try:
         out = x._data[key]
@@ -341,9 +344,20 @@ def assign(arr: np.ndarray, key, value) -> None:
 
 
 def narrow(x, dim: int, start: int, length: int) -> Tensor:
-    """The slice start:start+length along dim."""
+    """The slice start:start+length along dim, a view (a negative start counts from the end,
+    as in PyTorch)."""
     x = ensure_tensor(x, "narrow")
     d = norm_dim(dim, x.ndim, "narrow")
+    n = x.shape[d]
+    start, length = int(start), int(length)
+    if not -n <= start <= n:
+        raise IndexError(f"narrow: start {start} is out of range for dim {d} of size {n} "
+                         f"(expected {-n} .. {n})")
+    if start < 0:
+        start += n
+    if length < 0 or start + length > n:
+        raise ShapeError(f"narrow: start ({start}) + length ({length}) exceeds dim {d} of size "
+                         f"{n}" if length >= 0 else f"narrow: length must be >= 0, got {length}")
     key = (slice(None),) * d + (slice(start, start + length),)
     return getitem(x, key)
 
@@ -358,11 +372,11 @@ def gather(x, dim: int, index) -> Tensor:
     if idx.dtype.kind not in "iu":
         raise TypeError(f"gather: index must be an integer tensor, got dtype {idx.dtype}")
     if idx.ndim != x.ndim:
-        raise ValueError(f"gather: index has {idx.ndim} dims but the input has {x.ndim} "
+        raise ShapeError(f"gather: index has {idx.ndim} dims but the input has {x.ndim} "
                          f"(index shape {idx.shape}, input shape {x.shape})")
     for i, (ni, nx) in enumerate(zip(idx.shape, x.shape)):
         if i != d and ni > nx:
-            raise ValueError(f"gather: index shape {idx.shape} is larger than the input shape "
+            raise ShapeError(f"gather: index shape {idx.shape} is larger than the input shape "
                              f"{x.shape} in dim {i}")
     n = x.shape[d]
     if idx.size and (idx.min() < -n or idx.max() >= n):
@@ -392,7 +406,7 @@ def cat(tensors, dim: int = 0) -> Tensor:
     ref = tensors[0].shape
     for i, t in enumerate(tensors):
         if t.ndim != len(ref) or t.shape[:d] + t.shape[d + 1:] != ref[:d] + ref[d + 1:]:
-            raise ValueError(f"cat: tensor {i} has shape {t.shape}, which does not match "
+            raise ShapeError(f"cat: tensor {i} has shape {t.shape}, which does not match "
                              f"{ref} outside dim {d}")
     out = np.concatenate([t._data for t in tensors], axis=d)
     bounds = np.cumsum([t.shape[d] for t in tensors])[:-1]
@@ -414,7 +428,7 @@ def stack(tensors, dim: int = 0) -> Tensor:
         raise ValueError("stack: expected a non-empty sequence of tensors")
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
-            raise ValueError(f"stack: tensor {i} has shape {t.shape} but tensor 0 has "
+            raise ShapeError(f"stack: tensor {i} has shape {t.shape} but tensor 0 has "
                              f"{tensors[0].shape}; all must be equal")
     d = norm_dim(dim, tensors[0].ndim + 1, "stack")
     out = np.stack([t._data for t in tensors], axis=d)
@@ -439,7 +453,7 @@ def split(x, split_size_or_sections, dim: int = 0) -> tuple:
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if builtins.sum(sizes) != n:
-            raise ValueError(f"split: sizes {sizes} add up to {builtins.sum(sizes)}, "
+            raise ShapeError(f"split: sizes {sizes} add up to {builtins.sum(sizes)}, "
                              f"but dim {d} has size {n}")
     starts = np.cumsum([0] + sizes[:-1])
     return tuple(narrow(x, d, int(s), k) for s, k in zip(starts, sizes))
@@ -486,7 +500,7 @@ def repeat(x, *sizes) -> Tensor:
     x = ensure_tensor(x, "repeat")
     sizes = _sizes(sizes)
     if len(sizes) < x.ndim:
-        raise ValueError(f"repeat: {len(sizes)} sizes given for a tensor with {x.ndim} dims")
+        raise ShapeError(f"repeat: {len(sizes)} sizes given for a tensor with {x.ndim} dims")
     data = x._data.reshape((1,) * (len(sizes) - x.ndim) + x.shape)
     return make(np.tile(data, sizes), (x,), "repeat", _repeat_backward, sizes)
 
