@@ -242,6 +242,17 @@ def test_adam_variants_defaults_state_and_errors():
         optim.RAdam([p], eps=-1)
 
 
+@pytest.mark.parametrize("make", [
+    lambda p: optim.Adadelta(p, lr=math.nan), lambda p: optim.Adadelta(p, rho=math.inf),
+    lambda p: optim.Adamax(p, eps=math.inf), lambda p: optim.Adamax(p, betas=(math.nan, 0.9)),
+    lambda p: optim.NAdam(p, momentum_decay=math.nan), lambda p: optim.NAdam(p, lr=-1.0),
+    lambda p: optim.RAdam(p, weight_decay=math.inf), lambda p: optim.RAdam(p, betas=(0.9, 1.0)),
+])
+def test_adam_variants_refuse_nan_inf_and_out_of_range_hyperparameters(make):
+    with pytest.raises(ValueError, match="invalid"):
+        make([param(1.0)])
+
+
 # ---- the Optimizer API -------------------------------------------------------------------------
 
 
