@@ -370,3 +370,23 @@ def test_save_image_rounds_to_8_bits(tmp_path):
     batch = ac.rand(5, 3, 4, 4)
     utils.save_image(batch, tmp_path / "grid.png", nrow=3, padding=1)
     assert Image.open(tmp_path / "grid.png").size == (3 * 5 + 1, 2 * 5 + 1)
+
+
+def test_a_torchvision_pth_file_loads_through_weights(tmp_path):
+    """A .pth in torch's zip format with torchvision's resnet18 keys and shapes (the recorded key
+    list, random values), as a user who downloaded the ImageNet weights would pass it."""
+    import json
+    from collections import OrderedDict
+    from pathlib import Path
+    from test_torch_format import write_torch_zip
+    spec = json.loads((Path(__file__).parent / "data" / "torchvision_state_dicts.json")
+                      .read_text())["resnet18"]["keys"]
+    rng = np.random.default_rng(0)
+    state = OrderedDict((k, np.array(3, np.int64) if k.endswith("num_batches_tracked")
+                         else rng.standard_normal(tuple(s)).astype(np.float32)) for k, s in spec)
+    with open(tmp_path / "resnet18-f37072fd.pth", "wb") as f:
+        write_torch_zip(state, f)
+    model = models.resnet18(weights=str(tmp_path / "resnet18-f37072fd.pth"))
+    np.testing.assert_array_equal(model.fc.weight.detach().numpy(), state["fc.weight"])
+    with pytest.raises(RuntimeError, match=r"size mismatch for fc.weight.*\(1000, 512\)"):
+        models.resnet18(weights=tmp_path / "resnet18-f37072fd.pth", num_classes=10)
