@@ -64,6 +64,7 @@ def test_mnist_layout_and_samples(tmp_path, gz):
     assert ds.data.shape == (6, 28, 28) and ds.data.dtype == np.uint8
     assert ds.targets.dtype == np.int64 and ds.targets.numpy().tolist() == labels.tolist()
     assert ds.classes[3] == "3 - three" and ds.class_to_idx["9 - nine"] == 9
+    assert ds.train_data is ds.data and ds.train_labels is ds.targets    # torchvision's old names
     test = datasets.MNIST(tmp_path, train=False, transform=transforms.ToTensor(),
                           target_transform=lambda y: y + 100)
     x, y = test[0]

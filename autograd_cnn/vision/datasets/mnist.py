@@ -100,6 +100,10 @@ class MNIST(VisionDataset):
             else:
                 raise RuntimeError(f"Error downloading {name}:" + "".join(errors))
 
+    # torchvision's old names, still in many published scripts
+    train_data = test_data = property(lambda self: self.data)
+    train_labels = test_labels = property(lambda self: self.targets)
+
     def __len__(self) -> int:
         return len(self.data)
 
