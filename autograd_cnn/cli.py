@@ -191,6 +191,16 @@ def _make_scheduler(args, optimizer):
     raise UsageError(f"unknown scheduler {args.scheduler!r}; choose cosine, step or none")
 
 
+def _worker_options(args) -> dict:
+    """DataLoader options for --workers (the batches are the same with or without workers).
+    Off by default: on the digits job (LeNet-5, batch 32, 2 cores) a worker process did not
+    make an epoch measurably faster (fastest epochs 0.45 s in-process, 0.55 s with one worker,
+    0.51 s with two): the model's kernels already use both cores."""
+    if not args.workers:
+        return {}
+    return {"num_workers": args.workers, "persistent_workers": True}
+
+
 def _augmentation(args):
     from .data import transforms as T
     if not args.augment:
@@ -223,7 +233,8 @@ def _check_train_numbers(args) -> None:
             ("--weight-decay", args.weight_decay, args.weight_decay >= 0, "non-negative"),
             ("--patience", args.patience, args.patience is None or args.patience >= 1,
              "at least 1"),
-            ("--seed", args.seed, args.seed >= 0, "non-negative")):
+            ("--seed", args.seed, args.seed >= 0, "non-negative"),
+            ("--workers", args.workers, args.workers >= 0, "non-negative")):
         if not ok:
             raise UsageError(f"{flag} must be {want}, got {value}")
 
@@ -388,7 +399,8 @@ def cmd_train(args) -> int:
         f"{args.optimizer} lr {lr:g} -> {out}")
 
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
-                              seed=args.seed, transform=_augmentation(args))
+                              seed=args.seed, transform=_augmentation(args),
+                              **_worker_options(args))
     val_loader = DataLoader(val_set, batch_size=256)
     test_loader = DataLoader(test_set, batch_size=256)
     trainer = Trainer(model, optimizer, nn.CrossEntropyLoss(), scheduler=scheduler,
@@ -668,6 +680,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--scheduler", default="cosine", help="cosine, step or none")
     t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
                    help="small random affine warps of the training images")
+    t.add_argument("--workers", type=int, default=0,
+                   help="DataLoader worker processes for the training batches (default 0: "
+                        "in this process); the batches are the same either way")
     t.add_argument("--patience", type=int, default=None,
                    help="stop after this many epochs without a better validation accuracy")
     t.add_argument("--seed", type=int, default=0)

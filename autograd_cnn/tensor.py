@@ -329,6 +329,8 @@ class Tensor:
     def _receive_grad(self, grad, store: bool):
         if self._vsum is not None and _version_sum(self._parents) + self._vc.value != self._vsum:
             _raise_modified(self)
+        if isinstance(grad, Tensor):
+            return self._receive_graph_grad(grad, store)
         if self._hooks:
             for hook in list(self._hooks):
                 result = hook(Tensor(np.asarray(grad), dtype=None))
@@ -345,6 +347,22 @@ class Tensor:
                 self.grad = Tensor(self.grad._data + g)
         return grad
 
+    def _receive_graph_grad(self, grad: "Tensor", store: bool) -> "Tensor":
+        # backward(create_graph=True): the gradient is a recorded tensor; .grad keeps its graph
+        if self._hooks:
+            for hook in list(self._hooks):
+                result = hook(grad)
+                if result is not None:
+                    grad = result if isinstance(result, Tensor) else Tensor(np.asarray(result))
+        if store and (self._backward is None or self._retains_grad):
+            g = grad
+            if g.dtype != self.dtype:
+                g = g.to(self.dtype)
+            if g.shape != self.shape:
+                g = g.reshape(self.shape)
+            self.grad = g if self.grad is None else self.grad + g
+        return grad
+
     def _release(self) -> None:
         # Drop saved values and the links to the inputs so intermediate arrays are freed while
         # backward is still running (lower peak memory); a second backward meets freed_rule.
@@ -356,9 +374,13 @@ class Tensor:
 
     # ---- autograd ------------------------------------------------------------------------------
 
-    def backward(self, gradient=None, retain_graph: bool = False) -> None:
+    def backward(self, gradient=None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf), weighted by ``gradient``, into ``.grad`` of every leaf that
-        requires grad. ``gradient`` may be omitted only for a one-element tensor (it is 1)."""
+        requires grad. ``gradient`` may be omitted only for a one-element tensor (it is 1).
+        ``create_graph=True`` records the backward pass itself, so ``.grad`` can be
+        differentiated again (it keeps the graph, as ``retain_graph`` then defaults to True).
+        ``inputs``: accumulate only into these tensors' ``.grad``."""
         if not self.requires_grad:
             raise RuntimeError(
                 "backward(): this tensor does not require grad and has no graph: no input of the "
@@ -380,7 +402,21 @@ class Tensor:
                     f"backward(): gradient has shape {seed.shape} but the tensor has shape "
                     f"{self.shape}"
                 )
-        engine.run_backward([self], [seed], retain_graph=retain_graph)
+        if retain_graph is None:
+            retain_graph = create_graph
+        if create_graph:
+            seed = gradient if isinstance(gradient, Tensor) and gradient.shape == self.shape \
+                else leaf(seed)
+        if inputs is not None:
+            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+            found = engine.run_backward([self], [seed], retain_graph=retain_graph,
+                                        inputs=inputs, create_graph=create_graph)
+            for t, g in zip(inputs, found):
+                if g is not None:
+                    t._receive_grad(g if create_graph else np.asarray(g), True)
+            return
+        engine.run_backward([self], [seed], retain_graph=retain_graph,
+                            create_graph=create_graph)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
@@ -493,6 +529,9 @@ def share_version(view: Tensor, base: Tensor) -> Tensor:
 
 def _clone_rule(node, g):
     return (g,)
+
+
+engine.graph_rules[_clone_rule] = _clone_rule      # the identity is its own recorded form
 
 
 def _any_requires_grad(parents) -> bool:
@@ -704,12 +743,14 @@ def randn_like(x, dtype=None, requires_grad=False, generator=None) -> Tensor:
 
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused: bool = False):
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
+         allow_unused: bool = False):
     """Gradients of ``outputs`` with respect to ``inputs``, returned as a tuple of tensors,
     without touching any ``.grad``. ``grad_outputs`` weights each output (required for outputs
     with more than one element). An input the outputs do not depend on raises unless
     ``allow_unused=True`` (its gradient is then None). The graph is freed unless
-    ``retain_graph=True``."""
+    ``retain_graph=True``. ``create_graph=True`` records the backward pass, so the returned
+    gradients can be differentiated again (gradient penalties, Hessian-vector products)."""
     outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
     single = not isinstance(inputs, (list, tuple))
     inputs = [inputs] if single else list(inputs)
@@ -739,7 +780,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused: bo
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor) or not t.requires_grad:
             raise RuntimeError(f"grad: input {i} is not a tensor that requires grad")
-    found = engine.run_backward(outputs, seeds, retain_graph=bool(retain_graph), inputs=inputs)
+    if create_graph:
+        seeds = [go if isinstance(go, Tensor) and go.shape == s.shape else leaf(s)
+                 for go, s in zip(grad_outputs, seeds)]
+    retain = create_graph if retain_graph is None else bool(retain_graph)
+    found = engine.run_backward(outputs, seeds, retain_graph=retain, inputs=inputs,
+                                create_graph=create_graph)
     result = []
     for i, (t, g) in enumerate(zip(inputs, found)):
         if g is None:
@@ -747,6 +793,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused: bo
                 raise RuntimeError(f"grad: input {i} (shape {t.shape}) is not used in the "
                                    "graph of the outputs; pass allow_unused=True to get None")
             result.append(None)
+        elif isinstance(g, Tensor):
+            if g.dtype != t.dtype:
+                g = g.to(t.dtype)
+            result.append(g.reshape(t.shape) if g.shape != t.shape else g)
         else:
             g = np.array(g, dtype=t.dtype)   # a copy: gradients may share arrays
             result.append(Tensor(g.reshape(t.shape) if g.shape != t.shape else g))

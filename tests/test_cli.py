@@ -392,3 +392,15 @@ def test_each_model_has_its_own_default_learning_rate(tmp_path):
     assert config["lr"] == 0.02 and config["lr_from"] == "--lr"
     assert float((tmp_path / "given" / "metrics.csv").read_text().splitlines()[1]
                  .split(",")[5]) == 0.02
+
+
+def test_train_with_worker_processes_gives_the_same_run(run_dir, tmp_path, capsys):
+    # --workers: the training batches are assembled in worker processes, identically
+    assert _train(tmp_path, "--workers", "2") == 0
+
+    def table(folder):
+        return [line.rsplit(",", 1)[0] for line in (folder / "metrics.csv").read_text().splitlines()]
+
+    assert table(tmp_path) == table(run_dir)
+    code = main(["train", "--workers", "-1", "--out", str(tmp_path / "never"), "--quiet"])
+    assert code == 2 and "--workers must be non-negative, got -1" in capsys.readouterr().err
