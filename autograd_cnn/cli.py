@@ -742,6 +742,8 @@ def cmd_convert(args) -> int:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    from . import backend
+    backend.configure()     # the command line owns its process: apply the tuned settings
     try:
         return args.func(args)
     except UsageError as err:
