@@ -305,8 +305,13 @@ def test_bad_files_and_numbers_are_one_line_errors(run_dir, tmp_path, capsys):
     _one_line_error(capsys, code, "--top must be at least 1, got 0")
     for flag, value, needle in (("--patience", "0", "--patience must be at least 1"),
                                 ("--momentum", "1.5", "--momentum must be in [0, 1)"),
-                                ("--weight-decay", "-1", "--weight-decay must be non-negative"),
-                                ("--lr", "0", "--lr must be positive"),
+                                ("--weight-decay", "-1",
+                                 "--weight-decay must be a non-negative finite number"),
+                                ("--lr", "0", "--lr must be a positive finite number"),
+                                ("--lr", "inf", "--lr must be a positive finite number, got inf"),
+                                ("--lr", "nan", "--lr must be a positive finite number, got nan"),
+                                ("--lr", "-0.1", "--lr must be a positive finite number"),
+                                ("--weight-decay", "inf", "--weight-decay must be a non-negative"),
                                 ("--seed", "-3", "--seed must be non-negative")):
         code = main(["train", flag, value, "--out", str(tmp_path / "never"), "--quiet"])
         _one_line_error(capsys, code, needle)
