@@ -518,7 +518,10 @@ def cmd_train(args) -> int:
     if not args.quiet:
         _note_cold_kernels()
     try:
-        trainer.fit(train_loader, val_loader, epochs=args.epochs)
+        # a run that diverges stops at the first non-finite loss with one clear line; numpy's
+        # overflow warnings on the way there would only bury it
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            trainer.fit(train_loader, val_loader, epochs=args.epochs)
     except KeyboardInterrupt:
         done = len(trainer.history)
         if (out / CHECKPOINT).exists():
