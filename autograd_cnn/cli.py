@@ -9,16 +9,21 @@ A bare ``python -m autograd_cnn train`` trains LeNet-5 on the handwritten digits
 scikit-learn and writes runs/lenet5-digits/:
 
     config.json         the arguments and what they resolved to
-    metrics.csv         one row per epoch (loss, accuracy, learning rate, seconds)
+    metrics.csv         one row per epoch as it ends (loss, accuracy, learning rate, seconds)
     summary.json        test_accuracy, test_loss, epochs, seconds (this command's wall time),
                         train_seconds (all epochs, across resumes), per-class scores, ...
     model.safetensors   the trained weights with their config (for evaluate / predict)
     checkpoint.safetensors, best.safetensors   last epoch (for --resume) and best validation
     curves.png, confusion_matrix.png, filters.png, feature_maps.png, misclassified.png
 
+A folder that holds another run is never overwritten: ``--resume`` continues it, ``--overwrite``
+moves it into FOLDER/previous-<timestamp>/ first.
+
 Errors in what was asked (unknown model or dataset, bad numbers, missing or broken data files,
-an unreadable checkpoint or image, a checkpoint of another architecture) are one line on stderr
-and exit status 2. Anything else is a bug and keeps its traceback (exit status 1).
+an unreadable checkpoint or image, a checkpoint of another architecture, a diverging run) are
+one line on stderr and exit status 2. Anything else is a bug and keeps its traceback (exit
+status 1). A reader that closes the output pipe early (``evaluate ... | head -1``) ends the
+command quietly with status 141, as it would end any Unix tool.
 """
 
 from __future__ import annotations
