@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: test demo bench dot venv clean
+.PHONY: test demo bench dot venv lint clean
 
 venv: $(STAMP)
 
@@ -41,6 +41,10 @@ test: $(STAMP) dot
 demo: $(STAMP) dot
 	$(BIN)/python -m autograd_cnn train
 	$(BIN)/python -m autograd_cnn graph --out out
+
+# pyflakes (from the dev extra) over the package, kernels, tests and benchmarks (.ci/lint.py).
+lint: $(STAMP)
+	$(BIN)/python .ci/lint.py
 
 # Installs the comparison targets (PyTorch, micrograd) into .venv, then runs every benchmark.
 bench: $(STAMP)

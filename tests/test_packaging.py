@@ -51,3 +51,33 @@ def test_wheel_install_maps_kernels(tmp_path):
     env = dict(os.environ, PYTHONPATH=sysconfig.get_paths()["purelib"])
     out = _run([str(py), "-c", CHECK], cwd=tmp_path, env=env).split()
     assert out[0].startswith(str(target)) and out[1].startswith(str(target / "autograd_cnn"))
+
+
+def test_make_lint_runs_pyflakes_from_the_dev_extra_and_finds_nothing():
+    import tomllib
+    dev = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]["dev"]
+    assert any(req.startswith("pyflakes") for req in dev)
+    assert "\t$(BIN)/python .ci/lint.py" in (ROOT / "Makefile").read_text().split("\nlint:")[1]
+    proc = subprocess.run([sys.executable, str(ROOT / ".ci" / "lint.py")], capture_output=True,
+                          text=True)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    assert not list(ROOT.glob("*.whl"))                 # no wheel lying at the repository root
+
+
+def test_lint_reports_what_pyflakes_finds(tmp_path):
+    # the allowances (re-exports in __init__.py, `# noqa` lines) hide nothing else
+    sys.path.insert(0, str(ROOT / ".ci"))
+    try:
+        import lint
+    finally:
+        sys.path.pop(0)
+    from pyflakes import api
+    (tmp_path / "__init__.py").write_text("import os\n")
+    (tmp_path / "mod.py").write_text("import os\nimport sys  # noqa\nx = undefined_name\n")
+    collect = lint._Collect()
+    for path in sorted(tmp_path.glob("*.py")):
+        api.checkPath(str(path), collect)
+    assert len(collect.found) == 2
+    assert "'os' imported but unused" in collect.found[0] and "mod.py:1:" in collect.found[0]
+    assert "undefined name 'undefined_name'" in collect.found[1]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Tensor, ensure_tensor, leaf, make, norm_dim
+from .base import Tensor, ensure_tensor, make, norm_dim
 
 __all__ = [
     "relu", "leaky_relu", "elu", "softplus", "hardtanh", "prelu", "sigmoid", "tanh", "step",
