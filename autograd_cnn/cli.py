@@ -408,9 +408,10 @@ def _first(keys: list, n: int = 3) -> str:
 
 
 # What `train` writes into a run folder: a folder holding any of these holds a run.
+PLOTS = ("curves.png", "confusion_matrix.png", "filters.png", "feature_maps.png",
+         "misclassified.png")
 RUN_FILES = ("config.json", "metrics.csv", "summary.json", "model.safetensors",
-             "checkpoint.safetensors", "best.safetensors", "curves.png", "confusion_matrix.png",
-             "filters.png", "feature_maps.png", "misclassified.png")
+             "checkpoint.safetensors", "best.safetensors", *PLOTS)
 
 
 def _check_run_folder(out: Path, args) -> list:
@@ -542,7 +543,7 @@ def cmd_train(args) -> int:
     test = trainer.evaluate(test_loader, num_classes=len(classes))
     scores = test["scores"]
     save({"config": config, "model": model.state_dict()}, out / "model.safetensors")
-    _plots(out, trainer, model, test, test_set, test_loader, classes, plots)
+    drawn = _plots(out, trainer, model, test, test_set, test_loader, classes, plots)
     seconds = time.perf_counter() - t_start              # this command's wall time
     best = trainer.best_epoch
     summary = {
@@ -562,8 +563,8 @@ def cmd_train(args) -> int:
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     log(f"test accuracy {test['accuracy']:.4f}  test loss {test['loss']:.4f}  "
         f"({len(trainer.history)} epochs, {seconds:.1f} s)")
-    print(f"results in {out}/: summary.json, metrics.csv, config.json, model.safetensors, "
-          "curves.png, confusion_matrix.png, filters.png, feature_maps.png, misclassified.png")
+    print(f"results in {out}/: summary.json, metrics.csv, config.json, model.safetensors"
+          + ("".join(f", {name}" for name in PLOTS) if drawn else ""))
     return 0
 
 
@@ -578,7 +579,13 @@ def _all_targets(loader) -> np.ndarray:
     return np.concatenate([y._data for _, y in loader])
 
 
-def _plots(out, trainer, model, test, test_set, test_loader, classes, plots) -> None:
+def _plots(out, trainer, model, test, test_set, test_loader, classes, plots) -> bool:
+    """Draw the run's PNGs; without matplotlib (an optional extra) say so and draw none."""
+    import importlib.util
+    if importlib.util.find_spec("matplotlib") is None:
+        print("plots skipped (curves.png, confusion_matrix.png, ...): they need matplotlib, "
+              "pip install 'autograd_cnn[plots]'", file=sys.stderr)
+        return False
     plots.plot_curves(trainer.history, out / "curves.png")
     plots.plot_confusion_matrix(test["confusion_matrix"], classes, out / "confusion_matrix.png",
                                 title="test confusion matrix")
@@ -594,6 +601,7 @@ def _plots(out, trainer, model, test, test_set, test_loader, classes, plots) -> 
         titles = [f"{classes[target[i]]}->{classes[pred[i]]}" for i in wrong]
         plots.plot_images(images, titles, out / "misclassified.png",
                           title="misclassified test images (true -> predicted)")
+    return True
 
 
 # ---- evaluate and predict ---------------------------------------------------------------------
@@ -705,7 +713,8 @@ def _read_image(path: Path, config) -> np.ndarray:
         try:
             from PIL import Image
         except ImportError:
-            raise UsageError("reading images needs Pillow: pip install pillow") from None
+            raise UsageError("reading images needs Pillow: pip install 'autograd_cnn[images]'") \
+                from None
         try:
             with Image.open(path) as img:
                 img = img.convert("L" if config["in_channels"] == 1 else "RGB")

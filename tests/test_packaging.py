@@ -81,3 +81,39 @@ def test_lint_reports_what_pyflakes_finds(tmp_path):
     assert len(collect.found) == 2
     assert "'os' imported but unused" in collect.found[0] and "mod.py:1:" in collect.found[0]
     assert "undefined name 'undefined_name'" in collect.found[1]
+
+
+@pytest.mark.wheel
+def test_a_wheel_in_a_fresh_venv_runs_the_main_job(tmp_path):
+    """`pip install autograd_cnn` (the wheel, non-editable, with its declared dependencies and
+    no extras) into a new venv outside the repository, then `autograd-cnn train`: the
+    dependencies suffice, the kernels compile from site-packages and are cached there."""
+    wheels = tmp_path / "wheels"
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)])
+    (wheel,) = wheels.glob("autograd_cnn-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "autograd_cnn-0.1.0.dist-info/licenses/LICENSE" in names
+    venv = tmp_path / "venv"
+    _run([sys.executable, "-m", "venv", str(venv)])
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NUMBA_CACHE_DIR")}
+    _run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)], env=env)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    cli = str(venv / "bin" / "autograd-cnn")
+    assert _run([cli, "--version"], cwd=elsewhere, env=env).strip() == "autograd_cnn 0.1.0"
+    proc = subprocess.run([cli, "train", "--epochs", "1", "--no-progress"], cwd=elsewhere,
+                          env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == [
+        "compiling kernels (first run only, ~20 s)",
+        "plots skipped (curves.png, confusion_matrix.png, ...): they need matplotlib, "
+        "pip install 'autograd_cnn[plots]'"]
+    run = elsewhere / "runs" / "lenet5-digits"
+    assert (run / "summary.json").is_file() and not (run / "curves.png").exists()
+    site = Path(_run([str(venv / "bin" / "python"), "-c",
+                      "import autograd_cnn; print(autograd_cnn.__file__)"], cwd=elsewhere,
+                     env=env).strip()).parent
+    assert site.is_relative_to(venv) and list((site / "kernels" / "__pycache__").glob("*.nbi"))
+    proc = subprocess.run([cli, "evaluate", "--checkpoint", str(run)], cwd=elsewhere, env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stderr == ""          # cached: nothing to compile

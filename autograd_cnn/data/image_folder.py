@@ -34,7 +34,7 @@ def _pillow():
         from PIL import Image
     except ImportError:
         raise ModuleNotFoundError("ImageFolder reads images with Pillow, which is not installed: "
-                                  "pip install pillow (or pip install 'autograd_cnn[extras]')") from None
+                                  "pip install pillow (or pip install 'autograd_cnn[images]')") from None
     return Image
 
 
