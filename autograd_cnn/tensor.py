@@ -13,11 +13,14 @@ Semantics follow PyTorch: float32 by default (float64 when given or asked for), 
 on leaves only (and on non-leaves that called ``retain_grad()``), a graph is freed by backward
 unless ``retain_graph=True``.
 
-In-place ops (``add_``, ``zero_``, ...) exist for tensors that do not require grad, and for any
-tensor inside ``no_grad()`` (optimisers, initialisers). Each bumps a version counter; an op whose
-input or output was modified in place after the op was recorded refuses to run its backward,
-naming the op. autograd_cnn records no in-place ops in the graph: on a tensor that requires grad,
-with grad mode on, an in-place op raises and points to the out-of-place form.
+In-place ops (``add_``, ``x += y``, ``x[i] = v``, ``zero_``, ...) write into the tensor's storage
+and bump its *version counter*. Views (basic indexing, reshape/view, transpose/permute, squeeze,
+unsqueeze, expand, flatten) and ``detach()``/``.data`` share storage and that one counter with
+the tensor they came from, so a write through any of them is seen by every op that recorded one
+of them: such an op refuses to run its backward instead of returning a wrong gradient. With grad
+mode on, an in-place op on a leaf that requires grad raises (as in PyTorch); on a non-leaf (or
+with an operand that requires grad) it is recorded: the tensor keeps its identity and becomes the
+result of the op, whose input is the tensor's previous value (``functional/inplace.py``).
 """
 
 from __future__ import annotations
@@ -102,6 +105,20 @@ class _HookHandle:
             self._hooks.remove(self._fn)
 
 
+class _VersionCounter:
+    """How many times one storage was written in place. Shared by a tensor and its views and
+    detached aliases; an op records the sum of its operands' counts and compares at backward."""
+
+    __slots__ = ("value", "shared", "external")
+
+    def __init__(self, value: int = 0, external: bool = True):
+        self.value = value
+        self.shared = False     # set once a view or alias of the storage exists
+        # the storage came from outside the graph (a leaf: the user may hold numpy views of
+        # it), so a recorded in-place op must write into it rather than replace it
+        self.external = external
+
+
 class Tensor:
     """An n-dimensional array with reverse-mode autograd.
 
@@ -112,7 +129,7 @@ class Tensor:
 
     __slots__ = (
         "_data", "grad", "requires_grad", "_parents", "_op", "_backward", "_saved",
-        "_version", "_vsum", "_hooks", "_retains_grad", "_trace", "__weakref__",
+        "_vc", "_vsum", "_hooks", "_retains_grad", "_trace", "__weakref__",
     )
     # numpy defers to our reflected operators (ndarray + Tensor -> Tensor.__radd__)
     __array_ufunc__ = None
@@ -125,7 +142,7 @@ class Tensor:
         self._op = ""
         self._backward = None
         self._saved = None
-        self._version = 0
+        self._vc = _VersionCounter()
         self._vsum = None
         self._hooks = None
         self._retains_grad = False
@@ -145,7 +162,7 @@ class Tensor:
         out = Tensor.__new__(Tensor)
         out._data = data
         out.grad = None
-        out._version = 0
+        out._vc = _VersionCounter(0, False)
         out._hooks = None
         out._retains_grad = False
         if differentiable and engine._state.grad_enabled and _any_requires_grad(parents):
@@ -200,6 +217,15 @@ class Tensor:
     def data(self, value) -> None:
         # ``p.data = new`` swaps the storage (shape and dtype may change), as PyTorch allows
         self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
+
+    @property
+    def _version(self) -> int:
+        """How many in-place writes this tensor's storage has had (PyTorch's ``t._version``)."""
+        return self._vc.value
+
+    def _bump_version(self) -> None:
+        """Record an in-place write done outside the in-place methods (optimisers' kernels)."""
+        self._vc.value += 1
 
     @property
     def T(self) -> "Tensor":
@@ -268,9 +294,10 @@ class Tensor:
         return int(self.item())
 
     def detach(self) -> "Tensor":
-        """A new leaf sharing this tensor's data, outside the graph."""
-        out = Tensor.__new__(Tensor)
-        Tensor.__init__(out, self._data)
+        """A new leaf sharing this tensor's data and version counter, outside the graph: an
+        in-place write through it is seen by the ops that recorded this tensor."""
+        out = leaf(self._data)
+        share_version(out, self)
         return out
 
     def clone(self) -> "Tensor":
@@ -294,8 +321,7 @@ class Tensor:
     # ---- the engine's node protocol ----------------------------------------------------------
 
     def _receive_grad(self, grad, store: bool):
-        if self._vsum is not None and (self._version or
-                                       _version_sum(self._parents) != self._vsum):
+        if self._vsum is not None and _version_sum(self._parents) + self._vc.value != self._vsum:
             _raise_modified(self)
         if self._hooks:
             for hook in list(self._hooks):
@@ -368,25 +394,30 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if not self.is_leaf:
+            if requires_grad:
+                return self     # a recorded result already requires grad (PyTorch: a no-op)
             raise RuntimeError(
-                "requires_grad_(): only leaf tensors can change requires_grad; "
-                "use .detach() on a result first"
+                "requires_grad_(False): only leaf tensors can change requires_grad; "
+                "use .detach() to leave the graph"
             )
         if requires_grad:
             _check_float_for_grad(self.dtype, "requires_grad_()")
         self.requires_grad = bool(requires_grad)
         return self
 
-    # ---- in-place ops (no graph; see the module docstring) -----------------------------------
+    # ---- in-place writes that take no operand (the others: functional/inplace.py) ------------
 
     def _inplace(self, name: str) -> np.ndarray:
+        """The storage, for an in-place write that is never recorded (fills, random draws).
+        Refused on a tensor that requires grad while grad mode is on."""
         if self.requires_grad and engine._state.grad_enabled:
+            what = "a leaf tensor" if self._backward is None else "a tensor"
             raise RuntimeError(
-                f"{name}: in-place op on a tensor that requires grad. autograd_cnn records no "
-                f"in-place ops: use the out-of-place form (x = x.{name.rstrip('_')}(...)), or "
-                "wrap the update in `with ac.no_grad():` if it must not be differentiated"
+                f"{name}: {what} that requires grad is being used in an in-place operation. "
+                f"Wrap the update in `with ac.no_grad():` (as initialisers and optimisers do), "
+                "or use an out-of-place op"
             )
-        self._version += 1
+        self._vc.value += 1
         return self._data
 
     def zero_(self) -> "Tensor":
@@ -394,46 +425,7 @@ class Tensor:
         return self
 
     def fill_(self, value) -> "Tensor":
-        self._inplace("fill_").fill(value)
-        return self
-
-    def copy_(self, src) -> "Tensor":
-        src_arr = src._data if isinstance(src, Tensor) else np.asarray(src)
-        try:
-            shape = np.broadcast_shapes(src_arr.shape, self.shape)
-        except ValueError:
-            shape = None
-        if shape != self.shape:
-            raise ValueError(f"copy_: source of shape {src_arr.shape} does not broadcast to "
-                             f"the destination's shape {self.shape}")
-        np.copyto(self._inplace("copy_"), src_arr, casting="unsafe")
-        return self
-
-    def add_(self, other, alpha=1) -> "Tensor":
-        o = other._data if isinstance(other, Tensor) else other
-        data = self._inplace("add_")
-        data += o if alpha == 1 else alpha * np.asarray(o)
-        return self
-
-    def sub_(self, other, alpha=1) -> "Tensor":
-        o = other._data if isinstance(other, Tensor) else other
-        data = self._inplace("sub_")
-        data -= o if alpha == 1 else alpha * np.asarray(o)
-        return self
-
-    def mul_(self, other) -> "Tensor":
-        data = self._inplace("mul_")
-        data *= other._data if isinstance(other, Tensor) else other
-        return self
-
-    def div_(self, other) -> "Tensor":
-        data = self._inplace("div_")
-        data /= other._data if isinstance(other, Tensor) else other
-        return self
-
-    def clamp_(self, min=None, max=None) -> "Tensor":
-        data = self._inplace("clamp_")
-        np.clip(data, min, max, out=data)
+        self._inplace("fill_").fill(value.item() if isinstance(value, Tensor) else value)
         return self
 
     def uniform_(self, a: float = 0.0, b: float = 1.0, generator=None) -> "Tensor":
@@ -474,12 +466,23 @@ def leaf(data: np.ndarray) -> Tensor:
     out._op = ""
     out._backward = None
     out._saved = None
-    out._version = 0
+    out._vc = _VersionCounter()
     out._vsum = None
     out._hooks = None
     out._retains_grad = False
     out._trace = None
     return out
+
+
+def share_version(view: Tensor, base: Tensor) -> Tensor:
+    """Make ``view`` (a tensor over ``base``'s storage) share ``base``'s version counter, so a
+    write through either is seen by the ops that recorded the other."""
+    vc = base._vc
+    vc.shared = True
+    view._vc = vc
+    if view._vsum is not None:
+        view._vsum = _version_sum(view._parents) + vc.value
+    return view
 
 
 def _clone_rule(node, g):
@@ -497,19 +500,20 @@ def _version_sum(tensors) -> int:
     # a sum, not a tuple of versions: this runs for every recorded op (a tuple cost ~0.5 us)
     total = 0
     for t in tensors:
-        total += t._version
+        total += t._vc.value
     return total
 
 
 def _raise_modified(node) -> None:
-    if node._version:
+    # the versions are summed, so which operand changed after the op recorded it is not kept;
+    # the candidates are those written at some time (usually there is one)
+    changed = [p for p in node._parents if p._vc.value]
+    if not changed:
         what = "its output"
     else:
-        # the inputs modified in place at some time (the versions are summed, so which changed
-        # after the op recorded them is not kept; usually it is the only one)
-        changed = [p for p in node._parents if p._version]
-        what = ("its input" if len(changed) == 1 else "one of its inputs") + " (" + ", ".join(
-            f"the result of '{p._op}'" if p._op else "a leaf tensor" for p in changed) + ")"
+        what = ("its input" if len(changed) == 1 else "one of its inputs or its output") + \
+            " (" + ", ".join(f"the result of '{p._op}'" if p._op else "a leaf tensor"
+                             for p in changed) + ")"
     raise RuntimeError(
         f"backward of '{node._op}': {what} was modified by an in-place operation "
         "after the op recorded it, so its gradient would be wrong (autograd_cnn refuses as "
@@ -649,7 +653,11 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
 
 
 def linspace(start, end, steps: int, dtype=None, requires_grad=False) -> Tensor:
-    data = np.linspace(start, end, steps, dtype=_float_dtype(dtype))
+    """``steps`` evenly spaced values from start to end inclusive. An integer dtype truncates
+    toward zero, as PyTorch does (numpy floors: -6.67 -> -7 where PyTorch gives -6)."""
+    dtype = _float_dtype(dtype)
+    data = np.linspace(start, end, steps, dtype=np.float64)
+    data = np.trunc(data).astype(dtype) if dtype.kind in "biu" else data.astype(dtype)
     return Tensor(data, requires_grad=requires_grad)
 
 

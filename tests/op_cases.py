@@ -179,7 +179,9 @@ case("expand", lambda a: a.expand(2, -1, 4), lambda a: np.broadcast_to(a, (2, 3,
 case("broadcast_to", lambda a: a.broadcast_to(2, 3), lambda a: np.broadcast_to(a, (2, 3)),
      [((3,),)])
 case("getitem_slices", lambda a: a[1:, ::2, -1], lambda a: a[1:, ::2, -1], S)
-case("getitem_neg_step", lambda a: a[:, ::-1], lambda a: a[:, ::-1], S)
+case("getitem_int_slice_array", lambda a: a[0, :, [1, 3]], lambda a: a[0][:, [1, 3]], S)
+case("getitem_tuple_index", lambda a: a[(0, 1), (2, 0)], lambda a: a[[0, 1], [2, 0]],
+     [((3, 4),)])
 case("getitem_int_array", lambda a: a[[0, 2, 2, 1]], lambda a: a[[0, 2, 2, 1]], [((3, 4),)])
 case("getitem_mask", lambda a: a[a.detach() > 0], lambda a: a[a > 0], [((3, 4),)])
 case("getitem_pairs", lambda a: a[[0, 1, 1], [2, 0, 0]], lambda a: a[[0, 1, 1], [2, 0, 0]],

@@ -10,6 +10,7 @@
     loss         cross_entropy, nll_loss, mse_loss, ... and the lecture notes' multiclass SVM
     norm         batch_norm, local_response_norm
     dropout      dropout, dropout2d
+    inplace      add_, x += y, x[i] = v, ...: the out-of-place ops written back (and recorded)
 
 Importing this package attaches the ops to ``Tensor`` as methods and operators (``methods.py``).
 """
@@ -24,6 +25,7 @@ from .shape import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .norm import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
+from .inplace import *  # noqa: F401,F403
 from . import methods as _methods
 
 _methods.attach()

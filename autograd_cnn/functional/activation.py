@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Tensor, ensure_tensor, make, norm_dim
+from .base import Tensor, ensure_tensor, float_input, make, norm_dim
 
 __all__ = [
     "relu", "leaky_relu", "elu", "softplus", "hardtanh", "prelu", "sigmoid", "tanh", "step",
@@ -29,7 +29,7 @@ def _relu_backward(node, g):
 
 def leaky_relu(x, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x for x > 0, negative_slope * x otherwise.  d/dx = 1 or negative_slope."""
-    x = ensure_tensor(x, "leaky_relu")
+    x = float_input(x, "leaky_relu")
     d = x._data
     out = np.where(d > 0, d, d * np.asarray(negative_slope, d.dtype))
     return make(out, (x,), "leaky_relu", _leaky_relu_backward, negative_slope)
@@ -42,7 +42,7 @@ def _leaky_relu_backward(node, g):
 
 def elu(x, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha (e^x - 1) otherwise.  d/dx = 1, or alpha e^x = out + alpha."""
-    x = ensure_tensor(x, "elu")
+    x = float_input(x, "elu")
     d = x._data
     a = np.asarray(alpha, d.dtype)
     out = np.where(d > 0, d, a * np.expm1(np.minimum(d, 0)))
@@ -57,7 +57,7 @@ def _elu_backward(node, g):
 def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """(1/beta) ln(1 + e^(beta x)), linear where beta x > threshold (as in PyTorch).
     d/dx = sigmoid(beta x)."""
-    x = ensure_tensor(x, "softplus")
+    x = float_input(x, "softplus")
     d = x._data
     bx = d * np.asarray(beta, d.dtype)
     out = np.where(bx > threshold, d, np.logaddexp(0, bx) / np.asarray(beta, d.dtype))
@@ -130,7 +130,7 @@ def _sigmoid(d: np.ndarray) -> np.ndarray:
 
 def sigmoid(x) -> Tensor:
     """1 / (1 + e^-x).  d/dx = s (1 - s)."""
-    x = ensure_tensor(x, "sigmoid")
+    x = float_input(x, "sigmoid")
     return make(_sigmoid(x._data), (x,), "sigmoid", _sigmoid_backward)
 
 
@@ -141,7 +141,7 @@ def _sigmoid_backward(node, g):
 
 def tanh(x) -> Tensor:
     """tanh x.  d/dx = 1 - tanh^2 x."""
-    x = ensure_tensor(x, "tanh")
+    x = float_input(x, "tanh")
     return make(np.tanh(x._data), (x,), "tanh", _tanh_backward)
 
 
@@ -165,7 +165,7 @@ def _step_backward(node, g):
 def softmax(x, dim: int = -1) -> Tensor:
     """s_i = e^(x_i - m) / sum_j e^(x_j - m) along ``dim`` (m = max, for stability).
     d/dx: s * (g - sum(g * s))."""
-    x = ensure_tensor(x, "softmax")
+    x = float_input(x, "softmax")
     dim = norm_dim(dim, x.ndim, "softmax")
     d = x._data
     e = np.exp(d - d.max(axis=dim, keepdims=True))
@@ -181,7 +181,7 @@ def _softmax_backward(node, g):
 def log_softmax(x, dim: int = -1) -> Tensor:
     """x_i - m - ln sum_j e^(x_j - m) along ``dim``: never exponentiates a large number, so
     logits of +-1e30 stay finite.  d/dx: g - softmax * sum(g)."""
-    x = ensure_tensor(x, "log_softmax")
+    x = float_input(x, "log_softmax")
     dim = norm_dim(dim, x.ndim, "log_softmax")
     d = x._data
     shifted = d - d.max(axis=dim, keepdims=True)

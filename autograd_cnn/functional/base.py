@@ -22,11 +22,13 @@ import numbers
 
 import numpy as np
 
+from ..errors import ShapeError
 from ..tensor import Tensor, get_default_dtype, leaf, _norm_dim
 
 make = Tensor._from_op
 
-__all__ = ["Tensor", "make", "ensure_tensor", "operands", "norm_dims", "norm_dim", "leaf"]
+__all__ = ["Tensor", "make", "ensure_tensor", "operands", "norm_dims", "norm_dim", "leaf",
+           "result_dtype", "promote_types", "cast_to", "float_input", "ShapeError"]
 
 
 def _type_name(x) -> str:
@@ -44,48 +46,137 @@ def ensure_tensor(x, where: str) -> Tensor:
     raise TypeError(f"{where}: expected a Tensor, got {_type_name(x)} ({x!r})")
 
 
+# ---- dtype promotion, PyTorch's rules --------------------------------------------------------
+#
+# Operands fall into three priority classes: tensors with dimensions, 0-d tensors, and Python
+# (or numpy) scalars. Within a class dtypes promote as usual; a lower class changes the result
+# only when it is of a higher *category* (bool < integer < floating): float32 * float64 0-d
+# stays float32, int64 * 2.5 is float32 (the default dtype), bool + 1 is int64. numpy (NEP 50)
+# treats 0-d arrays as full arrays, and int64 * float32 as float64: both differ from PyTorch.
+
+
+def _category(dtype: np.dtype) -> int:
+    return 2 if dtype.kind == "f" else 1 if dtype.kind in "iu" else 0
+
+
+def promote_types(a, b):
+    """The dtype that holds both: the higher category wins outright (int64 + float16 ->
+    float16, as in PyTorch); within a category, numpy's promotion."""
+    if a is None:
+        return b
+    if b is None or a == b:
+        return a
+    ca, cb = _category(a), _category(b)
+    if ca != cb:
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
+def scalar_dtype(x) -> np.dtype:
+    """The dtype a Python or numpy scalar takes in an op: bool, int64, or the default float."""
+    if isinstance(x, (bool, np.bool_)):
+        return np.dtype(np.bool_)
+    if isinstance(x, (int, np.integer)):
+        return np.dtype(np.int64)
+    return get_default_dtype()
+
+
+def _combine(higher, lower):
+    if higher is None:
+        return lower
+    if lower is None or higher.kind == "f":
+        return higher
+    if higher == np.bool_ or _category(lower) > _category(higher):
+        return promote_types(higher, lower)
+    return higher
+
+
+def result_dtype(*operands) -> np.dtype:
+    """The dtype of an op on ``operands`` (tensors, arrays, scalars) under PyTorch's rules."""
+    dims = zero = wrapped = None
+    for o in operands:
+        a = o._data if isinstance(o, Tensor) else o
+        if isinstance(a, np.ndarray):
+            if a.ndim:
+                dims = promote_types(dims, a.dtype)
+            else:
+                zero = promote_types(zero, a.dtype)
+        elif isinstance(a, (numbers.Number, np.generic)):
+            wrapped = promote_types(wrapped, scalar_dtype(a))
+        else:                               # a list: the tensor it would make
+            a = Tensor(a)._data
+            if a.ndim:
+                dims = promote_types(dims, a.dtype)
+            else:
+                zero = promote_types(zero, a.dtype)
+    return _combine(dims, _combine(zero, wrapped))
+
+
+def cast_to(x: Tensor, dtype: np.dtype) -> Tensor:
+    """``x`` in ``dtype``; differentiable between floating dtypes (the gradient is cast back)."""
+    if x._data.dtype == dtype:
+        return x
+    if x.requires_grad and dtype.kind == "f":
+        return make(x._data.astype(dtype), (x,), "cast", _cast_backward)
+    return leaf(x._data.astype(dtype))
+
+
+def _cast_backward(node, g):
+    return (g.astype(node._parents[0].dtype),)
+
+
+def float_input(x, where: str) -> Tensor:
+    """``x`` as a floating tensor: an integer or bool tensor becomes the default float dtype
+    (float32), as PyTorch does for exp, sigmoid, true division, ... (numpy gives float64, or
+    float16 for uint8)."""
+    x = ensure_tensor(x, where)
+    if x._data.dtype.kind != "f":
+        return leaf(x._data.astype(get_default_dtype()))
+    return x
+
+
 def _constant(x, dtype: np.dtype, where: str) -> Tensor:
-    """A Python number or array used with a tensor of ``dtype``: numbers take the tensor's
-    floating dtype (so float32 stays float32, as in PyTorch), arrays keep theirs."""
-    if isinstance(x, (bool, int, float)):
-        if dtype.kind == "f":
-            return leaf(np.asarray(x, dtype=dtype))
-        if isinstance(x, float):
-            return leaf(np.asarray(x, dtype=get_default_dtype()))
-        return leaf(np.asarray(x, dtype=dtype if not isinstance(x, bool) else np.bool_))
     if isinstance(x, np.ndarray):
         return leaf(x)
-    if isinstance(x, (np.generic, list, tuple)):
+    if isinstance(x, (numbers.Number, np.generic)) and not isinstance(x, complex):
+        return leaf(np.asarray(x, dtype=dtype))
+    if isinstance(x, (list, tuple)):
         return Tensor(x)
     raise TypeError(f"{where}: unsupported operand of type {_type_name(x)} ({x!r}); "
                     "expected a Tensor, a number or a numpy array")
 
 
 def operands(a, b, where: str) -> tuple[Tensor, Tensor]:
-    """Both operands of a binary op as tensors (at least one must already be one), with
-    PyTorch's promotion: an integer or bool tensor meeting a floating one takes its dtype (numpy
-    would make int64 * float32 float64). Shapes must broadcast together."""
+    """Both operands of a binary op as tensors of one dtype (at least one must already be a
+    tensor), promoted by PyTorch's rules (``result_dtype``). Shapes must broadcast together."""
     if isinstance(a, Tensor):
-        if not isinstance(b, Tensor):
-            b = _constant(b, a._data.dtype, where)
+        if isinstance(b, Tensor):
+            if a._data.dtype != b._data.dtype:
+                dt = result_dtype(a, b)
+                a, b = cast_to(a, dt), cast_to(b, dt)
+        elif a._data.dtype.kind == "f" and isinstance(b, (int, float)) and \
+                not isinstance(b, bool):
+            b = leaf(np.asarray(b, dtype=a._data.dtype))       # the common case, kept fast
+        else:
+            dt = result_dtype(a, b)
+            a, b = cast_to(a, dt), _constant(b, dt, where)
+            b = cast_to(b, dt)
     elif isinstance(b, Tensor):
-        a = _constant(a, b._data.dtype, where)
+        if b._data.dtype.kind == "f" and isinstance(a, (int, float)) and \
+                not isinstance(a, bool):
+            a = leaf(np.asarray(a, dtype=b._data.dtype))
+        else:
+            dt = result_dtype(a, b)
+            a, b = cast_to(_constant(a, dt, where), dt), cast_to(b, dt)
     else:
         raise TypeError(f"{where}: expected at least one Tensor operand, got {_type_name(a)} "
                         f"and {_type_name(b)}")
-    da, db = a._data.dtype, b._data.dtype
-    if da != db:
-        # integer and bool tensors never require grad, so the cast copies carry nothing lost
-        if da.kind == "f" and db.kind in "biu":
-            b = leaf(b._data.astype(da))
-        elif db.kind == "f" and da.kind in "biu":
-            a = leaf(a._data.astype(db))
     sa, sb = a._data.shape, b._data.shape
     if sa != sb:
         # by hand: np.broadcast_shapes costs 1 us, a fifth of a small op's whole overhead
         for m, n in zip(reversed(sa), reversed(sb)):
             if m != n and m != 1 and n != 1:
-                raise ValueError(f"{where}: shapes {tuple(sa)} and {tuple(sb)} cannot be "
+                raise ShapeError(f"{where}: shapes {tuple(sa)} and {tuple(sb)} cannot be "
                                  "broadcast together (sizes must match, or be 1, aligned from "
                                  "the last dimension)")
     return a, b

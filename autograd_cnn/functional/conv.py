@@ -27,7 +27,7 @@ import numbers
 import numpy as np
 
 from .. import backend
-from .base import Tensor, ensure_tensor, make
+from .base import ShapeError, Tensor, ensure_tensor, make
 
 __all__ = ["conv2d", "conv_transpose2d"]
 
@@ -76,15 +76,15 @@ def _check_dtypes(where: str, x: Tensor, w: Tensor, b) -> None:
 
 def _check_ndim(where: str, x: Tensor, w: Tensor, w_layout: str) -> None:
     if x.ndim not in (3, 4):
-        raise ValueError(f"{where}: expected a 4-D input (N, C, H, W) or a 3-D unbatched input "
+        raise ShapeError(f"{where}: expected a 4-D input (N, C, H, W) or a 3-D unbatched input "
                          f"(C, H, W), got shape {x.shape}")
     if w.ndim != 4:
-        raise ValueError(f"{where}: weight must be 4-D {w_layout}, got shape {w.shape}")
+        raise ShapeError(f"{where}: weight must be 4-D {w_layout}, got shape {w.shape}")
 
 
 def _check_bias(where: str, b, channels: int) -> None:
     if b is not None and b.shape != (channels,):
-        raise ValueError(f"{where}: bias must have shape ({channels},), one entry per output "
+        raise ShapeError(f"{where}: bias must have shape ({channels},), one entry per output "
                          f"channel, got {b.shape}")
 
 
@@ -124,7 +124,7 @@ def _conv_geometry(where, in_hw, kernel, stride, padding, dilation):
     if any(s > n for s, n in zip(span, padded)):
         dil = "" if dilation == (1, 1) else f" (dilation {dilation} spreads it over " \
                                             f"{span[0]}x{span[1]})"
-        raise ValueError(f"{where}: kernel {kernel[0]}x{kernel[1]}{dil} is larger than the "
+        raise ShapeError(f"{where}: kernel {kernel[0]}x{kernel[1]}{dil} is larger than the "
                          f"padded input {padded[0]}x{padded[1]} (input {in_hw[0]}x{in_hw[1]}, "
                          f"padding {before} before and {after} after); use a bigger input, more "
                          "padding or a smaller kernel")
@@ -152,13 +152,13 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> T
     groups = _groups(where, groups)
     c_in, (k_out, cg) = x.shape[-3], w.shape[:2]
     if c_in % groups:
-        raise ValueError(f"{where}: input has {c_in} channels, not divisible by groups={groups}")
+        raise ShapeError(f"{where}: input has {c_in} channels, not divisible by groups={groups}")
     if k_out % groups:
-        raise ValueError(f"{where}: weight has {k_out} output channels (weight shape {w.shape}),"
+        raise ShapeError(f"{where}: weight has {k_out} output channels (weight shape {w.shape}),"
                          f" not divisible by groups={groups}")
     if c_in != cg * groups:
         grp = "" if groups == 1 else f", groups={groups}"
-        raise ValueError(f"{where}: input has {c_in} channels but weight expects {cg * groups} "
+        raise ShapeError(f"{where}: input has {c_in} channels but weight expects {cg * groups} "
                          f"(weight shape {w.shape}{grp})")
     _check_bias(where, b, k_out)
     stride, pad, dilation, out_size = _conv_geometry(where, x.shape[-2:], w.shape[2:], stride,
@@ -211,10 +211,10 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     groups = _groups(where, groups)
     c_in, (wc_in, cog) = x.shape[-3], w.shape[:2]
     if c_in % groups:
-        raise ValueError(f"{where}: input has {c_in} channels, not divisible by groups={groups}")
+        raise ShapeError(f"{where}: input has {c_in} channels, not divisible by groups={groups}")
     if c_in != wc_in:
         grp = "" if groups == 1 else f", groups={groups}"
-        raise ValueError(f"{where}: input has {c_in} channels but weight expects {wc_in} "
+        raise ShapeError(f"{where}: input has {c_in} channels but weight expects {wc_in} "
                          f"(weight shape {w.shape}{grp})")
     _check_bias(where, b, cog * groups)
     if isinstance(padding, str):
@@ -232,7 +232,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     out_size = tuple((n - 1) * s - 2 * p + d * (k - 1) + op + 1 for n, s, p, d, k, op in
                      zip(in_hw, stride, pad, dilation, w.shape[2:], out_pad))
     if any(o < 1 for o in out_size):
-        raise ValueError(f"{where}: output size would be {out_size[0]}x{out_size[1]} for input "
+        raise ShapeError(f"{where}: output size would be {out_size[0]}x{out_size[1]} for input "
                          f"{in_hw[0]}x{in_hw[1]}, kernel {w.shape[2]}x{w.shape[3]}, stride "
                          f"{stride}, padding {pad}, dilation {dilation}, output_padding "
                          f"{out_pad}; it must be positive (reduce the padding)")

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import DTypeError
 from ..tensor import get_default_dtype
-from .base import Tensor, ensure_tensor, leaf, make, operands
+from .base import (Tensor, _cast_backward, cast_to, ensure_tensor, float_input, leaf, make,
+                   operands, result_dtype)
 
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "sqrt", "sin", "cos",
     "square", "clip", "clamp", "maximum", "minimum", "where", "sign", "cast",
-    "eq", "ne", "lt", "le", "gt", "ge", "logical_not",
+    "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "bitwise_not",
 ]
 
 
@@ -133,7 +135,7 @@ def _abs_backward(node, g):
 
 def exp(x) -> Tensor:
     """e^x.  d/dx = e^x (the output)."""
-    x = ensure_tensor(x, "exp")
+    x = float_input(x, "exp")
     return make(np.exp(x._data), (x,), "exp", _exp_backward)
 
 
@@ -143,7 +145,7 @@ def _exp_backward(node, g):
 
 def log(x) -> Tensor:
     """ln x.  d/dx = 1/x.  (ln 0 = -inf and ln of a negative number = nan, as in numpy.)"""
-    x = ensure_tensor(x, "log")
+    x = float_input(x, "log")
     return make(np.log(x._data), (x,), "log", _log_backward)
 
 
@@ -153,7 +155,7 @@ def _log_backward(node, g):
 
 def sqrt(x) -> Tensor:
     """sqrt(x).  d/dx = 1 / (2 sqrt x)."""
-    x = ensure_tensor(x, "sqrt")
+    x = float_input(x, "sqrt")
     return make(np.sqrt(x._data), (x,), "sqrt", _sqrt_backward)
 
 
@@ -164,7 +166,7 @@ def _sqrt_backward(node, g):
 
 def sin(x) -> Tensor:
     """sin x.  d/dx = cos x."""
-    x = ensure_tensor(x, "sin")
+    x = float_input(x, "sin")
     return make(np.sin(x._data), (x,), "sin", _sin_backward)
 
 
@@ -174,7 +176,7 @@ def _sin_backward(node, g):
 
 def cos(x) -> Tensor:
     """cos x.  d/dx = -sin x."""
-    x = ensure_tensor(x, "cos")
+    x = float_input(x, "cos")
     return make(np.cos(x._data), (x,), "cos", _cos_backward)
 
 
@@ -187,9 +189,20 @@ def clip(x, min=None, max=None) -> Tensor:
     x = ensure_tensor(x, "clip")
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
-    if min is not None and max is not None and min > max:
-        raise ValueError(f"clip: min ({min}) is greater than max ({max})")
-    return make(np.clip(x._data, min, max), (x,), "clip", _clip_backward, (min, max))
+    if isinstance(min, Tensor):
+        min = min._data
+    if isinstance(max, Tensor):
+        max = max._data
+    dtype = result_dtype(x, *(b for b in (min, max) if b is not None))
+    if dtype != x.dtype:
+        x = cast_to(x, dtype)               # an integer tensor with float bounds: float32
+    # min > max sets every element to max, as in PyTorch (np.minimum after np.maximum)
+    out = x._data
+    if min is not None:
+        out = np.maximum(out, min)
+    if max is not None:
+        out = np.minimum(out, max)
+    return make(np.asarray(out, dtype=dtype), (x,), "clip", _clip_backward, (min, max))
 
 
 def _clip_backward(node, g):
@@ -200,6 +213,8 @@ def _clip_backward(node, g):
         inside &= x >= lo
     if hi is not None:
         inside &= x <= hi
+        if lo is not None:
+            inside &= np.asarray(lo <= hi)  # min > max: every output is max, a constant
     return (g * inside,)
 
 
@@ -231,6 +246,9 @@ def where(condition, a, b) -> Tensor:
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        dt = result_dtype(a, b)             # where(cond, 1.0, 0.0): both scalars
+        a, b = leaf(np.asarray(a, dtype=dt)), leaf(np.asarray(b, dtype=dt))
     a, b = operands(a, b, "where")
     try:
         np.broadcast_shapes(cond.shape, a._data.shape, b._data.shape)
@@ -263,10 +281,6 @@ def cast(x, dtype) -> Tensor:
     return make(x._data.astype(dtype), (x,), "cast", _cast_backward)
 
 
-def _cast_backward(node, g):
-    return (g.astype(node._parents[0].dtype),)
-
-
 # ---- comparisons: bool tensors, no gradient ---------------------------------------------------
 
 
@@ -288,5 +302,15 @@ ge = _compare(np.greater_equal, "ge")
 
 
 def logical_not(x) -> Tensor:
+    """not x, elementwise, as a bool tensor (any dtype; non-zero is true)."""
     x = ensure_tensor(x, "logical_not")
     return leaf(np.logical_not(x._data))
+
+
+def bitwise_not(x) -> Tensor:
+    """``~x``: bitwise not of an integer tensor, logical not of a bool one (as in PyTorch)."""
+    x = ensure_tensor(x, "bitwise_not")
+    if x._data.dtype.kind not in "biu":
+        raise DTypeError(f"bitwise_not (~): expected an integer or bool tensor, got dtype "
+                         f"{x.dtype} (use logical_not, or 1 - x, for floats)")
+    return leaf(np.invert(x._data))

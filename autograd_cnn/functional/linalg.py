@@ -15,13 +15,13 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from .base import Tensor, ensure_tensor, make
+from .base import ShapeError, Tensor, ensure_tensor, make
 
 __all__ = ["matmul", "mm", "bmm", "linear", "dot", "outer"]
 
 
 def _matmul_error(a_shape, b_shape, why: str):
-    return ValueError(f"matmul: shapes {a_shape} and {b_shape} cannot be multiplied ({why})")
+    return ShapeError(f"matmul: shapes {a_shape} and {b_shape} cannot be multiplied ({why})")
 
 
 def _check_matmul(a: Tensor, b: Tensor) -> None:
@@ -93,7 +93,7 @@ def mm(a, b) -> Tensor:
     a = ensure_tensor(a, "mm")
     b = ensure_tensor(b, "mm")
     if a.ndim != 2 or b.ndim != 2:
-        raise ValueError(f"mm: expected two 2-D tensors, got shapes {a.shape} and {b.shape}")
+        raise ShapeError(f"mm: expected two 2-D tensors, got shapes {a.shape} and {b.shape}")
     return matmul(a, b)
 
 
@@ -102,7 +102,7 @@ def bmm(a, b) -> Tensor:
     a = ensure_tensor(a, "bmm")
     b = ensure_tensor(b, "bmm")
     if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
-        raise ValueError(f"bmm: expected (B, n, k) and (B, k, m), got {a.shape} and {b.shape}")
+        raise ShapeError(f"bmm: expected (B, n, k) and (B, k, m), got {a.shape} and {b.shape}")
     return matmul(a, b)
 
 
@@ -111,7 +111,7 @@ def dot(a, b) -> Tensor:
     a = ensure_tensor(a, "dot")
     b = ensure_tensor(b, "dot")
     if a.ndim != 1 or b.ndim != 1:
-        raise ValueError(f"dot: expected two 1-D tensors, got shapes {a.shape} and {b.shape}")
+        raise ShapeError(f"dot: expected two 1-D tensors, got shapes {a.shape} and {b.shape}")
     return matmul(a, b)
 
 
@@ -120,7 +120,7 @@ def outer(a, b) -> Tensor:
     a = ensure_tensor(a, "outer")
     b = ensure_tensor(b, "outer")
     if a.ndim != 1 or b.ndim != 1:
-        raise ValueError(f"outer: expected two 1-D tensors, got shapes {a.shape} and {b.shape}")
+        raise ShapeError(f"outer: expected two 1-D tensors, got shapes {a.shape} and {b.shape}")
     return a.reshape(-1, 1) * b.reshape(1, -1)
 
 
@@ -131,10 +131,10 @@ def linear(x, weight, bias=None) -> Tensor:
     x = ensure_tensor(x, "linear")
     weight = ensure_tensor(weight, "linear")
     if weight.ndim != 2:
-        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), "
+        raise ShapeError(f"linear: weight must be 2-D (out_features, in_features), "
                          f"got shape {weight.shape}")
     if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(
+        raise ShapeError(
             f"linear: input has {x.shape[-1] if x.ndim else 0} features (shape {x.shape}) but "
             f"weight expects {weight.shape[1]} (weight shape {weight.shape})"
         )
@@ -153,7 +153,7 @@ def linear(x, weight, bias=None) -> Tensor:
         return make(out, (x, weight), "linear", _linear_backward)
     bias = ensure_tensor(bias, "linear")
     if bias.shape != (weight.shape[0],):
-        raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+        raise ShapeError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
     if bias.dtype != weight.dtype:
         raise TypeError(f"linear: bias is {bias.dtype} but weight is {weight.dtype}")
     out += bias._data

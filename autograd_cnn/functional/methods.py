@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..tensor import Tensor
 from . import activation as A
 from . import elementwise as E
+from . import inplace as I
 from . import linalg as L
 from . import reduce as R
 from . import shape as S
@@ -33,8 +34,8 @@ OPERATORS = {
     "__matmul__": L.matmul, "__rmatmul__": _swap(L.matmul),
     "__neg__": E.neg, "__abs__": E.abs,
     "__eq__": E.eq, "__ne__": E.ne, "__lt__": E.lt, "__le__": E.le, "__gt__": E.gt,
-    "__ge__": E.ge, "__invert__": E.logical_not,
-    "__getitem__": S.getitem, "__setitem__": S.setitem,
+    "__ge__": E.ge, "__invert__": E.bitwise_not,
+    "__getitem__": S.getitem,
 }
 
 def _where(self, condition, other):
@@ -49,7 +50,8 @@ METHODS = {
     "abs": E.abs, "exp": E.exp, "log": E.log, "sqrt": E.sqrt, "sin": E.sin, "cos": E.cos,
     "square": E.square, "clip": E.clip, "clamp": E.clamp, "maximum": E.maximum,
     "minimum": E.minimum, "sign": E.sign, "eq": E.eq, "ne": E.ne, "lt": E.lt, "le": E.le,
-    "gt": E.gt, "ge": E.ge, "where": _where,
+    "gt": E.gt, "ge": E.ge, "where": _where, "logical_not": E.logical_not,
+    "bitwise_not": E.bitwise_not,
     # activations
     "relu": A.relu, "leaky_relu": A.leaky_relu, "elu": A.elu, "softplus": A.softplus,
     "hardtanh": A.hardtanh, "sigmoid": A.sigmoid, "tanh": A.tanh, "softmax": A.softmax,
@@ -65,7 +67,8 @@ METHODS = {
     "flatten": S.flatten, "unflatten": S.unflatten, "squeeze": S.squeeze,
     "unsqueeze": S.unsqueeze, "expand": S.expand, "broadcast_to": S.broadcast_to,
     "gather": S.gather, "split": S.split, "chunk": S.chunk, "narrow": S.narrow,
-    "contiguous": S.contiguous, "repeat": S.repeat, "flip": S.flip,
+    "contiguous": S.contiguous, "repeat": S.repeat, "flip": S.flip, "view_as": S.view_as,
+    "reshape_as": S.reshape_as,
 }
 
 
@@ -86,7 +89,7 @@ CASTS = {
 
 
 def attach(cls=Tensor) -> None:
-    for table in (OPERATORS, METHODS, CASTS):
+    for table in (OPERATORS, METHODS, CASTS, I.METHODS):
         for name, fn in table.items():
             setattr(cls, name, fn)
     # __eq__ by value makes tensors unhashable unless hashing by identity is restored

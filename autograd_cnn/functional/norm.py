@@ -97,7 +97,7 @@ def _update_running(t, arr: np.ndarray, value: np.ndarray, momentum: float) -> N
     arr *= (1 - momentum)
     arr += (momentum * value).astype(arr.dtype)
     if isinstance(t, Tensor):
-        t._version += 1
+        t._bump_version()
 
 
 def _batch_norm_backward(node, g):

@@ -10,7 +10,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .base import Tensor, ensure_tensor, expand_reduced, leaf, make, norm_dim, norm_dims
+import warnings
+
+from ..errors import DTypeError
+from .base import (Tensor, cast_to, ensure_tensor, expand_reduced, float_input, leaf, make,
+                   norm_dim, norm_dims)
 
 __all__ = ["sum", "mean", "max", "min", "amax", "amin", "var", "std", "logsumexp", "argmax",
            "argmin", "prod", "norm", "all", "any"]
@@ -29,11 +33,27 @@ def _count(shape: tuple, dims) -> int:
     return int(np.prod([shape[d] for d in dims], dtype=np.int64))
 
 
-def sum(x, dim=None, keepdim: bool = False) -> Tensor:
-    """sum of x over dim.  d/dx_i = 1 (the gradient is copied to every summed element)."""
-    x = ensure_tensor(x, "sum")
-    dims = norm_dims(dim, x.ndim, "sum")
-    out = x._data.sum(axis=dims, keepdims=keepdim)
+def _reduce_dims(dim, x: Tensor, where: str):
+    """``norm_dims`` for reductions: ``dim=()`` means all dims (as PyTorch), and a 0-d tensor
+    accepts dim 0 or -1 (reducing nothing)."""
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:
+        return None
+    dims = norm_dims(dim, x.ndim, where)
+    return None if x.ndim == 0 else dims
+
+
+def _as_dtype(x: Tensor, dtype, where: str) -> Tensor:
+    """``x`` converted to ``dtype=`` before a reduction (as PyTorch's ``sum(dtype=...)``)."""
+    return x if dtype is None else cast_to(x, np.dtype(dtype))
+
+
+def sum(x, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """sum of x over dim.  d/dx_i = 1 (the gradient is copied to every summed element).
+    Integer and bool tensors sum to int64 (as in PyTorch) unless ``dtype`` is given."""
+    x = _as_dtype(ensure_tensor(x, "sum"), dtype, "sum")
+    dims = _reduce_dims(dim, x, "sum")
+    out = x._data.sum(axis=dims, keepdims=keepdim,
+                      dtype=np.int64 if x._data.dtype.kind in "biu" else None)
     return make(np.asarray(out), (x,), "sum", _sum_backward, (dims, keepdim))
 
 
@@ -42,13 +62,18 @@ def _sum_backward(node, g):
     return (expand_reduced(g, node._parents[0].shape, dims, keepdim),)
 
 
-def mean(x, dim=None, keepdim: bool = False) -> Tensor:
-    """mean of x over dim.  d/dx_i = 1/n with n the number of averaged elements."""
-    x = ensure_tensor(x, "mean")
+def _require_float(x: Tensor, where: str) -> None:
     if x.dtype.kind != "f":
-        raise TypeError(f"mean: expected a floating tensor, got dtype {x.dtype} "
-                        "(convert with .float() first)")
-    dims = norm_dims(dim, x.ndim, "mean")
+        raise DTypeError(f"{where}: expected a floating-point tensor, got dtype {x.dtype} "
+                         f"(as in PyTorch; convert with .float() first, or pass dtype=)")
+
+
+def mean(x, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """mean of x over dim.  d/dx_i = 1/n with n the number of averaged elements.
+    Integer tensors are refused, as in PyTorch, unless ``dtype`` is given."""
+    x = _as_dtype(ensure_tensor(x, "mean"), dtype, "mean")
+    _require_float(x, "mean")
+    dims = _reduce_dims(dim, x, "mean")
     out = x._data.mean(axis=dims, keepdims=keepdim)
     return make(np.asarray(out, dtype=x.dtype), (x,), "mean", _mean_backward, (dims, keepdim))
 
@@ -62,6 +87,13 @@ def _mean_backward(node, g):
 
 def _extreme(x, dim, keepdim, name, pick, arg):
     x = ensure_tensor(x, name)
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"{name}: dim must be an int (use amax/amin to reduce over several "
+                        f"dims), got {dim!r}")
+    if dim is not None and x.ndim == 0:
+        norm_dim(dim, 0, name)
+        return ValuesIndices(make(x._data.copy(), (x,), name, _identity_rule),
+                             leaf(np.zeros((), np.int64)))
     if dim is None:
         out = np.asarray(pick(x._data))
         return make(out, (x,), name, _extreme_all_backward)
@@ -74,6 +106,10 @@ def _extreme(x, dim, keepdim, name, pick, arg):
         idx = np.expand_dims(idx, d)
     out = make(values, (x,), name, _extreme_dim_backward, (d, idx, keepdim))
     return ValuesIndices(out, leaf(idx.astype(np.int64)))
+
+
+def _identity_rule(node, g):
+    return (g,)
 
 
 def _extreme_all_backward(node, g):
@@ -109,7 +145,7 @@ def min(x, dim=None, keepdim: bool = False):
 
 def _amax_like(x, dim, keepdim, name, pick):
     x = ensure_tensor(x, name)
-    dims = norm_dims(dim, x.ndim, name)
+    dims = _reduce_dims(dim, x, name)
     out = np.asarray(pick(x._data, axis=dims, keepdims=keepdim))
     return make(out, (x,), name, _amax_backward, (dims, keepdim))
 
@@ -140,53 +176,68 @@ def _correction(unbiased, correction) -> int:
     return 1 if unbiased is None or unbiased else 0
 
 
+def _dof(x: Tensor, dims, c: int, where: str) -> int:
+    """n - correction, or 0 with PyTorch's warning when no degrees of freedom are left (the
+    result is then nan, or inf where the spread is not zero)."""
+    n = _count(x.shape, dims)
+    if n - c <= 0:
+        warnings.warn(f"{where}(): degrees of freedom is <= 0 ({n} element(s), correction "
+                      f"{c}); the result is nan or inf", UserWarning, stacklevel=3)
+        return 0
+    return n - c
+
+
+def _centred(x: Tensor, dims):
+    return x._data - x._data.mean(axis=dims, keepdims=True)
+
+
 def var(x, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
     """sum (x - mean)^2 / (n - correction); unbiased (correction 1) by default, as in PyTorch.
     d/dx_i = 2 (x_i - mean) / (n - correction)."""
     x = ensure_tensor(x, "var")
-    dims = norm_dims(dim, x.ndim, "var")
-    c = _correction(unbiased, correction)
-    n = _count(x.shape, dims)
-    if n - c <= 0:
-        raise ValueError(f"var: {n} element(s) over dim {dim} leave no degrees of freedom with "
-                         f"correction {c}; pass unbiased=False or correction=0")
-    centred = x._data - x._data.mean(axis=dims, keepdims=True)
-    out = np.asarray((centred * centred).sum(axis=dims, keepdims=keepdim) / (n - c),
-                     dtype=x.dtype)
-    return make(out, (x,), "var", _var_backward, (dims, keepdim, centred, n - c))
+    _require_float(x, "var")
+    dims = _reduce_dims(dim, x, "var")
+    dof = _dof(x, dims, _correction(unbiased, correction), "var")
+    centred = _centred(x, dims)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.asarray((centred * centred).sum(axis=dims, keepdims=keepdim) / dof,
+                         dtype=x.dtype)
+    return make(out, (x,), "var", _var_backward, (dims, keepdim, centred, dof))
 
 
 def _var_backward(node, g):
     dims, keepdim, centred, dof = node._saved
-    return (expand_reduced(g, centred.shape, dims, keepdim) * centred * (2 / dof),)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (expand_reduced(g, centred.shape, dims, keepdim) * centred * (2 / dof),)
 
 
 def std(x, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
-    """sqrt(var).  d/dx_i = (x_i - mean) / ((n - correction) std)."""
+    """sqrt(var).  d/dx_i = (x_i - mean) / ((n - correction) std); 0 where std is 0 (a
+    constant input), as in PyTorch."""
     x = ensure_tensor(x, "std")
-    dims = norm_dims(dim, x.ndim, "std")
-    c = _correction(unbiased, correction)
-    n = _count(x.shape, dims)
-    if n - c <= 0:
-        raise ValueError(f"std: {n} element(s) over dim {dim} leave no degrees of freedom with "
-                         f"correction {c}; pass unbiased=False or correction=0")
-    centred = x._data - x._data.mean(axis=dims, keepdims=True)
-    out = np.sqrt((centred * centred).sum(axis=dims, keepdims=keepdim) / (n - c))
+    _require_float(x, "std")
+    dims = _reduce_dims(dim, x, "std")
+    dof = _dof(x, dims, _correction(unbiased, correction), "std")
+    centred = _centred(x, dims)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.sqrt((centred * centred).sum(axis=dims, keepdims=keepdim) / dof)
     return make(np.asarray(out, dtype=x.dtype), (x,), "std", _std_backward,
-                (dims, keepdim, centred, n - c))
+                (dims, keepdim, centred, dof))
 
 
 def _std_backward(node, g):
     dims, keepdim, centred, dof = node._saved
     shape = centred.shape
-    return (expand_reduced(g / node._data, shape, dims, keepdim) * centred / dof,)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scaled = np.where(node._data == 0, 0, g / node._data)
+        return (expand_reduced(scaled, shape, dims, keepdim) * centred / dof,)
 
 
 def logsumexp(x, dim=None, keepdim: bool = False) -> Tensor:
     """ln sum e^x over dim, computed as m + ln sum e^(x - m) with m the max (no overflow).
     d/dx = softmax(x) over dim."""
-    x = ensure_tensor(x, "logsumexp")
-    dims = norm_dims(dim, x.ndim, "logsumexp")
+    x = float_input(x, "logsumexp")
+    dims = _reduce_dims(dim, x, "logsumexp")
     d = x._data
     m = d.max(axis=dims, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
@@ -208,8 +259,9 @@ def _logsumexp_backward(node, g):
 def prod(x, dim=None, keepdim: bool = False) -> Tensor:
     """Product over dim (int or None).  d/dx_i = product of the other elements."""
     x = ensure_tensor(x, "prod")
-    dims = norm_dims(dim, x.ndim, "prod")
-    out = np.asarray(x._data.prod(axis=dims, keepdims=keepdim))
+    dims = _reduce_dims(dim, x, "prod")
+    out = np.asarray(x._data.prod(axis=dims, keepdims=keepdim,
+                                  dtype=np.int64 if x._data.dtype.kind in "biu" else None))
     return make(out, (x,), "prod", _prod_backward, (dims, keepdim))
 
 
@@ -230,20 +282,50 @@ def _prod_backward(node, g):
 
 
 def norm(x, p=2, dim=None, keepdim: bool = False) -> Tensor:
-    """The p-norm over dim (p = 1, 2 or inf; 2 by default).  For p = 2, d/dx = x / norm."""
+    """The p-norm over dim: (sum |x|^p)^(1/p) for any real p; 'fro' is 2; inf / -inf the
+    largest / smallest |x|; 0 counts the non-zeros (no gradient).
+    d/dx = sign(x) |x|^(p-1) / norm^(p-1), and 0 where the norm is 0 (as in PyTorch)."""
     x = ensure_tensor(x, "norm")
-    if p == 2 or p == "fro":
-        return (x * x).sum(dim=dim, keepdim=keepdim).sqrt()
-    if p == 1:
-        return x.abs().sum(dim=dim, keepdim=keepdim)
+    _require_float(x, "norm")
+    if p == "fro":
+        p = 2
+    if isinstance(p, str) or not isinstance(p, (int, float, np.integer, np.floating)):
+        raise ValueError(f"norm: p must be a number, 'fro', inf or -inf, got {p!r}")
     if p == float("inf"):
         return amax(x.abs(), dim=dim, keepdim=keepdim)
-    raise ValueError(f"norm: p must be 1, 2, 'fro' or inf, got {p!r}")
+    if p == -float("inf"):
+        return amin(x.abs(), dim=dim, keepdim=keepdim)
+    dims = _reduce_dims(dim, x, "norm")
+    if p == 0:
+        return leaf(np.asarray((x._data != 0).sum(axis=dims, keepdims=keepdim), dtype=x.dtype))
+    if p == 1:
+        return x.abs().sum(dim=dims, keepdim=keepdim) if dims is not None else x.abs().sum()
+    a = np.abs(x._data)
+    with np.errstate(over="ignore"):
+        out = (a * a).sum(axis=dims, keepdims=keepdim) ** 0.5 if p == 2 else \
+            (a ** p).sum(axis=dims, keepdims=keepdim) ** (1.0 / p)
+    return make(np.asarray(out, dtype=x.dtype), (x,), "norm", _norm_backward,
+                (float(p), dims, keepdim))
+
+
+def _norm_backward(node, g):
+    p, dims, keepdim = node._saved
+    x = node._parents[0]._data
+    n = expand_reduced(node._data, x.shape, dims, keepdim)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if p == 2:
+            d = x / n
+        else:
+            d = np.sign(x) * np.abs(x) ** (p - 1) / n ** (p - 1)
+        d = np.where(n == 0, 0, d)
+    return (expand_reduced(g, x.shape, dims, keepdim) * d,)
 
 
 def _arg(x, dim, keepdim, name, fn):
     x = ensure_tensor(x, name)
-    if dim is None:
+    if dim is None or x.ndim == 0:
+        if dim is not None:
+            norm_dim(dim, 0, name)
         return leaf(np.asarray(fn(x._data), dtype=np.int64))
     d = norm_dim(dim, x.ndim, name)
     idx = fn(x._data, axis=d)

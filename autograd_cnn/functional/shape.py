@@ -10,11 +10,13 @@ import builtins
 
 import numpy as np
 
+from ..errors import ShapeError
+from ..tensor import share_version
 from .base import Tensor, ensure_tensor, make, norm_dim
 
 __all__ = [
     "reshape", "view", "transpose", "permute", "flatten", "unflatten", "squeeze", "unsqueeze",
-    "expand", "broadcast_to", "getitem", "setitem", "cat", "concatenate", "stack", "split",
+    "expand", "broadcast_to", "view_as", "reshape_as", "getitem", "index_put", "assign", "cat", "concatenate", "stack", "split",
     "chunk", "narrow", "pad", "gather", "contiguous", "repeat", "flip",
 ]
 
@@ -25,23 +27,56 @@ def _sizes(shape) -> tuple:
     return tuple(int(s) for s in shape)
 
 
+def _is_view(out: np.ndarray, x: Tensor) -> bool:
+    """Whether ``out`` is a numpy view of ``x``'s storage (numpy keeps the owner in ``base``)."""
+    base = out.base
+    return base is not None and (base is x._data or base is x._data.base)
+
+
+def as_view(out: Tensor, x: Tensor) -> Tensor:
+    """``out`` shares ``x``'s version counter when its array is a view of ``x``'s storage, so an
+    in-place write through either invalidates the ops that recorded the other (as in PyTorch)."""
+    if _is_view(out._data, x):
+        share_version(out, x)
+    return out
+
+
 def reshape(x, *shape) -> Tensor:
-    """The same elements in a new shape (one dim may be -1).  Backward: reshape back."""
+    """The same elements in a new shape (one dim may be -1): a view when the strides allow it,
+    a copy otherwise (as in PyTorch).  Backward: reshape back."""
     x = ensure_tensor(x, "reshape")
     shape = _sizes(shape)
     try:
         out = x._data.reshape(shape)
     except ValueError:
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
+        raise ShapeError(f"reshape: cannot reshape a tensor of shape {x.shape} "
                          f"({x._data.size} elements) into shape {shape}") from None
-    return make(out, (x,), "reshape", _reshape_backward)
+    return as_view(make(out, (x,), "reshape", _reshape_backward), x)
 
 
 def _reshape_backward(node, g):
     return (np.reshape(g, node._parents[0].shape),)
 
 
-view = reshape
+def view(x, *shape) -> Tensor:
+    """Like ``reshape`` but always a view: refused (as in PyTorch) when the strides do not allow
+    one, because a copy would silently stop in-place writes from reaching ``x``."""
+    out = reshape(x, *shape)
+    if out._data.size and not _is_view(out._data, x) and x._data.size:
+        raise ShapeError(
+            f"view: a tensor of shape {x.shape} with strides {x._data.strides} cannot be viewed "
+            f"as shape {out.shape} without copying; use .reshape(...) (or .contiguous() first)")
+    return out
+
+
+def view_as(x, other) -> Tensor:
+    """``x.view(other.shape)``."""
+    return view(x, other.shape)
+
+
+def reshape_as(x, other) -> Tensor:
+    """``x.reshape(other.shape)``."""
+    return reshape(x, other.shape)
 
 
 def contiguous(x) -> Tensor:
@@ -64,7 +99,7 @@ def flatten(x, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     s = norm_dim(start_dim, x.ndim, "flatten")
     e = norm_dim(end_dim, x.ndim, "flatten")
     if s > e:
-        raise ValueError(f"flatten: start_dim ({start_dim}) comes after end_dim ({end_dim})")
+        raise ShapeError(f"flatten: start_dim ({start_dim}) comes after end_dim ({end_dim})")
     shape = x.shape[:s] + (int(np.prod(x.shape[s:e + 1], dtype=np.int64)),) + x.shape[e + 1:]
     return reshape(x, shape)
 
@@ -81,7 +116,8 @@ def transpose(x, dim0: int = 0, dim1: int = 1) -> Tensor:
     x = ensure_tensor(x, "transpose")
     a = norm_dim(dim0, x.ndim, "transpose")
     b = norm_dim(dim1, x.ndim, "transpose")
-    return make(np.swapaxes(x._data, a, b), (x,), "transpose", _transpose_backward, (a, b))
+    return as_view(make(np.swapaxes(x._data, a, b), (x,), "transpose", _transpose_backward,
+                        (a, b)), x)
 
 
 def _transpose_backward(node, g):
@@ -94,11 +130,11 @@ def permute(x, *dims) -> Tensor:
     x = ensure_tensor(x, "permute")
     dims = _sizes(dims)
     if len(dims) != x.ndim:
-        raise ValueError(f"permute: got {len(dims)} dims {dims} for a tensor with {x.ndim}")
+        raise ShapeError(f"permute: got {len(dims)} dims {dims} for a tensor with {x.ndim}")
     dims = tuple(norm_dim(d, x.ndim, "permute") for d in dims)
     if sorted(dims) != list(range(x.ndim)):
-        raise ValueError(f"permute: {dims} is not a permutation of 0..{x.ndim - 1}")
-    return make(np.transpose(x._data, dims), (x,), "permute", _permute_backward, dims)
+        raise ShapeError(f"permute: {dims} is not a permutation of 0..{x.ndim - 1}")
+    return as_view(make(np.transpose(x._data, dims), (x,), "permute", _permute_backward, dims), x)
 
 
 def _permute_backward(node, g):
@@ -131,8 +167,8 @@ def broadcast_to(x, *shape) -> Tensor:
     try:
         out = np.broadcast_to(x._data, shape)
     except ValueError:
-        raise ValueError(f"broadcast_to: shape {x.shape} cannot be broadcast to {shape}") from None
-    return make(out, (x,), "broadcast_to", _identity_backward)
+        raise ShapeError(f"broadcast_to: shape {x.shape} cannot be broadcast to {shape}") from None
+    return as_view(make(out, (x,), "broadcast_to", _identity_backward), x)
 
 
 def expand(x, *sizes) -> Tensor:
@@ -141,7 +177,7 @@ def expand(x, *sizes) -> Tensor:
     sizes = _sizes(sizes)
     lead = len(sizes) - x.ndim
     if lead < 0:
-        raise ValueError(f"expand: {len(sizes)} sizes given for a tensor with {x.ndim} dims")
+        raise ShapeError(f"expand: {len(sizes)} sizes given for a tensor with {x.ndim} dims")
     shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
     return broadcast_to(x, shape)
 
@@ -149,39 +185,111 @@ def expand(x, *sizes) -> Tensor:
 # ---- indexing ----------------------------------------------------------------------------------
 
 
-def _index_key(key):
-    """Tensors and lists inside an index become numpy arrays; returns (key, is_basic)."""
-    parts = key if isinstance(key, tuple) else (key,)
-    out, basic = [], True
+def _index_part(k):
+    """One entry of an index as numpy understands it: tensors, lists, tuples and ranges become
+    integer or bool arrays (a 0-d integer tensor is an int, as in PyTorch)."""
+    if isinstance(k, Tensor):
+        k = k._data
+        if k.ndim == 0 and k.dtype.kind in "iu":
+            return int(k)
+    elif isinstance(k, (list, tuple, range)):
+        k = np.asarray(k)
+        if k.size == 0:
+            k = k.astype(np.int64)
+    if isinstance(k, np.ndarray):
+        if k.dtype.kind not in "iub":
+            raise IndexError(f"tensors used as indices must be integer or bool tensors, got "
+                             f"dtype {k.dtype}")
+        return k
+    if isinstance(k, slice):
+        if k.step is not None and int(k.step) <= 0:
+            raise ValueError(f"step must be greater than zero (got slice step {k.step}); "
+                             "use .flip(dim) to reverse")
+        return k
+    if k is None or k is Ellipsis or isinstance(k, (int, np.integer)):
+        return k
+    raise IndexError(f"unsupported index of type {type(k).__name__} ({k!r}); expected ints, "
+                     "slices, None, ..., or integer/bool tensors, arrays or lists")
+
+
+def _index_key(key, ndim: int):
+    """PyTorch's indexing as one or two numpy keys: ``(basic, advanced)``.
+
+    numpy and PyTorch differ in one rule: numpy counts an int next to an index array as an
+    advanced index (so ``x[0, :, [1, 2]]`` moves the broadcast dim first), PyTorch applies ints
+    first, like slices. So ints, slices, None and ... go into the basic key (a view); the arrays
+    are applied to that view as a second key, or ``advanced`` is None when there are none."""
+    t = type(key)
+    if t is int or (t is slice and (key.step is None or key.step > 0)):
+        return (key,), None                 # the common x[i] and x[a:b], kept fast
+    parts = [_index_part(k) for k in (key if t is tuple else (key,))]
+    if not any(isinstance(k, np.ndarray) for k in parts):
+        return tuple(parts), None
+    if any(isinstance(k, np.ndarray) and k.dtype == np.bool_ and k.ndim == 0 for k in parts):
+        return tuple(parts), None          # x[True]: numpy's (and PyTorch's) new axis of 0 or 1
+    used = builtins.sum(k.ndim if isinstance(k, np.ndarray) and k.dtype == np.bool_ else
+                        0 if k is None or k is Ellipsis else 1 for k in parts)
+    if builtins.sum(k is Ellipsis for k in parts) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    expanded = []
     for k in parts:
-        if isinstance(k, Tensor):
-            k = k._data
-        elif isinstance(k, list):
-            k = np.asarray(k)
+        if k is Ellipsis:
+            expanded += [slice(None)] * builtins.max(ndim - used, 0)
+        else:
+            expanded.append(k)
+    basic, advanced = [], []
+    for k in expanded:
         if isinstance(k, np.ndarray):
-            if k.dtype.kind not in "iub":
-                raise IndexError(f"index arrays must be integer or bool, got dtype {k.dtype}")
-            basic = False
-        elif not (k is None or k is Ellipsis or isinstance(k, (slice, int, np.integer))):
-            raise IndexError(f"unsupported index of type {type(k).__name__} ({k!r})")
-        out.append(k)
-    return tuple(out), basic
+            basic += [slice(None)] * (k.ndim if k.dtype == np.bool_ else 1)
+            advanced.append(k)
+        elif isinstance(k, slice) or k is None:
+            basic.append(k)
+            advanced.append(slice(None))
+        else:                               # an int: applied by the basic key, its dim is gone
+            basic.append(k)
+    return tuple(basic), tuple(advanced)
 
 
-def getitem(x, key) -> Tensor:
-    """x[key]: ints, slices (with steps, negative), None, ..., integer arrays and bool masks.
-    Backward: the gradient is scatter-added into the indexed positions, so an element picked
-    twice receives both contributions."""
-    x = ensure_tensor(x, "getitem")
-    key, basic = _index_key(key)
+def _basic(x: Tensor, key) -> Tensor:
+    if Ellipsis not in key:
+        key = key + (Ellipsis,)             # a trailing ... keeps x[0] of a vector a 0-d view
     try:
         out = x._data[key]
     except IndexError as err:
-        raise IndexError(f"index {key if len(key) > 1 else key[0]!r} is invalid for a tensor of "
-                         f"shape {x.shape}: {err}") from None
-    if basic:
-        out = np.asarray(out)
-    return make(out, (x,), "getitem", _getitem_backward, (key, basic))
+        raise IndexError(f"index {_show(key)} is invalid for a tensor of shape {x.shape}: "
+                         f"{err}") from None
+    return as_view(make(out, (x,), "getitem", _getitem_backward, (key, True)), x)
+
+
+def _advanced(x: Tensor, key) -> Tensor:
+    try:
+        out = x._data[key]
+    except IndexError as err:
+        raise IndexError(f"index {_show(key)} is invalid for a tensor of shape {x.shape}: "
+                         f"{err}") from None
+    return make(out, (x,), "getitem", _getitem_backward, (key, False))
+
+
+def _show(key) -> str:
+    key = tuple(k for k in key if k is not Ellipsis) or key
+    return repr(key if len(key) > 1 else key[0])
+
+
+def getitem(x, key) -> Tensor:
+    """x[key] with PyTorch's rules: ints, slices (positive steps), None, ..., integer and bool
+    tensors/arrays/lists. Ints, slices, None and ... give a view (sharing storage and version
+    counter); index arrays give a copy, placed as PyTorch places them (ints never count as
+    advanced indices). Backward: the gradient is scatter-added into the indexed positions, so an
+    element picked twice receives both contributions."""
+    x = ensure_tensor(x, "getitem")
+    basic, advanced = _index_key(key, x.ndim)
+    if advanced is None:
+        if any(isinstance(k, np.ndarray) for k in basic):
+            return _advanced(x, basic)      # x[True] / x[False]
+        return _basic(x, basic)
+    if builtins.all(isinstance(k, slice) and k == slice(None) for k in basic):
+        return _advanced(x, advanced)
+    return _advanced(_basic(x, basic), advanced)
 
 
 def _getitem_backward(node, g):
@@ -195,12 +303,44 @@ def _getitem_backward(node, g):
     return (gx,)
 
 
-def setitem(x: Tensor, key, value) -> None:
-    """x[key] = value, in place (not recorded; refused on a tensor that requires grad while grad
-    mode is on, see Tensor's in-place rules)."""
-    key, _ = _index_key(key)
-    v = value._data if isinstance(value, Tensor) else value
-    x._inplace("__setitem__")[key] = v
+def index_put(x, key, value) -> Tensor:
+    """A copy of x with ``x[key] = value`` (the recorded form of ``x[key] = value``).
+    d/dx = 1 outside the written positions, 0 inside; d/dvalue = the gradient at the written
+    positions (summed where value was broadcast)."""
+    x = ensure_tensor(x, "index_put")
+    v = value if isinstance(value, Tensor) else ensure_tensor(value, "index_put")
+    out = x._data.copy()
+    assign(out, key, v._data)
+    return make(out, (x, v), "index_put", _index_put_backward, key)
+
+
+def _index_put_backward(node, g):
+    key = node._saved
+    x, v = node._parents
+    gx = gv = None
+    if x.requires_grad:
+        gx = np.array(g, copy=True)
+        assign(gx, key, 0)
+    if v.requires_grad:
+        gv = np.asarray(g)
+        basic, advanced = _index_key(key, gv.ndim)
+        gv = gv[basic] if advanced is None else gv[basic][advanced]
+    return gx, gv
+
+
+def assign(arr: np.ndarray, key, value) -> None:
+    """``arr[key] = value`` on a numpy array, with PyTorch's indexing rules (see _index_key)."""
+    basic, advanced = _index_key(key, arr.ndim)
+    try:
+        if advanced is None:
+            arr[basic] = value
+        else:
+            arr[basic][advanced] = value    # arr[basic] is a view: the write reaches arr
+    except ValueError as err:
+        shape = np.shape(value)
+        raise ShapeError(f"setitem: a value of shape {shape} cannot be assigned to the "
+                         f"positions {_show(basic if advanced is None else advanced)} of a "
+                         f"tensor of shape {arr.shape}: {err}") from None
 
 
 def narrow(x, dim: int, start: int, length: int) -> Tensor:
@@ -221,11 +361,11 @@ def gather(x, dim: int, index) -> Tensor:
     if idx.dtype.kind not in "iu":
         raise TypeError(f"gather: index must be an integer tensor, got dtype {idx.dtype}")
     if idx.ndim != x.ndim:
-        raise ValueError(f"gather: index has {idx.ndim} dims but the input has {x.ndim} "
+        raise ShapeError(f"gather: index has {idx.ndim} dims but the input has {x.ndim} "
                          f"(index shape {idx.shape}, input shape {x.shape})")
     for i, (ni, nx) in enumerate(zip(idx.shape, x.shape)):
         if i != d and ni > nx:
-            raise ValueError(f"gather: index shape {idx.shape} is larger than the input shape "
+            raise ShapeError(f"gather: index shape {idx.shape} is larger than the input shape "
                              f"{x.shape} in dim {i}")
     n = x.shape[d]
     if idx.size and (idx.min() < -n or idx.max() >= n):
@@ -255,7 +395,7 @@ def cat(tensors, dim: int = 0) -> Tensor:
     ref = tensors[0].shape
     for i, t in enumerate(tensors):
         if t.ndim != len(ref) or t.shape[:d] + t.shape[d + 1:] != ref[:d] + ref[d + 1:]:
-            raise ValueError(f"cat: tensor {i} has shape {t.shape}, which does not match "
+            raise ShapeError(f"cat: tensor {i} has shape {t.shape}, which does not match "
                              f"{ref} outside dim {d}")
     out = np.concatenate([t._data for t in tensors], axis=d)
     bounds = np.cumsum([t.shape[d] for t in tensors])[:-1]
@@ -277,7 +417,7 @@ def stack(tensors, dim: int = 0) -> Tensor:
         raise ValueError("stack: expected a non-empty sequence of tensors")
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
-            raise ValueError(f"stack: tensor {i} has shape {t.shape} but tensor 0 has "
+            raise ShapeError(f"stack: tensor {i} has shape {t.shape} but tensor 0 has "
                              f"{tensors[0].shape}; all must be equal")
     d = norm_dim(dim, tensors[0].ndim + 1, "stack")
     out = np.stack([t._data for t in tensors], axis=d)
@@ -302,7 +442,7 @@ def split(x, split_size_or_sections, dim: int = 0) -> tuple:
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if builtins.sum(sizes) != n:
-            raise ValueError(f"split: sizes {sizes} add up to {builtins.sum(sizes)}, "
+            raise ShapeError(f"split: sizes {sizes} add up to {builtins.sum(sizes)}, "
                              f"but dim {d} has size {n}")
     starts = np.cumsum([0] + sizes[:-1])
     return tuple(narrow(x, d, int(s), k) for s, k in zip(starts, sizes))
@@ -349,7 +489,7 @@ def repeat(x, *sizes) -> Tensor:
     x = ensure_tensor(x, "repeat")
     sizes = _sizes(sizes)
     if len(sizes) < x.ndim:
-        raise ValueError(f"repeat: {len(sizes)} sizes given for a tensor with {x.ndim} dims")
+        raise ShapeError(f"repeat: {len(sizes)} sizes given for a tensor with {x.ndim} dims")
     data = x._data.reshape((1,) * (len(sizes) - x.ndim) + x.shape)
     return make(np.tile(data, sizes), (x,), "repeat", _repeat_backward, sizes)
 
@@ -370,7 +510,8 @@ def flip(x, dims) -> Tensor:
     x = ensure_tensor(x, "flip")
     dims = dims if isinstance(dims, (tuple, list)) else (dims,)
     axes = tuple(norm_dim(d, x.ndim, "flip") for d in dims)
-    return make(np.flip(x._data, axes), (x,), "flip", _flip_backward, axes)
+    # a copy, as in PyTorch (numpy's flip is a view with negative strides)
+    return make(np.flip(x._data, axes).copy(), (x,), "flip", _flip_backward, axes)
 
 
 def _flip_backward(node, g):

@@ -374,7 +374,7 @@ class Module:
                         continue
                     # in place on the same object: optimisers and hooks keep their references
                     t._data = t._data.astype(dtype)
-                    t._version += 1
+                    t._bump_version()
                     if t.grad is not None:
                         t.grad = Tensor(t.grad._data.astype(dtype))
         return self
@@ -475,7 +475,7 @@ class Module:
         with no_grad():
             for target, arr in plan:
                 np.copyto(target._data, arr, casting="same_kind")
-                target._version += 1
+                target._bump_version()
         return IncompatibleKeys(missing, unexpected)
 
     # ---- printing ------------------------------------------------------------------------------

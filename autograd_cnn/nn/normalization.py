@@ -96,7 +96,7 @@ class _BatchNorm(Module):
         )
         if tracking:
             self.num_batches_tracked._data += 1       # after success: a failed call counts nothing
-            self.num_batches_tracked._version += 1
+            self.num_batches_tracked._bump_version()
         return out
 
     def extra_repr(self) -> str:

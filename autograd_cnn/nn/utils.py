@@ -92,5 +92,5 @@ def vector_to_parameters(vec, parameters) -> None:
     for p in params:
         n = p._data.size
         p._data[...] = v[start:start + n].reshape(p.shape)
-        p._version += 1
+        p._bump_version()
         start += n

@@ -119,7 +119,7 @@ class Optimizer:
                     if p.grad is None:
                         continue
                     self._update(p, p.grad._data, self.state.setdefault(p, {}), group)
-                    p._version += 1
+                    p._bump_version()
         return loss
 
     def _update(self, p: Tensor, grad: np.ndarray, state: dict, group: dict) -> None:

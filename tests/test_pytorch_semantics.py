@@ -1,0 +1,444 @@
+"""PyTorch semantics that code moved from PyTorch relies on without thinking (issue 11):
+augmented assignment in place, recorded in-place ops, views and detach sharing one version
+counter, PyTorch's indexing rules, dtype promotion and edge cases of reductions.
+
+Every expected number below was computed with PyTorch 2.13 (float64) and written in by hand."""
+
+import math
+
+import numpy as np
+import pytest
+
+import autograd_cnn as ac
+from autograd_cnn.errors import DTypeError, ShapeError
+
+
+def f64(values, requires_grad=False):
+    return ac.tensor(values, dtype="float64", requires_grad=requires_grad)
+
+
+# ---- 1. augmented assignment is in place -------------------------------------------------------
+
+
+def test_manual_sgd_loop_of_the_pytorch_tutorial_updates_the_parameters():
+    # "Learning PyTorch with examples": a cubic fitted to sin(x) with a hand-written SGD step
+    x = ac.linspace(-math.pi, math.pi, 200, dtype="float64")
+    y = ac.sin(x) if hasattr(ac, "sin") else x.sin()
+    a, b, c, d = (f64(v, requires_grad=True) for v in (0.1, 0.2, -0.1, 0.05))
+    params = [a, b, c, d]
+    lr = 1e-5
+    for _ in range(50):
+        y_pred = a + b * x + c * x ** 2 + d * x ** 3
+        loss = (y_pred - y).pow(2).sum()
+        loss.backward()
+        with ac.no_grad():
+            a -= lr * a.grad
+            b -= lr * b.grad
+            c -= lr * c.grad
+            d -= lr * d.grad
+            a.grad = None
+            b.grad = None
+            c.grad = None
+            d.grad = None
+    assert [a, b, c, d] == params or all(p is q for p, q in zip([a, b, c, d], params))
+    assert all(p.is_leaf and p.requires_grad for p in params)
+    np.testing.assert_allclose([p.item() for p in params] + [loss.item()],
+                               SGD_TORCH, rtol=1e-12)
+
+
+SGD_TORCH = [0.10414807622054421, 0.2585737628172921, -0.018964460532456387, -0.008803950307062158, 39.81883936160618]
+
+
+@pytest.mark.parametrize("op", ["+=", "-=", "*=", "/=", "**="])
+def test_augmented_assignment_keeps_the_object_and_bumps_its_version(op):
+    x = f64([1.0, 2.0, 4.0])
+    alias, before = x, x._version
+    exec(f"x {op} 2", {}, ns := {"x": x})
+    assert ns["x"] is alias
+    assert alias._version == before + 1
+    expected = {"+=": [3, 4, 6], "-=": [-1, 0, 2], "*=": [2, 4, 8], "/=": [0.5, 1, 2],
+                "**=": [1, 4, 16]}[op]
+    np.testing.assert_allclose(alias.numpy(), expected)
+
+
+def test_in_place_on_a_leaf_that_requires_grad_raises_outside_no_grad():
+    w = f64([1.0, 2.0], requires_grad=True)
+    for update in (lambda: w.add_(1), lambda: w.mul_(2), lambda: w.__iadd__(1),
+                   lambda: w.__setitem__(0, 5.0), lambda: w.zero_(), lambda: w.relu_()):
+        with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+            update()
+    np.testing.assert_array_equal(w.detach().numpy(), [1.0, 2.0])
+    with ac.no_grad():
+        w += 1                                   # the optimiser's way
+    np.testing.assert_array_equal(w.detach().numpy(), [2.0, 3.0])
+
+
+def test_in_place_ops_on_non_leaves_are_recorded_as_in_pytorch():
+    x = f64([0.5, -1.0, 2.0, 1.5], requires_grad=True)
+    h = x * 2
+    h += 1
+    h[0] = x[1] * 3
+    h[[1, 3]] = x[2] * 2
+    h -= 0.5
+    h *= x
+    g = x - 1
+    g.relu_()
+    g = g + 2
+    h = h + g
+    (h * f64([0.3, -0.7, 1.1, 0.4])).sum().backward()
+    np.testing.assert_allclose(h.detach().numpy(), [0.25, -1.5, 12.0, 7.75], rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), [-1.05, -1.9999999999999998, 13.05, 1.8000000000000003], rtol=1e-12)
+
+
+def test_an_op_that_used_a_tensor_before_it_was_changed_in_place_refuses_backward():
+    # PyTorch knows which ops saved values; autograd_cnn refuses for every op that used the
+    # tensor (README, Differences from PyTorch): never a wrong gradient, sometimes an error
+    x = f64([0.5, -1.0, 2.0, 1.5], requires_grad=True)
+    h = x * 2
+    h[[1, 3]] += x[2]                            # reads h[[1, 3]] (recorded), then writes h
+    with pytest.raises(RuntimeError, match="'getitem'.*modified by an in-place operation"):
+        h.sum().backward()
+
+
+def test_a_buffer_filled_from_the_graph_by_setitem():
+    w = f64([1.0, 2.0, -0.5], requires_grad=True)
+    buf = ac.zeros(2, 3, dtype="float64")
+    alias = buf.numpy()                          # a leaf's storage is written in place
+    buf[0] = w * 2
+    buf[1, 1:] = w[:2] ** 2
+    buf += 1
+    (buf * ac.arange(6, dtype="float64").reshape(2, 3)).sum().backward()
+    np.testing.assert_allclose(buf.detach().numpy(), [[3.0, 5.0, 0.0], [1.0, 2.0, 5.0]])
+    np.testing.assert_allclose(alias, [[3.0, 5.0, 0.0], [1.0, 2.0, 5.0]])
+    np.testing.assert_allclose(w.grad.numpy(), [8.0, 22.0, 4.0])
+
+
+def test_in_place_results_keep_shape_and_dtype_as_in_pytorch():
+    x = ac.zeros(3)
+    with pytest.raises(ShapeError, match="cannot grow"):
+        x += ac.ones(2, 3)
+    with pytest.raises(RuntimeError):
+        x += ac.ones(2, 3)                       # what PyTorch code catches
+    i = ac.tensor([1, 2, 3])
+    with pytest.raises(DTypeError, match="int64"):
+        i += 0.5
+    with pytest.raises(RuntimeError):
+        i /= 2
+    i += 2                                       # int + int stays int
+    np.testing.assert_array_equal(i.numpy(), [3, 4, 5])
+    f = ac.zeros(2)
+    f += ac.tensor([1, 2])                       # an int operand into a float tensor
+    assert f.dtype == np.float32 and f.tolist() == [1.0, 2.0]
+    e = ac.ones(3).expand(2, 3)
+    with pytest.raises(RuntimeError, match="read-only"):
+        e.add_(1)
+
+
+def test_in_place_through_a_view_of_a_recorded_tensor_is_refused_while_recording():
+    x = f64([1.0, 2.0, 3.0], requires_grad=True)
+    h = x * 2
+    v = h[1:]
+    with pytest.raises(RuntimeError, match="view"):
+        v.mul_(2)
+    with pytest.raises(RuntimeError, match="view"):
+        h.add_(1)                                # h has a view now
+
+
+# ---- 2. views and detach share the version counter ---------------------------------------------
+
+
+VIEWS = {
+    "slice": lambda w: w[0:2],
+    "int": lambda w: w[1],
+    "reshape": lambda w: w.reshape(-1),
+    "view": lambda w: w.view(6),
+    "transpose": lambda w: w.transpose(0, 1),
+    "T": lambda w: w.T,
+    "permute": lambda w: w.permute(1, 0),
+    "unsqueeze": lambda w: w.unsqueeze(0),
+    "squeeze": lambda w: w.unsqueeze(0).squeeze(0),
+    "flatten": lambda w: w.flatten(),
+    "detach": lambda w: w.detach(),
+    "data": lambda w: w.data,
+    "narrow": lambda w: w.narrow(1, 0, 2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VIEWS))
+def test_writing_through_a_view_after_an_op_recorded_the_base_makes_backward_raise(name):
+    w = f64([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    x = f64([0.5, -1.0, 2.0], requires_grad=True)
+    y = w @ x                                    # saves w for the gradient of x
+    view = VIEWS[name](w)
+    with ac.no_grad():
+        view.mul_(2)
+    assert np.shares_memory(view.numpy(), w.numpy())
+    assert w._version == 1 and view._version == 1
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.sum().backward()
+
+
+@pytest.mark.parametrize("name", sorted(VIEWS))
+def test_writing_to_the_base_after_an_op_recorded_a_view_makes_backward_raise(name):
+    w = f64([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    base = w.detach()
+    view = VIEWS[name](base)
+    y = (view.double() * w.sum()).sum() if name in ("detach", "data") else \
+        (view * w.sum()).sum()                  # saves the view
+    base[0, 0] = 10.0
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.backward()
+
+
+def test_detach_then_mul_of_the_input_of_exp():
+    x = f64([0.1, 0.2], requires_grad=True)
+    y = x.exp()
+    x.detach().mul_(2)
+    with pytest.raises(RuntimeError, match="'exp'"):
+        y.sum().backward()
+
+
+def test_copies_do_not_share_the_counter():
+    w = f64([[1.0, 2.0], [3.0, 4.0]])
+    for copy in (w.clone(), w.flip(0), w[[0, 1]], w.T.reshape(-1), w.contiguous() + 0):
+        assert not np.shares_memory(copy.numpy(), w.numpy())
+        copy.add_(1)
+    assert w._version == 0
+
+
+def test_view_refuses_what_needs_a_copy_and_reshape_copies():
+    w = f64([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]).T
+    with pytest.raises(RuntimeError, match="reshape"):
+        w.view(6)
+    r = w.reshape(6)
+    np.testing.assert_array_equal(r.numpy(), [1, 4, 2, 5, 3, 6])
+    r.add_(1)
+    assert w._version == 0
+
+
+def test_x_of_an_int_is_a_0d_view():
+    x = f64([1.0, 2.0])
+    x[1].mul_(10)
+    np.testing.assert_array_equal(x.numpy(), [1.0, 20.0])
+
+
+# ---- 3. indexing follows PyTorch -----------------------------------------------------------------
+
+MASK = [True, False, True]
+INDEX_TORCH = {
+    "int_slice_list": ((0, slice(None), [1, 2]), (3, 2), [1.0, 2.0, 5.0, 6.0, 9.0, 10.0], {1: 1.0, 2: 2.0, 5: 3.0, 6: 4.0, 9: 5.0, 10: 6.0}),
+    "list_slice_int": (([0, 1], slice(None), 0), (2, 3), [0.0, 4.0, 8.0, 12.0, 16.0, 20.0], {0: 1.0, 4: 2.0, 8: 3.0, 12: 4.0, 16: 5.0, 20: 6.0}),
+    "slice_int_list": ((slice(None), 0, [1, 2]), (2, 2), [1.0, 2.0, 13.0, 14.0], {1: 1.0, 2: 2.0, 13: 3.0, 14: 4.0}),
+    "int_mask": ((0, MASK), (2, 4), [0.0, 1.0, 2.0, 3.0, 8.0, 9.0, 10.0, 11.0], {0: 1.0, 1: 2.0, 2: 3.0, 3: 4.0, 8: 5.0, 9: 6.0, 10: 7.0, 11: 8.0}),
+    "int_mask_int": ((0, MASK, 1), (2,), [1.0, 9.0], {1: 1.0, 9: 2.0}),
+    "slice_mask_list": ((slice(None), MASK, [0, 3]), (2, 2), [0.0, 11.0, 12.0, 23.0], {0: 1.0, 11: 2.0, 12: 3.0, 23: 4.0}),
+    "tuples": (([0, 1], (1, 2)), (2, 4), [4.0, 5.0, 6.0, 7.0, 20.0, 21.0, 22.0, 23.0], {4: 1.0, 5: 2.0, 6: 3.0, 7: 4.0, 20: 5.0, 21: 6.0, 22: 7.0, 23: 8.0}),
+    "none_int_list": ((None, 0, [1, 2]), (1, 2, 4), [4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0], {4: 1.0, 5: 2.0, 6: 3.0, 7: 4.0, 8: 5.0, 9: 6.0, 10: 7.0, 11: 8.0}),
+    "int_ellipsis_list": ((0, Ellipsis, [0, 1]), (3, 2), [0.0, 1.0, 4.0, 5.0, 8.0, 9.0], {0: 1.0, 1: 2.0, 4: 3.0, 5: 4.0, 8: 5.0, 9: 6.0}),
+    "list_none_list": (([0, 1], None, [1, 2]), (2, 1, 4), [4.0, 5.0, 6.0, 7.0, 20.0, 21.0, 22.0, 23.0], {4: 1.0, 5: 2.0, 6: 3.0, 7: 4.0, 20: 5.0, 21: 6.0, 22: 7.0, 23: 8.0}),
+    "repeat_int_list": ((1, [0, 0, 2]), (3, 4), [12.0, 13.0, 14.0, 15.0, 12.0, 13.0, 14.0, 15.0, 20.0, 21.0, 22.0, 23.0], {12: 6.0, 13: 8.0, 14: 10.0, 15: 12.0, 20: 9.0, 21: 10.0, 22: 11.0, 23: 12.0}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INDEX_TORCH))
+def test_indexing_matches_pytorch_values_and_gradients(name):
+    key, shape, values, grad = INDEX_TORCH[name]
+    key = tuple(ac.tensor(k) if k is MASK else k for k in key)
+    x = ac.arange(24, dtype="float64").reshape(2, 3, 4).requires_grad_()
+    r = x[key]
+    assert r.shape == shape
+    np.testing.assert_array_equal(r.detach().numpy().ravel(), values)
+    proj = ac.arange(r.numel(), dtype="float64").reshape(r.shape) + 1
+    (r * proj).sum().backward()
+    expected = np.zeros(24)
+    expected[list(grad)] = list(grad.values())
+    np.testing.assert_array_equal(x.grad.numpy().ravel(), expected)
+
+
+def test_setitem_uses_the_same_rules():
+    x = ac.zeros(2, 3, 4)
+    x[0, :, [1, 2]] = ac.arange(6.0).reshape(3, 2)
+    np.testing.assert_array_equal(x.numpy()[0][:, [1, 2]], np.arange(6.0).reshape(3, 2))
+    assert x.numpy().sum() == 15
+
+
+def test_negative_steps_and_bad_indices_are_refused_as_pytorch_refuses_them():
+    x = ac.arange(6.0)
+    with pytest.raises(ValueError, match="step must be greater than zero"):
+        x[::-1]
+    with pytest.raises(IndexError, match="integer or bool"):
+        x[ac.tensor([0.0, 1.0])]
+    with pytest.raises(IndexError, match="out of bounds|invalid"):
+        x[10]
+    assert x[ac.tensor(2)].item() == 2.0 and x[range(1, 3)].tolist() == [1.0, 2.0]
+
+
+# ---- 4. dtypes -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fn", [lambda t: t.exp(), lambda t: t.log(), lambda t: t.sqrt(),
+                                lambda t: t.sin(), lambda t: t.sigmoid(), lambda t: t.tanh(),
+                                lambda t: t.logsumexp(0), lambda t: t / 2,
+                                lambda t: t.softmax(0), lambda t: ac.nn.functional.leaky_relu(t),
+                                lambda t: t ** 0.5, lambda t: t.clamp(0, 1.5)])
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8", "bool"])
+def test_float_ops_on_integer_and_bool_tensors_give_float32(fn, dtype):
+    with np.errstate(divide="ignore"):
+        assert fn(ac.tensor([1, 0, 1], dtype=dtype)).dtype == np.float32
+
+
+PROMOTION = [   # (a, b, the dtype PyTorch gives a + b)
+    (lambda: ac.tensor([1, 2]), lambda: f64(1.5), "float64"),
+    (lambda: ac.tensor([1.0, 2.0]), lambda: f64(1.5), "float32"),
+    (lambda: ac.tensor([1, 2], dtype="int32"), lambda: ac.tensor(3), "int32"),
+    (lambda: ac.tensor([True]), lambda: 3, "int64"),
+    (lambda: ac.tensor([True]), lambda: 2.5, "float32"),
+    (lambda: ac.tensor([1], dtype="uint8"), lambda: 3, "uint8"),
+    (lambda: ac.tensor([1]), lambda: 2.5, "float32"),
+    (lambda: ac.tensor([1], dtype="uint8"), lambda: ac.tensor([1], dtype="int8"), "int16"),
+    (lambda: ac.tensor(1), lambda: f64(2.0), "float64"),
+    (lambda: ac.tensor([True]), lambda: ac.tensor(1, dtype="int32"), "int32"),
+    (lambda: ac.tensor([True]), lambda: True, "bool"),
+    (lambda: ac.tensor([1.0]), lambda: np.float64(2.0), "float32"),
+    (lambda: ac.tensor([1]), lambda: np.float64(2.0), "float32"),
+]
+
+
+@pytest.mark.parametrize("case", range(len(PROMOTION)))
+def test_binary_promotion_follows_pytorch(case):
+    a, b, expected = PROMOTION[case]
+    assert (a() + b()).dtype == np.dtype(expected)
+    assert (b() + a()).dtype == np.dtype(expected)
+
+
+def test_a_0d_float64_tensor_keeps_float32_gradients_float32():
+    w = ac.randn(3, requires_grad=True)
+    loss = (w * f64(2.0)).sum()
+    assert loss.dtype == np.float32
+    loss.backward()
+    assert w.grad.dtype == np.float32
+
+
+def test_invert_is_bitwise_on_integers_and_logical_on_bool():
+    assert (~ac.tensor([1, 2], dtype="uint8")).tolist() == [254, 253]
+    assert (~ac.tensor([1, -3])).tolist() == [-2, 2]
+    assert (~ac.tensor([True, False])).tolist() == [False, True]
+    with pytest.raises(TypeError):
+        ~ac.tensor([1.0])
+
+
+def test_sum_and_mean_take_a_dtype():
+    assert ac.tensor([1, 2], dtype="uint8").sum().dtype == np.int64
+    assert ac.tensor([True, True]).sum().item() == 2
+    assert ac.tensor([1.0, 2.0]).sum(dtype="float64").dtype == np.float64
+    assert ac.tensor([1, 2]).mean(dtype="float32").item() == 1.5
+    with pytest.raises(RuntimeError, match="floating"):
+        ac.tensor([1, 2]).mean()
+
+
+# ---- 5. edges ------------------------------------------------------------------------------------
+
+
+def test_reductions_of_0d_tensors_take_dim_0_and_minus_1():
+    s = ac.tensor(3.0)
+    for dim in (0, -1):
+        assert s.sum(dim).item() == 3.0 and s.mean(dim).item() == 3.0
+        assert s.amax(dim).item() == 3.0 and s.argmax(dim).item() == 0
+        values, indices = s.max(dim)
+        assert values.item() == 3.0 and indices.item() == 0 and values.ndim == 0
+    with pytest.raises(IndexError):
+        s.sum(1)
+
+
+def test_empty_dim_tuple_reduces_everything():
+    x = ac.arange(6.0).reshape(2, 3)
+    assert x.sum(dim=()).item() == 15.0 and x.mean(dim=()).item() == 2.5
+
+
+def test_var_and_std_without_degrees_of_freedom_are_nan_with_a_warning():
+    with pytest.warns(UserWarning, match="degrees of freedom"):
+        assert math.isnan(ac.tensor([1.0]).var().item())
+    with pytest.warns(UserWarning, match="degrees of freedom"):
+        assert math.isinf(ac.tensor([1.0, 2.0]).std(dim=0, correction=2).item())
+
+
+def test_std_gradient_of_a_constant_is_zero():
+    x = f64([2.0, 2.0, 2.0], requires_grad=True)
+    x.std().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 0.0])
+
+
+def test_clamp_with_min_above_max_gives_max_everywhere():
+    np.testing.assert_array_equal(ac.tensor([1.0, 5.0]).clamp(min=3, max=2).numpy(), [2, 2])
+
+
+def test_where_with_two_scalars():
+    cond = ac.tensor([True, False])
+    r = ac.nn.functional.where(cond, 1.0, 0.0)
+    assert r.dtype == np.float32 and r.tolist() == [1.0, 0.0]
+    assert ac.nn.functional.where(cond, 1, 0).dtype == np.int64
+
+
+def test_integer_linspace_truncates_toward_zero():
+    assert ac.linspace(-10, 0, 4, dtype="int64").tolist() == [-10, -6, -3, 0]
+    assert ac.linspace(0, 10, 4, dtype="int64").tolist() == [0, 3, 6, 10]
+
+
+@pytest.mark.parametrize("p,expected", [(0, 2.0), (1, 7.0), (2, 5.0), (3, 4.497941445275415),
+                                        (0.5, 13.928203230275509), (math.inf, 4.0),
+                                        (-math.inf, 0.0)])
+def test_norm_with_any_p(p, expected):
+    assert ac.tensor([3.0, -4.0, 0.0]).norm(p).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_norm_gradient_at_zero_is_zero_and_gradchecks_elsewhere():
+    z = f64([0.0, 0.0], requires_grad=True)
+    z.norm().backward()
+    np.testing.assert_array_equal(z.grad.numpy(), [0.0, 0.0])
+    for p in (2, 3, 1.5):
+        ac.gradcheck(lambda t: t.norm(p, dim=1), [f64([[0.3, -0.8], [1.2, 0.4]], True)])
+
+
+def test_max_takes_an_int_dim_and_amax_a_tuple():
+    x = ac.arange(6.0).reshape(2, 3)
+    with pytest.raises(TypeError, match="amax"):
+        x.max(dim=(0, 1))
+    assert x.amax(dim=(0, 1)).item() == 5.0
+
+
+def test_requires_grad_on_a_non_leaf():
+    y = ac.randn(2, requires_grad=True) * 2
+    assert y.requires_grad_() is y
+    with pytest.raises(RuntimeError, match="leaf"):
+        y.requires_grad_(False)
+
+
+@pytest.mark.parametrize("bad", [lambda: ac.ones(2, 3) @ ac.ones(2, 3),
+                                 lambda: ac.ones(2, 3).reshape(4),
+                                 lambda: ac.ones(2, 3).permute(0),
+                                 lambda: ac.nn.functional.cat([ac.ones(2, 3), ac.ones(3, 2)]),
+                                 lambda: ac.ones(2, 3) + ac.ones(4),
+                                 lambda: ac.nn.functional.conv2d(ac.ones(1, 3, 5, 5),
+                                                                 ac.ones(2, 4, 3, 3))])
+def test_shape_errors_are_runtime_errors_too(bad):
+    with pytest.raises(RuntimeError):
+        bad()
+    with pytest.raises(ValueError):
+        bad()
+
+
+def test_in_place_after_an_op_that_saved_its_output_still_gives_the_right_gradient():
+    # PyTorch refuses this (exp saved its output); here the output keeps its own storage
+    x = f64([0.1, 0.2], requires_grad=True)
+    y = x.exp()
+    y += 1
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.exp([0.1, 0.2]), rtol=1e-15)
+
+
+def test_inplace_flags_of_activation_layers_compute_out_of_place():
+    x = ac.tensor([-1.0, 2.0])
+    y = ac.nn.ReLU(inplace=True)(x)
+    assert y.tolist() == [0.0, 2.0] and x.tolist() == [-1.0, 2.0]
+    x.relu_()
+    assert x.tolist() == [0.0, 2.0]
