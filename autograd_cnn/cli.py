@@ -864,7 +864,11 @@ def _one_line(err) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
-    parser = _Parser(prog="python -m autograd_cnn", description=__doc__.split("\n\n")[0],
+    parser = _Parser(prog="python -m autograd_cnn",
+                     description="Train, evaluate and use CNNs built on autograd_cnn\n(the same "
+                                 "command is installed as autograd-cnn).",
+                     epilog="Each command's options and their defaults: python -m autograd_cnn "
+                            "COMMAND --help",
                      formatter_class=_HelpFormatter)
     parser.add_argument("--version", action="version", version=f"autograd_cnn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)

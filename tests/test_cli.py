@@ -545,6 +545,10 @@ def test_help_shows_defaults_and_version(capsys):
         assert text in " ".join(out.split()), text
     assert "\x1b[" not in out and "(default: None)" not in out
     with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "``" not in out and "COMMAND --help" in out    # plain text, not reStructuredText
+    with pytest.raises(SystemExit):
         main(["--version"])
     assert capsys.readouterr().out.strip() == f"autograd_cnn {ac.__version__}"
 
