@@ -730,9 +730,42 @@ def _read_image(path: Path, config) -> np.ndarray:
     size = config["image_size"]
     if config["data"] == "digits":
         arr = _as_digits_image(arr, size)
+    elif config["data"] == "mnist":
+        arr = _as_mnist_image(arr)
+        fit = _fit_transform(28, size)       # as `train` fitted the 28x28 digits to the model
+        arr = fit(arr) if fit is not None else arr
     elif arr.shape[1:] != (size, size):
         arr = T.Resize(size)(arr)
     return arr.astype(np.float32)
+
+
+def _crop_to_ink(arr: np.ndarray) -> np.ndarray:
+    """(1, H, W) light-on-dark -> the bounding box of its ink, brightest ink scaled to 1.
+    Ink: pixels above a quarter of the brightest (scanner noise and paper texture stay out)."""
+    if arr.max() <= 0:
+        return arr                           # a blank image: nothing to crop to
+    ink = arr[0] > 0.25 * arr.max()
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    arr = arr[:, rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    return arr / arr.max()
+
+
+def _as_mnist_image(arr: np.ndarray) -> np.ndarray:
+    """A light-on-dark digit (1, H, W) prepared as MNIST's were: cut to its ink, scaled to fit a
+    20x20 box (aspect kept), and placed in a 28x28 field with its centre of mass at the centre.
+    -> (1, 28, 28)."""
+    from .data import image_ops
+    arr = _crop_to_ink(arr)
+    h, w = arr.shape[1:]
+    scale = 20 / max(h, w)
+    hh, ww = max(1, round(h * scale)), max(1, round(w * scale))
+    arr = np.clip(image_ops.resize(arr[None], (hh, ww))[0], 0, 1)
+    mass = arr[0].sum()
+    cy, cx = ((np.arange(hh) @ arr[0].sum(axis=1)) / mass, (np.arange(ww) @ arr[0].sum(axis=0))
+              / mass) if mass > 0 else ((hh - 1) / 2, (ww - 1) / 2)
+    top = int(np.clip(round(13.5 - cy), 0, 28 - hh))     # the field's centre is (13.5, 13.5)
+    left = int(np.clip(round(13.5 - cx), 0, 28 - ww))
+    return image_ops.pad(arr[None], (left, top, 28 - ww - left, 28 - hh - top))[0]
 
 
 def _as_digits_image(arr: np.ndarray, size: int) -> np.ndarray:
@@ -741,13 +774,9 @@ def _as_digits_image(arr: np.ndarray, size: int) -> np.ndarray:
     centred) and counted the ink in 4x4 blocks, giving 8x8 images; ``digits()`` then resizes
     those to size - 2 * (size // 16) and pads them by size // 16. So a digit with wide margins
     or off-centre is classified like the cropped digits the model was trained on.
-    Ink: pixels above a quarter of the brightest (scanner noise and paper texture stay out)."""
+    (Ink: see ``_crop_to_ink``.)"""
     from .data import image_ops
-    ink = arr[0] > 0.25 * arr.max() if arr.max() > 0 else None
-    if ink is not None:
-        rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-        arr = arr[:, rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-        arr = arr / arr.max()                # the brightest ink is full ink, as in the bitmaps
+    arr = _crop_to_ink(arr)                  # the brightest ink is full ink, as in the bitmaps
     h, w = arr.shape[1:]
     side = max(h, w)                         # pad the short side: aspect kept, centred
     top, left = (side - h) // 2, (side - w) // 2

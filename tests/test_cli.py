@@ -554,15 +554,18 @@ def test_help_shows_defaults_and_version(capsys):
 
 
 def test_a_cold_kernel_cache_is_announced_once(run_dir, tmp_path):
+    # the note comes before any image is read, so a missing image keeps this test fast: no
+    # kernel gets compiled. Warm: the cache that run_dir's training wrote (kernels/__pycache__)
     import os
-    np.save(tmp_path / "x.npy", np.zeros((32, 32), np.float32))
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    missing = str(tmp_path / "missing.png")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
     runs = [subprocess.run([sys.executable, "-m", "autograd_cnn", "predict", "--checkpoint",
-                            str(run_dir), str(tmp_path / "x.npy")], capture_output=True,
-                           text=True, env=env) for _ in range(2)]
-    assert [r.returncode for r in runs] == [0, 0]
-    assert runs[0].stderr == "compiling kernels (first run only, ~20 s)\n"
-    assert runs[1].stderr == ""
+                            str(run_dir), missing], capture_output=True, text=True, env=env_)
+            for env_ in (dict(env, NUMBA_CACHE_DIR=str(tmp_path / "empty")), env)]
+    assert [r.returncode for r in runs] == [2, 2]
+    error = f"error: image {missing} does not exist\n"
+    assert runs[0].stderr == "compiling kernels (first run only, ~20 s)\n" + error
+    assert runs[1].stderr == error
 
 
 def _digit_with_margins(x, rng):
@@ -625,3 +628,25 @@ def test_a_one_class_folder_and_an_unused_data_dir_are_errors(run_dir, tmp_path,
     code = main(["evaluate", "--checkpoint", str(run_dir), "--data-dir", str(one)])
     _one_line_error(capsys, code, f"--data-dir {one} is not used with --data digits")
     assert not (tmp_path / "run").exists()
+
+
+def test_predict_prepares_a_digit_for_an_mnist_model_as_mnist_was(tmp_path):
+    # MNIST: the digit scaled into a 20x20 box (aspect kept), its centre of mass at the centre
+    # of the 28x28 field; then framed to 32x32 as `train` did (Pad(2))
+    from PIL import Image
+
+    from autograd_cnn.cli import _read_image
+    page = np.full((100, 80), 255, np.uint8)                  # dark ink on white, off-centre
+    page[10:40, 50:65] = 0                                    # a 30 x 15 stroke
+    Image.fromarray(page).save(tmp_path / "digit.png")
+    x = _read_image(tmp_path / "digit.png", {"data": "mnist", "image_size": 32,
+                                              "in_channels": 1})
+    assert x.shape == (1, 32, 32) and x.dtype == np.float32
+    field = x[0, 2:30, 2:30]
+    assert not x[0, :2].any() and not x[0, 30:].any()         # the 2-pixel frame stays empty
+    rows, cols = np.flatnonzero(field.max(axis=1) > 0.5), np.flatnonzero(field.max(axis=0) > 0.5)
+    assert rows[-1] - rows[0] + 1 == 20 and cols[-1] - cols[0] + 1 == 10   # 30x15 -> 20x10
+    mass = field.sum()
+    cy = (np.arange(28) @ field.sum(axis=1)) / mass
+    cx = (np.arange(28) @ field.sum(axis=0)) / mass
+    assert abs(cy - 13.5) <= 0.5 and abs(cx - 13.5) <= 0.5
