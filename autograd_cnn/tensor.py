@@ -131,8 +131,9 @@ class Tensor:
         "_data", "grad", "requires_grad", "_parents", "_op", "_backward", "_saved",
         "_vc", "_vsum", "_hooks", "_retains_grad", "_trace", "__weakref__",
     )
-    # numpy defers to our reflected operators (ndarray + Tensor -> Tensor.__radd__)
-    __array_ufunc__ = None
+    # ndarray + Tensor defers to Tensor.__radd__ (a Tensor, as in PyTorch), while numpy
+    # functions (np.exp(t), np.asarray(t)) read the values through __array__
+    __array_priority__ = 1000
 
     def __init__(self, data, dtype=None, requires_grad: bool = False):
         arr = _to_array(data, dtype)
@@ -260,7 +261,12 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype=None, copy=None):
-        return self._data if dtype is None else self._data.astype(dtype)
+        if self.requires_grad:
+            raise RuntimeError(
+                "numpy: this tensor requires grad, so numpy cannot read it (np.asarray, np.exp, "
+                "...); use tensor.detach() first, as in PyTorch")
+        data = self._data if dtype is None else self._data.astype(dtype)
+        return data.copy() if copy else data
 
     def item(self):
         if self._data.size != 1:
@@ -545,6 +551,10 @@ def _to_array(data, dtype=None) -> np.ndarray:
     if dtype is not None:
         dtype = np.dtype(dtype)
     if isinstance(data, np.ndarray):
+        if data.dtype.kind not in "biuf":
+            raise TypeError(
+                f"tensor: can't make a tensor from a numpy array of dtype {data.dtype} "
+                "(supported: bool, integers, float16/32/64; convert with .astype(...) first)")
         return data if dtype is None or data.dtype == dtype else data.astype(dtype)
     if isinstance(data, (str, bytes)) or data is None:
         raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} ({data!r})")

@@ -35,6 +35,15 @@ def _as_list(x):
 
 
 def _report(i, index, shape, analytic, numeric, atol, rtol):
+    nonfinite = ~(np.isfinite(analytic) & np.isfinite(numeric))
+    if nonfinite.any():
+        # a NaN compares false with every tolerance: it must fail, not pass
+        worst = int(np.argmax(nonfinite))
+        pos = np.unravel_index(worst, shape) if shape else ()
+        return (f"gradcheck: gradient of input {i} is not finite at index "
+                f"{tuple(int(p) for p in pos)}: analytic {analytic.flat[worst]:.10g}, numeric "
+                f"{numeric.flat[worst]:.10g}; {int(nonfinite.sum())} of {nonfinite.size} "
+                "element(s) are nan or inf")
     err = np.abs(analytic - numeric)
     allowed = atol + rtol * np.abs(numeric)
     bad = err > allowed

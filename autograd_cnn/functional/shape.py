@@ -344,9 +344,20 @@ def assign(arr: np.ndarray, key, value) -> None:
 
 
 def narrow(x, dim: int, start: int, length: int) -> Tensor:
-    """The slice start:start+length along dim."""
+    """The slice start:start+length along dim, a view (a negative start counts from the end,
+    as in PyTorch)."""
     x = ensure_tensor(x, "narrow")
     d = norm_dim(dim, x.ndim, "narrow")
+    n = x.shape[d]
+    start, length = int(start), int(length)
+    if not -n <= start <= n:
+        raise IndexError(f"narrow: start {start} is out of range for dim {d} of size {n} "
+                         f"(expected {-n} .. {n})")
+    if start < 0:
+        start += n
+    if length < 0 or start + length > n:
+        raise ShapeError(f"narrow: start ({start}) + length ({length}) exceeds dim {d} of size "
+                         f"{n}" if length >= 0 else f"narrow: length must be >= 0, got {length}")
     key = (slice(None),) * d + (slice(start, start + length),)
     return getitem(x, key)
 
