@@ -156,7 +156,7 @@ def _fit_transform(native: int, size: int):
         return None
     if size == native + 4:
         return T.Pad(2)                      # MNIST 28 -> 32 for LeNet-5, as LeCun framed it
-    return T.Resize(size)
+    return T.Resize((size, size))
 
 
 # ---- train -------------------------------------------------------------------------------------
@@ -555,12 +555,10 @@ def _read_image(path: Path, config) -> np.ndarray:
     if not path.is_file():
         raise UsageError(f"image {path} does not exist")
     if path.suffix == ".npy":
-        try:                                 # never unpickle: a .npy may come from anywhere
-            arr = np.load(path, allow_pickle=False)
+        from .data.npy import read_npy
+        try:                                 # never unpickle, never trust the declared size
+            arr = read_npy(path)
         except (ValueError, OSError) as err:
-            if "pickle" in str(err):         # numpy's advice (allow_pickle=) is not for us
-                raise UsageError(f"image {path} holds pickled Python objects, which predict "
-                                 "does not load; save a numeric array with numpy.save") from None
             raise UsageError(f"cannot read image {path}: {_one_line(err)}") from None
         if arr.dtype.kind not in "biuf" or arr.ndim not in (2, 3) or arr.size == 0:
             raise UsageError(f"image {path} holds a {arr.dtype} array of shape {arr.shape}; "
@@ -572,15 +570,16 @@ def _read_image(path: Path, config) -> np.ndarray:
         if arr.max() > 1:
             arr = arr / arr.max()
     else:
+        from .data.pil import open_image, pillow
         try:
-            from PIL import Image
+            pillow()
         except ImportError:
             raise UsageError("reading images needs Pillow: pip install pillow") from None
         try:
-            with Image.open(path) as img:
+            with open_image(path, "predict") as img:      # refuses decompression bombs
                 img = img.convert("L" if config["in_channels"] == 1 else "RGB")
                 arr = np.asarray(img, dtype=np.float32) / 255.0
-        except OSError as err:
+        except (OSError, ValueError) as err:
             raise UsageError(f"cannot read image {path}: {_one_line(err)}") from None
         arr = arr[None] if arr.ndim == 2 else np.transpose(arr, (2, 0, 1))
     if arr.shape[0] != config["in_channels"]:
@@ -591,9 +590,9 @@ def _read_image(path: Path, config) -> np.ndarray:
     size = config["image_size"]
     if config["data"] == "digits" and arr.shape[1:] != (size, size):
         inner = size - 2 * (size // 16)      # digits are framed like MNIST: resize, then pad
-        arr = T.Pad(size // 16)(T.Resize(inner)(arr))
+        arr = T.Pad(size // 16)(T.Resize((inner, inner))(arr))
     elif arr.shape[1:] != (size, size):
-        arr = T.Resize(size)(arr)
+        arr = T.Resize((size, size))(arr)
     return arr.astype(np.float32)
 
 
@@ -743,6 +742,8 @@ def cmd_convert(args) -> int:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    from . import backend
+    backend.configure()     # the command line owns its process: apply the tuned settings
     try:
         return args.func(args)
     except UsageError as err:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import backend
 from . import random as _random
 from .engine import no_grad
 from .metrics import ConfusionMatrix
@@ -115,6 +116,7 @@ class Trainer:
         if restore_best and checkpoint_dir is None:
             raise ValueError("Trainer: restore_best=True needs a checkpoint_dir to keep the best "
                              "weights in")
+        backend.configure()         # the process-wide settings training is measured with
         self.model = model
         self.optimizer = optimizer
         self.loss_fn = loss_fn

@@ -294,7 +294,12 @@ def test_bad_files_and_numbers_are_one_line_errors(run_dir, tmp_path, capsys):
     (tmp_path / "pickled.npy").write_bytes(pickle.dumps(np.zeros((8, 8))))
     np.save(tmp_path / "words.npy", np.array(["a", "b"]))
     np.save(tmp_path / "flat.npy", np.zeros(64, np.float32))
-    for name, needle in (("objects.npy", "holds pickled Python objects"),
+    with open(tmp_path / "absurd.npy", "wb") as f:          # 100 bytes declaring 40 TB
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": "<f4", "fortran_order": False, "shape": (10**6, 10**7)})
+        f.write(bytes(16))
+    for name, needle in (("absurd.npy", "declares shape (1000000, 10000000)"),
+                         ("objects.npy", "holds pickled Python objects"),
                          ("pickled.npy", "holds pickled Python objects"),
                          ("words.npy", "expected numbers of shape"),
                          ("flat.npy", "expected numbers of shape")):
