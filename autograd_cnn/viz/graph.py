@@ -19,7 +19,6 @@ from contextlib import contextmanager
 import graphviz
 import numpy as np
 
-from ..engine import freed_rule
 
 __all__ = ["draw_graph", "draw_module_graph", "trace_modules", "ModuleScopes", "Graph",
            "DotNotFoundError", "INSTALL_HINT"]
@@ -69,9 +68,10 @@ def _escape(text: str) -> str:
     return text
 
 
-def _walk(root, max_nodes: int):
-    """Breadth-first from the root over all parents (also those that need no grad).
-    Returns (nodes in walk order, number of nodes left out)."""
+def _walk(root, max_nodes: int, skip=lambda node, parent: False):
+    """Breadth-first from the root over all parents (also those that need no grad), except
+    those ``skip(node, parent)`` folds into their op. Returns (nodes in walk order,
+    {id: index, -1 for a node left out}, number of nodes left out)."""
     seen = {id(root): 0}
     nodes = [root]
     queue = deque([root])
@@ -79,7 +79,7 @@ def _walk(root, max_nodes: int):
     while queue:
         node = queue.popleft()
         for parent in node._parents:
-            if id(parent) in seen:
+            if id(parent) in seen or skip(node, parent):
                 continue
             if len(nodes) < max_nodes:
                 seen[id(parent)] = len(nodes)
@@ -101,32 +101,118 @@ def _value_label(node, show_data, show_grad) -> str:
     return "{ " + " | ".join(fields) + " }"
 
 
-def _tensor_label(node, show_data, show_grad, names) -> str:
-    name = names.get(id(node), "")
-    head = _escape(name) if name else ("leaf" if not node._op else " ")
-    fields = [head, f"{tuple(node.shape)} {node.dtype}"]
-    if show_data and node._data.size:
-        d = node._data
-        if d.dtype.kind in "fc":
+# ---- tensor nodes ------------------------------------------------------------------------------
+
+# fill colours by role, as in the lecture slides' legend
+COLORS = {
+    "input": "#dbeafe",       # data that needs no gradient (a batch, a target)
+    "parameter": "#dcfce7",   # leaves that require grad (weights)
+    "op": "#f3f4f6",          # the op ellipses
+    "output": "#fde68a",      # the root
+    "tensor": "#ffffff",      # intermediate results
+    "gradient": "#fee2e2",    # the gradient row of every node after backward
+}
+GRAD_FONT = "#b91c1c"
+SMALL = 6                     # tensors with at most this many elements show their values
+
+
+def _html(text: str) -> str:
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+def _values(a: np.ndarray) -> str:
+    a = np.asarray(a)
+    if a.ndim == 0:
+        return _fmt(a.item()) if a.dtype.kind in "fc" else str(a.item())
+    flat = ", ".join(_fmt(v) if a.dtype.kind in "fc" else str(v) for v in a.reshape(-1).tolist())
+    return f"[{flat}]"
+
+
+def _is_constant(parent) -> bool:
+    """A one-element leaf that needs no grad: a scalar operand, a mean's divisor."""
+    return (getattr(parent, "_backward", 0) is None and not parent.requires_grad
+            and hasattr(parent, "_data") and parent._data.size == 1)
+
+
+class _View:
+    """What a tensor node shows, read from a live Tensor or from the NodeRecord a freed graph
+    keeps in its place (see ``tensor.NodeRecord``)."""
+
+    def __init__(self, node):
+        live = node
+        if not hasattr(node, "_data"):          # a NodeRecord: the tensor may still be alive
+            live = node.ref()
+        self.shape, self.dtype, self.op = tuple(node.shape), node.dtype, node._op
+        self.data = live._data if live is not None else None
+        self.target = live if live is not None else node
+        if node._op:                              # a result: the record's summary
+            rec = getattr(node, "_record", node) if live is node else node
+            self.grad = rec.grad if rec is not None else None
+            if self.grad is None and live is not None and getattr(live, "grad", None) is not None:
+                self.grad = live.grad._data        # retain_grad()
+            self.role = "tensor"
+        else:
+            self.grad = live.grad._data if live is not None and live.grad is not None else None
+            self.role = "parameter" if node.requires_grad else "input"
+
+
+def _tensor_label(view: _View, name: str, show_data: bool, show_grad: bool) -> str:
+    rows = []
+    if name:
+        rows.append(f"<B>{_html(name)}</B>")
+    elif view.role in ("input", "parameter", "output"):
+        rows.append(f"<I>{view.role}</I>")
+    rows.append(f"{view.shape} {view.dtype}")
+    d = view.data
+    if show_data and d is not None and d.size:
+        if d.size <= SMALL:
+            rows.append(_html(_values(d)))
+        elif d.dtype.kind in "fc":
             # a graph is drawn to debug Inf and NaN too: their statistics are inf/nan, silently
             with np.errstate(invalid="ignore", over="ignore"):
-                fields.append(f"mean {_fmt(float(d.mean()))} std {_fmt(float(d.std()))}")
-                fields.append(f"min {_fmt(float(d.min()))} max {_fmt(float(d.max()))}")
-        elif d.size:
-            fields.append(f"min {d.min()} max {d.max()}")
-    if show_grad and node.grad is not None:
-        fields.append(f"grad norm {_fmt(float(np.linalg.norm(node.grad._data)))}")
-    return "{ " + " | ".join(fields) + " }"
+                rows.append(f"mean {_fmt(float(d.mean()))} std {_fmt(float(d.std()))}")
+                rows.append(f"min {_fmt(float(d.min()))} max {_fmt(float(d.max()))}")
+        else:
+            rows.append(f"min {d.min()} max {d.max()}")
+    cells = [f"<TR><TD>{r}</TD></TR>" for r in rows]
+    g = view.grad
+    if show_grad and g is not None:
+        if isinstance(g, float):
+            text = f"grad norm {_fmt(g)}"
+        elif np.asarray(g).size <= SMALL:
+            text = "grad " + _html(_values(g))
+        else:
+            with np.errstate(invalid="ignore", over="ignore"):
+                text = f"grad norm {_fmt(float(np.linalg.norm(np.asarray(g, np.float64))))}"
+        cells.append(f'<TR><TD BGCOLOR="{COLORS["gradient"]}"><FONT COLOR="{GRAD_FONT}">'
+                     f"{text}</FONT></TD></TR>")
+    return ('<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="2" '
+            f'BGCOLOR="{COLORS[view.role]}">' + "".join(cells) + "</TABLE>>")
 
 
-def draw_graph(root, rankdir: str = "LR", show_data: bool = True, show_grad: bool = True,
+def _op_label(node, folded: bool) -> str:
+    """The op's name; with constants folded in, its arguments: ``mul(·, 0.2)``."""
+    if not folded:
+        return _escape(node._op)
+    args = [_values(p._data) if _is_constant(p) else "·" for p in node._parents]
+    return _escape(f"{node._op}({', '.join(args)})")
+
+
+def draw_graph(root, rankdir: str | None = None, show_data: bool = True, show_grad: bool = True,
                max_nodes: int = 200, params: dict | None = None, modules=None,
-               group_depth: int | None = None) -> Graph:
+               group_depth: int | None = None, fold_constants: bool = True) -> Graph:
     """Draw the graph that produced ``root`` (a Value or a Tensor).
 
-    rankdir:   "LR" (inputs left, output right) or "TB"
-    show_data: Values show their number; Tensors a summary (mean, std, min, max), never arrays
-    show_grad: Values show .grad; Tensors the norm of .grad where it is set
+    rankdir:   "TB" (inputs at the top, the output at the bottom: the default for Tensors, whose
+               nodes are tall), "LR" (left to right: the default for Values, as in the lecture),
+               "BT" or "RL"
+    show_data: Values show their number; Tensors their values when they have at most 6
+               elements, else a summary (mean, std, min, max), never arrays
+    show_grad: Values show .grad; after backward every Tensor node shows the gradient it
+               received (its values when small, else its norm), not only the leaves. Backward
+               frees the graph's saved arrays but keeps its links (``tensor.NodeRecord``), so
+               this works without ``retain_graph=True``.
     max_nodes: draw at most this many value/tensor nodes; the rest is summarised in a note
     params:    {name: tensor} (e.g. ``dict(model.named_parameters())``) to label parameters
     modules:   a ``ModuleScopes`` recorded with ``trace_modules(model)`` during the forward
@@ -135,16 +221,15 @@ def draw_graph(root, rankdir: str = "LR", show_data: bool = True, show_grad: boo
                labelled with their names. ``draw_module_graph`` does both steps.
     group_depth: with ``modules``, draw boxes only this many levels below the traced module
                (0: one box for the module; None: every level down to single layers)
+    fold_constants: draw one-element constants (a scalar operand, a mean's divisor) inside
+               their op's label, ``mul(·, 0.2)``, rather than as nodes of their own
+
+    Tensor nodes are coloured by role: ``COLORS`` (input, parameter, op, output, gradient).
     """
-    if rankdir not in ("LR", "TB", "RL", "BT"):
+    if rankdir is not None and rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"draw_graph: rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
     if not hasattr(root, "_parents"):
         raise TypeError(f"draw_graph: expected a Value or a Tensor, got {type(root).__name__}")
-    if getattr(root, "_backward", None) is freed_rule and not root._parents:
-        raise ValueError(
-            f"draw_graph: the graph behind this tensor (op '{root._op}') was freed by "
-            "backward(), which drops a tensor's links to its inputs to save memory. Draw it before "
-            "calling backward(), or call backward(retain_graph=True) to draw it with gradients")
     if max_nodes < 1:
         raise ValueError(f"draw_graph: max_nodes must be at least 1, got {max_nodes}")
     if modules is not None and not isinstance(modules, ModuleScopes):
@@ -159,19 +244,38 @@ def draw_graph(root, rankdir: str = "LR", show_data: bool = True, show_grad: boo
         params = modules.params
     names = {id(t): n for n, t in (params or {}).items()}
     is_value = not hasattr(root, "shape")
-    nodes, index, left_out = _walk(root, max_nodes)
+    if rankdir is None:
+        rankdir = "LR" if is_value else "TB"
 
-    g = Graph(graph_attr={"rankdir": rankdir, "ordering": "in"},
-              node_attr={"fontname": "Helvetica", "fontsize": "11"},
-              edge_attr={"fontname": "Helvetica", "fontsize": "9"})
+    def fold(node, parent) -> bool:
+        return (fold_constants and not is_value and id(parent) not in names
+                and _is_constant(parent))
+
+    nodes, index, left_out = _walk(root, max_nodes, fold)
+
+    g = Graph(graph_attr={"rankdir": rankdir, "ordering": "in", "nodesep": "0.15",
+                          "ranksep": "0.25"},
+              node_attr={"fontname": "Helvetica", "fontsize": "10"},
+              edge_attr={"fontname": "Helvetica", "fontsize": "8", "arrowsize": "0.6"})
     decls = []                                # (module path or None, node name, attributes)
     for i, node in enumerate(nodes):
-        label = (_value_label(node, show_data, show_grad) if is_value
-                 else _tensor_label(node, show_data, show_grad, names))
         path = modules.scope(node, group_depth) if modules is not None else None
-        decls.append((path, f"n{i}", {"label": label, "shape": "record"}))
+        if is_value:
+            attrs = {"label": _value_label(node, show_data, show_grad), "shape": "record"}
+        else:
+            view = _View(node)
+            if i == 0:
+                view.role = "output"
+            attrs = {"label": _tensor_label(view, names.get(id(view.target), ""),
+                                            show_data, show_grad), "shape": "plain"}
+        decls.append((path, f"n{i}", attrs))
         if node._op:
-            decls.append((path, f"n{i}op", {"label": _escape(node._op), "shape": "ellipse"}))
+            folded = any(fold(node, p) for p in node._parents)
+            op_attrs = {"label": _op_label(node, folded), "shape": "ellipse"}
+            if not is_value:
+                op_attrs.update(style="filled", fillcolor=COLORS["op"], margin="0.05,0.02",
+                                height="0.3")
+            decls.append((path, f"n{i}op", op_attrs))
     if modules is None:
         for _, name, attrs in decls:
             g.node(name, **attrs)
@@ -184,13 +288,16 @@ def draw_graph(root, rankdir: str = "LR", show_data: bool = True, show_grad: boo
     for i, node in enumerate(nodes):
         if not node._op:
             continue
+        drawn = [p for p in node._parents if not fold(node, p)]
         for k, parent in enumerate(node._parents):
+            if fold(node, parent):
+                continue
             j = index[id(parent)]
             if j < 0:
                 cut = True
                 g.edge("more", f"n{i}op", style="dashed")
             else:
-                attrs = {"taillabel": str(k)} if len(node._parents) > 1 else {}
+                attrs = {"taillabel": str(k)} if len(drawn) > 1 else {}
                 g.edge(f"n{j}", f"n{i}op", **attrs)
     if cut or left_out:
         g.node("more", label=f"... {left_out} more node(s) not drawn (max_nodes={max_nodes})",
