@@ -216,13 +216,17 @@ def freed_rule(node, grad):
     )
 
 
-def run_backward(roots, seeds, retain_graph: bool = False, inputs=None):
+def run_backward(roots, seeds, retain_graph: bool = False, inputs=None, on_step=None):
     """Propagate ``seeds`` (the gradients of ``roots``) to every node the roots depend on.
 
     roots, seeds: sequences of equal length; each seed has its root's shape (a float for Values).
     retain_graph: keep saved values so backward can run again (otherwise every rule is freed).
     inputs: when given (a sequence of nodes), nothing is stored in ``.grad``; the gradients of
             these nodes are returned instead, in order (None where a node got no gradient).
+    on_step: when given, called once per node processed, in order, as
+            ``on_step(node, grad, sent)``: the node's total gradient and what its rule sent to
+            each parent (a list aligned with ``node._parents``, None where nothing was sent;
+            empty for a leaf). ``viz.backprop_steps`` draws these steps.
     """
     order = topological_order(roots)
     grads: dict[int, object] = {}
@@ -250,6 +254,8 @@ def run_backward(roots, seeds, retain_graph: bool = False, inputs=None):
                 captured[wanted[id(node)]] = grad
             rule = node._backward
             if rule is None:
+                if on_step is not None:
+                    on_step(node, grad, [])
                 continue
             if anomaly:
                 # numpy's own warnings are silenced: the check below names the op instead
@@ -258,16 +264,23 @@ def run_backward(roots, seeds, retain_graph: bool = False, inputs=None):
                 _check_finite(node, parent_grads)
             else:
                 parent_grads = rule(node, grad)
+            sent = [] if on_step is not None else None
             for parent, pgrad in zip(node._parents, parent_grads):
                 if pgrad is None or not parent.requires_grad:
+                    if sent is not None:
+                        sent.append(None)
                     continue
                 if isinstance(pgrad, (np.ndarray, np.generic)) and pgrad.shape != parent.shape:
                     pgrad = sum_to_shape(pgrad, parent.shape)
+                if sent is not None:
+                    sent.append(pgrad)
                 key = id(parent)
                 if key in grads:
                     grads[key] = grads[key] + pgrad
                 else:
                     grads[key] = pgrad
+            if sent is not None:
+                on_step(node, grad, sent)
             if not retain_graph:
                 node._release()
     finally:

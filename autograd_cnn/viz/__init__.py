@@ -3,6 +3,7 @@ plots (matplotlib, imported only when a plot is made)."""
 
 from .graph import (INSTALL_HINT, DotNotFoundError, Graph, ModuleScopes, draw_graph,
                     draw_module_graph, trace_modules)
+from .steps import BackpropSteps, backprop_steps
 
-__all__ = ["draw_graph", "draw_module_graph", "trace_modules", "ModuleScopes", "Graph",
+__all__ = ["draw_graph", "backprop_steps", "BackpropSteps", "draw_module_graph", "trace_modules", "ModuleScopes", "Graph",
            "DotNotFoundError", "INSTALL_HINT"]

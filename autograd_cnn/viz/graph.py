@@ -68,6 +68,9 @@ def _escape(text: str) -> str:
     return text
 
 
+_MISSING = object()
+
+
 def _walk(root, max_nodes: int, skip=lambda node, parent: False):
     """Breadth-first from the root over all parents (also those that need no grad), except
     those ``skip(node, parent)`` folds into their op. Returns (nodes in walk order,
@@ -92,12 +95,13 @@ def _walk(root, max_nodes: int, skip=lambda node, parent: False):
     return nodes, seen, left_out
 
 
-def _value_label(node, show_data, show_grad) -> str:
+def _value_label(node, show_data, show_grad, grad=_MISSING) -> str:
     fields = [_escape(node.label) if node.label else " "]
     if show_data:
         fields.append(f"data {_fmt(node.data)}")
     if show_grad:
-        fields.append(f"grad {_fmt(node.grad)}")
+        grad = node.grad if grad is _MISSING else grad
+        fields.append("grad ?" if grad is None else f"grad {_fmt(grad)}")
     return "{ " + " | ".join(fields) + " }"
 
 
@@ -113,6 +117,7 @@ COLORS = {
     "gradient": "#fee2e2",    # the gradient row of every node after backward
 }
 GRAD_FONT = "#b91c1c"
+HIGHLIGHT = "#dc2626"         # the node whose rule runs in a backprop_steps frame
 SMALL = 6                     # tensors with at most this many elements show their values
 
 
@@ -157,7 +162,8 @@ class _View:
             self.role = "parameter" if node.requires_grad else "input"
 
 
-def _tensor_label(view: _View, name: str, show_data: bool, show_grad: bool) -> str:
+def _tensor_label(view: _View, name: str, show_data: bool, show_grad: bool,
+                  highlight: bool = False) -> str:
     rows = []
     if name:
         rows.append(f"<B>{_html(name)}</B>")
@@ -187,7 +193,8 @@ def _tensor_label(view: _View, name: str, show_data: bool, show_grad: bool) -> s
                 text = f"grad norm {_fmt(float(np.linalg.norm(np.asarray(g, np.float64))))}"
         cells.append(f'<TR><TD BGCOLOR="{COLORS["gradient"]}"><FONT COLOR="{GRAD_FONT}">'
                      f"{text}</FONT></TD></TR>")
-    return ('<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="2" '
+    border = f'BORDER="3" COLOR="{HIGHLIGHT}"' if highlight else 'BORDER="0"'
+    return (f'<<TABLE {border} CELLBORDER="1" CELLSPACING="0" CELLPADDING="2" '
             f'BGCOLOR="{COLORS[view.role]}">' + "".join(cells) + "</TABLE>>")
 
 
@@ -201,7 +208,8 @@ def _op_label(node, folded: bool) -> str:
 
 def draw_graph(root, rankdir: str | None = None, show_data: bool = True, show_grad: bool = True,
                max_nodes: int = 200, params: dict | None = None, modules=None,
-               group_depth: int | None = None, fold_constants: bool = True) -> Graph:
+               group_depth: int | None = None, fold_constants: bool = True,
+               _step=None) -> Graph:
     """Draw the graph that produced ``root`` (a Value or a Tensor).
 
     rankdir:   "TB" (inputs at the top, the output at the bottom: the default for Tensors, whose
@@ -225,6 +233,7 @@ def draw_graph(root, rankdir: str | None = None, show_data: bool = True, show_gr
                their op's label, ``mul(·, 0.2)``, rather than as nodes of their own
 
     Tensor nodes are coloured by role: ``COLORS`` (input, parameter, op, output, gradient).
+    (``_step`` is ``steps.StepState``: the frames of ``backprop_steps`` draw through here.)
     """
     if rankdir is not None and rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"draw_graph: rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
@@ -260,14 +269,21 @@ def draw_graph(root, rankdir: str | None = None, show_data: bool = True, show_gr
     decls = []                                # (module path or None, node name, attributes)
     for i, node in enumerate(nodes):
         path = modules.scope(node, group_depth) if modules is not None else None
+        current = _step is not None and id(node) == _step.current
         if is_value:
-            attrs = {"label": _value_label(node, show_data, show_grad), "shape": "record"}
+            grad = _step.grads.get(id(node)) if _step is not None else _MISSING
+            attrs = {"label": _value_label(node, show_data, show_grad, grad), "shape": "record"}
+            if current:
+                attrs.update(style="filled,bold", fillcolor=COLORS["gradient"], color=HIGHLIGHT,
+                             penwidth="2.5")
         else:
             view = _View(node)
             if i == 0:
                 view.role = "output"
+            if _step is not None:
+                view.grad = _step.grads.get(id(node))
             attrs = {"label": _tensor_label(view, names.get(id(view.target), ""),
-                                            show_data, show_grad), "shape": "plain"}
+                                            show_data, show_grad, current), "shape": "plain"}
         decls.append((path, f"n{i}", attrs))
         if node._op:
             folded = any(fold(node, p) for p in node._parents)
@@ -275,6 +291,9 @@ def draw_graph(root, rankdir: str | None = None, show_data: bool = True, show_gr
             if not is_value:
                 op_attrs.update(style="filled", fillcolor=COLORS["op"], margin="0.05,0.02",
                                 height="0.3")
+            if current:
+                op_attrs.update(style="filled,bold", fillcolor=COLORS["gradient"],
+                                color=HIGHLIGHT, penwidth="2.5")
             decls.append((path, f"n{i}op", op_attrs))
     if modules is None:
         for _, name, attrs in decls:
@@ -298,10 +317,16 @@ def draw_graph(root, rankdir: str | None = None, show_data: bool = True, show_gr
                 g.edge("more", f"n{i}op", style="dashed")
             else:
                 attrs = {"taillabel": str(k)} if len(drawn) > 1 else {}
+                if _step is not None and id(node) == _step.current and k in _step.sent:
+                    # the step's local derivative and what it sends, against the flow
+                    attrs.update(label=_step.sent[k], fontcolor=HIGHLIGHT, color=HIGHLIGHT,
+                                 penwidth="2")
                 g.edge(f"n{j}", f"n{i}op", **attrs)
     if cut or left_out:
         g.node("more", label=f"... {left_out} more node(s) not drawn (max_nodes={max_nodes})",
                shape="note", style="dashed")
+    if _step is not None and _step.title:
+        g.attr(label=_step.title, labelloc="t", fontname="Helvetica", fontsize="11")
     return g
 
 
