@@ -185,7 +185,7 @@ def backprop_steps(root, gradient=None, **draw_kwargs) -> BackpropSteps:
                          f"local {_summary(local)}, sends {_summary(g)}")
         step = len(nodes) + 1
         if node._backward is None:
-            title = f"step {step}: {_name(node)} (a leaf) receives its gradient {_summary(grad)}"
+            title = f"step {step}: {_name(node)} receives its gradient {_summary(grad)}"
         else:
             title = (f"step {step}: {_name(node)} has its gradient {_summary(grad)}; "
                      f"its rule sends it on to its {len(node._parents)} input(s)")
