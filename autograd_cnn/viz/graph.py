@@ -14,10 +14,11 @@ install commands.
 from __future__ import annotations
 
 from collections import deque
-from contextlib import contextmanager
 
 import graphviz
 import numpy as np
+
+from .modules import ModuleScopes, _flat, scopes_for, trace_modules
 
 
 __all__ = ["draw_graph", "draw_module_graph", "trace_modules", "ModuleScopes", "Graph",
@@ -115,6 +116,7 @@ COLORS = {
     "output": "#fde68a",      # the root
     "tensor": "#ffffff",      # intermediate results
     "gradient": "#fee2e2",    # the gradient row of every node after backward
+    "module": "#ede9fe",      # a module drawn as one node (group_by_module, draw_model)
 }
 GRAD_FONT = "#b91c1c"
 HIGHLIGHT = "#dc2626"         # the node whose rule runs in a backprop_steps frame
@@ -209,7 +211,8 @@ def _op_label(node, folded: bool) -> str:
 def draw_graph(root, rankdir: str | None = None, show_data: bool = True, show_grad: bool = True,
                max_nodes: int = 200, params: dict | None = None, modules=None,
                group_depth: int | None = None, fold_constants: bool = True,
-               _step=None) -> Graph:
+               group_by_module: bool = False, depth: int | None = None, model=None,
+               show_tensors: bool = True, _step=None) -> Graph:
     """Draw the graph that produced ``root`` (a Value or a Tensor).
 
     rankdir:   "TB" (inputs at the top, the output at the bottom: the default for Tensors, whose
@@ -229,6 +232,12 @@ def draw_graph(root, rankdir: str | None = None, show_data: bool = True, show_gr
                labelled with their names. ``draw_module_graph`` does both steps.
     group_depth: with ``modules``, draw boxes only this many levels below the traced module
                (0: one box for the module; None: every level down to single layers)
+    group_by_module: with ``model`` (whose forward ran under ``trace_modules(model)``) or
+               ``modules``: each module down to ``depth`` levels below the model is a labelled
+               box, and every module below ``depth`` (and every layer, a module without
+               children) is one node with its input/output shapes and parameter count
+               (None: boxes all the way down, a node per layer)
+    show_tensors: False draws only the ops (and module nodes), the shapes on the edges
     fold_constants: draw one-element constants (a scalar operand, a mean's divisor) inside
                their op's label, ``mul(·, 0.2)``, rather than as nodes of their own
 
@@ -249,6 +258,22 @@ def draw_graph(root, rankdir: str | None = None, show_data: bool = True, show_gr
                                     or not isinstance(group_depth, int) or group_depth < 0):
         raise ValueError(f"draw_graph: group_depth must be a non-negative int or None, got "
                          f"{group_depth!r}")
+    if group_by_module:
+        if modules is None:
+            if model is None:
+                raise TypeError("draw_graph: group_by_module=True needs model= (the module "
+                                "whose forward made the root), or modules= from trace_modules")
+            modules = scopes_for(model, root)
+            if modules is None:
+                raise ValueError(
+                    f"draw_graph: group_by_module=True, but no forward of this "
+                    f"{type(model).__name__} recorded under trace_modules made the root. Run "
+                    "the forward as `with ac.viz.trace_modules(model): out = model(x)`, or "
+                    "call draw_module_graph(model, x, group_by_module=True, depth=k)")
+        group_depth = depth
+    elif depth is not None:
+        raise ValueError("draw_graph: depth= goes with group_by_module=True (for boxes without "
+                         "module nodes, pass modules= and group_depth=)")
     if modules is not None and params is None:
         params = modules.params
     names = {id(t): n for n, t in (params or {}).items()}
@@ -261,13 +286,35 @@ def draw_graph(root, rankdir: str | None = None, show_data: bool = True, show_gr
                 and _is_constant(parent))
 
     nodes, index, left_out = _walk(root, max_nodes, fold)
+    # with group_by_module, a layer (and any module below the depth) is one node "m<call>"
+    inside = {}
+    if group_by_module:
+        for i, node in enumerate(nodes):
+            call = modules.collapsed(node, group_depth)
+            if call is not None:
+                inside[i] = call
+
+    def source(j: int) -> str:
+        """The drawn node a tensor comes out of."""
+        if j in inside:
+            return f"m{inside[j]}"
+        return f"n{j}op" if not show_tensors and nodes[j]._op else f"n{j}"
 
     g = Graph(graph_attr={"rankdir": rankdir, "ordering": "in", "nodesep": "0.15",
                           "ranksep": "0.25"},
               node_attr={"fontname": "Helvetica", "fontsize": "10"},
               edge_attr={"fontname": "Helvetica", "fontsize": "8", "arrowsize": "0.6"})
     decls = []                                # (module path or None, node name, attributes)
+    for call in sorted(set(inside.values())):
+        c = modules.calls[call]
+        parent = c.path.rpartition(".")[0]
+        if group_depth is not None and parent:
+            parent = ".".join(parent.split(".")[:group_depth])
+        decls.append((parent, f"m{call}", {"label": _module_label(c), "shape": "plain",
+                                           "tooltip": f"{c.path}: {c.type}"}))
     for i, node in enumerate(nodes):
+        if i in inside:
+            continue
         path = modules.scope(node, group_depth) if modules is not None else None
         current = _step is not None and id(node) == _step.current
         if is_value:
@@ -284,7 +331,8 @@ def draw_graph(root, rankdir: str | None = None, show_data: bool = True, show_gr
                 view.grad = _step.grads.get(id(node))
             attrs = {"label": _tensor_label(view, names.get(id(view.target), ""),
                                             show_data, show_grad, current), "shape": "plain"}
-        decls.append((path, f"n{i}", attrs))
+        if show_tensors or not node._op or i == 0:
+            decls.append((path, f"n{i}", attrs))
         if node._op:
             folded = any(fold(node, p) for p in node._parents)
             op_attrs = {"label": _op_label(node, folded), "shape": "ellipse"}
@@ -300,13 +348,19 @@ def draw_graph(root, rankdir: str | None = None, show_data: bool = True, show_gr
             g.node(name, **attrs)
     else:
         _emit_clusters(g, decls, modules)
+    if 0 in inside:                           # the output comes out of a module node
+        g.node("n0", label=_tensor_label(_output_view(root), "", show_data, show_grad),
+               shape="plain")
+        g.edge(f"m{inside[0]}", "n0", label=_shape_text(root.shape))
     for i, node in enumerate(nodes):
-        if node._op:
+        if node._op and i not in inside and (show_tensors or i == 0):
             g.edge(f"n{i}op", f"n{i}")
     cut = False
+    edges = set()
     for i, node in enumerate(nodes):
         if not node._op:
             continue
+        target = f"m{inside[i]}" if i in inside else f"n{i}op"
         drawn = [p for p in node._parents if not fold(node, p)]
         for k, parent in enumerate(node._parents):
             if fold(node, parent):
@@ -314,14 +368,22 @@ def draw_graph(root, rankdir: str | None = None, show_data: bool = True, show_gr
             j = index[id(parent)]
             if j < 0:
                 cut = True
-                g.edge("more", f"n{i}op", style="dashed")
-            else:
-                attrs = {"taillabel": str(k)} if len(drawn) > 1 else {}
-                if _step is not None and id(node) == _step.current and k in _step.sent:
-                    # the step's local derivative and what it sends, against the flow
-                    attrs.update(label=_step.sent[k], fontcolor=HIGHLIGHT, color=HIGHLIGHT,
-                                 penwidth="2")
-                g.edge(f"n{j}", f"n{i}op", **attrs)
+                g.edge("more", target, style="dashed")
+                continue
+            src = source(j)
+            if src == target or (src, target) in edges:
+                continue                      # inside one module node, or drawn already
+            edges.add((src, target))
+            attrs = {}
+            if len(drawn) > 1 and i not in inside:
+                attrs["taillabel"] = str(k)
+            if src[0] == "m" or not show_tensors:
+                attrs["label"] = _shape_text(parent.shape)
+            if _step is not None and id(node) == _step.current and k in _step.sent:
+                # the step's local derivative and what it sends, against the flow
+                attrs.update(label=_step.sent[k], fontcolor=HIGHLIGHT, color=HIGHLIGHT,
+                             penwidth="2")
+            g.edge(src, target, **attrs)
     if cut or left_out:
         g.node("more", label=f"... {left_out} more node(s) not drawn (max_nodes={max_nodes})",
                shape="note", style="dashed")
@@ -330,80 +392,28 @@ def draw_graph(root, rankdir: str | None = None, show_data: bool = True, show_gr
     return g
 
 
-# ---- module grouping -----------------------------------------------------------------------------
-
-class ModuleScopes:
-    """Which module call produced each tensor of a forward pass (see ``trace_modules``).
-
-    After each module's forward, its forward hook walks the graph back from the module's
-    output(s) to its inputs and claims every tensor on the way that no inner module claimed
-    first (hooks of inner modules run first), so a tensor belongs to the innermost module whose
-    call made it: a convolution's output to the Conv2d, a residual addition to its block, a
-    concatenation to its Inception module. Parameters belong to the module that owns them.
-    """
-
-    def __init__(self, model):
-        self.model = model
-        self.types = {name: type(m).__name__ for name, m in model.named_modules()}
-        self.params = dict(model.named_parameters())
-        self._paths = {id(m): name for name, m in model.named_modules()}
-        self._owner: dict[int, tuple] = {}        # id(tensor) -> (tensor, module path)
-        for name, p in self.params.items():
-            self._owner[id(p)] = (p, name.rpartition(".")[0])
-
-    def _claim(self, module, args, out) -> None:
-        path = self._paths.get(id(module))
-        if path is None:
-            return
-        stop = {id(a) for a in _flat(args)}
-        stack = [t for t in _flat(out) if hasattr(t, "_parents")]
-        seen = set()
-        while stack:
-            t = stack.pop()
-            if id(t) in seen or id(t) in stop:
-                continue
-            seen.add(id(t))
-            self._owner.setdefault(id(t), (t, path))
-            stack.extend(t._parents)
-
-    def scope(self, tensor, depth: int | None = None):
-        """The dotted path of the module that made ``tensor`` ('' = the traced module itself),
-        cut to ``depth`` levels below the traced module; None if no traced call made it."""
-        entry = self._owner.get(id(tensor))
-        if entry is None or entry[0] is not tensor:
-            return None
-        path = entry[1]
-        if depth is not None and path:
-            path = ".".join(path.split(".")[:depth])
-        return path
+def _shape_text(shape) -> str:
+    return "×".join(str(n) for n in shape) if len(shape) else "scalar"
 
 
-def _flat(obj) -> list:
-    if isinstance(obj, (tuple, list)):
-        return [t for o in obj for t in _flat(o)]
-    if isinstance(obj, dict):
-        return [t for o in obj.values() for t in _flat(o)]
-    return [obj] if hasattr(obj, "_parents") else []
+def _output_view(root) -> "_View":
+    view = _View(root)
+    view.role = "output"
+    return view
 
 
-@contextmanager
-def trace_modules(model):
-    """Record which module call produces each tensor while the block runs:
-
-        with trace_modules(model) as scopes:
-            out = model(x)
-        draw_graph(out, modules=scopes)
-
-    The graph is recorded only where something requires grad (a model's parameters do)."""
-    if not hasattr(model, "named_modules") or not hasattr(model, "register_forward_hook"):
-        raise TypeError(f"trace_modules: expected an nn.Module, got {type(model).__name__}")
-    scopes = ModuleScopes(model)
-    handles = [m.register_forward_hook(scopes._claim) for _, m in model.named_modules()]
-    try:
-        yield scopes
-    finally:
-        for h in handles:
-            h.remove()
+def _module_label(c) -> str:
+    """A module call drawn as one node: name and type, input and output shapes, parameters."""
+    name = c.path.rpartition(".")[2] or c.type
+    rows = [f"<B>{_html(name)}</B>: {_html(c.type)}" if c.path else f"<B>{_html(c.type)}</B>"]
+    ins = ", ".join(_shape_text(s) for s in c.in_shapes) or "-"
+    outs = ", ".join(_shape_text(s) for s in c.out_shapes) or "-"
+    rows.append(f"{ins} → {outs}")
+    if c.n_params:
+        rows.append(f"{c.n_params:,} params")
+    return ('<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="2" '
+            f'BGCOLOR="{COLORS["module"]}">' + "".join(f"<TR><TD>{r}</TD></TR>" for r in rows)
+            + "</TABLE>>")
 
 
 def draw_module_graph(model, *inputs, group_depth: int | None = None, **kwargs) -> Graph:
