@@ -120,7 +120,7 @@ COLORS = {
 }
 GRAD_FONT = "#b91c1c"
 HIGHLIGHT = "#dc2626"         # the node whose rule runs in a backprop_steps frame
-SMALL = 6                     # tensors with at most this many elements show their values
+SMALL = 4                     # tensors with at most this many elements show their values
 
 
 def _html(text: str) -> str:
@@ -218,7 +218,7 @@ def draw_graph(root, rankdir: str | None = None, show_data: bool = True, show_gr
     rankdir:   "TB" (inputs at the top, the output at the bottom: the default for Tensors, whose
                nodes are tall), "LR" (left to right: the default for Values, as in the lecture),
                "BT" or "RL"
-    show_data: Values show their number; Tensors their values when they have at most 6
+    show_data: Values show their number; Tensors their values when they have at most 4
                elements, else a summary (mean, std, min, max), never arrays
     show_grad: Values show .grad; after backward every Tensor node shows the gradient it
                received (its values when small, else its norm), not only the leaves. Backward
@@ -354,7 +354,7 @@ def draw_graph(root, rankdir: str | None = None, show_data: bool = True, show_gr
         g.edge(f"m{inside[0]}", "n0", label=_shape_text(root.shape))
     for i, node in enumerate(nodes):
         if node._op and i not in inside and (show_tensors or i == 0):
-            g.edge(f"n{i}op", f"n{i}")
+            g.edge(f"n{i}op", f"n{i}", **({} if is_value else {"weight": "4"}))
     cut = False
     edges = set()
     for i, node in enumerate(nodes):
@@ -374,7 +374,8 @@ def draw_graph(root, rankdir: str | None = None, show_data: bool = True, show_gr
             if src == target or (src, target) in edges:
                 continue                      # inside one module node, or drawn already
             edges.add((src, target))
-            attrs = {}
+            # the data path (results, not leaves) weighs more: drawn straight, leaves beside it
+            attrs = {"weight": "4"} if parent._op and not is_value else {}
             if len(drawn) > 1 and i not in inside:
                 attrs["taillabel"] = str(k)
             if src[0] == "m" or not show_tensors:
