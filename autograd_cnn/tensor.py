@@ -385,7 +385,12 @@ class Tensor:
             rec = self._record
             if rec is None:
                 rec = self._record = NodeRecord(self)
-            rec.grad = grad_summary(grad)
+            # grad_summary, inlined: this runs for every node of every backward
+            if grad.size <= 16:
+                rec.grad = grad
+            else:
+                r = grad.reshape(-1)
+                rec.grad = float(np.sqrt(abs(np.dot(r, r))))
         if self._hooks:
             for hook in list(self._hooks):
                 result = hook(Tensor(np.asarray(grad), dtype=None))
