@@ -1,10 +1,16 @@
 """Drawing computational graphs with graphviz.
 
 ``draw_graph(root)`` walks the graph from ``root`` to its leaves (iteratively; big graphs are cut
-at ``max_nodes`` with a visible note) and returns a ``Graph`` (a ``graphviz.Digraph``): one record
-node per value or tensor, one ellipse per op, edges from the inputs to the op in argument order.
-Node ids are numbered in walk order (``n0`` is the root), never taken from ``id()``, so the DOT
-source is the same on every run. In Jupyter the graph displays inline as SVG.
+at ``max_nodes`` with a visible note) and returns a ``Graph`` (a ``graphviz.Digraph``): one node
+per value or tensor, one ellipse per op, edges from the inputs to the op in argument order.
+Value graphs run left to right (record nodes, as in the lecture); Tensor graphs top to bottom,
+their nodes small tables coloured by role (``COLORS``), scalar constants folded into their op.
+After backward every tensor node shows the gradient it received, also where the graph was freed
+(backward leaves ``tensor.NodeRecord``s in place of the freed inputs). With module scopes
+(``trace_modules``) modules are boxes, or single nodes (``group_by_module``; ``draw_model``).
+Node ids are numbered in walk order (``n0`` is the root; ``m<k>`` the k-th module call), never
+taken from ``id()``, so the DOT source is the same on every run. In Jupyter the graph displays
+inline as SVG.
 
 Building the graph needs only the ``graphviz`` Python package; rendering (SVG/PNG, Jupyter
 display) needs graphviz's ``dot`` program, and without it raises ``DotNotFoundError`` naming the
