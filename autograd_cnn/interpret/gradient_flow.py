@@ -109,7 +109,7 @@ class GradientFlow:
         def hook(module, inputs, out):
             step = self._current()
             if step is not None:
-                step.add_act(name, out._data)    # now: a later in-place op may overwrite it
+                step.add_act(name, getattr(out, "_data", out))    # now: a later in-place op may overwrite it
         return hook
 
     def remove(self) -> None:
