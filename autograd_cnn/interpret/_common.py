@@ -10,16 +10,24 @@ import numpy as np
 from ..tensor import Tensor
 
 
-def as_batch(x, where: str) -> tuple[np.ndarray, bool]:
-    """(C, H, W) or (N, C, H, W) (array or Tensor) -> float32 (N, C, H, W) and whether one image
-    was given (results are then returned without the batch axis)."""
+def model_dtype(model):
+    """The dtype of the model's first floating parameter (float32 when it has none)."""
+    for p in model.parameters():
+        if p._data.dtype.kind == "f":
+            return p._data.dtype
+    return np.dtype(np.float32)
+
+
+def as_batch(x, where: str, model=None) -> tuple[np.ndarray, bool]:
+    """(C, H, W) or (N, C, H, W) (array or Tensor) -> (N, C, H, W) in the model's dtype and
+    whether one image was given (results are then returned without the batch axis)."""
     a = np.asarray(getattr(x, "_data", x))
     if a.ndim not in (3, 4):
         raise ValueError(f"{where}: expected an image (C, H, W) or a batch (N, C, H, W), "
                          f"got shape {a.shape}")
     single = a.ndim == 3
     a = a[None] if single else a
-    dtype = a.dtype if a.dtype in (np.float32, np.float64) else np.float32
+    dtype = model_dtype(model) if model is not None else np.float32
     return np.ascontiguousarray(a, dtype=dtype), single
 
 

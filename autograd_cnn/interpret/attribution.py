@@ -22,7 +22,7 @@ def _out(maps: np.ndarray, single: bool) -> np.ndarray:
 def saliency(model, x, target=None) -> np.ndarray:
     """Simonyan, Vedaldi & Zisserman 2014: S[i, j] = max_c |d score_t / d x[c, i, j]|, how much
     a small change of each pixel changes the class score (the logit, before the softmax)."""
-    xb, single = as_batch(x, "saliency")
+    xb, single = as_batch(x, "saliency", model)
     inp = Tensor(xb, requires_grad=True)
     with evaluating(model):
         out = model(inp)                                       # (N, K) class scores
@@ -39,7 +39,7 @@ def occlusion(model, x, target=None, patch: int = 4, stride: int = 2, baseline: 
 
     Large where the evidence is; negative where hiding a pixel helps the class."""
     from ..functional import softmax
-    xb, single = as_batch(x, "occlusion")
+    xb, single = as_batch(x, "occlusion", model)
     if patch < 1 or stride < 1:
         raise ValueError(f"occlusion: patch and stride must be >= 1, got {patch} and {stride}")
     n, c, h, w = xb.shape
@@ -87,7 +87,7 @@ def class_activation_map(model, x, layer, target=None, fc=None, upsample: bool =
     is the map whose mean is the score (minus the bias). ``fc`` (default the model's last
     Linear) must take the K pooled channels. Returned at the input's size (bilinear) unless
     ``upsample=False``."""
-    xb, single = as_batch(x, "class_activation_map")
+    xb, single = as_batch(x, "class_activation_map", model)
     layer = get_layer(model, layer, "class_activation_map")
     fc = _last_linear(model) if fc is None else get_layer(model, fc, "class_activation_map")
     store = {}
@@ -114,7 +114,7 @@ def grad_cam(model, x, layer, target=None, upsample: bool = True, relu: bool = T
 
     (for a GAP + linear head alpha_k = w[t, k] / (h w): CAM up to scale). Returned at the
     input's size (bilinear) unless ``upsample=False``; ``relu=False`` keeps negative evidence."""
-    xb, single = as_batch(x, "grad_cam")
+    xb, single = as_batch(x, "grad_cam", model)
     layer = get_layer(model, layer, "grad_cam")
     store, grads = {}, {}
 

@@ -79,7 +79,8 @@ def deconvnet(layers, image, layer_index: int, unit: int, position="max") -> np.
     if not 0 <= layer_index < len(layers):
         raise ValueError(f"deconvnet: layer_index must be in [0, {len(layers)}), "
                          f"got {layer_index}")
-    xb, _ = as_batch(image, "deconvnet")
+    with_params = next((la for la in layers if list(la.parameters())), None)
+    xb, _ = as_batch(image, "deconvnet", with_params)
     if xb.shape[0] != 1:
         raise ValueError(f"deconvnet: expected one image, got a batch of {xb.shape[0]}")
     with no_grad():

@@ -16,7 +16,7 @@ __all__ = ["feature_maps", "top_k_patches", "penultimate_features", "pca", "tsne
 def feature_maps(model, image, layer_types=("Conv2d",)) -> list[tuple[str, np.ndarray]]:
     """The outputs of every layer of the given types (class names) for one image (C, H, W) or
     (1, C, H, W), in forward order, as (layer name, (C, H, W) array); forward hooks."""
-    xb, _ = as_batch(image, "feature_maps")
+    xb, _ = as_batch(image, "feature_maps", model)
     captured, handles = [], []
     for name, module in model.named_modules():
         if type(module).__name__ in layer_types:
@@ -57,7 +57,7 @@ def top_k_patches(model, layer, images, unit: int, k: int = 9, batch_size: int =
     'position': (i, j) in the feature map, 'box': (row0, row1, col0, col1) in the image,
     'patch': image[:, row0:row1, col0:col1]}."""
     layer = get_layer(model, layer, "top_k_patches")
-    xb, _ = as_batch(images, "top_k_patches")
+    xb, _ = as_batch(images, "top_k_patches", model)
     best, where, store = [], [], {}
     with evaluating(model):
         with no_grad(), capture(layer, store):
@@ -94,7 +94,7 @@ def penultimate_features(model, x, fc=None, batch_size: int = 256) -> np.ndarray
             raise ValueError("penultimate_features: the model has no Linear layer; pass fc=")
         fc = linears[-1]
     fc = get_layer(model, fc, "penultimate_features")
-    xb, _ = as_batch(x, "penultimate_features")
+    xb, _ = as_batch(x, "penultimate_features", model)
     rows, store = [], {}
     with evaluating(model), no_grad(), capture(fc, store):
         for s in range(0, len(xb), batch_size):
