@@ -326,6 +326,21 @@ def test_top_k_patches_find_the_bright_spots():
         interpret.top_k_patches(model, "0", images, unit=1)
 
 
+def test_receptive_field_of_lenet_and_padded_strided_layers():
+    lenet = models.lenet5(modern=True)
+    # conv5: 5; pool2: 6, jump 2; conv5: 6 + 4 x 2 = 14; pool2: 16, jump 4
+    assert interpret.receptive_field(lenet, lenet.features[3], (1, 32, 32)) == \
+        ((14, 14), (2, 2), (0, 0))
+    assert interpret.receptive_field(lenet, "features.5", (1, 32, 32)) == ((16, 16), (4, 4), (0, 0))
+    net = nn.Sequential(nn.Conv2d(1, 2, 3, stride=2, padding=1), nn.Conv2d(2, 2, 3, padding=2,
+                                                                        dilation=2))
+    # 3 (offset -1, jump 2); dilated 3x3 spans 5: 3 + 4 x 2 = 11, offset -1 - 2 x 2 = -5
+    assert interpret.receptive_field(net, net[1], (1, 9, 9)) == ((11, 11), (2, 2), (-5, -5))
+    top = interpret.top_k_patches(lenet, "features.3", np.random.default_rng(0).random(
+        (3, 1, 32, 32)).astype(np.float32), unit=0, k=3)
+    assert all(t["patch"].shape == (1, 14, 14) for t in top)
+
+
 def test_feature_maps_and_penultimate_features():
     model = QuadrantNet()
     maps = interpret.feature_maps(model, _images(1)[0], layer_types=("Conv2d", "ReLU"))

@@ -8,9 +8,9 @@ import numpy as np
 
 from ..engine import no_grad
 from ..tensor import Tensor
-from ._common import as_batch, capture, evaluating, get_layer
+from ._common import as_batch, capture, evaluating, get_layer, model_dtype
 
-__all__ = ["feature_maps", "top_k_patches", "penultimate_features", "pca", "tsne"]
+__all__ = ["feature_maps", "top_k_patches", "receptive_field", "penultimate_features", "pca", "tsne"]
 
 
 def feature_maps(model, image, layer_types=("Conv2d",)) -> list[tuple[str, np.ndarray]]:
@@ -31,27 +31,52 @@ def feature_maps(model, image, layer_types=("Conv2d",)) -> list[tuple[str, np.nd
     return captured
 
 
-def _receptive_box(model, layer, image: np.ndarray, unit: int, i: int, j: int):
-    """The input rows and columns that feature-map position (i, j) of channel ``unit`` depends
-    on: the bounding box of the nonzero gradient d a[unit, i, j] / d x (its receptive field,
-    cut by the image border; works for any architecture)."""
-    store = {}
-    inp = Tensor(image[None], requires_grad=True)
-    with capture(layer, store):
-        model(inp)
-    store["out"][0, unit, i, j].backward()
-    touched = np.abs(inp.grad._data[0]).sum(axis=0) > 0
-    rows, cols = np.flatnonzero(touched.any(axis=1)), np.flatnonzero(touched.any(axis=0))
-    if not len(rows):                              # a saturated unit: fall back to the pixel
-        h, w = image.shape[1:]
-        r, c = i * h // store["out"].shape[2], j * w // store["out"].shape[3]
-        return r, r + 1, c, c + 1
-    return rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+def _pair(v) -> tuple:
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def receptive_field(model, layer, input_shape) -> tuple[tuple, tuple, tuple]:
+    """(size, jump, offset) per axis of one unit of ``layer``'s output: unit (i, j) sees input
+    rows offset[0] + i jump[0] ... + size[0] - 1 (likewise columns). Computed from the windowed
+    layers (conv, pooling) that run before ``layer``'s output, in forward order: with kernel k,
+    stride s, padding p, dilation d each one does
+
+        size += (d (k - 1)) jump,   offset -= p jump,   jump *= s
+
+    exact for chains (LeNet, AlexNet, VGG); branches (Inception, shortcuts) are not modelled."""
+    layer = get_layer(model, layer, "receptive_field")
+    windows, handles, done = [], [], []
+    for _, module in model.named_modules():
+        if hasattr(module, "kernel_size") and hasattr(module, "stride") and \
+                type(module).__name__ != "ShortcutA":
+            handles.append(module.register_forward_hook(
+                lambda m, i, o: None if done else windows.append(m)))
+    handles.append(layer.register_forward_hook(lambda m, i, o: done.append(True)))
+    try:
+        with evaluating(model), no_grad():
+            model(Tensor(np.zeros((1, *input_shape), dtype=model_dtype(model))))
+    finally:
+        for h in handles:
+            h.remove()
+    size, jump, offset = [1, 1], [1, 1], [0, 0]
+    for m in windows:
+        k, s = _pair(m.kernel_size), _pair(m.stride if m.stride is not None else m.kernel_size)
+        d = _pair(getattr(m, "dilation", 1))
+        p = getattr(m, "padding", 0)
+        if isinstance(p, str):                   # 'valid' or 'same' (stride 1)
+            p = (0, 0) if p == "valid" else tuple(d[a] * (k[a] - 1) // 2 for a in range(2))
+        p = _pair(p)
+        for a in range(2):
+            size[a] += d[a] * (k[a] - 1) * jump[a]
+            offset[a] -= p[a] * jump[a]
+            jump[a] *= s[a]
+    return tuple(size), tuple(jump), tuple(offset)
 
 
 def top_k_patches(model, layer, images, unit: int, k: int = 9, batch_size: int = 256):
     """The k images whose strongest response in channel ``unit`` of ``layer`` is largest, and in
-    each the input patch (receptive field) under that strongest position.
+    each the input patch under that strongest position (its receptive field, cut by the image
+    border; see ``receptive_field``).
 
     Returns a list of k dicts, best first: {'index': image index, 'score': activation,
     'position': (i, j) in the feature map, 'box': (row0, row1, col0, col1) in the image,
@@ -72,15 +97,19 @@ def top_k_patches(model, layer, images, unit: int, k: int = 9, batch_size: int =
                 best.append(flat.max(axis=1))
                 where.append(flat.argmax(axis=1))
             fmap_shape = a.shape[2:]
-        best, where = np.concatenate(best), np.concatenate(where)
-        order = np.argsort(-best, kind="stable")[:k]
-        result = []
-        for n in order:
-            i, j = np.unravel_index(where[n], fmap_shape)
-            r0, r1, c0, c1 = _receptive_box(model, layer, xb[n], unit, int(i), int(j))
-            result.append({"index": int(n), "score": float(best[n]), "position": (int(i), int(j)),
-                           "box": (int(r0), int(r1), int(c0), int(c1)),
-                           "patch": xb[n, :, r0:r1, c0:c1].copy()})
+    size, jump, offset = receptive_field(model, layer, xb.shape[1:])
+    best, where = np.concatenate(best), np.concatenate(where)
+    order = np.argsort(-best, kind="stable")[:k]
+    result = []
+    h, w = xb.shape[2:]
+    for n in order:
+        i, j = np.unravel_index(where[n], fmap_shape)
+        r, c = offset[0] + i * jump[0], offset[1] + j * jump[1]
+        r0, r1 = max(r, 0), min(r + size[0], h)               # cut by the image border
+        c0, c1 = max(c, 0), min(c + size[1], w)
+        result.append({"index": int(n), "score": float(best[n]), "position": (int(i), int(j)),
+                       "box": (int(r0), int(r1), int(c0), int(c1)),
+                       "patch": xb[n, :, r0:r1, c0:c1].copy()})
     return result
 
 
@@ -124,10 +153,15 @@ def pca(features, k: int = 2):
     return xc @ comps.T, comps, ratio
 
 
-def tsne(features, k: int = 2, perplexity: float = 30.0, seed: int = 0) -> np.ndarray:
+def tsne(features, k: int = 2, perplexity: float = 30.0, seed: int = 0,
+         iterations: int = 500) -> np.ndarray:
     """t-SNE (van der Maaten & Hinton 2008) of features (N, D) to (N, k), by scikit-learn's
-    TSNE (PCA initialisation); needs scikit-learn (in the extras)."""
+    TSNE (PCA initialisation); needs scikit-learn (in the extras). Up to 2,000 points use the
+    exact gradient (seconds here, where the Barnes-Hut approximation's threads were ten times
+    slower on a busy machine), more use Barnes-Hut."""
     try:
+        import inspect
+
         from sklearn.manifold import TSNE
     except ImportError:
         raise ImportError("tsne needs scikit-learn: pip install scikit-learn "
@@ -137,5 +171,8 @@ def tsne(features, k: int = 2, perplexity: float = 30.0, seed: int = 0) -> np.nd
     if x.ndim != 2 or len(x) <= perplexity:
         raise ValueError(f"tsne: expected features (N, D) with N > perplexity ({perplexity}), "
                          f"got shape {x.shape}")
-    return TSNE(n_components=k, perplexity=perplexity, init="pca", random_state=seed
-                ).fit_transform(x)
+    # scikit-learn 1.5 renamed n_iter to max_iter
+    steps = "max_iter" if "max_iter" in inspect.signature(TSNE).parameters else "n_iter"
+    method = "exact" if len(x) <= 2000 else "barnes_hut"
+    return TSNE(n_components=k, perplexity=perplexity, init="pca", random_state=seed,
+                method=method, **{steps: max(int(iterations), 250)}).fit_transform(x)
