@@ -68,6 +68,11 @@ from .kernels import upsample as _upsample  # noqa: E402
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+def use_one_thread() -> None:
+    """Run the kernels of this process on one thread (Numba and BLAS): DataLoader workers."""
+    _threads.use_one_thread()
+
+
 def use_reference() -> bool:
     """True when AUTOGRAD_CNN_REFERENCE=1: the slow numpy twins run instead of the kernels."""
     return os.environ.get("AUTOGRAD_CNN_REFERENCE") == "1"
@@ -522,10 +527,16 @@ def conv_transpose2d_forward(x, w, bias=None, *, stride=(1, 1), padding=(0, 0),
 PARALLEL_MIN = {"norm": 1 << 23, "adam": 1 << 20}
 
 
-def _serial_or_parallel(module, name: str, size: int, family: str):
+def _serial_or_parallel(module, name: str, size: int, family: str, *args):
+    """kernel(*args): the reference twin, the serial kernel, or from PARALLEL_MIN[family]
+    elements the ``_parallel`` one, which takes the process-wide lock of Numba's thread pool
+    (two threads entering it at once abort the process; kernels/threads.py)."""
     if use_reference():
-        return getattr(_reference, name)
-    return getattr(module, name + "_parallel" if size >= PARALLEL_MIN[family] else name)
+        return getattr(_reference, name)(*args)
+    if size >= PARALLEL_MIN[family]:
+        with _threads.parallel_region():
+            return getattr(module, name + "_parallel")(*args)
+    return getattr(module, name)(*args)
 
 
 # batch norm: x, g (N, C, L); per-channel vectors float64 (C,)
@@ -549,28 +560,29 @@ def _bn_pair(where: str, g, x) -> None:
 def batch_norm_stats(x):
     """Per-channel (mean, biased variance) of x (N, C, L), as float64 vectors."""
     check_array(x, "batch_norm_stats", "x", ndim=3)
-    return _serial_or_parallel(_norm, "bn_stats", x.size, "norm")(x)
+    return _serial_or_parallel(_norm, "bn_stats", x.size, "norm", x)
 
 
 def batch_norm_apply(x, mean, scale, shift):
     """(x - mean[c]) * scale[c] + shift[c] for x (N, C, L), in x's dtype."""
     check_array(x, "batch_norm_apply", "x", ndim=3)
     _bn_vectors("batch_norm_apply", x.shape[1], mean=mean, scale=scale, shift=shift)
-    return _serial_or_parallel(_norm, "bn_apply", x.size, "norm")(x, mean, scale, shift)
+    return _serial_or_parallel(_norm, "bn_apply", x.size, "norm", x, mean, scale, shift)
 
 
 def batch_norm_backward_sums(g, x, mean):
     """Per-channel (sum of g, sum of g (x - mean)) for g, x (N, C, L), as float64 vectors."""
     _bn_pair("batch_norm_backward_sums", g, x)
     _bn_vectors("batch_norm_backward_sums", x.shape[1], mean=mean)
-    return _serial_or_parallel(_norm, "bn_backward_sums", x.size, "norm")(g, x, mean)
+    return _serial_or_parallel(_norm, "bn_backward_sums", x.size, "norm", g, x, mean)
 
 
 def batch_norm_backward_input(g, x, mean, k_g, k_0, k_x):
     """k_g[c] g - k_0[c] - k_x[c] (x - mean[c]) for g, x (N, C, L), in x's dtype."""
     _bn_pair("batch_norm_backward_input", g, x)
     _bn_vectors("batch_norm_backward_input", x.shape[1], mean=mean, k_g=k_g, k_0=k_0, k_x=k_x)
-    return _serial_or_parallel(_norm, "bn_backward_input", x.size, "norm")(g, x, mean, k_g, k_0, k_x)
+    return _serial_or_parallel(_norm, "bn_backward_input", x.size, "norm",
+                               g, x, mean, k_g, k_0, k_x)
 
 
 # fused optimiser steps: in place on a parameter and its state
@@ -617,4 +629,4 @@ def adam_step(p, g, m, v, vmax, *, lr, betas, eps, weight_decay, decoupled, amsg
     flat = None if use_reference() else _optim_arrays("adam_step", p, g, m, v, vmax)
     if flat is None:
         return _reference.adam_step(p, g, m, v, vmax, *args)
-    _serial_or_parallel(_optim, "adam_step", p.size, "adam")(*flat, *args)
+    _serial_or_parallel(_optim, "adam_step", p.size, "adam", *flat, *args)

@@ -156,7 +156,7 @@ def _fit_transform(native: int, size: int):
         return None
     if size == native + 4:
         return T.Pad(2)                      # MNIST 28 -> 32 for LeNet-5, as LeCun framed it
-    return T.Resize(size)
+    return T.Resize((size, size))
 
 
 # ---- train -------------------------------------------------------------------------------------
@@ -191,6 +191,16 @@ def _make_scheduler(args, optimizer):
     raise UsageError(f"unknown scheduler {args.scheduler!r}; choose cosine, step or none")
 
 
+def _worker_options(args) -> dict:
+    """DataLoader options for --workers (the batches are the same with or without workers).
+    Off by default: on the digits job (LeNet-5, batch 32, 2 cores) a worker process did not
+    make an epoch measurably faster (fastest epochs 0.45 s in-process, 0.55 s with one worker,
+    0.51 s with two): the model's kernels already use both cores."""
+    if not args.workers:
+        return {}
+    return {"num_workers": args.workers, "persistent_workers": True}
+
+
 def _augmentation(args):
     from .data import transforms as T
     if not args.augment:
@@ -223,7 +233,8 @@ def _check_train_numbers(args) -> None:
             ("--weight-decay", args.weight_decay, args.weight_decay >= 0, "non-negative"),
             ("--patience", args.patience, args.patience is None or args.patience >= 1,
              "at least 1"),
-            ("--seed", args.seed, args.seed >= 0, "non-negative")):
+            ("--seed", args.seed, args.seed >= 0, "non-negative"),
+            ("--workers", args.workers, args.workers >= 0, "non-negative")):
         if not ok:
             raise UsageError(f"{flag} must be {want}, got {value}")
 
@@ -388,7 +399,8 @@ def cmd_train(args) -> int:
         f"{args.optimizer} lr {lr:g} -> {out}")
 
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
-                              seed=args.seed, transform=_augmentation(args))
+                              seed=args.seed, transform=_augmentation(args),
+                              **_worker_options(args))
     val_loader = DataLoader(val_set, batch_size=256)
     test_loader = DataLoader(test_set, batch_size=256)
     trainer = Trainer(model, optimizer, nn.CrossEntropyLoss(), scheduler=scheduler,
@@ -543,12 +555,10 @@ def _read_image(path: Path, config) -> np.ndarray:
     if not path.is_file():
         raise UsageError(f"image {path} does not exist")
     if path.suffix == ".npy":
-        try:                                 # never unpickle: a .npy may come from anywhere
-            arr = np.load(path, allow_pickle=False)
+        from .data.npy import read_npy
+        try:                                 # never unpickle, never trust the declared size
+            arr = read_npy(path)
         except (ValueError, OSError) as err:
-            if "pickle" in str(err):         # numpy's advice (allow_pickle=) is not for us
-                raise UsageError(f"image {path} holds pickled Python objects, which predict "
-                                 "does not load; save a numeric array with numpy.save") from None
             raise UsageError(f"cannot read image {path}: {_one_line(err)}") from None
         if arr.dtype.kind not in "biuf" or arr.ndim not in (2, 3) or arr.size == 0:
             raise UsageError(f"image {path} holds a {arr.dtype} array of shape {arr.shape}; "
@@ -560,15 +570,16 @@ def _read_image(path: Path, config) -> np.ndarray:
         if arr.max() > 1:
             arr = arr / arr.max()
     else:
+        from .data.pil import open_image, pillow
         try:
-            from PIL import Image
+            pillow()
         except ImportError:
             raise UsageError("reading images needs Pillow: pip install pillow") from None
         try:
-            with Image.open(path) as img:
+            with open_image(path, "predict") as img:      # refuses decompression bombs
                 img = img.convert("L" if config["in_channels"] == 1 else "RGB")
                 arr = np.asarray(img, dtype=np.float32) / 255.0
-        except OSError as err:
+        except (OSError, ValueError) as err:
             raise UsageError(f"cannot read image {path}: {_one_line(err)}") from None
         arr = arr[None] if arr.ndim == 2 else np.transpose(arr, (2, 0, 1))
     if arr.shape[0] != config["in_channels"]:
@@ -579,9 +590,9 @@ def _read_image(path: Path, config) -> np.ndarray:
     size = config["image_size"]
     if config["data"] == "digits" and arr.shape[1:] != (size, size):
         inner = size - 2 * (size // 16)      # digits are framed like MNIST: resize, then pad
-        arr = T.Pad(size // 16)(T.Resize(inner)(arr))
+        arr = T.Pad(size // 16)(T.Resize((inner, inner))(arr))
     elif arr.shape[1:] != (size, size):
-        arr = T.Resize(size)(arr)
+        arr = T.Resize((size, size))(arr)
     return arr.astype(np.float32)
 
 
@@ -669,6 +680,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--scheduler", default="cosine", help="cosine, step or none")
     t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
                    help="small random affine warps of the training images")
+    t.add_argument("--workers", type=int, default=0,
+                   help="DataLoader worker processes for the training batches (default 0: "
+                        "in this process); the batches are the same either way")
     t.add_argument("--patience", type=int, default=None,
                    help="stop after this many epochs without a better validation accuracy")
     t.add_argument("--seed", type=int, default=0)

@@ -294,7 +294,12 @@ def test_bad_files_and_numbers_are_one_line_errors(run_dir, tmp_path, capsys):
     (tmp_path / "pickled.npy").write_bytes(pickle.dumps(np.zeros((8, 8))))
     np.save(tmp_path / "words.npy", np.array(["a", "b"]))
     np.save(tmp_path / "flat.npy", np.zeros(64, np.float32))
-    for name, needle in (("objects.npy", "holds pickled Python objects"),
+    with open(tmp_path / "absurd.npy", "wb") as f:          # 100 bytes declaring 40 TB
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": "<f4", "fortran_order": False, "shape": (10**6, 10**7)})
+        f.write(bytes(16))
+    for name, needle in (("absurd.npy", "declares shape (1000000, 10000000)"),
+                         ("objects.npy", "holds pickled Python objects"),
                          ("pickled.npy", "holds pickled Python objects"),
                          ("words.npy", "expected numbers of shape"),
                          ("flat.npy", "expected numbers of shape")):
@@ -387,3 +392,15 @@ def test_each_model_has_its_own_default_learning_rate(tmp_path):
     assert config["lr"] == 0.02 and config["lr_from"] == "--lr"
     assert float((tmp_path / "given" / "metrics.csv").read_text().splitlines()[1]
                  .split(",")[5]) == 0.02
+
+
+def test_train_with_worker_processes_gives_the_same_run(run_dir, tmp_path, capsys):
+    # --workers: the training batches are assembled in worker processes, identically
+    assert _train(tmp_path, "--workers", "2") == 0
+
+    def table(folder):
+        return [line.rsplit(",", 1)[0] for line in (folder / "metrics.csv").read_text().splitlines()]
+
+    assert table(tmp_path) == table(run_dir)
+    code = main(["train", "--workers", "-1", "--out", str(tmp_path / "never"), "--quiet"])
+    assert code == 2 and "--workers must be non-negative, got -1" in capsys.readouterr().err

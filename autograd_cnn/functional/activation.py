@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Tensor, ensure_tensor, float_input, leaf, make, norm_dim
+from .base import Tensor, constant, ensure_tensor, float_input, graph_rule, leaf, make, norm_dim
+from .elementwise import where as where_
 
 __all__ = [
     "relu", "leaky_relu", "elu", "softplus", "hardtanh", "prelu", "sigmoid", "tanh", "step",
@@ -192,3 +193,70 @@ def log_softmax(x, dim: int = -1) -> Tensor:
 def _log_softmax_backward(node, g):
     dim = node._saved
     return (g - np.exp(node._data) * g.sum(axis=dim, keepdims=True),)
+
+
+# ---- the rules in recorded ops, for backward(create_graph=True) ---------------------------------
+
+
+def _masked(rule):
+    """A rule g * m(x) whose factor m is piecewise constant (relu, leaky_relu, hardtanh, step):
+    recorded as g times a constant, since m's own derivative is zero almost everywhere."""
+    def graph(node, g):
+        return (g * constant(rule(node, np.ones(node.shape, g.dtype))[0]),)
+    return graph
+
+
+for _rule in (_relu_backward, _leaky_relu_backward, _hardtanh_backward, _step_backward):
+    graph_rule(_rule)(_masked(_rule))
+
+
+@graph_rule(_elu_backward)
+def _elu_graph(node, g):
+    x = node._parents[0]
+    pos = x._data > 0
+    return (where_(pos, g, g * (node + float(node._saved))),)
+
+
+@graph_rule(_softplus_backward)
+def _softplus_graph(node, g):
+    beta, threshold = node._saved
+    x = node._parents[0]
+    big = x._data * beta > threshold
+    return (where_(big, g, g * sigmoid(x * beta)),)
+
+
+@graph_rule(_prelu_backward)
+def _prelu_graph(node, g):
+    x, weight = node._parents
+    pos = x._data > 0
+    c = weight.shape[0]
+    a = weight.reshape((1, c) + (1,) * (x.ndim - 2)) if c != 1 else weight.reshape(())
+    gx = where_(pos, g, g * a) if x.requires_grad else None
+    gw = None
+    if weight.requires_grad:
+        contrib = where_(pos, 0.0, g * x)
+        gw = contrib.sum().reshape(1) if c == 1 else \
+            contrib.sum(dim=(0,) + tuple(range(2, contrib.ndim)))
+    return gx, gw
+
+
+@graph_rule(_sigmoid_backward)
+def _sigmoid_graph(node, g):
+    return (g * node * (1 - node),)
+
+
+@graph_rule(_tanh_backward)
+def _tanh_graph(node, g):
+    return (g * (1 - node * node),)
+
+
+@graph_rule(_softmax_backward)
+def _softmax_graph(node, g):
+    dim = node._saved
+    return (node * (g - (g * node).sum(dim=dim, keepdim=True)),)
+
+
+@graph_rule(_log_softmax_backward)
+def _log_softmax_graph(node, g):
+    dim = node._saved
+    return (g - node.exp() * g.sum(dim=dim, keepdim=True),)
