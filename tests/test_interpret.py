@@ -130,7 +130,11 @@ def test_gradient_flow_plot_is_a_figure(tmp_path):
     _, flow = _first_layer_grad(residual=False)
     fig = flow.plot(path=tmp_path / "flow.png")
     assert (tmp_path / "flow.png").stat().st_size > 1000
-    assert len(fig.axes) >= 3
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[:3] == ["gradient norm per layer (step 1 of 1)", "activations",
+                          "gradient norms over steps"]
+    assert list(fig.axes[2].get_xticks()) == [1]                  # whole steps only
+    assert fig.axes[0].get_yscale() == "log" and len(fig.axes[0].patches) == 20
 
 
 # ---- a network that only sees the top-left quadrant ------------------------------------------

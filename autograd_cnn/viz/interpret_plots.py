@@ -20,8 +20,9 @@ def _log_safe(values) -> np.ndarray:
 
 def plot_gradient_flow(flow, step: int = -1, path=None, title=None):
     """Three panels from a ``GradientFlow``: ||dL/dW|| per layer (bars, log scale) at ``step``;
-    each activation's mean +- std (bars) and fraction of zeros (dots) at ``step``; and every
-    layer's ||dL/dW|| over the recorded steps (first layer dark, last light)."""
+    each activation's standard deviation (bars, log scale) and fraction of zeros (dots) at
+    ``step``; and every layer's ||dL/dW|| over the recorded steps (first layer dark, last
+    light). The means are in ``flow.activation_stats()``."""
     plt = _plt()
     norms = flow.grad_norms(step)
     stats = flow.activation_stats(step)
@@ -30,26 +31,25 @@ def plot_gradient_flow(flow, step: int = -1, path=None, title=None):
     ax.bar(range(len(norms)), _log_safe(list(norms.values())), color="tab:blue")
     ax.set_yscale("log")
     ax.set_xticks(range(len(norms)), list(norms), rotation=90, fontsize=7)
-    ax.set(ylabel="||dL/dW||", title=f"gradient norm per layer (step {step % len(flow.steps)})")
+    ax.set(ylabel="||dL/dW||", title=f"gradient norm per layer (step {step % len(flow.steps) + 1} "
+                            f"of {len(flow.steps)})")
     ax.grid(alpha=0.3, axis="y")
     ax = axes[1]
     if stats:
         names = list(stats)
-        mean = [stats[n]["mean"] for n in names]
-        std = [stats[n]["std"] for n in names]
-        ax.bar(range(len(names)), mean, yerr=std, color="tab:green", alpha=0.7, capsize=2,
-               label="mean +- std")
+        ax.bar(range(len(names)), _log_safe([stats[n]["std"] for n in names]),
+               color="tab:green", alpha=0.8, label="std")
+        ax.set_yscale("log")                     # a vanishing signal shrinks geometrically
         ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
         twin = ax.twinx()
         twin.plot(range(len(names)), [stats[n]["zeros"] for n in names], "o", color="tab:red",
-                  ms=4, label="fraction of zeros")
+                  ms=4)
         twin.set_ylim(-0.02, 1.02)
-        twin.set_ylabel("fraction of zeros", color="tab:red")
-        ax.legend(loc="upper left", fontsize=8)
+        twin.set_ylabel("fraction of zeros (dots)", color="tab:red")
     else:
         ax.text(0.5, 0.5, "no activation modules", ha="center", va="center",
                 transform=ax.transAxes)
-    ax.set(ylabel="activation", title="activations")
+    ax.set(ylabel="activation std (bars)", title="activations")
     ax = axes[2]
     hist = flow.history("grad_norm")
     colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(hist)))
@@ -58,7 +58,11 @@ def plot_gradient_flow(flow, step: int = -1, path=None, title=None):
                 ms=3, lw=1, label=name)
     ax.set_yscale("log")
     from matplotlib.ticker import MaxNLocator
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlim(0.5, len(flow.steps) + 0.5)
+    if len(flow.steps) <= 10:
+        ax.set_xticks(range(1, len(flow.steps) + 1))
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set(xlabel="step", ylabel="||dL/dW||", title="gradient norms over steps")
     if len(hist) <= 8:
         ax.legend(fontsize=7)
