@@ -396,12 +396,10 @@ def run_backward(roots, seeds, retain_graph: bool = False, inputs=None,
             the gradients are nodes of a new graph, differentiable again. Implies retain_graph.
     """
     if create_graph:
-        saved_mode = _state.grad_enabled
-        _state.grad_enabled = True
-        try:
+        # grad mode on for the pass (also under no_grad), as PyTorch; inference mode still
+        # records nothing
+        with _GradMode(True):
             return _run(roots, seeds, True, inputs, True)
-        finally:
-            _state.grad_enabled = saved_mode
     return _run(roots, seeds, retain_graph, inputs, False)
 
 
