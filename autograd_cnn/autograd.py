@@ -353,8 +353,8 @@ class Node:
     """A recorded op as PyTorch's ``tensor.grad_fn`` shows it (a view of the engine's node):
     ``name()`` ('MulBackward0' for the op 'mul'; 'MyFunctionBackward' for a Function) and
     ``next_functions``, one ``(node, output_index)`` per input: the input's grad_fn, an
-    ``AccumulateGrad`` for a leaf that requires grad, or None. After a backward that freed the
-    graph, ``next_functions`` is empty."""
+    ``AccumulateGrad`` for a leaf that requires grad, or None (also after backward freed the
+    graph: the freed nodes' records keep its shape)."""
 
     __slots__ = ("_tensor",)
 
@@ -413,6 +413,8 @@ def _edge(p: Tensor) -> tuple:
     if p._backward is _output_rule:             # output k of a multi-output Function
         return Node(p._parents[0]), p._saved[0]
     if p._backward is not None:
+        return Node(p), 0
+    if p._op:                                   # the NodeRecord left by a freed node
         return Node(p), 0
     if p.requires_grad:
         return AccumulateGrad(p), 0
