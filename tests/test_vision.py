@@ -316,15 +316,18 @@ def test_model_constructors_take_weights(tmp_path):
 
 @pytest.mark.parametrize("weights", ["IMAGENET1K_V1", "DEFAULT", "ResNet18_Weights.IMAGENET1K_V1",
                                      models.ResNet18_Weights.DEFAULT])
-def test_named_weights_say_nothing_is_downloaded(weights):
+def test_named_weights_say_nothing_is_downloaded(weights, tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))          # an empty cache
     with pytest.raises(ValueError, match=r"resnet18: weights='.*' names torchvision's pretrained "
                                          r"weights, and nothing is downloaded here.*"
                                          r"weights='path/to/resnet18.pth'"):
         models.resnet18(weights=weights)
 
 
-def test_weights_errors(tmp_path):
-    with pytest.raises(ValueError, match="pretrained=True.*nothing is downloaded"):
+def test_weights_errors(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.raises(ValueError, match="weights='DEFAULT'.*nothing is downloaded.*or put it "
+                                         r"at .*hub/checkpoints/resnet18-f37072fd\.pth"):
         models.resnet18(pretrained=True)
     with pytest.raises(FileNotFoundError, match="weights file .*missing.pth' does not exist"):
         models.resnet18(weights=str(tmp_path / "missing.pth"))
@@ -391,3 +394,19 @@ def test_a_torchvision_pth_file_loads_through_weights(tmp_path):
     np.testing.assert_array_equal(model.fc.weight.detach().numpy(), state["fc.weight"])
     with pytest.raises(RuntimeError, match=r"size mismatch for fc.weight.*\(1000, 512\)"):
         models.resnet18(weights=tmp_path / "resnet18-f37072fd.pth", num_classes=10)
+
+
+def test_a_weights_name_loads_from_torchvisions_cache_when_the_file_is_there(tmp_path,
+                                                                              monkeypatch):
+    """torchvision saves downloads in $TORCH_HOME/hub/checkpoints: a user who has the file there
+    runs `resnet18(weights="IMAGENET1K_V1")` (or pretrained=True) unchanged."""
+    test_a_torchvision_pth_file_loads_through_weights(tmp_path)
+    cache = tmp_path / "torch" / "hub" / "checkpoints"
+    cache.mkdir(parents=True)
+    (tmp_path / "resnet18-f37072fd.pth").rename(cache / "resnet18-f37072fd.pth")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    a = models.resnet18(weights=models.ResNet18_Weights.IMAGENET1K_V1)
+    b = models.resnet18(pretrained=True)
+    c = models.resnet18(weights="DEFAULT")
+    for m in (b, c):
+        np.testing.assert_array_equal(m.fc.weight.detach().numpy(), a.fc.weight.detach().numpy())

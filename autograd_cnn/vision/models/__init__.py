@@ -34,6 +34,46 @@ _TORCHVISION = {
 }
 
 
+# The file names torchvision's downloads are saved under in its cache
+# ($TORCH_HOME/hub/checkpoints, ~/.cache/torch/hub/checkpoints by default): a weights name
+# loads the file from there when the user has it (nothing is ever downloaded here).
+_CACHE_FILES = {
+    ("resnet18", "IMAGENET1K_V1"): "resnet18-f37072fd.pth",
+    ("resnet34", "IMAGENET1K_V1"): "resnet34-b627a593.pth",
+    ("resnet50", "IMAGENET1K_V1"): "resnet50-0676ba61.pth",
+    ("resnet50", "IMAGENET1K_V2"): "resnet50-11ad3fa6.pth",
+    ("resnet101", "IMAGENET1K_V1"): "resnet101-63fe2227.pth",
+    ("resnet101", "IMAGENET1K_V2"): "resnet101-cd907fc2.pth",
+    ("resnet152", "IMAGENET1K_V1"): "resnet152-394f9c45.pth",
+    ("resnet152", "IMAGENET1K_V2"): "resnet152-f82ba261.pth",
+    ("alexnet", "IMAGENET1K_V1"): "alexnet-owt-7be5be79.pth",
+    ("vgg11", "IMAGENET1K_V1"): "vgg11-8a719046.pth",
+    ("vgg13", "IMAGENET1K_V1"): "vgg13-19584684.pth",
+    ("vgg16", "IMAGENET1K_V1"): "vgg16-397923af.pth",
+    ("vgg19", "IMAGENET1K_V1"): "vgg19-dcbb9e9d.pth",
+    ("vgg11_bn", "IMAGENET1K_V1"): "vgg11_bn-6002323d.pth",
+    ("vgg13_bn", "IMAGENET1K_V1"): "vgg13_bn-abd245e5.pth",
+    ("vgg16_bn", "IMAGENET1K_V1"): "vgg16_bn-6c64b313.pth",
+    ("vgg19_bn", "IMAGENET1K_V1"): "vgg19_bn-c79401a0.pth",
+}
+
+
+def torch_hub_dir() -> str:
+    """torchvision's checkpoint cache: $TORCH_HOME/hub/checkpoints (~/.cache/torch/...)."""
+    home = os.environ.get("TORCH_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "torch")
+    return os.path.join(home, "hub", "checkpoints")
+
+
+def _cached_file(name: str, weights) -> str | None:
+    """The cache path of a weights name for ``name`` (None if it names nothing known)."""
+    member = str(weights).rsplit(".", 1)[-1]
+    if member == "DEFAULT" and name in _TORCHVISION:
+        member = _TORCHVISION[name][1][-1]
+    file = _CACHE_FILES.get((name, member))
+    return None if file is None else os.path.join(torch_hub_dir(), file)
+
+
 class WeightsName(str):
     """A member of a torchvision weights enum (``ResNet18_Weights.IMAGENET1K_V1``): only a
     name here, since nothing is downloaded; passing it as ``weights=`` explains that."""
@@ -60,10 +100,12 @@ def _is_weights_name(value: str) -> bool:
 
 
 def _no_download(name: str, weights) -> ValueError:
+    cached = _cached_file(name, weights)
+    where = f" or put it at {cached} (torchvision's cache, used when present)" if cached else ""
     return ValueError(
         f"{name}: weights={str(weights)!r} names torchvision's pretrained weights, and nothing "
         "is downloaded here; fetch the .pth file yourself (the URLs are in torchvision's "
-        f"model docs) and pass weights='path/to/{name}.pth', or pass a state dict")
+        f"model docs) and pass weights='path/to/{name}.pth'{where}, or pass a state dict")
 
 
 def load_weights(model, weights, name: str = "model"):
@@ -71,9 +113,12 @@ def load_weights(model, weights, name: str = "model"):
     if isinstance(weights, (str, os.PathLike)):
         path = os.fspath(weights)
         if not os.path.exists(path):
-            if _is_weights_name(path):
+            if not _is_weights_name(path):
+                raise FileNotFoundError(f"{name}: weights file {path!r} does not exist")
+            cached = _cached_file(name, weights)
+            if cached is None or not os.path.exists(cached):
                 raise _no_download(name, weights)
-            raise FileNotFoundError(f"{name}: weights file {path!r} does not exist")
+            path = cached
         state = _load_torch(path) if zipfile.is_zipfile(path) else _load(path)
     elif isinstance(weights, dict):
         state = weights
@@ -92,7 +137,7 @@ def _make_constructor(name: str):
     def constructor(*, weights=None, progress: bool = True, **kwargs):
         if "pretrained" in kwargs:                  # torchvision's deprecated spelling
             if kwargs.pop("pretrained"):
-                raise _no_download(name, "pretrained=True")
+                weights = "DEFAULT"
         model = builder(**kwargs)
         if weights is not None:
             load_weights(model, weights, name)
