@@ -268,7 +268,8 @@ class Tensor:
         rule needs) when grad mode is on and some parent requires grad; a plain tensor otherwise.
         ``differentiable=False`` for ops whose output carries no gradient (argmax, comparisons)."""
         out = Tensor.__new__(Tensor)
-        out._data = data
+        # numpy returns scalars (read-only, not arrays) for ops on 0-d arrays: keep arrays
+        out._data = data if type(data) is np.ndarray else np.asarray(data)
         out.grad = None
         out._vc = _VersionCounter(0, False)
         out._hooks = None
@@ -654,7 +655,7 @@ def _draws_in_place(data: np.ndarray) -> bool:
 def leaf(data: np.ndarray) -> Tensor:
     """A tensor around ``data`` without checks or copies (for ops wrapping constants)."""
     out = Tensor.__new__(Tensor)
-    out._data = data
+    out._data = data if type(data) is np.ndarray else np.asarray(data)
     out.grad = None
     out.requires_grad = False
     out._parents = ()

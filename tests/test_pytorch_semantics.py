@@ -463,3 +463,15 @@ def test_generator_objects_as_in_pytorch():
     assert ac.rand(2, generator=g).tolist() == first
     with pytest.raises(ValueError, match="CPU only"):
         ac.Generator(device="cuda")
+
+
+def test_a_running_total_started_from_a_python_number_accumulates_in_place():
+    # the tutorials' `running_corrects = 0; running_corrects += torch.sum(preds == labels)`
+    total = 0
+    for _ in range(3):
+        total += ac.tensor([True, False, True]).sum()
+    assert isinstance(total, ac.Tensor) and total.item() == 6 and total.dtype == np.int64
+    assert (total.double() / 4).item() == 1.5
+    y = ac.tensor(2.0) * 3
+    y += 1                                       # a 0-d op result is writable storage
+    assert y.item() == 7.0
