@@ -261,7 +261,26 @@ _ON_RESUME = {
     "batch_size": "used from now on (so no longer the same run as an uninterrupted one), "
                   "instead of the run's",
     "seed": "used from now on for shuffling and augmentation, instead of the run's",
+    "world_size": "each rank gets a new shard and the effective batch size changes; the run "
+                  "had ranks:",
 }
+
+
+def _distributed(args):
+    """(distributed module, rank, world size) when this is an MPI job (--distributed, or a
+    launcher's environment saying more than one rank), else None. Imports mpi4py only then."""
+    from .distributed._mpi import INSTALL_HINT, MPINotInstalledError, launched_world_size
+    asked = launched_world_size()
+    if not args.distributed and asked <= 1:
+        return None
+    try:
+        from . import distributed as dist
+        rank, size = dist.init()
+    except MPINotInstalledError as err:
+        ranks = f"{asked} ranks" if asked > 1 else "--distributed"
+        raise UsageError(f"{ranks} asked for, but mpi4py is not installed (distributed "
+                         f"training runs on MPI): {INSTALL_HINT}  ({_one_line(err)})") from None
+    return dist, rank, size
 
 
 def _check_resumable(path: Path, config: dict, model, optimizer) -> None:
@@ -359,8 +378,11 @@ def cmd_train(args) -> int:
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file; the run folder must be a new folder or an "
                          "earlier run's")
-    log = (lambda msg: None) if args.quiet else print
     t_start = time.perf_counter()
+    parallel = _distributed(args)
+    dist, rank, world = parallel if parallel else (None, 0, 1)
+    main_rank = rank == 0                    # rank 0 alone prints and writes the run folder
+    log = (lambda msg: None) if args.quiet or not main_rank else print
 
     ac.manual_seed(args.seed)
     spec = MODELS[args.model]
@@ -378,6 +400,7 @@ def cmd_train(args) -> int:
         f"default for {args.model} with {args.optimizer}",
         "momentum": args.momentum, "weight_decay": args.weight_decay,
         "scheduler": args.scheduler, "augment": args.augment, "seed": args.seed,
+        "world_size": world, "effective_batch_size": args.batch_size * world,
         "patience": args.patience, "image_size": spec.image_size, "in_channels": in_channels,
         "classes": classes, "sizes": {"train": len(train_set), "val": len(val_set),
                                       "test": len(test_set)},
@@ -387,25 +410,39 @@ def cmd_train(args) -> int:
     }
     if args.resume:                          # before anything in the run folder changes
         _check_resumable(out / CHECKPOINT, config, model, optimizer)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UsageError(f"cannot create the run folder {out}: {err.strerror or err}") from None
-    if not args.resume and (out / CHECKPOINT).exists():
-        (out / CHECKPOINT).unlink()          # a fresh run must not continue an old one
-    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    if main_rank:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise UsageError(f"cannot create the run folder {out}: {err.strerror or err}") \
+                from None
+        if not args.resume and (out / CHECKPOINT).exists():
+            (out / CHECKPOINT).unlink()      # a fresh run must not continue an old one
+        (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    if parallel:
+        log(f"data-parallel over {world} MPI ranks: batch {args.batch_size} per rank, "
+            f"effective batch size {args.batch_size * world}, learning rate {lr:g}")
     log(f"training {args.model} ({config['parameters']:,} parameters) on {args.data} "
         f"({len(train_set)} train / {len(val_set)} val / {len(test_set)} test), "
         f"{args.optimizer} lr {lr:g} -> {out}")
 
-    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
-                              seed=args.seed, transform=_augmentation(args),
-                              **_worker_options(args))
+    net = model                              # the plain model (plots, saved weights)
+    if parallel:                             # each rank its shard; gradients averaged
+        sampler = dist.DistributedSampler(train_set, shuffle=True, seed=args.seed)
+        model = dist.DistributedDataParallel(net)
+        order = {"sampler": sampler}
+    else:
+        order = {"shuffle": True}
+    train_loader = DataLoader(train_set, batch_size=args.batch_size, seed=args.seed,
+                              transform=_augmentation(args), **order, **_worker_options(args))
     val_loader = DataLoader(val_set, batch_size=256)
     test_loader = DataLoader(test_set, batch_size=256)
     trainer = Trainer(model, optimizer, nn.CrossEntropyLoss(), scheduler=scheduler,
-                      checkpoint_dir=out, early_stopping=args.patience, restore_best=True,
-                      progress=args.progress, log=log, extra_state={"config": config})
+                      checkpoint_dir=out, early_stopping=args.patience,
+                      restore_best=main_rank, log=log,
+                      progress=args.progress if main_rank else False,
+                      extra_state={"config": config}, save_checkpoints=main_rank,
+                      reduce_metrics=dist.allreduce_array if parallel else None)
     try:
         trainer.fit(train_loader, val_loader, epochs=args.epochs, resume=args.resume)
     except KeyboardInterrupt:
@@ -414,8 +451,13 @@ def cmd_train(args) -> int:
               f"{out / CHECKPOINT}: continue with --resume", file=sys.stderr)
         return 130
     finally:
-        trainer.history.to_csv(out / "metrics.csv")
+        if main_rank:
+            trainer.history.to_csv(out / "metrics.csv")
 
+    if not main_rank:                        # rank 0 evaluates and writes the results
+        return 0
+    model = net
+    trainer.model = net
     test = trainer.evaluate(test_loader, num_classes=len(classes))
     scores = test["scores"]
     save({"config": config, "model": model.state_dict()}, out / "model.safetensors")
@@ -692,6 +734,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bars (default: when stderr is a terminal)")
     t.add_argument("--quiet", action="store_true", help="print only the result")
+    t.add_argument("--distributed", action="store_true",
+                   help="data-parallel over MPI (implied when started by mpiexec with more "
+                        "than one rank; needs autograd_cnn[distributed])")
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("evaluate", help="evaluate a saved model")

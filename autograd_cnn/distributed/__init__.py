@@ -15,7 +15,7 @@ autograd_cnn[distributed]`` installs it with the MPICH library); nothing else in
 imports this package.
 """
 
-from ._mpi import (INSTALL_HINT, MPINotInstalledError, get_rank, get_world_size, init,
+from ._mpi import (INSTALL_HINT, MPINotInstalledError, comm_world, get_rank, get_world_size, init,
                    is_initialized, is_main, launched_world_size)
 from .collectives import (allreduce_array, allreduce_gradients, broadcast_optimizer_state,
                           broadcast_parameters, check_same)
@@ -23,7 +23,7 @@ from .ddp import DistributedDataParallel
 from .sampler import DistributedSampler
 from .sync_batchnorm import SyncBatchNorm, convert_sync_batchnorm
 
-__all__ = ["init", "is_main", "get_rank", "get_world_size", "is_initialized",
+__all__ = ["init", "is_main", "get_rank", "get_world_size", "is_initialized", "comm_world",
            "launched_world_size", "MPINotInstalledError", "INSTALL_HINT",
            "broadcast_parameters", "broadcast_optimizer_state", "allreduce_gradients",
            "allreduce_array", "check_same", "DistributedDataParallel", "DistributedSampler",
