@@ -16,6 +16,10 @@ scikit-learn and writes runs/lenet5-digits/:
     checkpoint.safetensors, best.safetensors   last epoch (for --resume) and best validation
     curves.png, confusion_matrix.png, filters.png, feature_maps.png, misclassified.png
 
+``mpiexec -n K autograd-cnn train ...`` trains data-parallel on K MPI ranks (autograd_cnn.
+distributed; needs the [distributed] extra): --batch-size is per rank, rank 0 alone prints and
+writes the run folder, the training metrics are summed over the ranks.
+
 Errors in what was asked (unknown model or dataset, bad numbers, missing or broken data files,
 an unreadable checkpoint or image, a checkpoint of another architecture) are one line on stderr
 and exit status 2. Anything else is a bug and keeps its traceback (exit status 1).
@@ -792,4 +796,14 @@ def main(argv=None) -> int:
         return args.func(args)
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
+        _abort_mpi_job(2)
         return 2
+
+
+def _abort_mpi_job(code: int) -> None:
+    """In an MPI job of several ranks, end every rank now: a rank that returned alone would
+    leave the others waiting in their next collective."""
+    mpi = sys.modules.get("autograd_cnn.distributed._mpi")
+    if mpi is not None and mpi.get_world_size() > 1:
+        sys.stderr.flush()
+        mpi.comm_world().Abort(code)

@@ -34,8 +34,8 @@ from ..engine import topological_order
 from ..nn.module import Module
 from ..tensor import Tensor
 from ._mpi import _import_mpi, comm_world
-from .collectives import DEFAULT_BUCKET_MB, allreduce_gradients, broadcast_parameters, \
-    make_buckets
+from .collectives import (DEFAULT_BUCKET_MB, allreduce_gradients, broadcast_parameters,
+                          make_buckets)
 
 __all__ = ["DistributedDataParallel"]
 

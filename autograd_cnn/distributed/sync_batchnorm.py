@@ -24,7 +24,6 @@ import numpy as np
 
 from .. import backend
 from ..functional.base import make
-from ..functional.norm import batch_norm
 from ..nn.module import Module
 from ..nn.normalization import _BatchNorm
 from ..tensor import Tensor
