@@ -335,7 +335,9 @@ class Tensor:
             for hook in list(self._hooks):
                 result = hook(Tensor(np.asarray(grad), dtype=None))
                 if result is not None:
-                    grad = result._data if isinstance(result, Tensor) else np.asarray(result)
+                    new = result._data if isinstance(result, Tensor) else np.asarray(result)
+                    _check_hook_result(hook, np.shape(grad), new.shape)
+                    grad = new
         if store and (self._backward is None or self._retains_grad):
             g = np.asarray(grad, dtype=self._data.dtype)
             if g.shape != self._data.shape:
@@ -353,7 +355,9 @@ class Tensor:
             for hook in list(self._hooks):
                 result = hook(grad)
                 if result is not None:
-                    grad = result if isinstance(result, Tensor) else Tensor(np.asarray(result))
+                    new = result if isinstance(result, Tensor) else Tensor(np.asarray(result))
+                    _check_hook_result(hook, grad.shape, new.shape)
+                    grad = new
         if store and (self._backward is None or self._retains_grad):
             g = grad
             if g.dtype != self.dtype:
@@ -491,6 +495,14 @@ class Tensor:
         else:
             data[...] = rng.normal(mean, std, self.shape)
         return self
+
+
+def _check_hook_result(hook, before: tuple, after: tuple) -> None:
+    if tuple(after) != tuple(before):
+        name = getattr(hook, "__name__", type(hook).__name__)
+        raise RuntimeError(f"hook {name!r} changed the size of the gradient from shape "
+                           f"{tuple(before)} to {tuple(after)}; a hook must return None or a "
+                           "tensor of the gradient's shape")
 
 
 def _draws_in_place(data: np.ndarray) -> bool:

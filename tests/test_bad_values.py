@@ -106,3 +106,32 @@ def test_numpy_functions_read_tensors_and_arrays_defer_to_tensor_operators():
     assert isinstance(r, ac.Tensor) and r.dtype == np.float64     # as PyTorch
     with pytest.raises(RuntimeError, match="detach"):
         np.asarray(ac.tensor([1.0], requires_grad=True))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ac.nn.Conv2d(3, 4, 3), lambda: ac.nn.Conv2d(3, 4, 3, stride=2, padding=1, groups=1),
+    lambda: ac.nn.BatchNorm2d(3), lambda: ac.nn.BatchNorm2d(3).eval(),
+    lambda: ac.nn.Sequential(ac.nn.Conv2d(3, 4, 3), ac.nn.BatchNorm2d(4), ac.nn.ReLU(),
+                             ac.nn.MaxPool2d(2)),
+])
+def test_an_empty_batch_goes_through_forward_and_backward(make):
+    layer = make()
+    x = ac.randn(0, 3, 6, 6, requires_grad=True)
+    y = layer(x)
+    assert y.shape[0] == 0
+    y.sum().backward()
+    assert x.grad.shape == x.shape
+    for p in layer.parameters():
+        assert p.grad is not None and not p.grad.numpy().any()     # zero, as PyTorch
+
+
+def test_a_hook_that_changes_the_gradient_shape_is_a_clear_error():
+    x = ac.randn(3, requires_grad=True)
+    y = x * 2
+    y.register_hook(lambda g: ac.ones(4))
+    with pytest.raises(RuntimeError, match=r"changed the size of the gradient from shape \(3,\)"):
+        y.sum().backward()
+    leaf = ac.randn(3, requires_grad=True)
+    leaf.register_hook(lambda g: ac.ones(2, 3))
+    with pytest.raises(RuntimeError, match="changed the size"):
+        (leaf * 2).sum().backward()

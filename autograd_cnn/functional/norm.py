@@ -67,6 +67,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                 raise TypeError(f"batch_norm: input is {x.dtype} but {name} is {t.dtype}; "
                                 "convert one (model.double() or x.float()) so both match")
             parents.append(t)
+    if x._data.size == 0:
+        # an empty batch (PyTorch returns an empty result and leaves the statistics alone)
+        return make(np.zeros(x.shape, x.dtype), tuple(parents), "batch_norm", _empty_backward)
     x3 = np.ascontiguousarray(x._data).reshape(x.shape[0], c, -1)      # (N, C, *) -> (N, C, L)
     n = x3.shape[0] * x3.shape[2]
     if training:
@@ -91,6 +94,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     flags = (weight is not None, bias is not None, bool(training))
     return make(out, tuple(parents), "batch_norm", _batch_norm_backward,
                 (x3, mean, invstd, scale, flags, eps))
+
+
+def _empty_backward(node, g):
+    return tuple(np.zeros(p.shape, p.dtype) for p in node._parents)
+
+
+graph_rule(_empty_backward)(lambda node, g: tuple(p * 0 for p in node._parents))
 
 
 def _update_running(t, arr: np.ndarray, value: np.ndarray, momentum: float) -> None:
