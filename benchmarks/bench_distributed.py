@@ -157,7 +157,11 @@ def main() -> str:
         f"Median of {STEPS} steps after {WARMUP} warm-up steps; each figure is the slowest "
         "rank's. Overlap saving (after - overlapped, backward + reduction): "
         f"{(after['backward'] - over['backward']) * 1e3:.0f} ms per step "
-        f"({(after['backward'] - over['backward']) / after['backward'] * 100:.0f}%).", ""]
+        f"({(after['backward'] - over['backward']) / after['backward'] * 100:.0f}%). "
+        f"With one kernel thread a rank is {one['step'] / one2['step']:.0f}x slower than with "
+        "two (first two rows), far more than the thread count explains: a property of the "
+        "kernels' one-thread path, not of MPI. Under this load the figures vary by tens of "
+        "percent between runs.", ""]
     return "\n".join(lines)
 
 

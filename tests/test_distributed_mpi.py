@@ -71,6 +71,9 @@ def test_three_ranks_shards_and_start_up_mismatches():
         "difference: ('0.weight', (3, 4), 'float32') vs ('0.weight', (5, 4), 'float32'))")
     # Difference from PyTorch (README): DDP's state dict has no "module." prefix
     assert out["state_keys"] == ["0.bias", "0.weight"]
+    assert out["converted"] == ["Sequential", "Conv2d", "SyncBatchNorm", "Sequential",
+                                "SyncBatchNorm"]
+    assert out["same_objects"]
 
 
 @pytest.mark.parametrize("how", ["kill", "raise"])

@@ -35,5 +35,12 @@ except ValueError as err:
 # DDP's state dict is the wrapped module's (no "module." prefix)
 ddp = dist.DistributedDataParallel(nn.Sequential(nn.Linear(4, 3)))
 out["state_keys"] = sorted(ddp.state_dict())
+# convert_sync_batchnorm: every BatchNorm replaced, keeping its Parameter and buffer objects
+bn_net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Sequential(nn.BatchNorm1d(3)))
+before = [id(p) for p in bn_net.parameters()] + [id(b) for b in bn_net.buffers()]
+converted = dist.convert_sync_batchnorm(bn_net)
+out["converted"] = [type(m).__name__ for m in converted.modules()]
+out["same_objects"] = before == [id(p) for p in converted.parameters()] + \
+    [id(b) for b in converted.buffers()]
 if rank == 0:
     print(json.dumps(out))
