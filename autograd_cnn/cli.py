@@ -16,6 +16,10 @@ scikit-learn and writes runs/lenet5-digits/:
     checkpoint.safetensors, best.safetensors   last epoch (for --resume) and best validation
     curves.png, confusion_matrix.png, filters.png, feature_maps.png, misclassified.png
 
+``mpiexec -n K autograd-cnn train ...`` trains data-parallel on K MPI ranks (autograd_cnn.
+distributed; needs the [distributed] extra): --batch-size is per rank, rank 0 alone prints and
+writes the run folder, the training metrics are summed over the ranks.
+
 A folder that holds another run is never overwritten: ``--resume`` continues it, ``--overwrite``
 moves it into FOLDER/previous-<timestamp>/ first.
 
@@ -336,8 +340,27 @@ _ON_RESUME = {
     "batch_size": "used from now on (so no longer the same run as an uninterrupted one), "
                   "instead of the run's",
     "seed": "used from now on for shuffling and augmentation, instead of the run's",
+    "world_size": "each rank gets a new shard and the effective batch size changes; the run "
+                  "had ranks:",
 }
 _KEPT_ON_RESUME = ("lr", "lr_from", "momentum", "weight_decay")   # the optimiser state's
+
+
+def _distributed(args):
+    """(distributed module, rank, world size) when this is an MPI job (--distributed, or a
+    launcher's environment saying more than one rank), else None. Imports mpi4py only then."""
+    from .distributed._mpi import INSTALL_HINT, MPINotInstalledError, launched_world_size
+    asked = launched_world_size()
+    if not args.distributed and asked <= 1:
+        return None
+    try:
+        from . import distributed as dist
+        rank, size = dist.init()
+    except MPINotInstalledError as err:
+        ranks = f"{asked} ranks" if asked > 1 else "--distributed"
+        raise UsageError(f"{ranks} asked for, but mpi4py is not installed (distributed "
+                         f"training runs on MPI): {INSTALL_HINT}  ({_one_line(err)})") from None
+    return dist, rank, size
 
 
 def _check_resumable(path: Path, config: dict, model) -> dict:
@@ -473,8 +496,12 @@ def cmd_train(args) -> int:
     _check_train_numbers(args)
     _check_data_dir_used(args.data, args.data_dir)
     out = Path(args.out or f"runs/{args.model}-{args.data}")
-    found = _check_run_folder(out, args)
-    log = (lambda msg: None) if args.quiet else print
+    parallel = _distributed(args)
+    dist, rank, world = parallel if parallel else (None, 0, 1)
+    main_rank = rank == 0                    # rank 0 alone prints and writes the run folder
+    # only rank 0 looks at the folder: it may already be writing there when another rank looks
+    found = _check_run_folder(out, args) if main_rank else None
+    log = (lambda msg: None) if args.quiet or not main_rank else print
 
     ac.manual_seed(args.seed)
     spec = MODELS[args.model]
@@ -494,6 +521,7 @@ def cmd_train(args) -> int:
         f"default for {args.model} with {args.optimizer}",
         "momentum": args.momentum, "weight_decay": weight_decay,
         "scheduler": args.scheduler, "augment": args.augment, "seed": args.seed,
+        "world_size": world, "effective_batch_size": args.batch_size * world,
         "patience": args.patience, "image_size": spec.image_size, "in_channels": in_channels,
         "classes": classes, "sizes": {"train": len(train_set), "val": len(val_set),
                                       "test": len(test_set)},
@@ -501,10 +529,17 @@ def cmd_train(args) -> int:
         "versions": {"autograd_cnn": ac.__version__, "numpy": np.__version__,
                      "python": platform.python_version()},
     }
+    net = model                              # the plain model (plots, saved weights)
+    if parallel:                             # the same weights on every rank, gradients averaged
+        model = dist.DistributedDataParallel(net)
     trainer = Trainer(model, optimizer, nn.CrossEntropyLoss(), scheduler=scheduler,
-                      checkpoint_dir=out, early_stopping=args.patience, restore_best=True,
-                      progress=args.progress, log=log, extra_state={"config": config},
-                      metrics_csv=out / "metrics.csv")
+                      checkpoint_dir=out, early_stopping=args.patience,
+                      restore_best=main_rank, log=log,
+                      progress=args.progress if main_rank else False,
+                      extra_state={"config": config},
+                      metrics_csv=out / "metrics.csv" if main_rank else None,
+                      save_checkpoints=main_rank,
+                      reduce_metrics=dist.allreduce_array if parallel else None)
     if args.resume and (out / CHECKPOINT).exists():    # before anything in the folder changes
         saved = _check_resumable(out / CHECKPOINT, config, model)
         try:
@@ -516,24 +551,31 @@ def cmd_train(args) -> int:
         run_epochs = saved.get("epochs", getattr(scheduler, "T_max", args.epochs))
         if scheduler is not None and run_epochs != args.epochs:
             _stretch_schedule(scheduler, args.epochs)
-    if args.overwrite and found:
-        aside = _move_aside(out, found)
-        log(f"moved the earlier run ({', '.join(found)}) into {aside}/")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UsageError(f"cannot create the run folder {out}: {err.strerror or err}") from None
-    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    if main_rank:
+        if args.overwrite and found:
+            aside = _move_aside(out, found)
+            log(f"moved the earlier run ({', '.join(found)}) into {aside}/")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise UsageError(f"cannot create the run folder {out}: {err.strerror or err}") \
+                from None
+        (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    if parallel:
+        log(f"data-parallel over {world} MPI ranks: batch {args.batch_size} per rank, "
+            f"effective batch size {args.batch_size * world}, learning rate {config['lr']:g}")
     log(f"training {args.model} ({config['parameters']:,} parameters) on {args.data} "
         f"({len(train_set)} train / {len(val_set)} val / {len(test_set)} test), "
         f"{args.optimizer} lr {config['lr']:g} -> {out}")
 
-    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
-                              seed=args.seed, transform=_augmentation(args),
-                              **_worker_options(args))
+    # each rank its own shard, reshuffled every epoch from the shared seed
+    order = {"sampler": dist.DistributedSampler(train_set, shuffle=True, seed=args.seed)} \
+        if parallel else {"shuffle": True}
+    train_loader = DataLoader(train_set, batch_size=args.batch_size, seed=args.seed,
+                              transform=_augmentation(args), **order, **_worker_options(args))
     val_loader = DataLoader(val_set, batch_size=256)
     test_loader = DataLoader(test_set, batch_size=256)
-    if not args.quiet:
+    if not args.quiet and main_rank:
         _note_cold_kernels()
     try:
         # a run that diverges stops at the first non-finite loss with one clear line; numpy's
@@ -552,6 +594,9 @@ def cmd_train(args) -> int:
     except FloatingPointError as err:        # diverged: the numbers asked for do not train
         raise UsageError(_one_line(err)) from None
 
+    if not main_rank:                        # rank 0 evaluates and writes the results
+        return 0
+    model = trainer.model = net
     test = trainer.evaluate(test_loader, num_classes=len(classes))
     scores = test["scores"]
     save({"config": config, "model": model.state_dict()}, out / "model.safetensors")
@@ -950,6 +995,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bars (default: when stderr is a terminal)")
     t.add_argument("--quiet", action="store_true", help="print only the result")
+    t.add_argument("--distributed", action="store_true",
+                   help="data-parallel over MPI (implied when started by mpiexec with more "
+                        "than one rank; needs autograd_cnn[distributed])")
     t.set_defaults(func=cmd_train)
 
     e = command("evaluate", "evaluate a saved model")
@@ -1013,6 +1061,7 @@ def main(argv=None) -> int:
         return code
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
+        _abort_mpi_job(2)
         return 2
     except BrokenPipeError:
         # the reader went away (`evaluate | head -1`): stop quietly, as Unix tools do; stdout
@@ -1022,3 +1071,12 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _abort_mpi_job(code: int) -> None:
+    """In an MPI job of several ranks, end every rank now: a rank that returned alone would
+    leave the others waiting in their next collective."""
+    mpi = sys.modules.get("autograd_cnn.distributed._mpi")
+    if mpi is not None and mpi.get_world_size() > 1:
+        sys.stderr.flush()
+        mpi.comm_world().Abort(code)

@@ -125,12 +125,17 @@ class Trainer:
     extra_state:     a dict saved in every checkpoint (e.g. the run's config)
     metrics_csv:     a CSV file that gets one row per epoch as it ends (rewritten from the
                      checkpoint's history on resume); None writes none
+    save_checkpoints: False reads checkpoint_dir (resume) but never writes it (data-parallel
+                     ranks other than 0: one rank writes the run folder)
+    reduce_metrics:  fn(array of sums) -> the same sums over every rank, applied to each
+                     epoch's (loss sum, correct, seen) so every rank logs the global figures
+                     (autograd_cnn.distributed.allreduce_array)
     """
 
     def __init__(self, model, optimizer, loss_fn, scheduler=None, checkpoint_dir=None,
                  monitor: str = "val_accuracy", mode: str = "max", early_stopping=None,
                  restore_best: bool = False, progress=None, log=None, extra_state=None,
-                 metrics_csv=None):
+                 metrics_csv=None, save_checkpoints: bool = True, reduce_metrics=None):
         if mode not in ("min", "max"):
             raise ValueError(f"Trainer: mode must be 'min' or 'max', got {mode!r}")
         if early_stopping is not None and (not isinstance(early_stopping, int)
@@ -152,6 +157,8 @@ class Trainer:
         self.progress = sys.stderr.isatty() if progress is None else bool(progress)
         self.log = log if log is not None else (lambda msg: None)
         self.extra_state = dict(extra_state or {})
+        self.save_checkpoints = bool(save_checkpoints)
+        self.reduce_metrics = reduce_metrics
         self.metrics_csv = Path(metrics_csv) if metrics_csv is not None else None
         self.history = History()
         self.best = None
@@ -166,6 +173,9 @@ class Trainer:
         self.model.train()
         if hasattr(loader, "set_epoch"):
             loader.set_epoch(epoch)
+        sampler = getattr(loader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):         # DistributedSampler: this epoch's shard
+            sampler.set_epoch(epoch)
         total_loss, correct, seen = 0.0, 0, 0
         batches = _progress(loader, self.progress, desc=f"epoch {epoch + 1}", unit="batch")
         for x, y in batches:
@@ -185,6 +195,9 @@ class Trainer:
             seen += n
             if self.progress:
                 batches.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
+        if self.reduce_metrics is not None:
+            total_loss, correct, seen = self.reduce_metrics(
+                np.array([total_loss, correct, seen], dtype=np.float64))
         if seen == 0:
             raise ValueError("train_epoch: the training loader yielded no batches")
         return {"loss": total_loss / seen, "accuracy": correct / seen}
@@ -380,7 +393,7 @@ class Trainer:
         between the two saves leaves a checkpoint whose best epoch is its own epoch, so the
         best weights are the checkpoint's model: ``resume`` writes them out again. Writing the
         best file first would lose the previous best when the checkpoint save is cut off."""
-        if self.checkpoint_dir is None:
+        if self.checkpoint_dir is None or not self.save_checkpoints:
             return
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         state = self.state_dict()
@@ -414,7 +427,8 @@ class Trainer:
                     raise ValueError(f"cannot resume from {path}: its best epoch is "
                                      f"{self.best_epoch}, but {best_path} holds "
                                      f"{'epoch ' + str(best.get('epoch')) if best else 'nothing'}")
-                self._save_best(state)        # cut off between the saves: the checkpoint is it
+                if self.save_checkpoints:     # cut off between the saves: the checkpoint is it
+                    self._save_best(state)
         self.log(f"resumed from {path} after epoch {state['epoch']}")
         return int(state["epoch"])
 
