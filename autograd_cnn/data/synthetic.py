@@ -15,7 +15,7 @@ import numpy as np
 from . import image_ops
 from .bundled import load_digits_arrays
 
-__all__ = ["digit_patches", "digit_segmentation", "digit_scenes"]
+__all__ = ["digit_patches", "placed_digits", "digit_segmentation", "digit_scenes"]
 
 
 def digit_patches(size: int, digits=None) -> tuple[np.ndarray, np.ndarray]:
@@ -27,6 +27,32 @@ def digit_patches(size: int, digits=None) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"digit_patches: no bundled digit has a label in {digits!r} (0..9)")
     x = images[keep].astype(np.float32) / np.float32(16.0)
     return image_ops.resize(x, size).astype(np.float32), labels[keep].astype(np.int64)
+
+
+def placed_digits(split: str = "train", digits=None, canvas_size: int = 20, digit_size: int = 12,
+                  noise: float = 0.3, copies: int = 1, seed: int = 0):
+    """The bundled digits of one split (see ``data.digits``) with labels in ``digits``, each
+    pasted ``copies`` times at a random place of a ``canvas_size`` square of Gaussian noise
+    (std ``noise``, clipped to [0, 1]): a harder task than the centred digits, one where a
+    network must learn translation and noise invariance. Returns (images (n * copies, 1, S, S)
+    float32, labels (n * copies,) int64 renumbered 0.. in the order of ``digits``)."""
+    from .bundled import digits as bundled_digits
+    _check(canvas_size, digit_size, "placed_digits")
+    d = bundled_digits(image_size=digit_size, padding=0, split=split)
+    wanted = list(range(10)) if digits is None else list(digits)
+    keep = np.isin(d.targets, wanted)
+    if not keep.any():
+        raise ValueError(f"placed_digits: no bundled digit has a label in {digits!r} (0..9)")
+    x = d.images[keep]
+    labels = np.array([wanted.index(v) for v in d.targets[keep]], np.int64)
+    rng = np.random.default_rng(seed)
+    n = len(x) * copies
+    out = np.clip(rng.normal(0, noise, (n, 1, canvas_size, canvas_size)), 0, 1).astype(np.float32)
+    for i in range(n):
+        y0, x0 = rng.integers(0, canvas_size - digit_size + 1, 2)
+        win = out[i, :, y0:y0 + digit_size, x0:x0 + digit_size]
+        win[...] = np.maximum(win, x[i % len(x)])
+    return out, np.tile(labels, copies)
 
 
 def _background(rng, n: int, size: int, noise: float) -> np.ndarray:
