@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # with `make test PYTEST_WORKERS=0` to run it in one process.
 PYTEST_WORKERS ?= 2
 
-.PHONY: test demo bench dot venv clean
+.PHONY: test demo bench dot venv lint clean
 
 venv: $(STAMP)
 
@@ -44,6 +44,10 @@ test: $(STAMP) dot
 demo: $(STAMP) dot
 	$(BIN)/python -m autograd_cnn train
 	$(BIN)/python -m autograd_cnn graph --out out
+
+# pyflakes (from the dev extra) over the package, kernels, tests and benchmarks (.ci/lint.py).
+lint: $(STAMP)
+	$(BIN)/python .ci/lint.py
 
 # Installs the comparison targets (PyTorch, micrograd) into .venv, then runs every benchmark.
 bench: $(STAMP)

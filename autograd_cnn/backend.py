@@ -16,19 +16,16 @@ Numba typing error or a silent out-of-bounds write from ever reaching a user.
 from __future__ import annotations
 
 import ctypes
+import importlib
 import os
 import sys
 
-import numba
 import numpy as np
 
-# Process-wide: Numba's default OpenMP thread pool keeps its threads spinning after a parallel
-# loop ends, and they then fight OpenBLAS's threads for this machine's two cores during the GEMM
-# that follows (a Winograd convolution alternates the two): measured 4x slower than with
-# Numba's own 'workqueue' pool, whose threads sleep. A user's explicit choice is kept. This must
-# run before the first parallel kernel does.
-if "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER = "workqueue"
+from .kernels import reference as _reference     # plain numpy: cheap to import
+
+
+# ---- process-wide settings: only by configure(), never at import -----------------------------
 
 
 def _keep_freed_memory() -> bool:
@@ -54,16 +51,62 @@ def _keep_freed_memory() -> bool:
     return bool(mallopt(m_mmap_threshold, 32 << 20)) and bool(mallopt(m_trim_threshold, 64 << 20))
 
 
-MALLOC_TUNED = _keep_freed_memory()
+MALLOC_TUNED = False        # True once configure() applied the malloc setting
+_THREADING_CHOSEN = False
 
-from .kernels import conv as _conv  # noqa: E402  (after the threading choice)
-from .kernels import matmul as _matmul
-from .kernels import norm as _norm  # noqa: E402
-from .kernels import optim as _optim  # noqa: E402
-from .kernels import pool as _pool  # noqa: E402
-from .kernels import reference as _reference  # noqa: E402
-from .kernels import threads as _threads  # noqa: E402
-from .kernels import upsample as _upsample  # noqa: E402
+
+def _choose_threading_layer() -> None:
+    """Numba's 'workqueue' threading layer (no OpenMP/TBB runtime to clash with the host's),
+    unless the user chose one with NUMBA_THREADING_LAYER. Runs before the first kernel loads:
+    numba reads it when its parallel runtime starts."""
+    global _THREADING_CHOSEN
+    if not _THREADING_CHOSEN:
+        _THREADING_CHOSEN = True
+        if "NUMBA_THREADING_LAYER" not in os.environ:
+            import numba
+            numba.config.THREADING_LAYER = "workqueue"
+
+
+def configure(tune_malloc: bool = True) -> dict:
+    """Apply the process-wide settings the library's speed figures assume, explicitly: Numba's
+    threading layer (also chosen before the first kernel loads, if this was not called) and,
+    with ``tune_malloc``, glibc's malloc keeping freed memory (``_keep_freed_memory``). The
+    command line and ``Trainer`` call it; importing the package changes nothing in the host
+    process. Safe to call more than once. Returns what is in effect."""
+    global MALLOC_TUNED
+    _choose_threading_layer()
+    if tune_malloc and not MALLOC_TUNED:
+        MALLOC_TUNED = _keep_freed_memory()
+    return {"threading_layer": os.environ.get("NUMBA_THREADING_LAYER", "workqueue"),
+            "malloc_tuned": MALLOC_TUNED}
+
+
+class _KernelModule:
+    """A kernel module (``autograd_cnn.kernels.<name>``) imported on first use, so that
+    ``import autograd_cnn`` loads no Numba; the threading layer is chosen just before."""
+
+    def __init__(self, name: str):
+        self._name = name
+        self._module = None
+
+    def __getattr__(self, attr):
+        module = self.__dict__["_module"]
+        if module is None:
+            _choose_threading_layer()
+            module = importlib.import_module(f"{__package__}.kernels.{self._name}")
+            self.__dict__["_module"] = module
+        value = getattr(module, attr)
+        self.__dict__[attr] = value         # later lookups are plain attribute reads
+        return value
+
+
+_conv = _KernelModule("conv")
+_matmul = _KernelModule("matmul")
+_norm = _KernelModule("norm")
+_optim = _KernelModule("optim")
+_pool = _KernelModule("pool")
+_threads = _KernelModule("threads")
+_upsample = _KernelModule("upsample")
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 

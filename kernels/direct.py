@@ -278,7 +278,7 @@ def backward_input(g, w, in_size, stride, padding, dilation, groups):
                                          padding[0], padding[1], dilation[0], dilation[1],
                                          groups)
     n_img, c_in = g.shape[0], w.shape[1] * groups
-    hp1, wp, rows, cols = frame = _frame(in_size, w.shape[2:], padding, dilation, g.shape[2:])
+    hp1, wp, rows, cols = _frame(in_size, w.shape[2:], padding, dilation, g.shape[2:])
     dxp = np.zeros((n_img, c_in, hp1, wp), dtype=g.dtype)
     gw = _spread(g, wp)
     split_batch(n_img, lambda a, b: shift_backward_input(gw[a:b], w, groups, dilation[0],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Tensor, constant, ensure_tensor, float_input, graph_rule, leaf, make, norm_dim
+from .base import Tensor, constant, ensure_tensor, float_input, graph_rule, make, norm_dim
 from .elementwise import where as where_
 
 __all__ = [
