@@ -312,3 +312,19 @@ def test_squared_triplet_loss_hand_computed():
         [0.0, math.sqrt(2)], abs=1e-5)
     with pytest.raises(ValueError, match="negative shape"):
         F.squared_triplet_loss(a, p, n[:, :1])
+
+
+def test_squared_triplet_and_dice_match_the_pytorch_oracle():
+    # values from torch 2.13: the squared form built from torch ops (torch has no such loss),
+    # F.triplet_margin_loss itself, and Dice from torch.softmax / one_hot
+    a = ac.tensor([[0.5, -1.0, 2.0], [1.0, 0.0, -0.5]])
+    p = ac.tensor([[0.0, -1.5, 1.0], [0.5, 0.5, 0.0]])
+    n = ac.tensor([[1.0, 0.0, 2.5], [1.5, -1.0, -0.5]])
+    np.testing.assert_allclose(F.squared_triplet_loss(a, p, n, reduction="none").detach().numpy(),
+                               [0.2, 0.0], atol=1e-6)
+    np.testing.assert_allclose(F.triplet_margin_loss(a, p, n, reduction="none").detach().numpy(),
+                               [1.0000032186508179, 0.7479903697967529], rtol=1e-5)
+    x = ac.tensor(np.arange(12.0, dtype=np.float32).reshape(1, 3, 2, 2) / 10)
+    t = np.array([[[0, 1], [2, 1]]])
+    np.testing.assert_allclose(F.dice_loss(x, t, reduction="none").detach().numpy(),
+                               [0.5, 0.46893709897994995, 0.5], rtol=1e-5)
