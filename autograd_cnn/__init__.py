@@ -11,6 +11,7 @@ The scalar ``Value`` graph and the array ``Tensor`` graph share one engine (``en
 __version__ = "0.1.0"
 
 from . import engine
+from .errors import DTypeError, ShapeError
 from .dual import Dual
 from .engine import (
     detect_anomaly, enable_grad, inference_mode, is_anomaly_enabled, is_grad_enabled,
@@ -18,18 +19,29 @@ from .engine import (
 )
 from .random import Generator, manual_seed
 from .tensor import (
-    Tensor, arange, as_tensor, bool_, empty, eye, float32, float64, from_numpy, full, full_like,
-    get_default_dtype, grad, int32, int64, linspace, ones, ones_like, rand, rand_like, randint,
-    randn, randn_like, set_default_dtype, tensor, zeros, zeros_like,
+    Size, Tensor, arange, as_tensor, bool_, empty, empty_like, eye, float32, float64, from_numpy,
+    full, full_like, get_default_dtype, grad, int32, int64, linspace, ones, ones_like, rand,
+    rand_like, randint, randn, randn_like, randperm, set_default_dtype, tensor, zeros, zeros_like,
 )
 from .value import Value
 from . import functional
 from .functional import cat, maximum, minimum, stack, where
+from .toplevel import *  # noqa: F401,F403  (ac.max(x, 1), ac.flatten(x), ac.float, ac.long, ...)
+from . import devices
+from .devices import (
+    DeviceError, accelerator, backends, cuda, device, get_default_device, set_default_device,
+)
+
+# device= on every constructor (the CPU, or a DeviceError): the exported ones are wrapped
+for _name in devices.CONSTRUCTORS:
+    globals()[_name] = devices.accept_device(globals()[_name])
+del _name
 from .testing import GradcheckError, gradcheck, gradgradcheck
+from . import autograd
 from . import nn, optim
 from .serialization import CheckpointError, load, save
 from .torch_format import load_torch
-from . import data, metrics, models, ops
+from . import data, metrics, models, ops, utils
 from .summary import summary
 from .backend import configure
 

@@ -7,7 +7,8 @@ the op's label and the op's backward rule, the same node protocol ``Value`` uses
 This file holds the class, its constructors and the node protocol. The differentiable ops live in
 ``autograd_cnn/functional/``; importing the package attaches them to Tensor as methods and
 operators (``functional/methods.py`` is the table), so ``a + b``, ``x.sum(dim=1)`` and
-``F.add(a, b)`` are the same code.
+``F.add(a, b)`` are the same code. Two more modules attach what belongs to their concept:
+``devices.py`` (``to``, ``cpu``, ``cuda``, ``device``) and ``autograd.py`` (``grad_fn``).
 
 Semantics follow PyTorch: float32 by default (float64 when given or asked for), ``.grad`` is set
 on leaves only (and on non-leaves that called ``retain_grad()``), a graph is freed by backward
@@ -25,6 +26,8 @@ result of the op, whose input is the tensor's previous value (``functional/inpla
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from . import engine
@@ -33,6 +36,7 @@ from .random import resolve as _resolve_generator
 
 __all__ = [
     "Tensor",
+    "Size",
     "tensor",
     "as_tensor",
     "from_numpy",
@@ -51,6 +55,8 @@ __all__ = [
     "full_like",
     "rand_like",
     "randn_like",
+    "empty_like",
+    "randperm",
     "grad",
     "float32",
     "float64",
@@ -92,6 +98,52 @@ def _check_float_for_grad(dtype: np.dtype, where: str) -> None:
         )
 
 
+class Size(tuple):
+    """A tensor's shape, as ``x.shape`` and ``x.size()`` return it: a tuple of ints that prints
+    as PyTorch's (``print(x.shape)``: ``torch.Size([2, 3])``); in an f-string it reads as the
+    tuple, ``(2, 3)``, the form the library's messages use.
+    Slicing it, adding a tuple to it or repeating it gives a Size again; ``numel()`` is the
+    product of the sizes."""
+
+    __slots__ = ()
+
+    def __new__(cls, sizes=()):
+        sizes = tuple(sizes)
+        for i, n in enumerate(sizes):
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+                raise TypeError(f"Size: expected an iterable of ints, item {i} is "
+                                f"{type(n).__name__} ({n!r})")
+        return tuple.__new__(cls, (int(n) for n in sizes))
+
+    def __repr__(self) -> str:
+        return f"torch.Size({list(self)})"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        # f-strings (and so every error message of the library) show the plain tuple, (2, 3);
+        # print(), str() and repr() show PyTorch's torch.Size([2, 3])
+        return format(tuple.__repr__(self), spec)
+
+    def __getitem__(self, key):
+        item = tuple.__getitem__(self, key)
+        return Size(item) if isinstance(key, slice) else item
+
+    def __add__(self, other):
+        return Size(tuple(self) + tuple(other))
+
+    def __radd__(self, other):
+        return Size(tuple(other) + tuple(self))
+
+    def __mul__(self, n):
+        return Size(tuple(self) * n)
+
+    __rmul__ = __mul__
+
+    def numel(self) -> int:
+        return int(np.prod(self, dtype=np.int64))
+
+
 class _HookHandle:
     """Returned by ``register_hook``; ``remove()`` takes the hook off again."""
 
@@ -119,6 +171,60 @@ class _VersionCounter:
         self.external = external
 
 
+class NodeRecord:
+    """What stays of a tensor's node once backward has freed the graph: enough to draw it.
+
+    Backward frees each op's saved arrays and, by dropping the links to the op's inputs, the
+    intermediate activations. A freed node keeps one ``NodeRecord`` per input instead (shape,
+    dtype, op label, parents, gradient summary: a few hundred bytes, never an activation), so the
+    graph can still be drawn with every node's gradient. Leaves that require grad (parameters)
+    are kept as themselves: their owner holds them anyway, and their ``.grad`` is the picture.
+
+    grad: the gradient the node received in the last backward: the array when it has at most
+          ``SMALL`` elements, else its 2-norm (a float); None before any backward reached it
+    ref:  a weak reference to the tensor (its data, while someone still holds it)
+
+    Small leaves that need no grad (scalar constants) are kept as themselves too: they hold no
+    activation, and drawings fold them into their op's label.
+    """
+
+    __slots__ = ("shape", "dtype", "_op", "_parents", "grad", "ref")
+    SMALL = 16
+    # the engine walks no further than a record: a second backward stops with freed_rule at the
+    # freed node above it, before any record is reached
+    requires_grad = False
+    _backward = None
+
+    def __init__(self, t: "Tensor"):
+        d = t._data
+        self.shape = d.shape
+        self.dtype = d.dtype
+        self._op = t._op                # "" for a leaf (an input or a big constant)
+        self._parents = t._parents if t._backward is freed_rule else ()  # else set at release
+        self.grad = None
+        self.ref = weakref.ref(t)
+
+    @property
+    def needs_grad(self) -> bool:
+        """Records stand for freed op results (which required grad) or leaves that need none."""
+        return bool(self._op)
+
+
+def _record_of(t: "Tensor") -> NodeRecord:
+    rec = t._record
+    if rec is None:
+        rec = t._record = NodeRecord(t)
+    return rec
+
+
+def grad_summary(g):
+    """The array itself when small, else its 2-norm (one BLAS dot: cheap next to the op's rule)."""
+    if g.size <= 16:                    # NodeRecord.SMALL, spelled out: this runs per node
+        return g
+    r = g.reshape(-1)
+    return float(np.sqrt(abs(np.dot(r, r))))
+
+
 class Tensor:
     """An n-dimensional array with reverse-mode autograd.
 
@@ -129,7 +235,7 @@ class Tensor:
 
     __slots__ = (
         "_data", "grad", "requires_grad", "_parents", "_op", "_backward", "_saved",
-        "_vc", "_vsum", "_hooks", "_retains_grad", "_trace", "__weakref__",
+        "_vc", "_vsum", "_hooks", "_retains_grad", "_trace", "_record", "__weakref__",
     )
     # ndarray + Tensor defers to Tensor.__radd__ (a Tensor, as in PyTorch), while numpy
     # functions (np.exp(t), np.asarray(t)) read the values through __array__
@@ -148,6 +254,7 @@ class Tensor:
         self._hooks = None
         self._retains_grad = False
         self._trace = None
+        self._record = None
         if requires_grad:
             _check_float_for_grad(arr.dtype, "tensor(requires_grad=True)")
         self.requires_grad = bool(requires_grad)
@@ -166,6 +273,7 @@ class Tensor:
         out._vc = _VersionCounter(0, False)
         out._hooks = None
         out._retains_grad = False
+        out._record = None
         if differentiable and engine._state.grad_enabled and _any_requires_grad(parents):
             out.requires_grad = True
             out._parents = parents
@@ -187,8 +295,8 @@ class Tensor:
     # ---- properties ----------------------------------------------------------------------------
 
     @property
-    def shape(self) -> tuple:
-        return self._data.shape
+    def shape(self) -> Size:
+        return tuple.__new__(Size, self._data.shape)
 
     @property
     def ndim(self) -> int:
@@ -234,7 +342,7 @@ class Tensor:
 
     def size(self, dim: int | None = None):
         if dim is None:
-            return self._data.shape
+            return tuple.__new__(Size, self._data.shape)
         return self._data.shape[_norm_dim(dim, self.ndim, "size")]
 
     def dim(self) -> int:
@@ -293,6 +401,17 @@ class Tensor:
             )
         return bool(self._data.reshape(()))
 
+    def __format__(self, spec: str) -> str:
+        # as PyTorch: a 0-d tensor formats as its number (f"{loss:.4f}"); any other tensor only
+        # with an empty spec (its str)
+        if self._data.ndim == 0:
+            return format(self._data.item(), spec)
+        if spec:
+            raise TypeError(f"unsupported format string {spec!r} passed to Tensor.__format__: only "
+                            f"0-d tensors format as numbers, this one has shape "
+                            f"{tuple(self.shape)} (use .item() on a one-element tensor)")
+        return str(self)
+
     def __index__(self):
         if self.dtype.kind not in "iu" or self._data.size != 1:
             raise TypeError(f"only one-element integer tensors can be used as an index, got "
@@ -329,6 +448,17 @@ class Tensor:
     def _receive_grad(self, grad, store: bool):
         if self._vsum is not None and _version_sum(self._parents) + self._vc.value != self._vsum:
             _raise_modified(self)
+        if self._backward is not None:      # non-leaves keep a summary for drawings
+            rec = self._record
+            if rec is None:
+                rec = self._record = NodeRecord(self)
+            # grad_summary, inlined: this runs for every node of every backward
+            g = grad._data if isinstance(grad, Tensor) else grad
+            if g.size <= 16:
+                rec.grad = g
+            else:
+                r = g.reshape(-1)
+                rec.grad = float(np.sqrt(abs(np.dot(r, r))))
         if isinstance(grad, Tensor):
             return self._receive_graph_grad(grad, store)
         if self._hooks:
@@ -368,13 +498,24 @@ class Tensor:
         return grad
 
     def _release(self) -> None:
-        # Drop saved values and the links to the inputs so intermediate arrays are freed while
-        # backward is still running (lower peak memory); a second backward meets freed_rule.
-        if self._backward is not None:
-            self._saved = None
-            self._parents = ()
-            self._vsum = None
-            self._backward = freed_rule
+        # Drop saved values and replace the inputs by NodeRecords so intermediate arrays are
+        # freed while backward is still running (lower peak memory) but the graph can still be
+        # drawn; a second backward meets freed_rule. Leaves that hold nothing big (parameters,
+        # scalar constants) stay themselves: keeping them costs no memory.
+        if self._backward is None or self._backward is freed_rule:
+            return
+        self._saved = None
+        self._vsum = None
+        self._backward = freed_rule
+        kept = []
+        for p in self._parents:
+            if p._backward is None and (p.requires_grad or p._data.size <= 16):
+                kept.append(p)
+            else:
+                kept.append(p._record or _record_of(p))
+        self._parents = kept = tuple(kept)
+        if self._record is not None:
+            self._record._parents = kept
 
     # ---- autograd ------------------------------------------------------------------------------
 
@@ -525,6 +666,7 @@ def leaf(data: np.ndarray) -> Tensor:
     out._hooks = None
     out._retains_grad = False
     out._trace = None
+    out._record = None
     return out
 
 
@@ -752,6 +894,18 @@ def randn_like(x, dtype=None, requires_grad=False, generator=None) -> Tensor:
     a = _like(x)
     return randn(*a.shape, dtype=dtype or a.dtype, requires_grad=requires_grad,
                  generator=generator)
+
+
+def empty_like(x, dtype=None, requires_grad=False) -> Tensor:
+    return Tensor(np.empty_like(_like(x), dtype=dtype), requires_grad=requires_grad)
+
+
+def randperm(n: int, dtype=None, requires_grad=False, generator=None) -> Tensor:
+    """A random permutation of 0 .. n-1 (int64 unless ``dtype`` says otherwise)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"randperm: n must be a non-negative int, got {n!r}")
+    data = _resolve_generator(generator).permutation(int(n)).astype(dtype or np.int64)
+    return Tensor(data, requires_grad=requires_grad)
 
 
 

@@ -36,6 +36,7 @@ def test_wheel_install_maps_kernels(tmp_path):
     (wheel,) = wheels.glob("autograd_cnn-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "autograd_cnn/kernels/__init__.py" in names
+    assert "autograd_cnn/utils/data/__init__.py" in names      # the torch.utils.data alias
     assert not any(n.startswith("kernels/") for n in names)
 
     venv = tmp_path / "venv"

@@ -65,6 +65,7 @@ class TensorDataset(Dataset):
     ``TensorDataset(x, y)`` with x (N, C, H, W) and y (N,) is the usual case. Arrays or Tensors;
     all must have the same length N. No copy is made.
 
+    ``ds[2:5]`` (or a list, range or index tensor) gives the samples batched: ``(x[2:5], ...)``.
     As in PyTorch, ``ds[i]`` is a tuple of Tensors (without grad) that are views of the stored
     arrays: ``ds[i][0]`` has shape (C, H, W), ``ds[i][1]`` is a 0-d int64 Tensor.
     ``get_batch(indices)``, which the DataLoader uses, returns plain numpy arrays (one fancy
@@ -87,7 +88,19 @@ class TensorDataset(Dataset):
     def __len__(self) -> int:
         return len(self.arrays[0])
 
+    @property
+    def tensors(self) -> tuple:
+        """The stored arrays as Tensors (PyTorch's attribute name)."""
+        return tuple(Tensor(a) for a in self.arrays)
+
     def __getitem__(self, index):
+        if isinstance(index, Tensor) and index.ndim == 0:
+            index = index.__index__()
+        if isinstance(index, (slice, list, range, np.ndarray, Tensor)):
+            # several samples at once, as in PyTorch: ds[2:5] = (a[2:5], b[2:5], ...)
+            key = index._data if isinstance(index, Tensor) else (
+                np.asarray(index) if isinstance(index, (list, range)) else index)
+            return tuple(Tensor(a[key]) for a in self.arrays)
         i = _check_index(index, len(self), "TensorDataset")
         # a[i, ...] is a view even for 1-D arrays (a[i] would be a numpy scalar, a copy)
         return tuple(Tensor(a[i, ...]) for a in self.arrays)

@@ -4,6 +4,7 @@
     activation   relu and friends, sigmoid, tanh, softmax, log_softmax
     reduce       sum, mean, max, min, var, std, logsumexp, argmax, ...
     shape        reshape, transpose, indexing, cat, stack, split, pad, gather, ...
+    sorting      sort, argsort, topk
     linalg       matmul, linear
     pool         max/avg/adaptive pooling, max_unpool2d, interpolate
     conv         conv2d, conv_transpose2d
@@ -22,6 +23,7 @@ from .linalg import *  # noqa: F401,F403
 from .pool import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
+from .sorting import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .norm import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403

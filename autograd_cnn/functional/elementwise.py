@@ -16,7 +16,8 @@ from .base import (Tensor, _cast_backward, cast_to, constant, ensure_tensor, flo
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "sqrt", "sin", "cos",
     "square", "clip", "clamp", "maximum", "minimum", "where", "sign", "cast",
-    "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "bitwise_not",
+    "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "bitwise_not", "isclose", "allclose",
+    "equal",
 ]
 
 
@@ -421,3 +422,20 @@ def _where_graph(node, g):
 @graph_rule(_cast_backward)
 def _cast_graph(node, g):
     return (cast(g, node._parents[0].dtype),)
+
+
+def isclose(a, b, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Tensor:
+    """|a - b| <= atol + rtol * |b| elementwise, as a bool tensor (PyTorch's defaults)."""
+    a, b = operands(a, b, "isclose")
+    return leaf(np.isclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def allclose(a, b, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    """True when ``isclose`` holds everywhere (the shapes must broadcast)."""
+    return bool(isclose(a, b, rtol, atol, equal_nan)._data.all())
+
+
+def equal(a, b) -> bool:
+    """True when a and b have the same shape and the same values (dtypes promote)."""
+    a, b = ensure_tensor(a, "equal"), ensure_tensor(b, "equal")
+    return a._data.shape == b._data.shape and bool(np.array_equal(a._data, b._data))

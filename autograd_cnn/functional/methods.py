@@ -19,6 +19,7 @@ from . import inplace as I
 from . import linalg as L
 from . import reduce as R
 from . import shape as S
+from . import sorting as O
 
 
 # What a binary operator takes; for anything else it returns NotImplemented, so Python asks the
@@ -73,7 +74,8 @@ METHODS = {
     "square": E.square, "clip": E.clip, "clamp": E.clamp, "maximum": E.maximum,
     "minimum": E.minimum, "sign": E.sign, "eq": E.eq, "ne": E.ne, "lt": E.lt, "le": E.le,
     "gt": E.gt, "ge": E.ge, "where": _where, "logical_not": E.logical_not,
-    "bitwise_not": E.bitwise_not,
+    "bitwise_not": E.bitwise_not, "isclose": E.isclose, "allclose": E.allclose,
+    "equal": E.equal,
     # activations
     "relu": A.relu, "leaky_relu": A.leaky_relu, "elu": A.elu, "softplus": A.softplus,
     "hardtanh": A.hardtanh, "sigmoid": A.sigmoid, "tanh": A.tanh, "softmax": A.softmax,
@@ -85,23 +87,26 @@ METHODS = {
     # products
     "matmul": L.matmul, "mm": L.mm, "bmm": L.bmm, "dot": L.dot,
     # shape
-    "reshape": S.reshape, "view": S.view, "transpose": S.transpose, "permute": S.permute,
+    "reshape": S.reshape, "view": S.view, "transpose": S.transpose, "t": S.t,
+    "permute": S.permute,
     "flatten": S.flatten, "unflatten": S.unflatten, "squeeze": S.squeeze,
     "unsqueeze": S.unsqueeze, "expand": S.expand, "broadcast_to": S.broadcast_to,
     "gather": S.gather, "split": S.split, "chunk": S.chunk, "narrow": S.narrow,
     "contiguous": S.contiguous, "repeat": S.repeat, "flip": S.flip, "view_as": S.view_as,
     "reshape_as": S.reshape_as,
+    # sorting
+    "sort": O.sort, "argsort": O.argsort, "topk": O.topk,
 }
 
 
-def _to(self, dtype):
-    """The tensor in ``dtype`` (differentiable between floating dtypes)."""
+def _type(self, dtype):
+    """The tensor in ``dtype`` (differentiable between floating dtypes). ``to`` (dtypes and
+    devices) is in ``devices.py``."""
     return E.cast(self, dtype)
 
 
 CASTS = {
-    "to": _to,
-    "type": _to,
+    "type": _type,
     "float": lambda self: E.cast(self, "float32"),
     "double": lambda self: E.cast(self, "float64"),
     "long": lambda self: E.cast(self, "int64"),

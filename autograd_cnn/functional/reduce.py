@@ -15,6 +15,7 @@ import warnings
 from ..errors import DTypeError
 from .base import (Tensor, cast_to, constant, ensure_tensor, expand_reduced, float_input,
                    graph_rule, leaf, linear_map, make, norm_dim, norm_dims)
+from .elementwise import maximum, minimum
 
 __all__ = ["sum", "mean", "max", "min", "amax", "amin", "var", "std", "logsumexp", "argmax",
            "argmin", "prod", "norm", "all", "any"]
@@ -134,12 +135,18 @@ def _extreme_dim_backward(node, g):
 
 def max(x, dim=None, keepdim: bool = False):
     """Largest element (dim=None) or ``(values, indices)`` along ``dim``.
-    The gradient flows to the chosen element(s)."""
+    The gradient flows to the chosen element(s). ``max(a, b)`` with a tensor ``b`` is
+    ``maximum(a, b)``, as in PyTorch."""
+    if isinstance(dim, Tensor):
+        return maximum(x, dim)
     return _extreme(x, dim, keepdim, "max", np.max, np.argmax)
 
 
 def min(x, dim=None, keepdim: bool = False):
-    """Smallest element (dim=None) or ``(values, indices)`` along ``dim``."""
+    """Smallest element (dim=None) or ``(values, indices)`` along ``dim``; ``min(a, b)`` with a
+    tensor ``b`` is ``minimum(a, b)``."""
+    if isinstance(dim, Tensor):
+        return minimum(x, dim)
     return _extreme(x, dim, keepdim, "min", np.min, np.argmin)
 
 

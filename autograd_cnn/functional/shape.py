@@ -17,7 +17,7 @@ from .base import Tensor, ensure_tensor, graph_rule, linear_map, make, norm_dim
 __all__ = [
     "reshape", "view", "transpose", "permute", "flatten", "unflatten", "squeeze", "unsqueeze",
     "expand", "broadcast_to", "view_as", "reshape_as", "getitem", "index_put", "assign", "cat", "concatenate", "stack", "split",
-    "chunk", "narrow", "pad", "gather", "contiguous", "repeat", "flip",
+    "chunk", "narrow", "pad", "gather", "contiguous", "repeat", "flip", "t",
 ]
 
 
@@ -123,6 +123,15 @@ def transpose(x, dim0: int = 0, dim1: int = 1) -> Tensor:
 def _transpose_backward(node, g):
     a, b = node._saved
     return (np.swapaxes(g, a, b),)
+
+
+def t(x) -> Tensor:
+    """``x.t()``: the transpose of a matrix; a vector or a scalar is returned as it is."""
+    x = ensure_tensor(x, "t")
+    if x.ndim > 2:
+        raise ShapeError(f"t(): expects a tensor with at most 2 dimensions, got shape "
+                         f"{tuple(x.shape)} (use transpose(dim0, dim1) or permute)")
+    return transpose(x, 0, 1) if x.ndim == 2 else x
 
 
 def permute(x, *dims) -> Tensor:

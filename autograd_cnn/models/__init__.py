@@ -12,6 +12,7 @@ each reading top to bottom like its paper's table.
     unet        unet (segmentation; padding='valid' is the paper's), fcn (FCN with skips)
     dcgan       dcgan -> (DCGANGenerator, DCGANDiscriminator), dcgan_init_
     vae         conv_vae (ConvVAE), vae_loss (negative ELBO)
+    deep_cnn    deep_cnn (a deep narrow plain or residual CNN, for the vanishing-gradient study)
 
 Models whose torchvision namesake exists (alexnet, vgg*, resnet18-152) have its state_dict keys
 and shapes, so converted weights load without renaming. ``ac.summary(model, input_size)`` prints
@@ -21,6 +22,7 @@ their per-layer tables.
 from .alexnet import AlexNet, alexnet, alexnet_paper
 from .dcgan import DCGANDiscriminator, DCGANGenerator, dcgan, dcgan_init_
 from .fcn import FCN, fcn
+from .deep_cnn import ConvActBlock, DeepCNN, deep_cnn
 from .blocks import DepthwiseSeparableConv2d, NiNBlock, conv1x1
 from .googlenet import GoogLeNet, GoogLeNetOutputs, Inception, InceptionAux, googlenet
 from .lenet import LeNet5, LeNet5_1998, lenet5, lenet5_1998
@@ -45,4 +47,5 @@ __all__ = [
     "UNet", "unet", "FCN", "fcn",
     "DCGANGenerator", "DCGANDiscriminator", "dcgan", "dcgan_init_",
     "ConvVAE", "conv_vae", "vae_loss",
+    "DeepCNN", "ConvActBlock", "deep_cnn",
 ]

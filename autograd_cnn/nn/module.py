@@ -20,6 +20,7 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
+from ..devices import check_device, parse_to_args
 from ..engine import no_grad
 from ..tensor import Tensor
 from .parameter import Parameter
@@ -387,20 +388,19 @@ class Module:
         """Parameters and floating buffers to float32 (in place; returns self)."""
         return self._cast_floats(np.float32)
 
-    def to(self, *args, dtype=None, device=None) -> "Module":
-        """``to(dtype)``, ``to('cpu')`` or ``to('cpu', dtype)``: this library runs on the CPU only,
-        so a device other than 'cpu' is refused."""
-        for a in args:
-            if isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda", "mps", "xpu", "meta"):
-                device = a
-            else:
-                dtype = a
-        if device is not None and str(device).split(":")[0] != "cpu":
-            raise ValueError(f"to(): autograd_cnn runs on the CPU only, got device {device!r}")
+    def to(self, *args, **kwargs) -> "Module":
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(tensor)``: floating
+        parameters and buffers to the dtype (in place; returns self). This library runs on the
+        CPU only: another device raises ``DeviceError`` (see ``devices.py``)."""
+        dtype, _ = parse_to_args(args, kwargs, "Module.to()")
         return self if dtype is None else self._cast_floats(dtype)
 
     def cpu(self) -> "Module":
         return self
+
+    def cuda(self, device=None) -> "Module":
+        """Always refused: autograd_cnn has no GPU."""
+        check_device("cuda" if device is None else device, "Module.cuda()")
 
     # ---- state dict ----------------------------------------------------------------------------
 
