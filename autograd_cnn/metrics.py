@@ -1,5 +1,6 @@
 """Classification metrics in numpy: accuracy, top-k accuracy, confusion matrix, per-class
-precision / recall / F1 with macro averages.
+precision / recall / F1 with macro averages; for segmentation, per-pixel ``pixel_accuracy``,
+``iou_per_class`` (Jaccard index) and ``mean_iou``.
 
 Arguments follow the loss functions' order, ``metric(output, target)``:
 
@@ -24,7 +25,8 @@ import numpy as np
 from .tensor import Tensor
 
 __all__ = ["accuracy", "top_k_accuracy", "confusion_matrix", "precision_recall_f1",
-           "classification_report", "ConfusionMatrix"]
+           "classification_report", "ConfusionMatrix", "pixel_accuracy", "iou_per_class",
+           "mean_iou"]
 
 
 def _array(x, name: str) -> np.ndarray:
@@ -225,3 +227,50 @@ class ConfusionMatrix:
 
     def __repr__(self) -> str:
         return f"ConfusionMatrix(num_classes={self.num_classes}, count={self.count})"
+
+
+# ---- segmentation ------------------------------------------------------------------------------
+
+
+def _pixel_labels(output, target, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted, true) per-pixel labels, flattened. output: (N, C, H, W) scores (argmax over
+    dim 1) or (N, H, W) integer labels; target: (N, H, W) integer labels."""
+    out = _array(output, name)
+    t = _array(target, name)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{name}: target must be integer labels, got dtype {t.dtype}")
+    if out.ndim == t.ndim + 1:
+        out = out.argmax(axis=1)
+    elif out.dtype.kind not in "iu":
+        raise TypeError(f"{name}: output of shape {out.shape} must be (N, C, ...) scores or "
+                        f"integer labels shaped like the target {t.shape}")
+    if out.shape != t.shape:
+        raise ValueError(f"{name}: predicted labels have shape {out.shape} but the target has "
+                         f"shape {t.shape}")
+    return out.reshape(-1).astype(np.int64), t.reshape(-1).astype(np.int64)
+
+
+def pixel_accuracy(output, target) -> float:
+    """Fraction of pixels whose predicted class equals the target's (nan for no pixels)."""
+    pred, t = _pixel_labels(output, target, "pixel_accuracy")
+    return float(np.mean(pred == t)) if t.size else float("nan")
+
+
+def iou_per_class(output, target, num_classes: int) -> np.ndarray:
+    """IoU_c = |pred == c and target == c| / |pred == c or target == c| for each class c, a
+    (num_classes,) float array; nan for a class absent from both (so ``np.nanmean`` skips it)."""
+    pred, t = _pixel_labels(output, target, "iou_per_class")
+    for arr, what in ((pred, "predicted"), (t, "target")):
+        if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
+            raise ValueError(f"iou_per_class: {what} labels must be in [0, {num_classes}), got "
+                             f"values in [{arr.min()}, {arr.max()}]")
+    inter = np.bincount(t[pred == t], minlength=num_classes).astype(np.float64)
+    union = (np.bincount(pred, minlength=num_classes) + np.bincount(t, minlength=num_classes)
+             - inter)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(union > 0, inter / np.maximum(union, 1), np.nan)
+
+
+def mean_iou(output, target, num_classes: int) -> float:
+    """The mean of ``iou_per_class`` over the classes present in prediction or target."""
+    return float(np.nanmean(iou_per_class(output, target, num_classes)))

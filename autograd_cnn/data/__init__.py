@@ -7,10 +7,11 @@
 
 Files a user brings: ``MNIST`` / ``FashionMNIST`` (IDX, .gz or raw), ``CIFAR10`` / ``CIFAR100``
 (the binary version), ``ImageFolder`` (one subfolder per class, read with Pillow).
-``download_mnist`` fetches MNIST with SHA-256 verification.
+``download_mnist`` fetches MNIST with SHA-256 verification. ``synthetic``: generated scenes of
+the bundled digits for segmentation (``digit_segmentation``) and detection (``digit_scenes``).
 """
 
-from . import image_ops, transforms
+from . import image_ops, synthetic, transforms
 from .cifar import CIFAR10, CIFAR100, read_cifar_binary, read_cifar_python
 from .dataset import ArrayDataset, Dataset, Subset, TensorDataset, random_split, stratified_split
 from .bundled import digits
@@ -24,6 +25,7 @@ from .npy import read_npy
 __all__ = [
     "Dataset", "TensorDataset", "ArrayDataset", "Subset", "random_split", "stratified_split",
     "DataLoader", "default_collate", "get_worker_info", "WorkerInfo", "digits", "transforms", "image_ops",
+    "synthetic",
     "MNIST", "FashionMNIST", "read_idx", "read_idx_images", "read_idx_labels",
     "CIFAR10", "CIFAR100", "read_cifar_binary", "read_cifar_python", "ImageFolder", "read_npy",
     "download", "download_mnist", "sha256sum", "md5sum", "ChecksumError",

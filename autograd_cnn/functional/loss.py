@@ -27,7 +27,8 @@ from .elementwise import cast, where
 __all__ = [
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "multi_margin_loss",
-    "multiclass_svm_loss", "triplet_margin_loss", "pairwise_distance", "kl_div",
+    "multiclass_svm_loss", "triplet_margin_loss", "squared_triplet_loss", "pairwise_distance",
+    "kl_div", "dice_loss",
     "l1_penalty", "l2_penalty",
 ]
 
@@ -470,6 +471,65 @@ def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: floa
     if swap:
         d_neg = d_neg.minimum(pairwise_distance(pos, neg, p, eps))
     return _reduce((d_pos - d_neg + margin).relu(), reduction)
+
+
+def squared_triplet_loss(anchor, positive, negative, alpha: float = 0.2,
+                         reduction: str = "mean") -> Tensor:
+    """The lecture notes' (FaceNet's) triplet loss with squared Euclidean distances:
+
+        l_n = max(0, ||a_n - p_n||^2 - ||a_n - n_n||^2 + alpha)
+
+    Beside PyTorch's ``triplet_margin_loss``, which uses the unsquared distance (plus an eps).
+    Shapes: anchor, positive, negative (N, D) or (D,) -> a scalar, or (N,) for 'none'."""
+    where_ = "squared_triplet_loss"
+    _check_reduction(reduction, where_)
+    a = _float_input(anchor, where_)
+    pos = _float_input(positive, where_)
+    neg = _float_input(negative, where_)
+    for name, t in (("positive", pos), ("negative", neg)):
+        if t.shape != a.shape:
+            raise ValueError(f"{where_}: {name} shape {t.shape} differs from anchor shape "
+                             f"{a.shape}")
+    d_pos = ((a - pos) ** 2).sum(dim=-1)
+    d_neg = ((a - neg) ** 2).sum(dim=-1)
+    return _reduce((d_pos - d_neg + float(alpha)).relu(), reduction)
+
+
+def dice_loss(input, target, smooth: float = 1.0, reduction: str = "mean") -> Tensor:
+    """Soft multi-class Dice loss for segmentation (Milletari et al. 2016, V-Net); not in PyTorch.
+
+        p = softmax(input, dim=1),  t = one_hot(target) (N, C, H, W)
+        dice_c = (2 sum_{n,h,w} p t + smooth) / (sum p + sum t + smooth)   per class c
+        loss = 1 - mean_c dice_c            ('mean'; 'sum' gives sum_c (1 - dice_c),
+                                             'none' the (C,) vector 1 - dice_c)
+
+    input: (N, C, *) scores (logits); target: (N, *) integer labels in [0, C). ``smooth``
+    keeps a class absent from both prediction and target at dice 1 (no 0/0)."""
+    where_ = "dice_loss"
+    _check_reduction(reduction, where_)
+    input = _float_input(input, where_)
+    t = target._data if isinstance(target, Tensor) else np.asarray(target)
+    if input.ndim < 2:
+        raise ValueError(f"{where_}: input must be (N, C, ...) scores, got shape {input.shape}")
+    n, c = input.shape[0], input.shape[1]
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{where_}: target must be integer class labels, got dtype {t.dtype}")
+    if t.shape != (n, *input.shape[2:]):
+        raise ValueError(f"{where_}: target shape {t.shape} does not match input shape "
+                         f"{input.shape} (expected {(n, *input.shape[2:])})")
+    if t.size and (t.min() < 0 or t.max() >= c):
+        raise ValueError(f"{where_}: target labels must be in [0, {c}), got values in "
+                         f"[{t.min()}, {t.max()}]")
+    one_hot = (t[:, None] == np.arange(c).reshape((1, c) + (1,) * (t.ndim - 1)))
+    one_hot = constant(one_hot.astype(input.dtype))                     # (N, C, *)
+    p = softmax(input, dim=1)
+    dims = (0, *range(2, input.ndim))
+    inter = (p * one_hot).sum(dim=dims)                                  # (C,)
+    denom = p.sum(dim=dims) + one_hot.sum(dim=dims)
+    loss = 1.0 - (2.0 * inter + smooth) / (denom + smooth)
+    if reduction == "none":
+        return loss
+    return loss.sum() if reduction == "sum" else loss.mean()
 
 
 # ---- regression losses -------------------------------------------------------------------------

@@ -9,7 +9,9 @@ each reading top to bottom like its paper's table.
     resnet      resnet18/34/50/101/152 (torchvision's keys), BasicBlock, Bottleneck;
                 CIFAR resnet20/32/44/56/110 (option A shortcuts)
     blocks      DepthwiseSeparableConv2d, NiNBlock, conv1x1
-    unet        unet (segmentation)
+    unet        unet (segmentation; padding='valid' is the paper's), fcn (FCN with skips)
+    dcgan       dcgan -> (DCGANGenerator, DCGANDiscriminator), dcgan_init_
+    vae         conv_vae (ConvVAE), vae_loss (negative ELBO)
     deep_cnn    deep_cnn (a deep narrow plain or residual CNN, for the vanishing-gradient study)
 
 Models whose torchvision namesake exists (alexnet, vgg*, resnet18-152) have its state_dict keys
@@ -18,6 +20,8 @@ their per-layer tables.
 """
 
 from .alexnet import AlexNet, alexnet, alexnet_paper
+from .dcgan import DCGANDiscriminator, DCGANGenerator, dcgan, dcgan_init_
+from .fcn import FCN, fcn
 from .deep_cnn import ConvActBlock, DeepCNN, deep_cnn
 from .blocks import DepthwiseSeparableConv2d, NiNBlock, conv1x1
 from .googlenet import GoogLeNet, GoogLeNetOutputs, Inception, InceptionAux, googlenet
@@ -25,6 +29,7 @@ from .lenet import LeNet5, LeNet5_1998, lenet5, lenet5_1998
 from .resnet import (BasicBlock, Bottleneck, CifarResNet, ResNet, resnet18, resnet20, resnet32,
                      resnet34, resnet44, resnet50, resnet56, resnet101, resnet110, resnet152)
 from .unet import UNet, unet
+from .vae import ConvVAE, conv_vae, vae_loss
 from .vgg import (VGG, vgg, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19,
                   vgg19_bn)
 from .zfnet import ZFNet, zfnet
@@ -39,6 +44,8 @@ __all__ = [
     "resnet152",
     "CifarResNet", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110",
     "DepthwiseSeparableConv2d", "NiNBlock", "conv1x1",
-    "UNet", "unet",
+    "UNet", "unet", "FCN", "fcn",
+    "DCGANGenerator", "DCGANDiscriminator", "dcgan", "dcgan_init_",
+    "ConvVAE", "conv_vae", "vae_loss",
     "DeepCNN", "ConvActBlock", "deep_cnn",
 ]

@@ -9,13 +9,14 @@ containers, layers, losses as modules, ``nn.init`` and ``nn.utils``.
 
 Files: module.py (Module), parameter.py, containers.py, linear.py (Linear, Flatten, Identity),
 conv.py, pooling.py (also Upsample), activation.py, dropout.py, normalization.py, loss.py,
-init.py, utils.py (gradient clipping).
+init.py, utils.py (gradient clipping, freeze_except_last), style.py (Gram matrix, style and
+content losses of neural style transfer).
 """
 
 import sys as _sys
 
 from .. import functional
-from . import init, utils
+from . import init, style, utils
 from .activation import (ELU, Hardtanh, LeakyReLU, LogSoftmax, PReLU, ReLU, Sigmoid, Softmax,
                          Softplus, Step, Tanh)
 from .containers import ModuleDict, ModuleList, Sequential
@@ -24,7 +25,7 @@ from .dropout import Dropout, Dropout2d
 from .linear import Flatten, Identity, Linear, Unflatten
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
                    MSELoss, MultiMarginLoss, MulticlassSVMLoss, NLLLoss, SmoothL1Loss,
-                   TripletMarginLoss)
+                   TripletMarginLoss, SquaredTripletLoss, DiceLoss)
 from .module import IncompatibleKeys, Module, RemovableHandle, StateDictError
 from .normalization import BatchNorm1d, BatchNorm2d, LocalResponseNorm
 from .parameter import Parameter
@@ -44,6 +45,7 @@ __all__ = [
     "LogSoftmax", "Step",
     "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss",
     "BCEWithLogitsLoss", "MultiMarginLoss", "MulticlassSVMLoss", "TripletMarginLoss",
+    "SquaredTripletLoss", "DiceLoss",
     "KLDivLoss",
-    "functional", "init", "utils",
+    "functional", "init", "style", "utils",
 ]

@@ -13,7 +13,7 @@ from .module import Module
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
            "BCELoss", "BCEWithLogitsLoss", "MultiMarginLoss", "MulticlassSVMLoss",
-           "TripletMarginLoss", "KLDivLoss"]
+           "TripletMarginLoss", "SquaredTripletLoss", "DiceLoss", "KLDivLoss"]
 
 
 class _Loss(Module):
@@ -163,6 +163,36 @@ class TripletMarginLoss(_Loss):
     def forward(self, anchor, positive, negative):
         return F.triplet_margin_loss(anchor, positive, negative, self.margin, self.p, self.eps,
                                      self.swap, self.reduction)
+
+
+class SquaredTripletLoss(_Loss):
+    """max(0, ||f(A) - f(P)||^2 - ||f(A) - f(N)||^2 + alpha): the lecture's form (not in
+    PyTorch; see ``F.squared_triplet_loss``)."""
+
+    def __init__(self, alpha: float = 0.2, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.alpha = float(alpha)
+
+    def forward(self, anchor, positive, negative):
+        return F.squared_triplet_loss(anchor, positive, negative, self.alpha, self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class DiceLoss(_Loss):
+    """Soft multi-class Dice loss, 1 - mean over classes of dice (not in PyTorch; see
+    ``F.dice_loss``). Input (N, C, H, W) logits, target (N, H, W) labels."""
+
+    def __init__(self, smooth: float = 1.0, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.smooth = float(smooth)
+
+    def forward(self, input, target):
+        return F.dice_loss(input, target, self.smooth, self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"smooth={self.smooth}"
 
 
 class KLDivLoss(_Loss):

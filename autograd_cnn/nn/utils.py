@@ -1,4 +1,5 @@
-"""Gradient clipping and parameter/vector conversion (``nn.utils`` in PyTorch)."""
+"""Gradient clipping and parameter/vector conversion (``nn.utils`` in PyTorch), and the
+transfer-learning helpers ``layers_with_parameters`` / ``freeze_except_last`` (not in PyTorch)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 from ..tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
-           "vector_to_parameters"]
+           "vector_to_parameters", "layers_with_parameters", "freeze_except_last"]
 
 
 def _tensors(parameters, where: str) -> list:
@@ -94,3 +95,33 @@ def vector_to_parameters(vec, parameters) -> None:
         p._data[...] = v[start:start + n].reshape(p.shape)
         p._bump_version()
         start += n
+
+
+def layers_with_parameters(model) -> list:
+    """The model's "layers" as ``freeze_except_last`` counts them: [(name, module)] for every
+    module that owns parameters directly (``m.parameters(recurse=False)`` is not empty; in
+    practice the leaves: Conv2d, Linear, BatchNorm2d, ...), in registration order (the order of
+    ``model.named_modules()``, which for a Sequential is the order of the forward pass)."""
+    return [(name, m) for name, m in model.named_modules()
+            if next(iter(m.parameters(recurse=False)), None) is not None]
+
+
+def freeze_except_last(model, k: int) -> list:
+    """Freeze every parameter of ``model`` except those of its last ``k`` layers (see
+    ``layers_with_parameters``: modules owning parameters, in registration order), in place.
+
+    ``k = 0`` freezes everything; ``k`` >= the number of layers leaves all trainable. Returns
+    the names of the layers left trainable. The lecture's recipe for small data ("retrain only
+    the last layer") is ``freeze_except_last(model, 1)``, then an optimiser over
+    ``[p for p in model.parameters() if p.requires_grad]``. BatchNorm layers in the frozen part
+    still update their running statistics in train mode, as in PyTorch; call ``.eval()`` on
+    them to fix those too."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+        raise ValueError(f"freeze_except_last: k must be a non-negative int (how many of the "
+                         f"last layers stay trainable), got {k!r}")
+    layers = layers_with_parameters(model)
+    model.requires_grad_(False)
+    keep = layers[len(layers) - k:] if k else []
+    for _, m in keep:
+        m.requires_grad_(True)
+    return [name for name, _ in keep]
