@@ -270,8 +270,8 @@ def _hardsigmoid_backward(node, g):
 
 
 def hardswish(x, inplace: bool = False) -> Tensor:
-    """x relu6(x + 3) / 6.  d/dx = 0 for x < -3, x/3 + 1/2 for -3 <= x <= 3, 1 above
-    (PyTorch's boundary rule)."""
+    """x relu6(x + 3) / 6.  d/dx = 0 for x <= -3, x/3 + 1/2 strictly between, 1 for x >= 3
+    (PyTorch 2.13's boundary rule)."""
     x = float_input(x, "hardswish")
     d = x._data
     return make(d * np.clip(d / 6 + 0.5, 0, 1).astype(d.dtype, copy=False), (x,), "hardswish",
@@ -280,7 +280,7 @@ def hardswish(x, inplace: bool = False) -> Tensor:
 
 def _hardswish_backward(node, g):
     x = node._parents[0]._data
-    slope = np.where(x < -3, 0, np.where(x <= 3, x / 3 + 0.5, 1)).astype(g.dtype, copy=False)
+    slope = np.where(x <= -3, 0, np.where(x < 3, x / 3 + 0.5, 1)).astype(g.dtype, copy=False)
     return (g * slope,)
 
 

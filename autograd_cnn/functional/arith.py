@@ -45,6 +45,9 @@ def _zero_grads(node, g):
 
 def _quotient(a, b, name: str, rounding: str):
     a, b = operands(a, b, name)
+    if a._data.dtype == np.bool_:
+        raise DTypeError(f"{name}: rounded division is not defined for bool tensors (as in "
+                         "PyTorch); convert them with .long() or .float() first")
     _check_int_zero(a, b, name)
     with np.errstate(divide="ignore", invalid="ignore"):
         if rounding == "floor":
@@ -54,8 +57,6 @@ def _quotient(a, b, name: str, rounding: str):
             out = q + ((np.remainder(a._data, b._data) != 0) & ((a._data < 0) != (b._data < 0)))
         else:
             out = np.trunc(a._data / b._data)
-    if a._data.dtype == np.bool_:
-        out = out.astype(np.int64)
     return a, b, out
 
 

@@ -163,11 +163,11 @@ def scatter(x, dim: int, index, src=None, *, value=None, reduce=None) -> Tensor:
     if reduce is not None:                   # PyTorch has no gradient for these either
         return leaf(out)
     parents = (x, src) if is_t else (x,)
-    return make(out, parents, "scatter", _scatter_backward, pos)
+    return make(out, parents, "scatter", _scatter_backward, (pos, idx.shape))
 
 
 def _scatter_backward(node, g):
-    pos = node._saved
+    pos, shape = node._saved
     x = node._parents[0]
     gx = None
     if x.requires_grad:
@@ -179,7 +179,7 @@ def _scatter_backward(node, g):
     gs = None
     if src.requires_grad:
         gs = np.zeros(src.shape, g.dtype)
-        gs[tuple(slice(0, n) for n in pos[0].shape)] = g[pos]  # (PyTorch: gather(g, index))
+        gs[tuple(slice(0, n) for n in shape)] = g[pos]    # (PyTorch: gather(g, index))
     return gx, gs
 
 
@@ -192,16 +192,16 @@ def scatter_add(x, dim: int, index, src) -> Tensor:
     pos = _positions(idx, d)
     out = x._data.copy()
     np.add.at(out, pos, src._data[tuple(slice(0, n) for n in idx.shape)])
-    return make(out, (x, src), "scatter_add", _scatter_add_backward, pos)
+    return make(out, (x, src), "scatter_add", _scatter_add_backward, (pos, idx.shape))
 
 
 def _scatter_add_backward(node, g):
-    pos = node._saved
+    pos, shape = node._saved
     src = node._parents[1]
     gs = None
     if src.requires_grad:
         gs = np.zeros(src.shape, g.dtype)
-        gs[tuple(slice(0, n) for n in pos[0].shape)] = g[pos]
+        gs[tuple(slice(0, n) for n in shape)] = g[pos]
     return g, gs
 
 

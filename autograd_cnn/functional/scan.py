@@ -87,12 +87,14 @@ def _order(data: np.ndarray, d: int, descending: bool) -> np.ndarray:
     return np.argsort(key, axis=d, kind="stable")
 
 
-def _picked(x: Tensor, d: int, idx: np.ndarray, label: str) -> Tensor:
+def _picked(x: Tensor, d: int, idx: np.ndarray, label: str) -> ValuesIndices:
+    """(values, int64 indices) of x at ``idx`` along d."""
     data = x._data.reshape(x.shape or (1,))
     values = np.take_along_axis(data, idx, axis=d)
     if not x.ndim:
         values, idx = values.reshape(()), idx.reshape(())
-    return make(values, (x,), label, _picked_backward, (d, idx))
+    return ValuesIndices(make(values, (x,), label, _picked_backward, (d, idx)),
+                         leaf(idx.astype(np.int64)))
 
 
 def _picked_backward(node, g):
@@ -111,8 +113,7 @@ def sort(x, dim: int = -1, descending: bool = False, stable: bool = False) -> Va
     x = ensure_tensor(x, "sort")
     d = _dim_arg(x, dim, "sort")
     idx = _order(x._data.reshape(x.shape or (1,)), d, descending)
-    out = _picked(x, d, idx, "sort")
-    return ValuesIndices(out, leaf(out._saved[1].astype(np.int64)))
+    return _picked(x, d, idx, "sort")
 
 
 def argsort(x, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
@@ -131,5 +132,4 @@ def topk(x, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) ->
                          f"dim {d} (shape {x.shape})")
     idx = _order(x._data.reshape(x.shape or (1,)), d, largest)
     idx = np.take(idx, np.arange(k), axis=d)
-    out = _picked(x, d, idx, "topk")
-    return ValuesIndices(out, leaf(out._saved[1].astype(np.int64)))
+    return _picked(x, d, idx, "topk")

@@ -151,14 +151,11 @@ class LayerNorm(Module):
                                       for n in shape)
         self.eps, self.elementwise_affine = float(eps), bool(elementwise_affine)
         dtype = _dtype(dtype)
-        if self.elementwise_affine:
-            self.weight = Parameter(np.ones(self.normalized_shape, dtype))
-            self.bias = Parameter(np.zeros(self.normalized_shape, dtype)) if bias else None
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if self.elementwise_affine and not bias:
-            self.register_parameter("bias", None)
+        affine = self.elementwise_affine
+        self.register_parameter("weight", Parameter(np.ones(self.normalized_shape, dtype))
+                                if affine else None)
+        self.register_parameter("bias", Parameter(np.zeros(self.normalized_shape, dtype))
+                                if affine and bias else None)
 
     def reset_parameters(self) -> None:
         if self.weight is not None:
