@@ -28,6 +28,9 @@ class OpCase:
     grad: bool = True
     tol: float = 1e-5
     ids: list = field(default_factory=list)
+    # the same computation spelled as PyTorch accepts it, for the parity suite (tests/parity/),
+    # where this library accepts more (e.g. prod over several dims); None: ``fn`` as it is
+    torch_fn: Callable | None = None
 
 
 BROADCAST_PAIRS = [((3,), (2, 3)), ((1, 3), (2, 3)), ((), (5, 4)), ((4, 1), (1, 4)),
@@ -65,6 +68,14 @@ def _axis(dim):
     return tuple(dim) if isinstance(dim, tuple) else dim
 
 
+def _prod_one_dim_at_a_time(a, dim, keepdim):
+    """prod over several dims as PyTorch spells it (its prod takes one dim)."""
+    dims = range(a.ndim) if dim is None else [d % a.ndim for d in dim]
+    for d in sorted(dims, reverse=True):
+        a = a.prod(dim=d, keepdim=keepdim)
+    return a
+
+
 def _softmax(x, dim):
     e = np.exp(x - x.max(axis=dim, keepdims=True))
     return e / e.sum(axis=dim, keepdims=True)
@@ -83,8 +94,8 @@ case("sub", lambda a, b: a - b, np.subtract, BROADCAST_PAIRS)
 case("mul", lambda a, b: a * b, np.multiply, BROADCAST_PAIRS)
 case("div", lambda a, b: a / b, np.divide, BROADCAST_PAIRS, domain="nonzero")
 case("pow", lambda a, b: a ** b, np.power, BROADCAST_PAIRS, domain="positive")
-case("maximum", F.maximum, np.maximum, BROADCAST_PAIRS)
-case("minimum", F.minimum, np.minimum, BROADCAST_PAIRS)
+case("maximum", lambda a, b: F.maximum(a, b), np.maximum, BROADCAST_PAIRS)
+case("minimum", lambda a, b: F.minimum(a, b), np.minimum, BROADCAST_PAIRS)
 case("radd_scalar", lambda a: 2.5 + a, lambda a: 2.5 + a, UNARY_SHAPES)
 case("rsub_scalar", lambda a: 2.5 - a, lambda a: 2.5 - a, UNARY_SHAPES)
 case("rdiv_scalar", lambda a: 2.5 / a, lambda a: 2.5 / a, UNARY_SHAPES, domain="nonzero")
@@ -133,11 +144,15 @@ for keepdim in (False, True):
              lambda a, d=dim, k=keepdim: np.sqrt(_np_var(a, d, k)), [(REDUCE_SHAPE,)])
         case(f"logsumexp[{tag}]", lambda a, d=dim, k=keepdim: a.logsumexp(dim=d, keepdim=k),
              lambda a, d=dim, k=keepdim: np.log(np.sum(np.exp(a), axis=_axis(d), keepdims=k)),
-             [(REDUCE_SHAPE,)])
+             [(REDUCE_SHAPE,)],                # PyTorch's logsumexp needs the dims named:
+             torch_fn=None if dim is not None else
+             (lambda a, k=keepdim: a.logsumexp(dim=(0, 1, 2), keepdim=k)))
         case(f"amax[{tag}]", lambda a, d=dim, k=keepdim: a.amax(dim=d, keepdim=k),
              lambda a, d=dim, k=keepdim: np.max(a, axis=_axis(d), keepdims=k), [(REDUCE_SHAPE,)])
         case(f"prod[{tag}]", lambda a, d=dim, k=keepdim: a.prod(dim=d, keepdim=k),
-             lambda a, d=dim, k=keepdim: np.prod(a, axis=_axis(d), keepdims=k), [(REDUCE_SHAPE,)])
+             lambda a, d=dim, k=keepdim: np.prod(a, axis=_axis(d), keepdims=k), [(REDUCE_SHAPE,)],
+             torch_fn=None if isinstance(dim, int) else
+             (lambda a, d=dim, k=keepdim: _prod_one_dim_at_a_time(a, d, k)))
     for dim in (None, 0, 1, -1):
         tag = f"dim={dim},keepdim={keepdim}"
         if dim is None:
@@ -178,7 +193,7 @@ case("squeeze_dim", lambda a: a.squeeze(1), lambda a: a.squeeze(1), [((2, 1, 3, 
 case("unsqueeze", lambda a: a.unsqueeze(-1), lambda a: a[..., None], S)
 case("expand", lambda a: a.expand(2, -1, 4), lambda a: np.broadcast_to(a, (2, 3, 4)),
      [((1, 3, 1),)])
-case("broadcast_to", lambda a: a.broadcast_to(2, 3), lambda a: np.broadcast_to(a, (2, 3)),
+case("broadcast_to", lambda a: a.broadcast_to((2, 3)), lambda a: np.broadcast_to(a, (2, 3)),
      [((3,),)])
 case("getitem_slices", lambda a: a[1:, ::2, -1], lambda a: a[1:, ::2, -1], S)
 case("getitem_int_slice_array", lambda a: a[0, :, [1, 3]], lambda a: a[0][:, [1, 3]], S)
@@ -300,25 +315,29 @@ def _scatter_add_ref(x, src, idx=_IDX):
 
 _SCATTER_IDX = np.array([[0, 3], [2, 1], [1, 0]])     # no repeats within a row: a defined result
 case("scatter", lambda a, s: F.scatter(a, 1, _SCATTER_IDX, s),
+     lambda a, s: _scatter_ref(a, s, _SCATTER_IDX), [((3, 4), (3, 2))])
+case("scatter_src_larger", lambda a, s: F.scatter(a, 1, _SCATTER_IDX, s),
      lambda a, s: _scatter_ref(a, s, _SCATTER_IDX), [((3, 4), (3, 3))])
-case("scatter_value", lambda a: a.scatter(1, _SCATTER_IDX, 0.5),
+case("scatter_value", lambda a: F.scatter(a, 1, _SCATTER_IDX, 0.5),
      lambda a: _scatter_ref(a, np.full((3, 2), 0.5), _SCATTER_IDX), [((3, 4),)])
 case("scatter_add", lambda a, s: F.scatter_add(a, 1, _IDX, s), _scatter_add_ref,
-     [((3, 4), (3, 2)), ((3, 4), (4, 3))])
-case("index_select", lambda a: a.index_select(1, np.array([3, 0, 3])),
+     [((3, 4), (3, 2))])
+case("scatter_add_src_larger", lambda a, s: F.scatter_add(a, 1, _IDX, s), _scatter_add_ref,
+     [((3, 4), (4, 3))])
+case("index_select", lambda a: F.index_select(a, 1, np.array([3, 0, 3])),
      lambda a: a[:, [3, 0, 3]], [((3, 4),)])
 case("index_select_dim0", lambda a: F.index_select(a, 0, np.array([2, 2, 0, 1])),
      lambda a: a[[2, 2, 0, 1]], [((3, 4),)])
 _MASK = np.array([True, False, True, False])
-case("masked_fill", lambda a: a.masked_fill(_MASK, -1.5), lambda a: np.where(_MASK, -1.5, a),
-     [((3, 4),)])
-case("masked_fill_tensor_value", lambda a, v: a.masked_fill(_MASK, v),
+case("masked_fill", lambda a: F.masked_fill(a, _MASK, -1.5),
+     lambda a: np.where(_MASK, -1.5, a), [((3, 4),)])
+case("masked_fill_tensor_value", lambda a, v: F.masked_fill(a, _MASK, v),
      lambda a, v: np.where(_MASK, v, a), [((3, 4), ())])
 case("roll", lambda a: a.roll(1), lambda a: np.roll(a, 1), S)
 case("roll_dims", lambda a: a.roll((1, -1), (0, 2)), lambda a: np.roll(a, (1, -1), (0, 2)), S)
 case("repeat_interleave", lambda a: a.repeat_interleave(2), lambda a: np.repeat(a, 2),
      [((2, 3),)])
-case("repeat_interleave_dim", lambda a: a.repeat_interleave(np.array([1, 0, 2]), dim=1),
+case("repeat_interleave_dim", lambda a: F.repeat_interleave(a, np.array([1, 0, 2]), dim=1),
      lambda a: np.repeat(a, [1, 0, 2], axis=1), [((2, 3),)])
 case("embedding", lambda w: F.embedding(np.array([[0, 2], [1, 1]]), w),
      lambda w: w[np.array([[0, 2], [1, 1]])], [((3, 4),)])
