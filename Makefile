@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: test demo bench dot venv clean
+.PHONY: test demo bench parity dot venv clean
 
 venv: $(STAMP)
 
@@ -46,6 +46,12 @@ demo: $(STAMP) dot
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/run.py
+
+# PyTorch 2.13 (CPU) as the oracle: every op_cases entry, layer, loss and optimiser against it
+# (tests/parity/, collected only with AUTOGRAD_CNN_PARITY=1, so `make test` never needs torch).
+parity: $(STAMP)
+	$(BIN)/python -m pip install -q 'torch==2.13.0'
+	AUTOGRAD_CNN_PARITY=1 $(BIN)/python -m pytest tests/parity -q -n 4 $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) out build dist *.egg-info

@@ -480,3 +480,19 @@ def test_parameter_list_and_dict_register_their_parameters():
     with pytest.raises(IndexError, match="ParameterList index 3 is out of range"):
         m.pl[3]
     assert math.isclose(float(m.pd["b"].sum().item()), 4.0)
+
+
+# ---- differences from PyTorch kept on purpose (README) ---------------------------------------
+
+
+def test_remainder_of_a_scalar_by_a_tensor_has_a_gradient():
+    x = ac.tensor([1.5, -2.0, 0.7], dtype="float64", requires_grad=True)
+    (2.5 % x).sum().backward()
+    assert x.grad.tolist() == [-1.0, 2.0, -3.0]            # -floor(2.5 / x)
+
+
+def test_scatter_with_a_larger_src_backpropagates():
+    src = ac.tensor(np.arange(9.0, dtype=np.float32).reshape(3, 3), requires_grad=True)
+    out = ac.zeros(3, 4).scatter(1, ac.tensor([[0, 3], [2, 1], [1, 0]]), src)
+    out.backward(ac.tensor(np.arange(12.0).reshape(3, 4)))
+    assert src.grad.tolist() == [[0, 3, 0], [6, 5, 0], [9, 8, 0]]
