@@ -13,7 +13,6 @@ import numpy as np
 from ..tensor import Tensor, empty, full, ones, tensor, zeros
 from . import activation as A
 from . import arith as AR
-from . import einsum as _einsum  # noqa: F401 (F.einsum; no method form, as in PyTorch)
 from . import index as IX
 from . import scan as SC
 from . import special as SP

@@ -510,7 +510,7 @@ def pad(x, pad, mode: str = "constant", value=None) -> Tensor:
     for i in range(k):
         widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
     if builtins.any(p < 0 for p in pad):              # crop first (a differentiable slice)
-        x = getitem(x, tuple(slice(-builtins.min(b, 0), n + builtins.min(a, 0) if a < 0 else n)
+        x = getitem(x, tuple(slice(builtins.max(-b, 0), n + builtins.min(a, 0))
                              for (b, a), n in zip(widths, x.shape)))
         widths = [(builtins.max(b, 0), builtins.max(a, 0)) for b, a in widths]
     if mode == "constant":
