@@ -4,8 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# The suite runs on two pytest-xdist workers (this project's machines have 2 cores); override
+# with `make test PYTEST_WORKERS=0` to run it in one process.
+PYTEST_WORKERS ?= 2
 
-.PHONY: test demo bench parity dot venv clean
+.PHONY: test demo bench parity dot venv lint clean
 
 venv: $(STAMP)
 
@@ -33,14 +36,18 @@ dot:
 # The whole suite, then the kernel tests again as plain Python (NUMBA_DISABLE_JIT=1) so that
 # coverage tools see the kernels' code.
 test: $(STAMP) dot
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
-	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -m nojit $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -m nojit $(PYTEST_ARGS)
 
 # The main job: train LeNet-5 on the digits bundled with scikit-learn (runs/lenet5-digits/),
 # and render the lecture's computational graph (out/).
 demo: $(STAMP) dot
 	$(BIN)/python -m autograd_cnn train
 	$(BIN)/python -m autograd_cnn graph --out out
+
+# pyflakes (from the dev extra) over the package, kernels, tests and benchmarks (.ci/lint.py).
+lint: $(STAMP)
+	$(BIN)/python .ci/lint.py
 
 # Installs the comparison targets (PyTorch, micrograd) into .venv, then runs every benchmark.
 bench: $(STAMP)

@@ -12,7 +12,10 @@ __version__ = "0.1.0"
 
 from . import engine
 from .dual import Dual
-from .engine import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .engine import (
+    detect_anomaly, enable_grad, inference_mode, is_anomaly_enabled, is_grad_enabled,
+    is_inference_mode_enabled, no_grad, set_grad_enabled,
+)
 from .random import manual_seed
 from .tensor import (
     Tensor, arange, as_tensor, bool_, empty, eye, float32, float64, from_numpy, full, full_like,
@@ -22,9 +25,27 @@ from .tensor import (
 from .value import Value
 from . import functional
 from .functional import cat, maximum, minimum, stack, where
-from .testing import GradcheckError, gradcheck
+from .testing import GradcheckError, gradcheck, gradgradcheck
 from . import nn, optim
 from .serialization import CheckpointError, load, save
 from .torch_format import load_torch
-from . import data, metrics, models, ops, viz
+from . import data, metrics, models, ops
 from .summary import summary
+from .backend import configure
+
+# Loaded on first use (PEP 562): graph drawing needs graphviz, which a training script never
+# touches; ``ac.viz`` works as before.
+_LAZY = ("viz",)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'autograd_cnn' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))

@@ -16,19 +16,16 @@ Numba typing error or a silent out-of-bounds write from ever reaching a user.
 from __future__ import annotations
 
 import ctypes
+import importlib
 import os
 import sys
 
-import numba
 import numpy as np
 
-# Process-wide: Numba's default OpenMP thread pool keeps its threads spinning after a parallel
-# loop ends, and they then fight OpenBLAS's threads for this machine's two cores during the GEMM
-# that follows (a Winograd convolution alternates the two): measured 4x slower than with
-# Numba's own 'workqueue' pool, whose threads sleep. A user's explicit choice is kept. This must
-# run before the first parallel kernel does.
-if "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER = "workqueue"
+from .kernels import reference as _reference     # plain numpy: cheap to import
+
+
+# ---- process-wide settings: only by configure(), never at import -----------------------------
 
 
 def _keep_freed_memory() -> bool:
@@ -54,18 +51,69 @@ def _keep_freed_memory() -> bool:
     return bool(mallopt(m_mmap_threshold, 32 << 20)) and bool(mallopt(m_trim_threshold, 64 << 20))
 
 
-MALLOC_TUNED = _keep_freed_memory()
+MALLOC_TUNED = False        # True once configure() applied the malloc setting
+_THREADING_CHOSEN = False
 
-from .kernels import conv as _conv  # noqa: E402  (after the threading choice)
-from .kernels import matmul as _matmul
-from .kernels import norm as _norm  # noqa: E402
-from .kernels import optim as _optim  # noqa: E402
-from .kernels import pool as _pool  # noqa: E402
-from .kernels import reference as _reference  # noqa: E402
-from .kernels import threads as _threads  # noqa: E402
-from .kernels import upsample as _upsample  # noqa: E402
+
+def _choose_threading_layer() -> None:
+    """Numba's 'workqueue' threading layer (no OpenMP/TBB runtime to clash with the host's),
+    unless the user chose one with NUMBA_THREADING_LAYER. Runs before the first kernel loads:
+    numba reads it when its parallel runtime starts."""
+    global _THREADING_CHOSEN
+    if not _THREADING_CHOSEN:
+        _THREADING_CHOSEN = True
+        if "NUMBA_THREADING_LAYER" not in os.environ:
+            import numba
+            numba.config.THREADING_LAYER = "workqueue"
+
+
+def configure(tune_malloc: bool = True) -> dict:
+    """Apply the process-wide settings the library's speed figures assume, explicitly: Numba's
+    threading layer (also chosen before the first kernel loads, if this was not called) and,
+    with ``tune_malloc``, glibc's malloc keeping freed memory (``_keep_freed_memory``). The
+    command line and ``Trainer`` call it; importing the package changes nothing in the host
+    process. Safe to call more than once. Returns what is in effect."""
+    global MALLOC_TUNED
+    _choose_threading_layer()
+    if tune_malloc and not MALLOC_TUNED:
+        MALLOC_TUNED = _keep_freed_memory()
+    return {"threading_layer": os.environ.get("NUMBA_THREADING_LAYER", "workqueue"),
+            "malloc_tuned": MALLOC_TUNED}
+
+
+class _KernelModule:
+    """A kernel module (``autograd_cnn.kernels.<name>``) imported on first use, so that
+    ``import autograd_cnn`` loads no Numba; the threading layer is chosen just before."""
+
+    def __init__(self, name: str):
+        self._name = name
+        self._module = None
+
+    def __getattr__(self, attr):
+        module = self.__dict__["_module"]
+        if module is None:
+            _choose_threading_layer()
+            module = importlib.import_module(f"{__package__}.kernels.{self._name}")
+            self.__dict__["_module"] = module
+        value = getattr(module, attr)
+        self.__dict__[attr] = value         # later lookups are plain attribute reads
+        return value
+
+
+_conv = _KernelModule("conv")
+_matmul = _KernelModule("matmul")
+_norm = _KernelModule("norm")
+_optim = _KernelModule("optim")
+_pool = _KernelModule("pool")
+_threads = _KernelModule("threads")
+_upsample = _KernelModule("upsample")
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def use_one_thread() -> None:
+    """Run the kernels of this process on one thread (Numba and BLAS): DataLoader workers."""
+    _threads.use_one_thread()
 
 
 def use_reference() -> bool:
@@ -522,10 +570,16 @@ def conv_transpose2d_forward(x, w, bias=None, *, stride=(1, 1), padding=(0, 0),
 PARALLEL_MIN = {"norm": 1 << 23, "adam": 1 << 20}
 
 
-def _serial_or_parallel(module, name: str, size: int, family: str):
+def _serial_or_parallel(module, name: str, size: int, family: str, *args):
+    """kernel(*args): the reference twin, the serial kernel, or from PARALLEL_MIN[family]
+    elements the ``_parallel`` one, which takes the process-wide lock of Numba's thread pool
+    (two threads entering it at once abort the process; kernels/threads.py)."""
     if use_reference():
-        return getattr(_reference, name)
-    return getattr(module, name + "_parallel" if size >= PARALLEL_MIN[family] else name)
+        return getattr(_reference, name)(*args)
+    if size >= PARALLEL_MIN[family]:
+        with _threads.parallel_region():
+            return getattr(module, name + "_parallel")(*args)
+    return getattr(module, name)(*args)
 
 
 # batch norm: x, g (N, C, L); per-channel vectors float64 (C,)
@@ -549,28 +603,29 @@ def _bn_pair(where: str, g, x) -> None:
 def batch_norm_stats(x):
     """Per-channel (mean, biased variance) of x (N, C, L), as float64 vectors."""
     check_array(x, "batch_norm_stats", "x", ndim=3)
-    return _serial_or_parallel(_norm, "bn_stats", x.size, "norm")(x)
+    return _serial_or_parallel(_norm, "bn_stats", x.size, "norm", x)
 
 
 def batch_norm_apply(x, mean, scale, shift):
     """(x - mean[c]) * scale[c] + shift[c] for x (N, C, L), in x's dtype."""
     check_array(x, "batch_norm_apply", "x", ndim=3)
     _bn_vectors("batch_norm_apply", x.shape[1], mean=mean, scale=scale, shift=shift)
-    return _serial_or_parallel(_norm, "bn_apply", x.size, "norm")(x, mean, scale, shift)
+    return _serial_or_parallel(_norm, "bn_apply", x.size, "norm", x, mean, scale, shift)
 
 
 def batch_norm_backward_sums(g, x, mean):
     """Per-channel (sum of g, sum of g (x - mean)) for g, x (N, C, L), as float64 vectors."""
     _bn_pair("batch_norm_backward_sums", g, x)
     _bn_vectors("batch_norm_backward_sums", x.shape[1], mean=mean)
-    return _serial_or_parallel(_norm, "bn_backward_sums", x.size, "norm")(g, x, mean)
+    return _serial_or_parallel(_norm, "bn_backward_sums", x.size, "norm", g, x, mean)
 
 
 def batch_norm_backward_input(g, x, mean, k_g, k_0, k_x):
     """k_g[c] g - k_0[c] - k_x[c] (x - mean[c]) for g, x (N, C, L), in x's dtype."""
     _bn_pair("batch_norm_backward_input", g, x)
     _bn_vectors("batch_norm_backward_input", x.shape[1], mean=mean, k_g=k_g, k_0=k_0, k_x=k_x)
-    return _serial_or_parallel(_norm, "bn_backward_input", x.size, "norm")(g, x, mean, k_g, k_0, k_x)
+    return _serial_or_parallel(_norm, "bn_backward_input", x.size, "norm",
+                               g, x, mean, k_g, k_0, k_x)
 
 
 # fused optimiser steps: in place on a parameter and its state
@@ -617,4 +672,4 @@ def adam_step(p, g, m, v, vmax, *, lr, betas, eps, weight_decay, decoupled, amsg
     flat = None if use_reference() else _optim_arrays("adam_step", p, g, m, v, vmax)
     if flat is None:
         return _reference.adam_step(p, g, m, v, vmax, *args)
-    _serial_or_parallel(_optim, "adam_step", p.size, "adam")(*flat, *args)
+    _serial_or_parallel(_optim, "adam_step", p.size, "adam", *flat, *args)

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import functools
 import gc
+import os
+import threading
 import traceback
 
 import numpy as np
@@ -35,6 +37,8 @@ __all__ = [
     "topological_order",
     "run_backward",
     "is_grad_enabled",
+    "is_inference_mode_enabled",
+    "inference_mode",
     "no_grad",
     "enable_grad",
     "set_grad_enabled",
@@ -42,72 +46,193 @@ __all__ = [
     "is_anomaly_enabled",
     "sum_to_shape",
     "freed_rule",
+    "graph_rules",
+    "graph_rule",
 ]
 
 
 # ---------------------------------------------------------------------------------------------
-# grad mode
+# grad mode, inference mode, anomaly mode: per thread
 
 
-class _State:
-    """Process-wide switches (the engine is single-threaded, like the teaching code it serves)."""
+class _State(threading.local):
+    """The calling thread's switches, as in PyTorch: a ``no_grad()`` evaluation thread leaves
+    recording on in a training thread, and every new thread starts with the defaults below
+    (grad mode on, inference mode and anomaly mode off), whatever the thread that started it
+    had set.
 
+    ``grad_enabled`` is what the ops read: record the graph or not. It is derived, never set
+    directly: grad mode on and inference mode off (inside ``inference_mode()`` an
+    ``enable_grad()`` turns grad mode on, as PyTorch reports it, but nothing records)."""
+
+    grad_mode = True
+    inference = False
     grad_enabled = True
     anomaly = False
+
+    def set(self, grad_mode: bool, inference: bool) -> None:
+        self.grad_mode = grad_mode
+        self.inference = inference
+        self.grad_enabled = grad_mode and not inference
 
 
 _state = _State()
 
 
 def is_grad_enabled() -> bool:
-    """True when new ops record the graph (the default)."""
-    return _state.grad_enabled
+    """True when grad mode is on (the default); off in ``no_grad()`` and ``inference_mode()``."""
+    return _state.grad_mode
 
 
-class _GradMode:
-    """Context manager and decorator that sets grad mode and restores the previous mode on exit,
-    also when the body raises. Nesting works because each instance remembers what it replaced."""
+def is_inference_mode_enabled() -> bool:
+    """True inside ``inference_mode()`` (in this thread)."""
+    return _state.inference
 
-    def __init__(self, mode: bool):
-        self.mode = bool(mode)
-        self._saved: list[bool] = []
+
+class _ModeSwitch:
+    """Context manager and decorator that sets the thread's (grad mode, inference mode) on entry
+    and restores what it replaced on exit, also when the body raises. The replaced values are
+    kept per instance and per thread, so one instance can be nested in itself and entered by
+    several threads at once. Subclasses say what to switch to in ``_target(grad_mode, inference)``.
+    """
+
+    def __init__(self):
+        self._saved: dict[int, list] = {}
+
+    def _target(self, grad_mode: bool, inference: bool) -> tuple:
+        raise NotImplementedError
 
     def __enter__(self):
-        self._saved.append(_state.grad_enabled)
-        _state.grad_enabled = self.mode
+        self._saved.setdefault(threading.get_ident(), []).append(
+            (_state.grad_mode, _state.inference))
+        _state.set(*self._target(_state.grad_mode, _state.inference))
         return self
 
     def __exit__(self, *exc):
-        _state.grad_enabled = self._saved.pop()
+        key = threading.get_ident()
+        stack = self._saved[key]
+        _state.set(*stack.pop())
+        if not stack:
+            del self._saved[key]
         return False
 
+    def _clone(self):
+        """A fresh instance with the same target (each decorated call enters its own)."""
+        raise NotImplementedError
+
     def __call__(self, fn):
-        mode = self.mode
+        if not callable(fn):
+            raise TypeError(f"{type(self).__name__}: can decorate a function, got {fn!r}")
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with _GradMode(mode):
+            with self._clone():
                 return fn(*args, **kwargs)
 
         return wrapper
 
 
-class no_grad(_GradMode):
-    """``with no_grad():`` or ``@no_grad()``: ops inside record no graph (outputs have no parents)."""
+def _bare_decorator(cls, fn):
+    """``@no_grad`` without parentheses (PyTorch accepts both): decorate ``fn`` right away."""
+    if fn is None:
+        return None
+    if not callable(fn):
+        raise TypeError(f"{cls.__name__}() takes no arguments (or a function to decorate), "
+                        f"got {fn!r}")
+    return cls()(fn)
 
-    def __init__(self):
+
+class _GradMode(_ModeSwitch):
+    """Sets grad mode to ``mode``; inference mode stays as it is."""
+
+    def __init__(self, mode: bool):
+        super().__init__()
+        self.mode = bool(mode)
+
+    def _target(self, grad_mode, inference):
+        return self.mode, inference
+
+    def _clone(self):
+        return _GradMode(self.mode)
+
+
+class no_grad(_GradMode):
+    """``with no_grad():``, ``@no_grad()`` or ``@no_grad``: ops inside record no graph
+    (outputs have no parents). Affects the calling thread only."""
+
+    def __new__(cls, fn=None):
+        wrapped = _bare_decorator(cls, fn)
+        return wrapped if wrapped is not None else super().__new__(cls)
+
+    def __init__(self, fn=None):
         super().__init__(False)
 
 
 class enable_grad(_GradMode):
-    """``with enable_grad():`` or ``@enable_grad()``: turns recording back on inside ``no_grad``."""
+    """``with enable_grad():``, ``@enable_grad()`` or ``@enable_grad``: turns recording back on
+    inside ``no_grad`` (not inside ``inference_mode``, as in PyTorch). Calling thread only."""
 
-    def __init__(self):
+    def __new__(cls, fn=None):
+        wrapped = _bare_decorator(cls, fn)
+        return wrapped if wrapped is not None else super().__new__(cls)
+
+    def __init__(self, fn=None):
         super().__init__(True)
 
 
 class set_grad_enabled(_GradMode):
-    """``with set_grad_enabled(flag):`` sets grad mode to ``flag`` for the block."""
+    """Grad mode ``mode`` for the calling thread. As in PyTorch it takes effect when called:
+    ``set_grad_enabled(False)`` alone switches recording off until ``set_grad_enabled(True)``;
+    ``with set_grad_enabled(flag):`` sets it for the block and restores the previous mode after.
+    """
+
+    def __init__(self, mode: bool):
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"set_grad_enabled: mode must be a bool, got {mode!r}")
+        super().__init__(mode)
+        self._before = (_state.grad_mode, _state.inference)
+        _state.set(self.mode, _state.inference)
+
+    def __enter__(self):
+        # the mode is already set; remember what was there before the call
+        self._saved.setdefault(threading.get_ident(), []).append(self._before)
+        _state.set(self.mode, _state.inference)
+        return self
+
+    def _clone(self):
+        return _GradMode(self.mode)
+
+    def __call__(self, fn):
+        # used as a decorator: undo the switch the call made, the mode holds inside fn only
+        _state.set(*self._before)
+        return super().__call__(fn)
+
+
+class inference_mode(_ModeSwitch):
+    """``with inference_mode():``, ``@inference_mode()`` or ``@inference_mode``: like
+    ``no_grad`` for evaluation, and ``enable_grad()`` inside does not turn recording back on.
+    ``inference_mode(False)`` turns it off inside an outer one (and grad mode on, as PyTorch).
+    Calling thread only.
+
+    Difference from PyTorch: tensors made inside are ordinary tensors (PyTorch marks them
+    "inference tensors" that autograd refuses later); here they can be used in a graph after
+    the block, like tensors made under ``no_grad``. The speed gain PyTorch gets from skipping
+    version counters has no counterpart here: both modes cost the same."""
+
+    def __new__(cls, mode=True):
+        if callable(mode) and not isinstance(mode, (bool, np.bool_)):
+            return cls(True)(mode)                       # @inference_mode without parentheses
+        return super().__new__(cls)
+
+    def __init__(self, mode=True):
+        super().__init__()
+        self.mode = bool(mode)
+
+    def _target(self, grad_mode, inference):
+        return not self.mode, self.mode
+
+    def _clone(self):
+        return inference_mode(self.mode)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,25 +240,31 @@ class set_grad_enabled(_GradMode):
 
 
 def is_anomaly_enabled() -> bool:
+    """True inside ``detect_anomaly()`` (in this thread)."""
     return _state.anomaly
 
 
 class detect_anomaly:
     """``with detect_anomaly():`` records where each op was created and makes the first backward
     rule that produces a NaN or Inf raise a RuntimeError naming the op and that source line.
-    It slows every op down (a stack capture each): use it to find a bug, not to train."""
+    It slows every op down (a stack capture each): use it to find a bug, not to train.
+    It affects the calling thread only (PyTorch's switch is process-wide; see README)."""
 
     def __init__(self, enabled: bool = True):
         self.enabled = enabled
-        self._saved: list[bool] = []
+        self._saved: dict[int, list] = {}
 
     def __enter__(self):
-        self._saved.append(_state.anomaly)
+        self._saved.setdefault(threading.get_ident(), []).append(_state.anomaly)
         _state.anomaly = self.enabled
         return self
 
     def __exit__(self, *exc):
-        _state.anomaly = self._saved.pop()
+        key = threading.get_ident()
+        stack = self._saved[key]
+        _state.anomaly = stack.pop()
+        if not stack:
+            del self._saved[key]
         return False
 
 
@@ -150,6 +281,8 @@ def _check_finite(node, grads) -> None:
     for i, g in enumerate(grads):
         if g is None:
             continue
+        if hasattr(g, "_parents"):          # a recorded gradient (create_graph): its values
+            g = g._data if hasattr(g, "_data") else g.data
         if not np.all(np.isfinite(g)):
             bad = "nan" if np.any(np.isnan(g)) else "inf"
             site = getattr(node, "_trace", None) or "<created outside detect_anomaly()>"
@@ -216,14 +349,63 @@ def freed_rule(node, grad):
     )
 
 
-def run_backward(roots, seeds, retain_graph: bool = False, inputs=None):
+# ---------------------------------------------------------------------------------------------
+# differentiable backward rules (create_graph=True)
+#
+# A rule normally computes with plain arrays (or floats) and records nothing. For
+# ``backward(create_graph=True)`` an op also provides its rule written with recorded ops, so the
+# gradients are themselves nodes of a graph and can be differentiated again (Hessian-vector
+# products, gradient penalties). The op files register them here, next to their plain rules.
+
+graph_rules: dict = {}
+# how a recorded gradient is summed back to its input's shape (set by the Tensor ops)
+graph_sum_to_shape = None
+
+
+def graph_rule(rule):
+    """Decorator: register the function as the differentiable form of ``rule``."""
+    def register(fn):
+        graph_rules[rule] = fn
+        return fn
+    return register
+
+
+def _graph_rule_of(node):
+    rule = node._backward
+    if rule is freed_rule:
+        return rule
+    found = graph_rules.get(rule)
+    if found is None:
+        raise RuntimeError(
+            f"backward(create_graph=True): the op '{node._op}' has no differentiable backward "
+            "rule yet, so its gradient cannot be differentiated again (ops that have one: the "
+            "elementwise and activation functions, reductions, shape ops, matmul/linear, "
+            "conv2d, pooling and the common losses)")
+    return found
+
+
+def run_backward(roots, seeds, retain_graph: bool = False, inputs=None,
+                 create_graph: bool = False):
     """Propagate ``seeds`` (the gradients of ``roots``) to every node the roots depend on.
 
     roots, seeds: sequences of equal length; each seed has its root's shape (a float for Values).
     retain_graph: keep saved values so backward can run again (otherwise every rule is freed).
     inputs: when given (a sequence of nodes), nothing is stored in ``.grad``; the gradients of
             these nodes are returned instead, in order (None where a node got no gradient).
+    create_graph: seeds are nodes, and every rule runs in its recorded form (``graph_rules``):
+            the gradients are nodes of a new graph, differentiable again. Implies retain_graph.
     """
+    if create_graph:
+        saved_mode = _state.grad_enabled
+        _state.grad_enabled = True
+        try:
+            return _run(roots, seeds, True, inputs, True)
+        finally:
+            _state.grad_enabled = saved_mode
+    return _run(roots, seeds, retain_graph, inputs, False)
+
+
+def _run(roots, seeds, retain_graph, inputs, create_graph):
     order = topological_order(roots)
     grads: dict[int, object] = {}
     for root, seed in zip(roots, seeds):
@@ -238,8 +420,7 @@ def run_backward(roots, seeds, retain_graph: bool = False, inputs=None):
 
     # The cyclic collector, not arithmetic, dominates walks over big graphs of small objects;
     # nothing here creates cycles, so it is paused for the walk.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
+    _pause_gc()
     try:
         for node in reversed(order):
             grad = grads.pop(id(node), None)
@@ -251,6 +432,8 @@ def run_backward(roots, seeds, retain_graph: bool = False, inputs=None):
             rule = node._backward
             if rule is None:
                 continue
+            if create_graph:
+                rule = _graph_rule_of(node)
             if anomaly:
                 # numpy's own warnings are silenced: the check below names the op instead
                 with np.errstate(all="ignore"):
@@ -261,8 +444,11 @@ def run_backward(roots, seeds, retain_graph: bool = False, inputs=None):
             for parent, pgrad in zip(node._parents, parent_grads):
                 if pgrad is None or not parent.requires_grad:
                     continue
-                if isinstance(pgrad, (np.ndarray, np.generic)) and pgrad.shape != parent.shape:
-                    pgrad = sum_to_shape(pgrad, parent.shape)
+                if isinstance(pgrad, (np.ndarray, np.generic)):
+                    if pgrad.shape != parent.shape:
+                        pgrad = sum_to_shape(pgrad, parent.shape)
+                elif create_graph and hasattr(pgrad, "_data") and pgrad.shape != parent.shape:
+                    pgrad = graph_sum_to_shape(pgrad, parent.shape)     # a recorded Tensor
                 key = id(parent)
                 if key in grads:
                     grads[key] = grads[key] + pgrad
@@ -271,6 +457,43 @@ def run_backward(roots, seeds, retain_graph: bool = False, inputs=None):
             if not retain_graph:
                 node._release()
     finally:
-        if gc_was_enabled:
-            gc.enable()
+        _resume_gc()
     return None if store else captured
+
+
+# The collector switch is process-wide and backward passes may run in several threads at once:
+# it is off while any walk runs and back to what it was when the last one ends (a plain
+# save/restore per walk could leave it off for good when two walks interleave).
+_gc_lock = threading.Lock()
+_gc_walks = 0
+_gc_was_enabled = False
+
+
+def _pause_gc() -> None:
+    global _gc_walks, _gc_was_enabled
+    with _gc_lock:
+        if _gc_walks == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_walks += 1
+
+
+def _resume_gc() -> None:
+    global _gc_walks
+    with _gc_lock:
+        _gc_walks -= 1
+        if _gc_walks == 0 and _gc_was_enabled:
+            gc.enable()
+
+
+def _reset_gc_pause_in_child() -> None:
+    """After fork: the walks of the parent's other threads do not exist in the child."""
+    global _gc_lock, _gc_walks
+    _gc_lock = threading.Lock()
+    if _gc_walks and _gc_was_enabled:
+        gc.enable()
+    _gc_walks = 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_gc_pause_in_child)

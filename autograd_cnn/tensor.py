@@ -131,8 +131,9 @@ class Tensor:
         "_data", "grad", "requires_grad", "_parents", "_op", "_backward", "_saved",
         "_vc", "_vsum", "_hooks", "_retains_grad", "_trace", "__weakref__",
     )
-    # numpy defers to our reflected operators (ndarray + Tensor -> Tensor.__radd__)
-    __array_ufunc__ = None
+    # ndarray + Tensor defers to Tensor.__radd__ (a Tensor, as in PyTorch), while numpy
+    # functions (np.exp(t), np.asarray(t)) read the values through __array__
+    __array_priority__ = 1000
 
     def __init__(self, data, dtype=None, requires_grad: bool = False):
         arr = _to_array(data, dtype)
@@ -260,7 +261,12 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype=None, copy=None):
-        return self._data if dtype is None else self._data.astype(dtype)
+        if self.requires_grad:
+            raise RuntimeError(
+                "numpy: this tensor requires grad, so numpy cannot read it (np.asarray, np.exp, "
+                "...); use tensor.detach() first, as in PyTorch")
+        data = self._data if dtype is None else self._data.astype(dtype)
+        return data.copy() if copy else data
 
     def item(self):
         if self._data.size != 1:
@@ -323,11 +329,15 @@ class Tensor:
     def _receive_grad(self, grad, store: bool):
         if self._vsum is not None and _version_sum(self._parents) + self._vc.value != self._vsum:
             _raise_modified(self)
+        if isinstance(grad, Tensor):
+            return self._receive_graph_grad(grad, store)
         if self._hooks:
             for hook in list(self._hooks):
                 result = hook(Tensor(np.asarray(grad), dtype=None))
                 if result is not None:
-                    grad = result._data if isinstance(result, Tensor) else np.asarray(result)
+                    new = result._data if isinstance(result, Tensor) else np.asarray(result)
+                    _check_hook_result(hook, np.shape(grad), new.shape)
+                    grad = new
         if store and (self._backward is None or self._retains_grad):
             g = np.asarray(grad, dtype=self._data.dtype)
             if g.shape != self._data.shape:
@@ -337,6 +347,24 @@ class Tensor:
                 self.grad = Tensor(np.array(g, copy=True))
             else:
                 self.grad = Tensor(self.grad._data + g)
+        return grad
+
+    def _receive_graph_grad(self, grad: "Tensor", store: bool) -> "Tensor":
+        # backward(create_graph=True): the gradient is a recorded tensor; .grad keeps its graph
+        if self._hooks:
+            for hook in list(self._hooks):
+                result = hook(grad)
+                if result is not None:
+                    new = result if isinstance(result, Tensor) else Tensor(np.asarray(result))
+                    _check_hook_result(hook, grad.shape, new.shape)
+                    grad = new
+        if store and (self._backward is None or self._retains_grad):
+            g = grad
+            if g.dtype != self.dtype:
+                g = g.to(self.dtype)
+            if g.shape != self.shape:
+                g = g.reshape(self.shape)
+            self.grad = g if self.grad is None else self.grad + g
         return grad
 
     def _release(self) -> None:
@@ -350,9 +378,13 @@ class Tensor:
 
     # ---- autograd ------------------------------------------------------------------------------
 
-    def backward(self, gradient=None, retain_graph: bool = False) -> None:
+    def backward(self, gradient=None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf), weighted by ``gradient``, into ``.grad`` of every leaf that
-        requires grad. ``gradient`` may be omitted only for a one-element tensor (it is 1)."""
+        requires grad. ``gradient`` may be omitted only for a one-element tensor (it is 1).
+        ``create_graph=True`` records the backward pass itself, so ``.grad`` can be
+        differentiated again (it keeps the graph, as ``retain_graph`` then defaults to True).
+        ``inputs``: accumulate only into these tensors' ``.grad``."""
         if not self.requires_grad:
             raise RuntimeError(
                 "backward(): this tensor does not require grad and has no graph: no input of the "
@@ -374,7 +406,21 @@ class Tensor:
                     f"backward(): gradient has shape {seed.shape} but the tensor has shape "
                     f"{self.shape}"
                 )
-        engine.run_backward([self], [seed], retain_graph=retain_graph)
+        if retain_graph is None:
+            retain_graph = create_graph
+        if create_graph:
+            seed = gradient if isinstance(gradient, Tensor) and gradient.shape == self.shape \
+                else leaf(seed)
+        if inputs is not None:
+            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+            found = engine.run_backward([self], [seed], retain_graph=retain_graph,
+                                        inputs=inputs, create_graph=create_graph)
+            for t, g in zip(inputs, found):
+                if g is not None:
+                    t._receive_grad(g if create_graph else np.asarray(g), True)
+            return
+        engine.run_backward([self], [seed], retain_graph=retain_graph,
+                            create_graph=create_graph)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
@@ -451,6 +497,14 @@ class Tensor:
         return self
 
 
+def _check_hook_result(hook, before: tuple, after: tuple) -> None:
+    if tuple(after) != tuple(before):
+        name = getattr(hook, "__name__", type(hook).__name__)
+        raise RuntimeError(f"hook {name!r} changed the size of the gradient from shape "
+                           f"{tuple(before)} to {tuple(after)}; a hook must return None or a "
+                           "tensor of the gradient's shape")
+
+
 def _draws_in_place(data: np.ndarray) -> bool:
     """numpy's generators can fill a C-contiguous float32/float64 array directly."""
     return data.dtype in (np.float32, np.float64) and data.flags.c_contiguous and data.size > 0
@@ -487,6 +541,9 @@ def share_version(view: Tensor, base: Tensor) -> Tensor:
 
 def _clone_rule(node, g):
     return (g,)
+
+
+engine.graph_rules[_clone_rule] = _clone_rule      # the identity is its own recorded form
 
 
 def _any_requires_grad(parents) -> bool:
@@ -545,6 +602,10 @@ def _to_array(data, dtype=None) -> np.ndarray:
     if dtype is not None:
         dtype = np.dtype(dtype)
     if isinstance(data, np.ndarray):
+        if data.dtype.kind not in "biuf":
+            raise TypeError(
+                f"tensor: can't make a tensor from a numpy array of dtype {data.dtype} "
+                "(supported: bool, integers, float16/32/64; convert with .astype(...) first)")
         return data if dtype is None or data.dtype == dtype else data.astype(dtype)
     if isinstance(data, (str, bytes)) or data is None:
         raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} ({data!r})")
@@ -694,12 +755,14 @@ def randn_like(x, dtype=None, requires_grad=False, generator=None) -> Tensor:
 
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused: bool = False):
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
+         allow_unused: bool = False):
     """Gradients of ``outputs`` with respect to ``inputs``, returned as a tuple of tensors,
     without touching any ``.grad``. ``grad_outputs`` weights each output (required for outputs
     with more than one element). An input the outputs do not depend on raises unless
     ``allow_unused=True`` (its gradient is then None). The graph is freed unless
-    ``retain_graph=True``."""
+    ``retain_graph=True``. ``create_graph=True`` records the backward pass, so the returned
+    gradients can be differentiated again (gradient penalties, Hessian-vector products)."""
     outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
     single = not isinstance(inputs, (list, tuple))
     inputs = [inputs] if single else list(inputs)
@@ -729,7 +792,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused: bo
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor) or not t.requires_grad:
             raise RuntimeError(f"grad: input {i} is not a tensor that requires grad")
-    found = engine.run_backward(outputs, seeds, retain_graph=bool(retain_graph), inputs=inputs)
+    if create_graph:
+        seeds = [go if isinstance(go, Tensor) and go.shape == s.shape else leaf(s)
+                 for go, s in zip(grad_outputs, seeds)]
+    retain = create_graph if retain_graph is None else bool(retain_graph)
+    found = engine.run_backward(outputs, seeds, retain_graph=retain, inputs=inputs,
+                                create_graph=create_graph)
     result = []
     for i, (t, g) in enumerate(zip(inputs, found)):
         if g is None:
@@ -737,6 +805,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused: bo
                 raise RuntimeError(f"grad: input {i} (shape {t.shape}) is not used in the "
                                    "graph of the outputs; pass allow_unused=True to get None")
             result.append(None)
+        elif isinstance(g, Tensor):
+            if g.dtype != t.dtype:
+                g = g.to(t.dtype)
+            result.append(g.reshape(t.shape) if g.shape != t.shape else g)
         else:
             g = np.array(g, dtype=t.dtype)   # a copy: gradients may share arrays
             result.append(Tensor(g.reshape(t.shape) if g.shape != t.shape else g))

@@ -19,11 +19,11 @@ from __future__ import annotations
 import numpy as np
 
 from . import engine
-from .engine import no_grad
+from .engine import enable_grad, no_grad
 from .tensor import Tensor, grad as _tensor_grad
 from .value import Value
 
-__all__ = ["GradcheckError", "gradcheck", "ValueArray", "compare_engines"]
+__all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "ValueArray", "compare_engines"]
 
 
 class GradcheckError(AssertionError):
@@ -35,6 +35,15 @@ def _as_list(x):
 
 
 def _report(i, index, shape, analytic, numeric, atol, rtol):
+    nonfinite = ~(np.isfinite(analytic) & np.isfinite(numeric))
+    if nonfinite.any():
+        # a NaN compares false with every tolerance: it must fail, not pass
+        worst = int(np.argmax(nonfinite))
+        pos = np.unravel_index(worst, shape) if shape else ()
+        return (f"gradcheck: gradient of input {i} is not finite at index "
+                f"{tuple(int(p) for p in pos)}: analytic {analytic.flat[worst]:.10g}, numeric "
+                f"{numeric.flat[worst]:.10g}; {int(nonfinite.sum())} of {nonfinite.size} "
+                "element(s) are nan or inf")
     err = np.abs(analytic - numeric)
     allowed = atol + rtol * np.abs(numeric)
     bad = err > allowed
@@ -142,6 +151,35 @@ def _gradcheck_values(fn, inputs, eps, atol, rtol, seed):
         if msg:
             raise GradcheckError(msg)
     return True
+
+
+def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+                  seed: int = 0) -> bool:
+    """Check ``fn``'s second derivatives: the gradient of a random projection of fn's outputs,
+    taken with ``create_graph=True``, is itself checked by ``gradcheck`` (its analytic gradient
+    is the backward of the backward; its numeric one, central differences of the gradient).
+    Inputs as for ``gradcheck`` (float64 tensors that require grad). Returns True or raises
+    GradcheckError."""
+    inputs = _as_list(inputs)
+    checked = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    if not checked:
+        raise ValueError("gradgradcheck: no input requires grad")
+    rng = np.random.default_rng(seed + 1)
+    with enable_grad():
+        outputs = _as_list(fn(*inputs))
+    weights = [rng.standard_normal(o.shape).astype(o.dtype) for o in outputs]
+
+    def first_derivatives(*args):
+        with enable_grad():
+            outs = _as_list(fn(*args))
+            found = _tensor_grad(outs, [a for a in args if isinstance(a, Tensor) and a.requires_grad],
+                         grad_outputs=[Tensor(w) for w in weights], create_graph=True,
+                         allow_unused=True)
+        # an input that does not reach the outputs has a zero gradient (and no second one)
+        return tuple(g if g is not None else a * 0 for g, a in
+                     zip(found, [a for a in args if isinstance(a, Tensor) and a.requires_grad]))
+
+    return gradcheck(first_derivatives, inputs, eps=eps, atol=atol, rtol=rtol, seed=seed)
 
 
 # ---- the scalar engine as an oracle for the tensor engine -------------------------------------

@@ -13,13 +13,18 @@ Reproducible and resumable: the loaders' order depends only on (seed, epoch) (``
 and each checkpoint holds everything else that changes during training (model, optimiser and
 scheduler state, the package's random generator that dropout draws from, the history and the
 early-stopping counter). ``fit(..., resume=True)`` continues from the last checkpoint and ends
-with the same weights as an uninterrupted run. Checkpoints are written atomically
-(``autograd_cnn.save``): an interrupted run keeps its last good one.
+with the same weights as an uninterrupted run. Resuming is all or nothing: the model, optimiser
+(of the same type), scheduler, history and random state are all checked before any is changed.
+
+Nothing is lost to an interrupt: checkpoints are written atomically (``autograd_cnn.save``), so
+an interrupted run keeps its last good one; ``metrics_csv`` gets its row as each epoch ends; and
+the best-weights file never disagrees with the checkpoint (see ``_checkpoint``).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -27,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import backend
 from . import random as _random
 from .engine import no_grad
 from .metrics import ConfusionMatrix
@@ -56,13 +62,29 @@ class History:
         return self.rows[key]
 
     def to_csv(self, path) -> None:
+        """All rows, with a header line (columns: the first row's keys); nothing without rows."""
         if not self.rows:
             return
         columns = list(self.rows[0])
-        lines = [",".join(columns)]
-        for row in self.rows:
-            lines.append(",".join(_csv_value(row.get(c)) for c in columns))
-        Path(path).write_text("\n".join(lines) + "\n")
+        lines = [",".join(columns)] + [_csv_line(row, columns) for row in self.rows]
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text("\n".join(lines) + "\n")
+        os.replace(tmp, path)                # a kill mid-write keeps the old file whole
+
+    def append_csv(self, path) -> None:
+        """Add the last row to the CSV at ``path`` (the header too if the file is new), flushed
+        at once: a run killed later keeps every finished epoch's row."""
+        path = Path(path)
+        columns = list(self.rows[0])
+        with open(path, "a") as f:
+            if f.tell() == 0:
+                f.write(",".join(columns) + "\n")
+            f.write(_csv_line(self.rows[-1], columns) + "\n")
+
+
+def _csv_line(row: dict, columns: list) -> str:
+    return ",".join(_csv_value(row.get(c)) for c in columns)
 
 
 def _csv_value(v) -> str:
@@ -101,11 +123,14 @@ class Trainer:
     restore_best:    load the best epoch's weights at the end of ``fit`` (needs checkpoint_dir)
     progress:        tqdm bars with live loss/accuracy; None = only when stderr is a terminal
     extra_state:     a dict saved in every checkpoint (e.g. the run's config)
+    metrics_csv:     a CSV file that gets one row per epoch as it ends (rewritten from the
+                     checkpoint's history on resume); None writes none
     """
 
     def __init__(self, model, optimizer, loss_fn, scheduler=None, checkpoint_dir=None,
                  monitor: str = "val_accuracy", mode: str = "max", early_stopping=None,
-                 restore_best: bool = False, progress=None, log=None, extra_state=None):
+                 restore_best: bool = False, progress=None, log=None, extra_state=None,
+                 metrics_csv=None):
         if mode not in ("min", "max"):
             raise ValueError(f"Trainer: mode must be 'min' or 'max', got {mode!r}")
         if early_stopping is not None and (not isinstance(early_stopping, int)
@@ -115,6 +140,7 @@ class Trainer:
         if restore_best and checkpoint_dir is None:
             raise ValueError("Trainer: restore_best=True needs a checkpoint_dir to keep the best "
                              "weights in")
+        backend.configure()         # the process-wide settings training is measured with
         self.model = model
         self.optimizer = optimizer
         self.loss_fn = loss_fn
@@ -126,6 +152,7 @@ class Trainer:
         self.progress = sys.stderr.isatty() if progress is None else bool(progress)
         self.log = log if log is not None else (lambda msg: None)
         self.extra_state = dict(extra_state or {})
+        self.metrics_csv = Path(metrics_csv) if metrics_csv is not None else None
         self.history = History()
         self.best = None
         self.best_epoch = None
@@ -188,14 +215,20 @@ class Trainer:
     # ---- the loop ----------------------------------------------------------------------------
 
     def fit(self, train_loader, val_loader=None, epochs: int = 10, resume: bool = False) -> History:
-        """Train until ``epochs`` epochs have run in total (counting resumed ones) or early
-        stopping says stop. ``resume=True`` continues from ``checkpoint_dir``'s checkpoint when
-        there is one."""
+        """Train until ``epochs`` epochs have run in total or early stopping says stop. Training
+        starts after the epochs already in ``history``: those of the checkpoint that
+        ``resume=True`` loads from ``checkpoint_dir`` (see ``resume``), or of ``resume()``
+        called beforehand."""
         if not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}")
-        start = 0
         if resume:
-            start = self._resume()
+            self.resume()
+        start = len(self.history)
+        if self.metrics_csv is not None:     # exactly the finished epochs, none redone twice
+            if self.history.rows:
+                self.history.to_csv(self.metrics_csv)
+            else:
+                self.metrics_csv.unlink(missing_ok=True)
         for epoch in range(start, epochs):
             t0 = time.perf_counter()
             train = self.train_epoch(train_loader, epoch)
@@ -215,6 +248,8 @@ class Trainer:
             else:
                 self.bad_epochs += 1
             self._checkpoint(best=improved)
+            if self.metrics_csv is not None:
+                self.history.append_csv(self.metrics_csv)
             self.log(_describe(row))
             if self.early_stopping is not None and self.bad_epochs >= self.early_stopping:
                 self.stopped_early = True
@@ -222,8 +257,12 @@ class Trainer:
                          f"{self.bad_epochs} epochs (best {self.best:.4f} at epoch "
                          f"{self.best_epoch})")
                 break
-        if self.restore_best and (self.checkpoint_dir / BEST).exists():
-            self.model.load_state_dict(load(self.checkpoint_dir / BEST)["model"])
+        if self.restore_best and self.best_epoch is not None:
+            best = load(self.checkpoint_dir / BEST)
+            if best.get("epoch") != self.best_epoch:     # cannot happen after _checkpoint
+                raise RuntimeError(f"Trainer: {self.checkpoint_dir / BEST} holds epoch "
+                                   f"{best.get('epoch')}, not the best epoch {self.best_epoch}")
+            self.model.load_state_dict(best["model"])
         return self.history
 
     def _monitored(self, row: dict) -> float:
@@ -254,7 +293,10 @@ class Trainer:
         return {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
+            "optimizer_type": type(self.optimizer).__name__,
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "scheduler_type": type(self.scheduler).__name__ if self.scheduler is not None
+            else None,
             "rng": _random.default_generator().bit_generator.state,
             "history": self.history.rows,
             "best": self.best, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs,
@@ -263,33 +305,116 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore a ``state_dict()``, all or nothing: the optimiser and scheduler types, the
+        history and the random state are checked first, then the model is loaded (it checks
+        itself), then the optimiser (it checks itself too); if the optimiser refuses, the model
+        gets its weights back. ValueError says what does not fit."""
+        self._check_state(state)
+        before = {k: v._data.copy() for k, v in self.model.state_dict().items()}
         self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.scheduler is not None and state.get("scheduler") is not None:
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+        except Exception:
+            self.model.load_state_dict(before)
+            raise
+        # checked above, so these cannot fail
+        if self.scheduler is not None:
             self.scheduler.load_state_dict(state["scheduler"])
         _random.default_generator().bit_generator.state = state["rng"]
-        self.history = History(list(state["history"]))
+        self.history = History([dict(row) for row in state["history"]])
         self.best, self.best_epoch = state["best"], state["best_epoch"]
         self.bad_epochs = state["bad_epochs"]
 
+    def _check_state(self, state) -> None:
+        """ValueError unless ``state`` is a Trainer checkpoint that this Trainer's optimiser,
+        scheduler and random generator can take (the model and the optimiser's own arrays are
+        checked by their load_state_dict)."""
+        need = ("model", "optimizer", "scheduler", "rng", "history", "best", "best_epoch",
+                "bad_epochs", "epoch")
+        if not isinstance(state, dict) or any(k not in state for k in need):
+            have = sorted(state) if isinstance(state, dict) else type(state).__name__
+            raise ValueError(f"Trainer: not a Trainer checkpoint: expected the keys {list(need)}, "
+                             f"got {have}")
+        own = type(self.optimizer).__name__
+        saved = state.get("optimizer_type")
+        groups = state["optimizer"].get("param_groups") if isinstance(state["optimizer"],
+                                                                      dict) else None
+        own_keys = set(self.optimizer.param_groups[0]) - {"params"}
+        if saved is None and groups:          # a checkpoint from before the type was saved
+            saved_keys = set(groups[0]) - {"params"}
+            saved = own if saved_keys == own_keys else f"another optimiser (options " \
+                f"{sorted(saved_keys)}, where {own} has {sorted(own_keys)})"
+        if saved != own:
+            raise ValueError(f"Trainer: the checkpoint was trained with {saved}, this Trainer "
+                             f"has {own}; resume with the optimiser the run used")
+        sched = self.scheduler
+        saved_sched = state["scheduler"]
+        if (sched is None) != (saved_sched is None):
+            raise ValueError("Trainer: the checkpoint has " + (
+                f"no scheduler, this Trainer has {type(sched).__name__}" if sched is not None
+                else f"a {state.get('scheduler_type') or 'scheduler'}, this Trainer has none")
+                + "; resume with the run's scheduler")
+        if sched is not None:
+            own_s = type(sched).__name__
+            saved_s = state.get("scheduler_type") or own_s
+            if saved_s != own_s or not isinstance(saved_sched, dict) \
+                    or set(saved_sched) != set(sched.state_dict()):
+                raise ValueError(f"Trainer: the checkpoint's scheduler is a {saved_s} with "
+                                 f"settings {sorted(saved_sched) if isinstance(saved_sched, dict) else saved_sched!r}; "
+                                 f"this Trainer has a {own_s}; resume with the run's scheduler")
+        history = state["history"]
+        if not isinstance(history, list) or not all(isinstance(r, dict) for r in history) \
+                or len(history) != state["epoch"]:
+            raise ValueError(f"Trainer: the checkpoint's history is not one row per finished "
+                             f"epoch ({state['epoch']} epochs)")
+        try:                                  # on a scratch generator: the real one is unchanged
+            type(_random.default_generator().bit_generator)().state = state["rng"]
+        except (TypeError, ValueError, KeyError) as err:
+            raise ValueError(f"Trainer: the checkpoint's random state does not fit: {err}") \
+                from None
+
     def _checkpoint(self, best: bool) -> None:
+        """Write the checkpoint, then (if this epoch is the best) the best weights.
+
+        The checkpoint records ``best_epoch``, and the best file its ``epoch``. An interrupt
+        between the two saves leaves a checkpoint whose best epoch is its own epoch, so the
+        best weights are the checkpoint's model: ``resume`` writes them out again. Writing the
+        best file first would lose the previous best when the checkpoint save is cut off."""
         if self.checkpoint_dir is None:
             return
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         state = self.state_dict()
         save(state, self.checkpoint_dir / CHECKPOINT)
         if best:
-            save({"model": state["model"], "epoch": state["epoch"], "extra": self.extra_state},
-                 self.checkpoint_dir / BEST)
+            self._save_best(state)
 
-    def _resume(self) -> int:
+    def _save_best(self, state: dict) -> None:
+        save({"model": state["model"], "epoch": state["epoch"], "extra": state["extra"]},
+             self.checkpoint_dir / BEST)
+
+    def resume(self) -> int:
+        """Load ``checkpoint_dir``'s checkpoint, if there is one (all or nothing, see
+        ``load_state_dict``), and mend the best-weights file if an interrupt came between the
+        two saves. Returns the number of finished epochs (0 without a checkpoint)."""
         if self.checkpoint_dir is None:
-            raise ValueError("fit(resume=True) needs the Trainer's checkpoint_dir")
+            raise ValueError("Trainer.resume: needs the Trainer's checkpoint_dir")
         path = self.checkpoint_dir / CHECKPOINT
         if not path.exists():
             return 0
         state = load(path)
-        self.load_state_dict(state)
+        try:
+            self.load_state_dict(state)
+        except ValueError as err:
+            raise ValueError(f"cannot resume from {path}: {err}") from None
+        best_path = self.checkpoint_dir / BEST
+        if self.best_epoch is not None:
+            best = load(best_path) if best_path.exists() else {}
+            if not isinstance(best, dict) or best.get("epoch") != self.best_epoch:
+                if self.best_epoch != state["epoch"]:
+                    raise ValueError(f"cannot resume from {path}: its best epoch is "
+                                     f"{self.best_epoch}, but {best_path} holds "
+                                     f"{'epoch ' + str(best.get('epoch')) if best else 'nothing'}")
+                self._save_best(state)        # cut off between the saves: the checkpoint is it
         self.log(f"resumed from {path} after epoch {state['epoch']}")
         return int(state["epoch"])
 

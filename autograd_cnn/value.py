@@ -123,6 +123,48 @@ def _abs_rule(node, g):          # d|a|/da = sign(a) (0 at 0, as in PyTorch)
     return (g if a > 0 else (-g if a < 0 else 0.0),)
 
 
+# --- the same rules in Value ops, for backward(create_graph=True): the gradients are Values of
+# a new graph, so they can be differentiated again ---------------------------------------------
+
+
+def _pow_graph(node, g):
+    a, b = node._parents
+    ga = 0.0 if b.data == 0 else g * b * a ** (b - 1.0)
+    if a.data > 0:
+        gb = g * node * a.log()
+    else:
+        gb = 0.0 if a.data == 0 and b.data >= 0 else math.nan
+    return ga, gb
+
+
+def _register_graph_rules() -> None:
+    rules = {
+        _add_rule: lambda node, g: (g, g),
+        _sub_rule: lambda node, g: (g, -g),
+        _mul_rule: lambda node, g: (g * node._parents[1], g * node._parents[0]),
+        _div_rule: lambda node, g: (g / node._parents[1], -g * node._parents[0] /
+                                    (node._parents[1] * node._parents[1])),
+        _pow_rule: _pow_graph,
+        _neg_rule: lambda node, g: (-g,),
+        _exp_rule: lambda node, g: (g * node,),
+        _log_rule: lambda node, g: (g / node._parents[0],),
+        _sqrt_rule: lambda node, g: (g * 0.5 / node,),
+        _tanh_rule: lambda node, g: (g * (1.0 - node * node),),
+        _sigmoid_rule: lambda node, g: (g * node * (1.0 - node),),
+        _relu_rule: lambda node, g: (g if node._parents[0].data > 0 else 0.0,),
+        _leaky_relu_rule: lambda node, g: (g if node._parents[0].data > 0 else
+                                           g * node._parents[1].data, None),
+        _sin_rule: lambda node, g: (g * node._parents[0].cos(),),
+        _cos_rule: lambda node, g: (-g * node._parents[0].sin(),),
+        _abs_rule: lambda node, g: (g if node._parents[0].data > 0 else
+                                    (-g if node._parents[0].data < 0 else 0.0),),
+    }
+    engine.graph_rules.update(rules)
+
+
+_register_graph_rules()
+
+
 class Value:
     """A scalar in a computational graph.
 
@@ -338,10 +380,15 @@ class Value:
 
     # --- backward ---------------------------------------------------------------------------
 
-    def backward(self, retain_graph: bool = False) -> None:
+    def backward(self, retain_graph: bool = False, create_graph: bool = False) -> None:
         """Set ``.grad`` of every value this one depends on to d(self)/d(value) (accumulating
-        into what is there). Frees the graph unless ``retain_graph=True``."""
-        engine.run_backward([self], [1.0], retain_graph=retain_graph)
+        into what is there). Frees the graph unless ``retain_graph=True``.
+        ``create_graph=True`` records the backward pass: each ``.grad`` is then a Value of a
+        new graph, which can be differentiated again (``x.grad.backward()``)."""
+        if create_graph:
+            engine.run_backward([self], [Value(1.0)], create_graph=True)
+        else:
+            engine.run_backward([self], [1.0], retain_graph=retain_graph)
 
     def zero_grad(self) -> None:
         """Reset ``.grad`` to 0 on this value and every value it depends on."""

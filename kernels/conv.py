@@ -134,7 +134,8 @@ def conv2d_bias_grad(g):
     """dL/db[k] = sum of g[:, k] over batch and positions.  g (N, K, Ho, Wo) -> (K,)."""
     n_img, k_out = g.shape[:2]
     # sum the long contiguous axis first: (N, K, Ho*Wo) -> (N, K) -> (K,)
-    return g.reshape(n_img, k_out, -1).sum(axis=2).sum(axis=0)
+    # explicit sizes: reshape(..., -1) cannot infer a dim of an empty batch
+    return g.reshape(n_img, k_out, g.shape[2] * g.shape[3]).sum(axis=2).sum(axis=0)
 
 
 def conv2d_backward(x, w, g, *, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1,

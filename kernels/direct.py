@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .threads import split_batch
+from .threads import parallel_region, split_batch
 
 
 @njit(cache=True, inline="always")
@@ -259,8 +259,9 @@ def forward(x, w, stride, padding, dilation, groups, out_size):
     """y = x * w by direct loops.  x (N, C, H, W), w (K, Cg, KH, KW) -> y (N, K, Ho, Wo)."""
     ho, wo = out_size
     if tuple(stride) != (1, 1):
-        return direct_forward(x, w, stride[0], stride[1], padding[0], padding[1], dilation[0],
-                              dilation[1], groups, ho, wo)
+        with parallel_region():               # a parallel=True kernel: one at a time
+            return direct_forward(x, w, stride[0], stride[1], padding[0], padding[1],
+                                  dilation[0], dilation[1], groups, ho, wo)
     frame = _frame(x.shape[2:], w.shape[2:], padding, dilation, out_size)
     xp = _pad(x, frame, padding)
     yw = np.zeros((x.shape[0], w.shape[0], ho * frame[1]), dtype=x.dtype)
@@ -272,10 +273,12 @@ def forward(x, w, stride, padding, dilation, groups, out_size):
 def backward_input(g, w, in_size, stride, padding, dilation, groups):
     """dL/dx by direct loops.  g (N, K, Ho, Wo) -> dx (N, C, H, W)."""
     if tuple(stride) != (1, 1):
-        return direct_backward_input(g, w, in_size[0], in_size[1], stride[0], stride[1],
-                                     padding[0], padding[1], dilation[0], dilation[1], groups)
+        with parallel_region():
+            return direct_backward_input(g, w, in_size[0], in_size[1], stride[0], stride[1],
+                                         padding[0], padding[1], dilation[0], dilation[1],
+                                         groups)
     n_img, c_in = g.shape[0], w.shape[1] * groups
-    hp1, wp, rows, cols = frame = _frame(in_size, w.shape[2:], padding, dilation, g.shape[2:])
+    hp1, wp, rows, cols = _frame(in_size, w.shape[2:], padding, dilation, g.shape[2:])
     dxp = np.zeros((n_img, c_in, hp1, wp), dtype=g.dtype)
     gw = _spread(g, wp)
     split_batch(n_img, lambda a, b: shift_backward_input(gw[a:b], w, groups, dilation[0],
@@ -289,9 +292,10 @@ def backward_input(g, w, in_size, stride, padding, dilation, groups):
 def backward_weight(x, g, kernel_size, stride, padding, dilation, groups):
     """dL/dw by direct loops.  x (N, C, H, W), g (N, K, Ho, Wo) -> dw (K, Cg, KH, KW)."""
     if tuple(stride) != (1, 1):
-        return direct_backward_weight(x, g, kernel_size[0], kernel_size[1], stride[0],
-                                      stride[1], padding[0], padding[1], dilation[0],
-                                      dilation[1], groups)
+        with parallel_region():
+            return direct_backward_weight(x, g, kernel_size[0], kernel_size[1], stride[0],
+                                          stride[1], padding[0], padding[1], dilation[0],
+                                          dilation[1], groups)
     frame = _frame(x.shape[2:], kernel_size, padding, dilation, g.shape[2:])
     k_out, cg = g.shape[1], x.shape[1] // groups
     xp, gw = _pad(x, frame, padding), _spread(g, frame[1])

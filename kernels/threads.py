@@ -16,17 +16,43 @@ The memory-bound loops (pooling, upsampling) use the same threads through ``over
 run in the calling thread when the job is small: waking a sleeping thread costs 50-100 us on this
 machine (the same as starting a Numba ``prange`` region), more than pooling LeNet-sized
 activations takes in one thread.
+
+Several Python threads may call the kernels at once (a training thread and an evaluation
+thread sharing a model), and a process may fork after kernels have run (DataLoader workers,
+multiprocessing). What that needs, and where it is done:
+
+- Numba's ``parallel=True`` kernels (strided direct convolution, large batch norm, large Adam
+  steps) run on Numba's 'workqueue' pool, which aborts the whole process (SIGABRT) when two
+  threads enter it at once. Every call of one is wrapped in ``with parallel_region():``, a
+  process-wide lock: concurrent callers take turns, each still using every core. (Numba's
+  thread-safe 'tbb' layer would need the tbb package, and its threads spin like OpenMP's,
+  the reason the backend picks 'workqueue'; see backend.py.)
+- ``blas_threads`` is reference-counted: BLAS stays on one thread until the last thread that
+  asked for it leaves, instead of one thread restoring the count while another is mid-GEMM
+  (and the other then "restoring" 1 for good).
+- In a forked child the parent's threads are gone: the thread pool of ``split_batch`` is
+  dropped (a new one starts on first use, instead of jobs queued to threads that do not
+  exist: a deadlock) and the locks above are new ones, free even if a parent thread held
+  them at the fork. Numba's workqueue resets its own pool in the child.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 import numba
 
 _executor = None
+_executor_lock = threading.Lock()
 _blas = None
+
+# Re-created in a forked child (``_after_fork_in_child``): read them through the module.
+_parallel_lock = threading.RLock()
+_blas_lock = threading.Lock()
+_blas_users = 0                  # threads inside blas_threads() now
+_blas_saved: list = []           # BLAS thread counts to restore when the last one leaves
 
 
 def _blas_controllers() -> list:
@@ -41,18 +67,57 @@ def _blas_controllers() -> list:
     return _blas
 
 
-@contextmanager
-def blas_threads(n: int):
-    """Run the body with numpy's BLAS on ``n`` threads, then restore its previous count."""
-    blas = _blas_controllers()
-    saved = [c.num_threads for c in blas]
-    for c in blas:
-        c.set_num_threads(n)
-    try:
-        yield
-    finally:
-        for c, k in zip(blas, saved):
-            c.set_num_threads(k)
+def parallel_region():
+    """``with parallel_region():`` around every call of a Numba ``parallel=True`` kernel: one
+    such kernel runs at a time in the process (Numba's workqueue pool is not thread-safe). A
+    re-entrant lock, so a kernel wrapper may call another wrapped one in the same thread. Costs
+    well under a microsecond uncontended, against the ~100 us a parallel region takes to start.
+    """
+    return _parallel_lock
+
+
+class blas_threads:
+    """``with blas_threads(n):`` runs the body with numpy's BLAS on ``n`` threads (every caller
+    here asks for 1), then restores the count it had. Reference-counted across threads: the
+    first caller to enter saves and sets the count, the last to leave restores it, so concurrent
+    or nested users never restore too early. When BLAS already runs on ``n`` threads nothing is
+    set at all. (A class rather than a generator: it is entered around every small matmul.)"""
+
+    __slots__ = ("n",)
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __enter__(self):
+        global _blas_users, _blas_saved
+        with _blas_lock:
+            if _blas_users == 0:
+                blas = _blas_controllers()
+                _blas_saved = [c.num_threads for c in blas]
+                for c, k in zip(blas, _blas_saved):
+                    if k != self.n:
+                        c.set_num_threads(self.n)
+            _blas_users += 1
+        return self
+
+    def __exit__(self, *exc):
+        global _blas_users
+        with _blas_lock:
+            if _blas_users > 0:          # 0 only in a child forked inside the body
+                _blas_users -= 1
+                if _blas_users == 0:
+                    for c, k in zip(_blas_controllers(), _blas_saved):
+                        if k != self.n:
+                            c.set_num_threads(k)
+        return False
+
+
+def use_one_thread() -> None:
+    """Run this process's kernels on one thread: Numba's (so ``split_batch`` runs in the calling
+    thread) and BLAS's. For DataLoader worker processes, which already share the cores."""
+    numba.set_num_threads(1)
+    for c in _blas_controllers():
+        c.set_num_threads(1)
 
 
 def workers(n_img: int) -> int:
@@ -67,15 +132,45 @@ def split_batch(n_img: int, work) -> list:
     n = workers(n_img)
     if n == 1:
         return [work(0, n_img)]
-    global _executor
-    if _executor is None or _executor._max_workers < n - 1:
-        _executor = ThreadPoolExecutor(n - 1, thread_name_prefix="autograd_cnn-conv")
+    executor = _pool(n - 1)
     bounds = [n_img * i // n for i in range(n + 1)]
     with blas_threads(1):
         # the calling thread takes the first share itself rather than waiting idle
-        jobs = [_executor.submit(work, bounds[i], bounds[i + 1]) for i in range(1, n)]
+        jobs = [executor.submit(work, bounds[i], bounds[i + 1]) for i in range(1, n)]
         first = work(bounds[0], bounds[1])
         return [first] + [job.result() for job in jobs]
+
+
+def _pool(n_threads: int) -> ThreadPoolExecutor:
+    """The shared pool of helper threads, with at least ``n_threads`` threads (made on first use,
+    remade larger when Numba's thread count is raised; the old pool finishes its jobs and ends).
+    """
+    global _executor
+    with _executor_lock:
+        if _executor is None or _executor._max_workers < n_threads:
+            if _executor is not None:
+                _executor.shutdown(wait=False)
+            _executor = ThreadPoolExecutor(n_threads, thread_name_prefix="autograd_cnn-conv")
+        return _executor
+
+
+def _after_fork_in_child() -> None:
+    """The child of a fork has only the forking thread: forget the parent's pool (its threads
+    are gone) and its locks (a parent thread may have held one at the fork); undo a BLAS limit
+    that a parent thread had set."""
+    global _executor, _executor_lock, _parallel_lock, _blas_lock, _blas_users
+    _executor = None
+    _executor_lock = threading.Lock()
+    _parallel_lock = threading.RLock()
+    _blas_lock = threading.Lock()
+    if _blas_users:
+        for c, k in zip(_blas or [], _blas_saved):
+            c.set_num_threads(k)
+    _blas_users = 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 # Elements (input + output; the callers weight costlier ones) from which ``over_planes`` splits a

@@ -1,4 +1,5 @@
-"""The backend's process-wide malloc setting (kept freed memory; see backend._keep_freed_memory)."""
+"""The backend's process-wide malloc setting (kept freed memory; see backend._keep_freed_memory),
+applied by ``configure()``, never at import."""
 
 import os
 import platform
@@ -12,7 +13,7 @@ def _tuned_in_new_process(extra_env: dict) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
     env.update(extra_env)
     out = subprocess.run([sys.executable, "-c",
-                          "import autograd_cnn.backend as b; print(b.MALLOC_TUNED)"],
+                          "import autograd_cnn.backend as b; b.configure(); print(b.MALLOC_TUNED)"],
                          env=env, capture_output=True, text=True, check=True)
     return out.stdout.strip()
 

@@ -294,7 +294,12 @@ def test_bad_files_and_numbers_are_one_line_errors(run_dir, tmp_path, capsys):
     (tmp_path / "pickled.npy").write_bytes(pickle.dumps(np.zeros((8, 8))))
     np.save(tmp_path / "words.npy", np.array(["a", "b"]))
     np.save(tmp_path / "flat.npy", np.zeros(64, np.float32))
-    for name, needle in (("objects.npy", "holds pickled Python objects"),
+    with open(tmp_path / "absurd.npy", "wb") as f:          # 100 bytes declaring 40 TB
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": "<f4", "fortran_order": False, "shape": (10**6, 10**7)})
+        f.write(bytes(16))
+    for name, needle in (("absurd.npy", "declares shape (1000000, 10000000)"),
+                         ("objects.npy", "holds pickled Python objects"),
                          ("pickled.npy", "holds pickled Python objects"),
                          ("words.npy", "expected numbers of shape"),
                          ("flat.npy", "expected numbers of shape")):
@@ -305,8 +310,13 @@ def test_bad_files_and_numbers_are_one_line_errors(run_dir, tmp_path, capsys):
     _one_line_error(capsys, code, "--top must be at least 1, got 0")
     for flag, value, needle in (("--patience", "0", "--patience must be at least 1"),
                                 ("--momentum", "1.5", "--momentum must be in [0, 1)"),
-                                ("--weight-decay", "-1", "--weight-decay must be non-negative"),
-                                ("--lr", "0", "--lr must be positive"),
+                                ("--weight-decay", "-1",
+                                 "--weight-decay must be a non-negative finite number"),
+                                ("--lr", "0", "--lr must be a positive finite number"),
+                                ("--lr", "inf", "--lr must be a positive finite number, got inf"),
+                                ("--lr", "nan", "--lr must be a positive finite number, got nan"),
+                                ("--lr", "-0.1", "--lr must be a positive finite number"),
+                                ("--weight-decay", "inf", "--weight-decay must be a non-negative"),
                                 ("--seed", "-3", "--seed must be non-negative")):
         code = main(["train", flag, value, "--out", str(tmp_path / "never"), "--quiet"])
         _one_line_error(capsys, code, needle)
@@ -387,3 +397,273 @@ def test_each_model_has_its_own_default_learning_rate(tmp_path):
     assert config["lr"] == 0.02 and config["lr_from"] == "--lr"
     assert float((tmp_path / "given" / "metrics.csv").read_text().splitlines()[1]
                  .split(",")[5]) == 0.02
+
+
+def test_train_with_worker_processes_gives_the_same_run(run_dir, tmp_path, capsys):
+    # --workers: the training batches are assembled in worker processes, identically
+    assert _train(tmp_path, "--workers", "2") == 0
+
+    def table(folder):
+        return [line.rsplit(",", 1)[0] for line in (folder / "metrics.csv").read_text().splitlines()]
+
+    assert table(tmp_path) == table(run_dir)
+    code = main(["train", "--workers", "-1", "--out", str(tmp_path / "never"), "--quiet"])
+    assert code == 2 and "--workers must be non-negative, got -1" in capsys.readouterr().err
+
+
+# ---- nothing lost: a run folder is never overwritten by surprise (issue 12) ---------------------
+
+def _snapshot(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+@pytest.fixture
+def run_copy(run_dir, tmp_path):
+    import shutil
+    out = tmp_path / "copy"
+    shutil.copytree(run_dir, out)
+    return out
+
+
+def test_a_new_run_into_a_folder_holding_one_is_refused(run_copy, capsys):
+    before = _snapshot(run_copy)
+    code = main(["train", "--out", str(run_copy), "--epochs", "1", "--quiet", "--no-progress"])
+    _one_line_error(capsys, code, f"--out {run_copy} holds another run (config.json, "
+                    "metrics.csv, summary.json, model.safetensors, checkpoint.safetensors",
+                    "continue it with --resume", "--overwrite (moves it into "
+                    f"{run_copy}/previous-<timestamp>/)")
+    assert _snapshot(run_copy) == before
+    code = main(["train", "--out", str(run_copy), "--resume", "--overwrite", "--quiet"])
+    _one_line_error(capsys, code, "choose one")
+    assert _snapshot(run_copy) == before
+
+
+def test_overwrite_moves_the_old_run_aside(run_copy, capsys):
+    before = _snapshot(run_copy)
+    assert _train(run_copy, "--epochs", "1", "--overwrite") == 0
+    aside = [p for p in run_copy.iterdir() if p.is_dir()]
+    assert len(aside) == 1 and aside[0].name.startswith("previous-")
+    assert _snapshot(aside[0]) == before                # every file, byte for byte
+    assert json.loads((run_copy / "summary.json").read_text())["epochs"] == 1
+    assert len((run_copy / "metrics.csv").read_text().splitlines()) == 2
+
+
+def test_an_interrupt_in_the_first_epoch_names_no_missing_checkpoint(tmp_path, monkeypatch,
+                                                                     capsys):
+    from autograd_cnn.train import Trainer
+
+    def interrupt(self, loader, epoch):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "train_epoch", interrupt)
+    assert _train(tmp_path / "run") == 130
+    err = capsys.readouterr().err
+    assert not (tmp_path / "run" / "checkpoint.safetensors").exists()
+    assert "checkpoint.safetensors" not in err and "--resume" not in err
+    assert "interrupted before the first epoch finished" in err and "--overwrite" in err
+
+
+def test_metrics_csv_has_every_finished_epoch_while_training(tmp_path, monkeypatch):
+    from autograd_cnn.train import Trainer
+    original, seen = Trainer.train_epoch, []
+
+    def watch(self, loader, epoch):
+        csv = tmp_path / "run" / "metrics.csv"
+        seen.append(len(csv.read_text().splitlines()) if csv.exists() else 0)
+        return original(self, loader, epoch)
+
+    monkeypatch.setattr(Trainer, "train_epoch", watch)
+    assert _train(tmp_path / "run", "--epochs", "3") == 0
+    assert seen == [0, 2, 3]                            # header + a row per finished epoch
+
+
+# ---- clear errors (issue 12 item 11) -------------------------------------------------------------
+
+def test_graph_out_naming_a_file_is_a_one_line_error(tmp_path, capsys):
+    a_file = tmp_path / "graph.svg"
+    a_file.write_text("not a folder")
+    code = main(["graph", "--out", str(a_file)])
+    _one_line_error(capsys, code, f"--out {a_file} is a file", "give a folder")
+    assert a_file.read_text() == "not a folder"
+
+
+def test_a_closed_pipe_stops_evaluate_quietly(run_dir):
+    import os
+    read, write = os.pipe()
+    os.close(read)                                      # `evaluate | head -1`, head long gone
+    proc = subprocess.run([sys.executable, "-m", "autograd_cnn", "evaluate", "--checkpoint",
+                           str(run_dir)], stdout=write, stderr=subprocess.PIPE, text=True)
+    os.close(write)
+    assert proc.stderr == "" and proc.returncode == 141
+
+
+def test_a_diverging_run_is_a_one_line_error(tmp_path, capsys):
+    code = main(["train", "--lr", "1e30", "--epochs", "1", "--out", str(tmp_path / "run"),
+                 "--quiet", "--no-progress", "--scheduler", "none"])
+    _one_line_error(capsys, code, "training loss became", "lower the learning rate")
+
+
+# ---- records say what ran (issue 18 item 2) -----------------------------------------------------
+
+def test_adamw_weight_decay_zero_is_zero_and_seconds_is_the_wall_time(tmp_path, monkeypatch):
+    import time
+
+    import autograd_cnn as ac
+    import autograd_cnn.cli as cli
+    original = cli._plots
+
+    def slow_plots(*args):
+        original(*args)
+        time.sleep(1.0)
+
+    monkeypatch.setattr(cli, "_plots", slow_plots)
+    t0 = time.perf_counter()
+    assert _train(tmp_path / "w0", "--epochs", "1", "--optimizer", "adamw",
+                  "--weight-decay", "0") == 0
+    wall = time.perf_counter() - t0
+    config = json.loads((tmp_path / "w0" / "config.json").read_text())
+    groups = ac.load(tmp_path / "w0" / "checkpoint.safetensors")["optimizer"]["param_groups"]
+    assert config["weight_decay"] == 0 and groups[0]["weight_decay"] == 0
+    summary = json.loads((tmp_path / "w0" / "summary.json").read_text())
+    assert summary["seconds"] >= summary["train_seconds"] + 1.0      # the plots are in it
+    assert summary["seconds"] <= wall + 0.01             # (rounded to 0.01 s)
+    from autograd_cnn.cli import default_weight_decay
+    assert default_weight_decay("adamw") == 0.01 and default_weight_decay("sgd") == 5e-4
+
+
+def test_resume_records_the_rate_used_and_stretches_the_schedule(run_copy, capsys):
+    import math
+    capsys.readouterr()
+    assert _train(run_copy, "--resume", "--lr", "0.01", "--epochs", "3") == 0
+    err = capsys.readouterr().err
+    assert "note: resuming with --lr 0.01: the checkpoint's optimiser state keeps the run's " \
+           "0.05" in err
+    assert "note: resuming with --epochs 3: training continues to the new total (the cosine " \
+           "schedule is fitted to it); the run was for 2" in err
+    config = json.loads((run_copy / "config.json").read_text())
+    assert config["lr"] == 0.05 and config["epochs"] == 3
+    rows = (run_copy / "metrics.csv").read_text().strip().splitlines()[1:]
+    lrs = [float(r.split(",")[5]) for r in rows]
+    # epochs 1-2 ran on a 2-epoch cosine, epoch 3 on the 3-epoch one (not at lr 0)
+    cosine3 = 0.05 * (1 + math.cos(math.pi * 2 / 3)) / 2
+    assert lrs == [pytest.approx(0.05), pytest.approx(0.025), pytest.approx(cosine3, rel=1e-5)]
+
+
+# ---- the command line as people expect (issue 18 item 3) ----------------------------------------
+
+def test_help_shows_defaults_and_version(capsys):
+    import autograd_cnn as ac
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0
+    for text in ("(default: 30)", "(default: 0.9)", "(default: cosine)", "(default: lenet5)",
+                 "(default: --augment)", "(default: 0.0005; 0.01 with adamw"):
+        assert text in " ".join(out.split()), text
+    assert "\x1b[" not in out and "(default: None)" not in out
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "``" not in out and "COMMAND --help" in out    # plain text, not reStructuredText
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"autograd_cnn {ac.__version__}"
+
+
+def test_a_cold_kernel_cache_is_announced_once(run_dir, tmp_path):
+    # the note comes before any image is read, so a missing image keeps this test fast: no
+    # kernel gets compiled. Warm: the cache that run_dir's training wrote (kernels/__pycache__)
+    import os
+    missing = str(tmp_path / "missing.png")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    runs = [subprocess.run([sys.executable, "-m", "autograd_cnn", "predict", "--checkpoint",
+                            str(run_dir), missing], capture_output=True, text=True, env=env_)
+            for env_ in (dict(env, NUMBA_CACHE_DIR=str(tmp_path / "empty")), env)]
+    assert [r.returncode for r in runs] == [2, 2]
+    error = f"error: image {missing} does not exist\n"
+    assert runs[0].stderr == "compiling kernels (first run only, ~20 s)\n" + error
+    assert runs[1].stderr == error
+
+
+def _digit_with_margins(x, rng):
+    """A bundled test digit as a user's photo: dark ink on a white 120x100 page, twice the
+    size, off-centre."""
+    from PIL import Image
+    core = Image.fromarray(((1 - x[0, 2:30, 2:30]) * 255).astype(np.uint8)).resize((56, 56))
+    page = Image.new("L", (120, 100), 255)
+    page.paste(core, (int(rng.integers(0, 60)), int(rng.integers(0, 40))))
+    return page
+
+
+def test_predict_crops_and_centres_a_digit_with_margins(run_dir, tmp_path, capsys):
+    from autograd_cnn.data import digits
+    test = digits(image_size=32, split="test")
+    rng = np.random.default_rng(0)
+    paths, truth = [], []
+    for i in range(20):
+        x, y = test[i]
+        paths.append(tmp_path / f"page{i}.png")
+        _digit_with_margins(x, rng).save(paths[-1])
+        truth.append(str(int(y)))
+    assert main(["predict", "--checkpoint", str(run_dir), *map(str, paths)]) == 0
+    predicted = [line.split(": ")[1].split()[0]
+                 for line in capsys.readouterr().out.strip().splitlines()]
+    # the model scores ~0.93 on the cropped test digits; uncropped pages scored 0.15
+    assert sum(t == p for t, p in zip(truth, predicted)) >= 17
+
+
+def test_predict_goes_on_past_a_bad_file(run_dir, tmp_path, capsys):
+    np.save(tmp_path / "a.npy", np.zeros((32, 32), np.float32))
+    np.save(tmp_path / "flat.npy", np.zeros(64, np.float32))
+    names = ["a.npy", "missing.png", "flat.npy", "a.npy"]
+    code = main(["predict", "--checkpoint", str(run_dir), *(str(tmp_path / n) for n in names)])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert [line.split(": ")[0] for line in captured.out.strip().splitlines()] == \
+        [str(tmp_path / "a.npy")] * 2
+    err = captured.err.strip().splitlines()
+    assert len(err) == 3 and all(line.startswith("error: ") for line in err)
+    assert "missing.png does not exist" in err[0] and "flat.npy" in err[1]
+    assert err[2] == "error: 2 of 4 images could not be read"
+
+
+def test_a_run_folder_is_a_checkpoint(run_dir, tmp_path, capsys):
+    assert main(["evaluate", "--checkpoint", str(run_dir)]) == 0
+    assert "accuracy" in capsys.readouterr().out
+    code = main(["evaluate", "--checkpoint", str(tmp_path)])
+    _one_line_error(capsys, code, f"--checkpoint {tmp_path} is a folder without "
+                    "model.safetensors")
+
+
+def test_a_one_class_folder_and_an_unused_data_dir_are_errors(run_dir, tmp_path, capsys):
+    one = _png_folder(tmp_path / "one", [(20, 20)], classes=1, per_class=6)
+    code = main(["train", "--data", "folder", "--data-dir", str(one), "--out",
+                 str(tmp_path / "run"), "--quiet"])
+    _one_line_error(capsys, code, "one class subfolder (class0)", "at least 2")
+    code = main(["train", "--data-dir", str(one), "--out", str(tmp_path / "run"), "--quiet"])
+    _one_line_error(capsys, code, f"--data-dir {one} is not used with --data digits")
+    code = main(["evaluate", "--checkpoint", str(run_dir), "--data-dir", str(one)])
+    _one_line_error(capsys, code, f"--data-dir {one} is not used with --data digits")
+    assert not (tmp_path / "run").exists()
+
+
+def test_predict_prepares_a_digit_for_an_mnist_model_as_mnist_was(tmp_path):
+    # MNIST: the digit scaled into a 20x20 box (aspect kept), its centre of mass at the centre
+    # of the 28x28 field; then framed to 32x32 as `train` did (Pad(2))
+    from PIL import Image
+
+    from autograd_cnn.cli import _read_image
+    page = np.full((100, 80), 255, np.uint8)                  # dark ink on white, off-centre
+    page[10:40, 50:65] = 0                                    # a 30 x 15 stroke
+    Image.fromarray(page).save(tmp_path / "digit.png")
+    x = _read_image(tmp_path / "digit.png", {"data": "mnist", "image_size": 32,
+                                              "in_channels": 1})
+    assert x.shape == (1, 32, 32) and x.dtype == np.float32
+    field = x[0, 2:30, 2:30]
+    assert not x[0, :2].any() and not x[0, 30:].any()         # the 2-pixel frame stays empty
+    rows, cols = np.flatnonzero(field.max(axis=1) > 0.5), np.flatnonzero(field.max(axis=0) > 0.5)
+    assert rows[-1] - rows[0] + 1 == 20 and cols[-1] - cols[0] + 1 == 10   # 30x15 -> 20x10
+    mass = field.sum()
+    cy = (np.arange(28) @ field.sum(axis=1)) / mass
+    cx = (np.arange(28) @ field.sum(axis=0)) / mass
+    assert abs(cy - 13.5) <= 0.5 and abs(cx - 13.5) <= 0.5

@@ -84,7 +84,7 @@ def test_mixed_sizes_need_a_resize(tmp_path):
 def test_to_array_dataset_keeps_the_folders_transform(tmp_path):
     grey_folder(tmp_path, sizes=((6, 5), (8, 8), (3, 9)))
     # mixed sizes: the Resize runs once at decode time, so the images stack
-    mem = ImageFolder(tmp_path, transform=T.Resize(4)).to_array_dataset()
+    mem = ImageFolder(tmp_path, transform=T.Resize((4, 4))).to_array_dataset()
     assert mem.images.shape == (6, 1, 4, 4) and mem.transform is None
     ds = ImageFolder(tmp_path, transform=T.Compose([T.Resize((4, 3)), T.Normalize([0.5], [0.25]),
                                                     T.RandomHorizontalFlip(1.0)]))
@@ -96,7 +96,7 @@ def test_to_array_dataset_keeps_the_folders_transform(tmp_path):
         assert mem[i][1] == ds[i][1]
     # a random step before the Resize cannot be decoded once: still a clear error
     flip_first = ImageFolder(tmp_path, transform=T.Compose([T.RandomHorizontalFlip(),
-                                                            T.Resize(4)]))
+                                                            T.Resize((4, 4))]))
     with pytest.raises(ValueError, match="different shapes.*size=.*Resize before"):
         flip_first.to_array_dataset()
 

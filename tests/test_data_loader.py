@@ -1,5 +1,7 @@
 """Datasets, splits and the DataLoader: order, coverage, determinism, batching, errors."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -256,3 +258,212 @@ def test_loader_errors():
         DataLoader(ds).set_epoch(-1)
     with pytest.raises(TypeError, match="floating"):
         DataLoader(ds, dtype=np.int32)
+
+
+# ---- samplers (PyTorch's options) --------------------------------------------------------------
+
+def test_sampler_batch_sampler_generator_and_drop_last():
+    ds = make_tensor_dataset(10)
+    ids = lambda loader: [list(x.numpy()[:, 0, 0, 0].astype(int)) for x, _ in loader]  # noqa: E731
+    assert ids(DataLoader(ds, batch_size=3, sampler=[9, 0, 8, 1, 7])) == [[9, 0, 8], [1, 7]]
+    assert len(DataLoader(ds, batch_size=3, sampler=[9, 0, 8, 1, 7], drop_last=True)) == 1
+    loader = DataLoader(ds, batch_sampler=[[3, 4], [0], [9, 8, 7]])
+    assert len(loader) == 3 and ids(loader) == [[3, 4], [0], [9, 8, 7]]
+    assert list(loader.order(0)) == [3, 4, 0, 9, 8, 7]
+    # generator: the seed is drawn from it, so two equal generators give equal orders
+    a = DataLoader(ds, batch_size=10, shuffle=True, generator=np.random.default_rng(5))
+    b = DataLoader(ds, batch_size=10, shuffle=True, generator=np.random.default_rng(5))
+    assert a.seed == b.seed and ids(a) == ids(b)
+
+
+def test_sampler_option_errors_as_pytorch():
+    ds = make_tensor_dataset(4)
+    with pytest.raises(ValueError, match="sampler option is mutually exclusive with shuffle"):
+        DataLoader(ds, sampler=[0, 1], shuffle=True)
+    for bad in ({"batch_size": 2}, {"shuffle": True}, {"sampler": [0]}, {"drop_last": True}):
+        with pytest.raises(ValueError, match="batch_sampler option is mutually exclusive with "
+                                             "batch_size, shuffle, sampler, and drop_last"):
+            DataLoader(ds, batch_sampler=[[0, 1]], **bad)
+    with pytest.raises(TypeError, match="sampler must be an iterable of indices, got 3"):
+        DataLoader(ds, sampler=3)
+    with pytest.raises(ValueError, match="give seed or generator, not both"):
+        DataLoader(ds, seed=1, generator=np.random.default_rng(0))
+
+
+# ---- worker processes --------------------------------------------------------------------------
+
+class WorkerProbe(Dataset):
+    """Each sample reports the process and worker that made it, and a draw from the package
+    generator (seeded per worker); sample ``fail_at`` raises, ``exit_at`` kills its worker,
+    ``sleep_at`` stalls it."""
+
+    def __init__(self, n=12, fail_at=None, exit_at=None, sleep_at=None, error=ValueError):
+        self.n, self.fail_at, self.exit_at, self.sleep_at, self.error = \
+            n, fail_at, exit_at, sleep_at, error
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        import os
+        import time
+
+        from autograd_cnn.data import get_worker_info
+        if i == self.fail_at:
+            raise self.error(f"bad sample {i}")
+        if i == self.exit_at:
+            os._exit(3)
+        if i == self.sleep_at:
+            time.sleep(30)
+        info = get_worker_info()
+        wid, seed = (-1, -1) if info is None else (info.id, info.seed)
+        draw = float(ac.rand(1).numpy()[0])
+        return np.full((1,), float(i)), np.array([os.getpid(), wid, seed % 1000003, _INIT[0]]), draw
+
+
+_INIT = [-1]
+
+
+def _init_worker(worker_id):
+    _INIT[0] = 100 + worker_id
+
+
+def test_workers_serve_the_same_batches_in_the_same_order_as_in_process():
+    rng = np.random.default_rng(0)
+    ds = ArrayDataset(rng.integers(0, 256, (41, 1, 6, 6), dtype=np.uint8), rng.integers(0, 4, 41))
+    flip = T.RandomHorizontalFlip()
+    for ds_, extra in ((ds, {}), (ListDataset(41), {}), (ds, {"prefetch_factor": 1}),
+                       (ds, {"prefetch_factor": 5, "drop_last": True})):
+        kw = dict(batch_size=4, shuffle=True, seed=7, transform=flip if ds_ is ds else None)
+        drop = extra.pop("drop_last", False)
+        plain = list(DataLoader(ds_, drop_last=drop, **kw))
+        workers = list(DataLoader(ds_, drop_last=drop, num_workers=2, **kw, **extra))
+        assert len(workers) == len(plain) > 0
+        for (xa, ya), (xb, yb) in zip(plain, workers):
+            assert isinstance(xb, ac.Tensor) and xb.dtype == xa.dtype
+            np.testing.assert_array_equal(xa.numpy(), xb.numpy())
+            np.testing.assert_array_equal(ya.numpy(), yb.numpy())
+
+
+def test_workers_are_seeded_base_plus_id_and_run_worker_init_fn():
+    from autograd_cnn.data import get_worker_info
+    from autograd_cnn.data.worker import base_seed
+
+    assert get_worker_info() is None                      # in the main process
+    loader = DataLoader(WorkerProbe(8), batch_size=2, seed=3, num_workers=2,
+                        worker_init_fn=_init_worker)
+    batches = list(loader)
+    info = np.concatenate([b[1].numpy() for b in batches])
+    pids, wids, seeds, inits = info.T
+    # batches go to the workers in turn: batch b to worker b % 2
+    assert list(wids) == [0, 0, 1, 1, 0, 0, 1, 1]
+    base = base_seed(3, 0)
+    assert list(seeds) == [(base + w) % 1000003 for w in wids]
+    assert list(inits) == [100 + w for w in wids]
+    assert len(set(pids)) == 2 and os.getpid() not in set(pids)
+    # each worker's generator is seeded with its seed: its first draw is that of manual_seed
+    first = {}
+    for b in batches:
+        for w, d in zip(b[1].numpy()[:, 1], b[2].numpy()):
+            first.setdefault(int(w), float(d))
+    for w, d in first.items():
+        ac.manual_seed(base + w)
+        assert d == float(ac.rand(1).numpy()[0])
+    # reproducible: the same loader seed gives the same worker seeds; the next epoch new ones
+    again = np.concatenate([b[1].numpy() for b in DataLoader(WorkerProbe(8), batch_size=2, seed=3,
+                                                             num_workers=2)])
+    assert list(again[:, 2]) == list(seeds)
+    epoch1 = np.concatenate([b[1].numpy() for b in loader])
+    assert list(epoch1[:, 2]) == [(base_seed(3, 1) + w) % 1000003 for w in wids]
+
+
+def test_persistent_workers_live_across_epochs_and_survive_an_abandoned_epoch():
+    loader = DataLoader(WorkerProbe(12), batch_size=2, num_workers=2, persistent_workers=True,
+                        seed=0, shuffle=True)
+    e0 = list(loader)
+    pids0 = {int(p) for b in e0 for p in b[1].numpy()[:, 0]}
+    for _ in loader:                                      # epoch 1 abandoned after one batch
+        break
+    e2 = list(loader)
+    pids2 = {int(p) for b in e2 for p in b[1].numpy()[:, 0]}
+    assert pids0 == pids2 and len(pids0) == 2
+    served = np.concatenate([b[0].numpy()[:, 0] for b in e2]).astype(int)
+    np.testing.assert_array_equal(served, loader.order(2))
+    fresh = DataLoader(WorkerProbe(4), batch_size=2, num_workers=2)
+    first = {int(p) for b in fresh for p in b[1].numpy()[:, 0]}
+    second = {int(p) for b in fresh for p in b[1].numpy()[:, 0]}
+    assert not first & second                             # new workers every epoch
+
+
+def test_an_error_in_a_worker_is_raised_with_its_traceback():
+    loader = DataLoader(WorkerProbe(12, fail_at=5), batch_size=2, num_workers=2)
+    with pytest.raises(ValueError) as info:
+        list(loader)
+    msg = str(info.value)
+    assert "Caught ValueError in DataLoader worker process 0 (batch 2)" in msg
+    assert "Original Traceback (most recent call last)" in msg
+    assert 'raise self.error(f"bad sample {i}")' in msg and "ValueError: bad sample 5" in msg
+
+
+class NeedsTwoArgs(Exception):
+    def __init__(self, a, b):
+        super().__init__(a, b)
+
+
+def test_an_error_type_that_cannot_be_rebuilt_becomes_runtime_error():
+    def fail(samples):
+        raise NeedsTwoArgs("x", "y")
+
+    loader = DataLoader(WorkerProbe(4), batch_size=2, num_workers=1, collate_fn=fail)
+    with pytest.raises(RuntimeError, match="Caught NeedsTwoArgs in DataLoader worker process 0"):
+        list(loader)
+
+
+def test_a_worker_that_dies_or_stalls_is_an_error_not_a_hang():
+    loader = DataLoader(WorkerProbe(8, exit_at=3), batch_size=2, num_workers=2)
+    with pytest.raises(RuntimeError, match=r"DataLoader worker \(pid \d+\) exited unexpectedly "
+                                           r"with exit code 3"):
+        list(loader)
+    loader = DataLoader(WorkerProbe(8, sleep_at=0), batch_size=2, num_workers=1, timeout=0.5)
+    with pytest.raises(RuntimeError, match="DataLoader timed out after 0.5 seconds"):
+        list(loader)
+
+
+def test_worker_init_fn_errors_are_raised():
+    def bad_init(worker_id):
+        raise KeyError(f"no config for worker {worker_id}")
+
+    loader = DataLoader(WorkerProbe(4), batch_size=2, num_workers=1, worker_init_fn=bad_init)
+    with pytest.raises(KeyError, match="in worker_init_fn"):
+        list(loader)
+
+
+def test_spawned_workers_and_pin_memory():
+    ds = make_tensor_dataset(9)
+    loader = DataLoader(ds, batch_size=4, num_workers=1, multiprocessing_context="spawn",
+                        pin_memory=True, timeout=60)
+    np.testing.assert_array_equal(served(loader), np.arange(9) % 5)
+
+
+def test_worker_option_errors_as_pytorch():
+    ds = make_tensor_dataset(4)
+    with pytest.raises(ValueError, match="num_workers option should be non-negative, got -1"):
+        DataLoader(ds, num_workers=-1)
+    with pytest.raises(TypeError, match="num_workers must be an int, got 1.5"):
+        DataLoader(ds, num_workers=1.5)
+    with pytest.raises(ValueError, match="prefetch_factor option could only be specified in "
+                                         "multiprocessing"):
+        DataLoader(ds, prefetch_factor=2)
+    with pytest.raises(ValueError, match="prefetch_factor must be a positive int, got 0"):
+        DataLoader(ds, num_workers=1, prefetch_factor=0)
+    with pytest.raises(ValueError, match="persistent_workers option needs num_workers > 0"):
+        DataLoader(ds, persistent_workers=True)
+    with pytest.raises(ValueError, match="timeout option should be non-negative, got -1"):
+        DataLoader(ds, num_workers=1, timeout=-1)
+    with pytest.raises(ValueError, match="multiprocessing_context can only be used with "
+                                         "multi-process loading"):
+        DataLoader(ds, multiprocessing_context="fork")
+    with pytest.raises(ValueError, match="multiprocessing_context 'threads' is not a start method"):
+        DataLoader(ds, num_workers=1, multiprocessing_context="threads")
+    with pytest.raises(TypeError, match="worker_init_fn must be callable"):
+        DataLoader(ds, num_workers=1, worker_init_fn=3)

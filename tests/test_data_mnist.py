@@ -111,7 +111,7 @@ def test_swapped_images_and_labels(tmp_path):
 
 def test_trailing_bytes(tmp_path):
     p = write(tmp_path / "l", idx_bytes(np.zeros(4, np.uint8)) + b"\x00\x01")
-    with pytest.raises(ValueError, match="2 unexpected bytes after the 4 data bytes"):
+    with pytest.raises(ValueError, match=r"2 unexpected byte\(s\) after the 4 data bytes"):
         read_idx_labels(p)
 
 

@@ -149,7 +149,8 @@ def test_adagrad_by_hand():
 @pytest.mark.parametrize("make", [
     lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
     lambda ps: optim.Adam(ps), lambda ps: optim.AdamW(ps), lambda ps: optim.RMSprop(ps),
-    lambda ps: optim.Adagrad(ps)])
+    lambda ps: optim.Adagrad(ps), lambda ps: optim.Adadelta(ps), lambda ps: optim.Adamax(ps),
+    lambda ps: optim.NAdam(ps, weight_decay=0.1), lambda ps: optim.RAdam(ps)])
 def test_updates_stay_float32_in_place_and_record_no_graph(make):
     model = nn.Linear(3, 2)
     weight, data = model.weight, model.weight._data
@@ -166,6 +167,90 @@ def test_updates_stay_float32_in_place_and_record_no_graph(make):
             assert not isinstance(v, np.ndarray) or v.dtype == np.float32
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         y.backward()          # the graph recorded before the step is stale
+
+
+# ---- Adadelta, Adamax, NAdam, RAdam against PyTorch -----------------------------------------
+# Trajectories from torch 2.13 (float64): the loss sum(c (p - t)^2) + 0.1 sum(p^3), 8 steps from
+# p0; the values after steps 1, 4 and 8. The cubic term makes the gradient depend on p, so a
+# wrong update shows in every later step.
+
+TORCH_TRAJECTORIES = [
+    ("Adadelta", {},
+     [[0.303162242751548, -0.703162277107137, 1.203162260786255, 0.096837765823525], [0.312988364527456, -0.713027940864492, 1.213099342696847, 0.087319736910976], [0.326389622353807, -0.726614313123514, 1.227019725819416, 0.075328869016195]]),
+    ("Adadelta", {'lr': 0.5, 'rho': 0.8, 'eps': 0.0001, 'weight_decay': 0.1},
+     [[0.31117358560252, -0.711180239514944, 1.211176455013783, 0.088827091004076], [0.346782164700199, -0.747416802673161, 1.248322811410789, 0.057318975684635], [0.395075441826798, -0.798751403565042, 1.304133403797406, 0.027548916993321]]),
+    ("Adamax", {},
+     [[0.301999999970282, -0.70199999999626, 1.201999999979339, 0.098000000033168], [0.307989316452072, -0.708003357099548, 1.20798546111637, 0.092117426521983], [0.31594538007869, -0.716013901289515, 1.215936207334297, 0.084569183763497]]),
+    ("Adamax", {'lr': 0.05, 'betas': (0.8, 0.9), 'weight_decay': 0.1, 'maximize': True},
+     [[0.250000000711238, -0.650000000092302, 1.150000000459559, 0.14999999915683], [0.107796049293461, -0.50377153781907, 0.989907499428246, 0.271369678567946], [-0.07362826057336, -0.314538424168664, 0.747074794845028, 0.423186423064039]]),
+    ("NAdam", {},
+     [[0.302112903525316, -0.702112903552759, 1.202112903534883, 0.097887096478329], [0.306595451842794, -0.706602490416272, 1.206615296434516, 0.093459443350671], [0.312773052477021, -0.712801839868641, 1.212853788476924, 0.087453988490429]]),
+    ("NAdam", {'lr': 0.05, 'betas': (0.8, 0.9), 'weight_decay': 0.1, 'momentum_decay': 0.01},
+     [[0.354766902025245, -0.754766902773201, 1.254766902231149, 0.045233098016439], [0.472705128145222, -0.879814869175234, 1.388258632328028, -0.007215074377705], [0.61404054699493, -1.050738638860703, 1.583852589358076, -0.002817480750696]]),
+    ("NAdam", {'lr': 0.05, 'weight_decay': 0.1, 'decoupled_weight_decay': True},
+     [[0.351322588132887, -0.74932258881898, 1.246822588372081, 0.046677411958227], [0.450192015671577, -0.847390882193824, 1.344168964767296, -0.002532009079208], [0.569597265524446, -0.977119750777242, 1.482992883272681, -0.006057008567749]]),
+    ("RAdam", {},
+     [[0.300673, -0.705347, 1.200968, 0.099397], [0.302689436642472, -0.721326322104717, 1.203875998776158, 0.097599776350783], [0.303457937583003, -0.726728335004049, 1.204944080312972, 0.096907750243297]]),
+    ("RAdam", {'lr': 0.05, 'betas': (0.8, 0.9), 'weight_decay': 0.1},
+     [[0.33215, -0.96385, 1.2424, 0.06935], [0.421467988970775, -1.601023615435452, 1.378247353445882, 0.007453856846387], [0.495535768236893, -1.806461553058264, 1.47639195382345, -0.022415959332817]]),
+    ("RAdam", {'lr': 0.05, 'weight_decay': 0.1, 'decoupled_weight_decay': True},
+     [[0.33215, -0.96385, 1.2424, 0.06935], [0.421547809314942, -1.608121403170616, 1.377004812843439, 0.005870874786566], [0.446961638335876, -1.756634379798915, 1.408149489007543, -0.009503528858427]]),
+]
+
+
+@pytest.mark.parametrize("name, options, expected", TORCH_TRAJECTORIES,
+                         ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(TORCH_TRAJECTORIES)])
+def test_adam_variants_and_adadelta_follow_pytorch(name, options, expected):
+    c = ac.tensor([0.5, 2.0, -1.0, 3.0], dtype="float64")
+    t = ac.tensor([1.0, -2.0, 0.5, 0.0], dtype="float64")
+    p = nn.Parameter(ac.tensor([0.3, -0.7, 1.2, 0.1], dtype="float64"))
+    opt = getattr(optim, name)([p], **options)
+    seen = []
+    for step in range(8):
+        opt.zero_grad()
+        loss = (c * (p - t) ** 2).sum() + (p ** 3).sum() * 0.1
+        loss.backward()
+        opt.step()
+        if step in (0, 3, 7):
+            seen.append(p.detach().numpy().copy())
+    np.testing.assert_allclose(seen, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_adam_variants_defaults_state_and_errors():
+    p = param(1.0, 2.0)
+    assert optim.Adadelta([p]).defaults == dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0,
+                                                maximize=False)
+    assert optim.Adamax([p]).defaults["lr"] == 2e-3
+    nadam = optim.NAdam([p])
+    assert (nadam.defaults["lr"], nadam.defaults["momentum_decay"]) == (2e-3, 4e-3)
+    assert optim.RAdam([p]).defaults["lr"] == 1e-3
+    p.grad = ac.tensor([0.5, -1.0], dtype="float64")
+    nadam.step()
+    # PyTorch's state names, so state dicts carry over
+    assert set(nadam.state[p]) == {"step", "mu_product", "exp_avg", "exp_avg_sq"}
+    q = param(1.0, 2.0)
+    again = optim.NAdam([q])
+    again.load_state_dict(nadam.state_dict())
+    assert again.state[q]["mu_product"] == nadam.state[p]["mu_product"]
+    with pytest.raises(ValueError, match=r"Adadelta: invalid rho 1.5"):
+        optim.Adadelta([p], rho=1.5)
+    with pytest.raises(ValueError, match=r"Adamax: invalid beta parameter at index 1"):
+        optim.Adamax([p], betas=(0.9, 1.0))
+    with pytest.raises(ValueError, match=r"NAdam: invalid momentum_decay -1"):
+        optim.NAdam([p], momentum_decay=-1)
+    with pytest.raises(ValueError, match=r"RAdam: invalid eps -1"):
+        optim.RAdam([p], eps=-1)
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: optim.Adadelta(p, lr=math.nan), lambda p: optim.Adadelta(p, rho=math.inf),
+    lambda p: optim.Adamax(p, eps=math.inf), lambda p: optim.Adamax(p, betas=(math.nan, 0.9)),
+    lambda p: optim.NAdam(p, momentum_decay=math.nan), lambda p: optim.NAdam(p, lr=-1.0),
+    lambda p: optim.RAdam(p, weight_decay=math.inf), lambda p: optim.RAdam(p, betas=(0.9, 1.0)),
+])
+def test_adam_variants_refuse_nan_inf_and_out_of_range_hyperparameters(make):
+    with pytest.raises(ValueError, match="invalid"):
+        make([param(1.0)])
 
 
 # ---- the Optimizer API -------------------------------------------------------------------------

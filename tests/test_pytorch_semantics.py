@@ -5,7 +5,6 @@ counter, PyTorch's indexing rules, dtype promotion and edge cases of reductions.
 Every expected number below was computed with PyTorch 2.13 (float64) and written in by hand."""
 
 import math
-import warnings
 
 import numpy as np
 import pytest

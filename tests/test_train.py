@@ -174,3 +174,103 @@ def test_plots_write_pngs(tmp_path):
         plots.plot_confusion_matrix(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="conv weight"):
         plots.plot_filters(np.zeros((3, 3)))
+
+
+# ---- resume is all or nothing; the best file and metrics.csv survive interrupts (issue 12) ----
+
+def _state(trainer):
+    return (weights(trainer.model), {k: v for k, v in trainer.optimizer.param_groups[0].items()
+                                     if k != "params"},
+            dict(trainer.scheduler.state_dict()), list(trainer.history.rows))
+
+
+def test_resume_with_another_optimiser_type_is_refused_and_changes_nothing(tmp_path):
+    make(tmp_path).fit(*loaders(), epochs=2)
+    other = make(tmp_path)
+    other.optimizer = optim.Adam(other.model.parameters(), lr=0.01)
+    other.scheduler = optim.lr_scheduler.StepLR(other.optimizer, 4, 0.5)
+    before = _state(other)
+    with pytest.raises(ValueError, match="trained with SGD, this Trainer has Adam"):
+        other.fit(*loaders(), epochs=3, resume=True)
+    after = _state(other)
+    for k, v in before[0].items():
+        np.testing.assert_array_equal(after[0][k], v)
+    assert after[1:] == before[1:] and other.optimizer.state == {}
+
+
+def test_resume_that_fails_on_the_optimiser_restores_the_model(tmp_path):
+    make(tmp_path).fit(*loaders(), epochs=2)
+    state = ac.load(tmp_path / CHECKPOINT)
+    # a checkpoint whose optimiser lists another number of parameters (an old or edited file)
+    state["optimizer"]["param_groups"][0]["params"] = [0, 1]
+    state["optimizer"]["state"] = {}
+    ac.save(state, tmp_path / CHECKPOINT)
+    fresh = make(tmp_path)
+    before = _state(fresh)
+    with pytest.raises(ValueError, match="parameter group 0 has 2 parameters"):
+        fresh.resume()
+    after = _state(fresh)
+    for k, v in before[0].items():                   # the model had been loaded: rolled back
+        np.testing.assert_array_equal(after[0][k], v)
+    assert after[1:] == before[1:] and fresh.history.rows == []
+
+
+def test_resume_with_another_scheduler_or_none_is_refused(tmp_path):
+    make(tmp_path).fit(*loaders(), epochs=2)
+    other = make(tmp_path)
+    other.scheduler = optim.lr_scheduler.CosineAnnealingLR(other.optimizer, T_max=5)
+    with pytest.raises(ValueError, match="StepLR.*this Trainer has a CosineAnnealingLR"):
+        other.resume()
+    other.scheduler = None
+    with pytest.raises(ValueError, match="has a StepLR, this Trainer has none"):
+        other.resume()
+    assert other.history.rows == []
+
+
+def test_an_interrupt_between_the_two_saves_leaves_no_disagreement(tmp_path, monkeypatch):
+    import autograd_cnn.train as train_module
+    real_save = train_module.save
+
+    def save_then_die_before_best(obj, path):
+        if path.name == BEST and obj["epoch"] == 2:
+            raise KeyboardInterrupt                  # the checkpoint of epoch 2 is written
+        return real_save(obj, path)
+
+    monkeypatch.setattr(train_module, "save", save_then_die_before_best)
+    trainer = make(tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit(*loaders(), epochs=4)
+    monkeypatch.setattr(train_module, "save", real_save)
+    checkpoint = ac.load(tmp_path / CHECKPOINT)
+    assert checkpoint["epoch"] == checkpoint["best_epoch"] == 2
+    assert ac.load(tmp_path / BEST)["epoch"] == 1    # the two files disagree on disk ...
+    resumed = make(tmp_path)
+    resumed.resume()                                 # ... until the run is picked up again
+    best = ac.load(tmp_path / BEST)
+    assert best["epoch"] == resumed.best_epoch == 2
+    for k, v in checkpoint["model"].items():
+        np.testing.assert_array_equal(best["model"][k], v)
+
+
+def test_metrics_csv_gets_each_row_as_the_epoch_ends(tmp_path):
+    csv = tmp_path / "metrics.csv"
+    seen = []
+    trainer = make(tmp_path, metrics_csv=csv)
+    original = trainer.train_epoch
+
+    def watch(loader, epoch):
+        seen.append(csv.read_text().splitlines() if csv.exists() else [])
+        if epoch == 3:
+            raise KeyboardInterrupt                  # killed in the fourth epoch
+        return original(loader, epoch)
+
+    trainer.train_epoch = watch
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit(*loaders(), epochs=6)
+    assert [len(lines) for lines in seen] == [0, 2, 3, 4]   # header + one row per epoch
+    assert seen[1][0].startswith("epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr")
+    assert len(csv.read_text().splitlines()) == 4
+    resumed = make(tmp_path, metrics_csv=csv)
+    resumed.fit(*loaders(), epochs=6, resume=True)
+    lines = csv.read_text().splitlines()
+    assert [line.split(",")[0] for line in lines[1:]] == ["1", "2", "3", "4", "5", "6"]

@@ -101,9 +101,16 @@ def test_random_crop_with_padding_by_hand():
 
 def test_random_crop_pad_if_needed_and_errors():
     x = image(1, 3, 3)
-    out = T.RandomCrop(5, pad_if_needed=True, generator=0)(x)
-    assert out.shape == (1, 5, 5)
-    np.testing.assert_array_equal(out[:, 1:4, 1:4], x)             # centred, 1 pixel each side
+    # torchvision pads the missing 2 pixels on *both* sides (7x7), then crops at random
+    seen = set()
+    for seed in range(100):
+        out = T.RandomCrop(5, pad_if_needed=True, generator=seed)(x)
+        assert out.shape == (1, 5, 5)
+        r, c = np.argwhere(out[0] == x[0, 0, 0])[0]
+        np.testing.assert_array_equal(out[:, r:r + 3, c:c + 3], x)  # x is inside, zeros around
+        assert out.sum() == pytest.approx(x.sum(), rel=1e-6)
+        seen.add((r, c))
+    assert seen == {(i, j) for i in range(3) for j in range(3)}
     with pytest.raises(ValueError, match="larger than the"):
         T.RandomCrop(5)(x)
     with pytest.raises(ValueError, match="non-negative"):
@@ -127,7 +134,7 @@ def test_resize_by_hand_constant_and_range():
     for size in [(3, 3), (11, 13), (5, 20), 1]:
         out = T.Resize(size)(const)
         np.testing.assert_allclose(out, 0.3, rtol=1e-6)
-    out = T.Resize(17)(image())
+    out = T.Resize((17, 17))(image())
     assert out.shape == (3, 17, 17) and out.min() >= 0 and out.max() <= 1
 
 
@@ -181,7 +188,11 @@ def test_pad_and_center_crop_by_hand():
     np.testing.assert_array_equal(T.Pad(1, padding_mode="reflect")(x)[0, 0], [4, 3, 4, 3])
     y = np.arange(25, dtype=np.float32).reshape(1, 5, 5)
     np.testing.assert_array_equal(T.CenterCrop(3)(y), y[:, 1:4, 1:4])
-    np.testing.assert_array_equal(T.CenterCrop((2, 4))(y), y[:, 1:3, 0:4])
+    # torchvision's offsets are round((H - h) / 2): (5 - 2) / 2 = 1.5 rounds to 2 (half to even)
+    np.testing.assert_array_equal(T.CenterCrop((2, 4))(y), y[:, 2:4, 0:4])
+    # a window larger than the image pads with zeros first (odd pixel right / bottom)
+    np.testing.assert_array_equal(T.CenterCrop((2, 3))(np.ones((1, 1, 1), np.float32)),
+                                  [[[0, 1, 0], [0, 0, 0]]])
 
 
 def test_affine_identity_rotation_and_translation_by_hand():
@@ -271,9 +282,9 @@ def test_noise_blur_channel_shift_by_hand():
 
 def test_to_array_and_compose():
     from PIL import Image
-    hwc = np.arange(24, dtype=np.uint8).reshape(2, 4, 3)
+    hwc = np.arange(90, dtype=np.uint8).reshape(5, 6, 3)
     out = T.ToArray()(hwc)
-    assert out.shape == (3, 2, 4) and out.dtype == np.float32
+    assert out.shape == (3, 5, 6) and out.dtype == np.float32
     np.testing.assert_allclose(out[:, 1, 2], hwc[1, 2] / 255)
     pil = Image.fromarray(np.array([[0, 255], [51, 102]], np.uint8))
     np.testing.assert_allclose(T.ToArray()(pil), [[[0, 1], [0.2, 0.4]]], rtol=1e-6)
@@ -321,8 +332,6 @@ def test_transform_errors():
         T.Compose([T.Pad(1), 3])
     with pytest.raises(ValueError, match="reflect padding"):
         T.Pad(3, padding_mode="reflect")(np.zeros((1, 2, 2), np.float32))
-    with pytest.raises(ValueError, match="larger than the image"):
-        T.CenterCrop(5)(np.zeros((1, 2, 2), np.float32))
 
 
 def test_transforms_in_a_dataloader_are_seeded_per_epoch():
@@ -372,3 +381,260 @@ def test_warp_affine_matches_per_pixel_reference():
         m = image_ops.affine_matrix(center=(2.5, 2.0), **params)
         np.testing.assert_allclose(image_ops.warp_affine(x, m, fill=0.25),
                                    reference_warp(x, m, 0.25), atol=1e-6)
+
+
+# ---- torchvision's conversions: ToTensor, ToArray, ToPILImage ---------------------------------
+
+def test_to_tensor_follows_torchvision():
+    from PIL import Image
+    rgb = np.arange(5 * 6 * 3, dtype=np.uint8).reshape(5, 6, 3)
+    out = T.ToTensor()(Image.fromarray(rgb))
+    assert isinstance(out, ac.Tensor) and out.shape == (3, 5, 6) and out.dtype == np.float32
+    np.testing.assert_allclose(out.numpy(), rgb.transpose(2, 0, 1) / np.float32(255))
+    np.testing.assert_array_equal(T.ToTensor()(rgb).numpy(), out.numpy())      # HWC uint8
+    grey = T.ToTensor()(np.array([[0, 255], [51, 102]], np.uint8))             # (H, W)
+    np.testing.assert_allclose(grey.numpy(), [[[0, 1], [0.2, 0.4]]], rtol=1e-6)
+    # PIL modes as torchvision reads them: '1' -> 0/1, 'I' int32 and 'F' float32 unscaled
+    bits = T.ToTensor()(Image.fromarray(np.array([[0, 255]], np.uint8)).convert("1"))
+    np.testing.assert_array_equal(bits.numpy(), [[[0.0, 1.0]]])
+    wide = T.ToTensor()(Image.fromarray(np.array([[0, 70000]], np.int32)))
+    assert wide.dtype == np.int32 and wide.numpy().tolist() == [[[0, 70000]]]
+    flt = T.ToTensor()(Image.fromarray(np.array([[0.5, 3.0]], np.float32)))
+    assert flt.dtype == np.float32 and flt.numpy().tolist() == [[[0.5, 3.0]]]
+    # a float (H, W, C) array is transposed but neither scaled nor cast, as in torchvision
+    hwc = np.random.default_rng(0).random((5, 6, 3)) * 7
+    f = T.ToTensor()(hwc)
+    assert f.dtype == np.float64
+    np.testing.assert_array_equal(f.numpy(), hwc.transpose(2, 0, 1))
+
+
+def test_to_tensor_keeps_a_channels_first_sample_and_refuses_tensors():
+    # issue 11: the project's own MNIST sample (1, 28, 28) float must not become (28, 1, 28)
+    sample = np.random.default_rng(0).random((1, 28, 28), dtype=np.float32)
+    out = T.ToTensor()(sample)
+    assert out.shape == (1, 28, 28)
+    np.testing.assert_array_equal(out.numpy(), sample)
+    with pytest.raises(TypeError, match="ToTensor: pic should be a PIL image or a numpy array, "
+                                        "got a Tensor"):
+        T.ToTensor()(ac.zeros(1, 4, 4))
+    with pytest.raises(ValueError, match="2 or 3 dimensional.*got 4 dimensions"):
+        T.ToTensor()(np.zeros((1, 1, 4, 4), np.uint8))
+    with pytest.raises(TypeError, match="got list"):
+        T.ToTensor()([[0]])
+
+
+def test_to_array_refuses_what_it_cannot_read_unambiguously():
+    chw = np.random.default_rng(0).random((1, 28, 28), dtype=np.float32)
+    np.testing.assert_array_equal(T.ToArray()(chw), chw)                 # not (28, 1, 28)
+    hwc = np.random.default_rng(1).random((28, 28, 3), dtype=np.float32)
+    np.testing.assert_array_equal(T.ToArray()(hwc), hwc.transpose(2, 0, 1))
+    with pytest.raises(ValueError, match=r"cannot tell whether an array of shape \(3, 8, 3\) is "
+                                         r"\(H, W, C\) or \(C, H, W\).*layout='HWC'"):
+        T.ToArray()(np.zeros((3, 8, 3), np.float32))
+    with pytest.raises(ValueError, match=r"shape \(8, 8, 8\)"):
+        T.ToArray()(np.zeros((8, 8, 8), np.float32))
+    ambiguous = np.arange(36, dtype=np.uint8).reshape(3, 4, 3)
+    assert T.ToArray(layout="HWC")(ambiguous).shape == (3, 3, 4)
+    np.testing.assert_allclose(T.ToArray(layout="CHW")(ambiguous), ambiguous / 255, rtol=1e-6)
+    with pytest.raises(ValueError, match="layout must be"):
+        T.ToArray(layout="NHWC")
+
+
+def test_to_pil_image_round_trip_and_errors():
+    from PIL import Image
+    rgb = np.arange(4 * 5 * 3, dtype=np.uint8).reshape(4, 5, 3) * 4
+    img = Image.fromarray(rgb)
+    back = T.ToPILImage()(T.ToTensor()(img))
+    assert back.mode == "RGB" and np.array_equal(np.asarray(back), rgb)
+    assert T.ToPILImage()(ac.tensor([[[0.5, 1.0]]])).mode == "L"
+    # a float Tensor is multiplied by 255 and truncated, as torchvision's mul(255).byte()
+    assert np.asarray(T.ToPILImage()(ac.tensor([[[0.999, 0.5]]]))).tolist() == [[254, 127]]
+    with pytest.raises(ValueError, match="more than 4 channels"):
+        T.ToPILImage()(ac.zeros(5, 2, 2))
+    with pytest.raises(TypeError, match="Tensor or numpy array"):
+        T.ToPILImage()([0])
+
+
+# ---- PIL images in, PIL images out (torchvision's Pillow calls) ------------------------------
+
+def pil_rgb(h=6, w=9, seed=0):
+    from PIL import Image
+    return Image.fromarray(np.random.default_rng(seed).integers(0, 256, (h, w, 3), np.uint8))
+
+
+def test_resize_int_resizes_the_shorter_side():
+    from PIL import Image
+    img = pil_rgb(6, 9)
+    out = T.Resize(4)(img)                          # h = 6 is shorter: (4, int(4 * 9 / 6) = 6)
+    assert isinstance(out, Image.Image) and out.size == (6, 4)
+    assert np.array_equal(np.asarray(out), np.asarray(img.resize((6, 4), Image.BILINEAR)))
+    assert T.Resize(6)(img) is img                  # already that size: returned as it is
+    assert T.Resize((3, 5))(img).size == (5, 3)     # (h, w) exactly
+    assert T.Resize([4])(img).size == (6, 4)        # a one-element list is the shorter side
+    tall = np.zeros((1, 10, 4), np.float32)
+    assert T.Resize(2)(tall).shape == (1, 5, 2)     # w = 4 shorter: (int(2 * 10 / 4), 2)
+    assert T.Resize(3)(np.zeros((2, 1, 7, 9), np.float32)).shape == (2, 1, 3, 3)  # a batch
+    assert T.Resize(4, max_size=5)(np.zeros((1, 4, 8), np.float32)).shape == (1, 2, 5)
+    t = T.Resize(2)(ac.zeros(1, 4, 6))              # a Tensor stays a Tensor
+    assert isinstance(t, ac.Tensor) and t.shape == (1, 2, 3)
+    assert T.Resize(3, interpolation=T.InterpolationMode.NEAREST)(img).size == (4, 3)
+    with pytest.raises(ValueError, match="bilinearly only"):
+        T.Resize(3, interpolation="nearest")(tall)
+    with pytest.raises(ValueError, match="max_size = 4 must be strictly greater"):
+        T.Resize(4, max_size=4)
+    assert T.Resize((4, 4)).resizes and not T.Resize(4).resizes
+
+
+def test_spatial_transforms_on_pil_images_match_pillow():
+    from PIL import Image
+    img = pil_rgb(6, 9)
+    a = np.asarray(img)
+    crop = T.CenterCrop(4)(img)
+    assert isinstance(crop, Image.Image) and np.array_equal(np.asarray(crop), a[1:5, 2:6])
+    padded = T.CenterCrop((8, 9))(img)                         # larger: zeros above and below
+    assert padded.size == (9, 8) and np.asarray(padded)[0].max() == 0
+    assert np.array_equal(np.asarray(padded)[1:7], a)
+    flipped = T.RandomHorizontalFlip(1.0)(img)
+    assert np.array_equal(np.asarray(flipped), a[:, ::-1])
+    assert np.array_equal(np.asarray(T.RandomVerticalFlip(1.0)(img)), a[::-1])
+    assert T.RandomHorizontalFlip(0.0)(img) is img
+    pad = T.Pad((1, 2), fill=7)(img)
+    assert pad.size == (11, 10) and np.asarray(pad)[0, 0].tolist() == [7, 7, 7]
+    assert np.array_equal(np.asarray(T.Pad(2, padding_mode="reflect")(img)),
+                          np.pad(a, ((2, 2), (2, 2), (0, 0)), mode="reflect"))
+    rc = T.RandomCrop(4, padding=1, generator=0)(img)
+    assert isinstance(rc, Image.Image) and rc.size == (4, 4)
+    grey = T.Grayscale()(img)
+    assert grey.mode == "L" and np.array_equal(np.asarray(grey), np.asarray(img.convert("L")))
+    assert T.Grayscale(3)(img).mode == "RGB"
+    # a transform without a Pillow path goes through floats and back to 8 bits
+    jitter = T.ColorJitter(brightness=(1.0, 1.0), generator=0)(img)
+    assert isinstance(jitter, Image.Image) and np.array_equal(np.asarray(jitter), a)
+    with pytest.raises(TypeError, match=r"Normalize: .*got a PIL image; put ToTensor\(\) before"):
+        T.Normalize([0.5] * 3, [0.5] * 3)(img)
+
+
+def test_the_imagenet_pipeline_of_the_tutorials():
+    tf = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(),
+                    T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+    out = tf(pil_rgb(300, 400))
+    assert isinstance(out, ac.Tensor) and out.shape == (3, 224, 224) and out.dtype == np.float32
+    assert out.unsqueeze(0).shape == (1, 3, 224, 224)             # a batch of one, as scripts do
+    train_tf = T.Compose([T.RandomResizedCrop(32), T.RandomHorizontalFlip(), T.ToTensor()])
+    assert train_tf(pil_rgb(40, 50)).shape == (3, 32, 32)
+
+
+def test_random_resized_crop_params_and_fallback():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        top, left, h, w = T.RandomResizedCrop.get_params(20, 30, (0.08, 1.0), (3 / 4, 4 / 3), rng)
+        assert 0 <= top <= 20 - h and 0 <= left <= 30 - w and h > 0 and w > 0
+    # scale 1 and ratio 1 on a 4x8 image: a 6x6 window never fits, so the fallback crops
+    # the centre with the ratio clamped to 1: (top, left, h, w) = (0, 2, 4, 4)
+    assert T.RandomResizedCrop.get_params(4, 8, (1.0, 1.0), (1.0, 1.0), rng) == (0, 2, 4, 4)
+    x = image(3, 12, 16)
+    t = T.RandomResizedCrop((5, 7), scale=(0.5, 1.0), generator=3)
+    assert t(x).shape == (3, 5, 7)
+    np.testing.assert_array_equal(T.RandomResizedCrop(6, generator=1)(x),
+                                  T.RandomResizedCrop(6, generator=1)(x))
+    full = T.RandomResizedCrop((12, 16), scale=(1.0, 1.0), ratio=(4 / 3, 4 / 3), generator=0)
+    np.testing.assert_allclose(full(x), x, rtol=1e-6)            # the whole image, unresized
+    with pytest.raises(ValueError, match=r"scale should be of kind \(min, max\)"):
+        T.RandomResizedCrop(8, scale=(1.0, 0.5))
+
+
+def test_grayscale_on_arrays_uses_torchvisions_weights():
+    x = image(3, 2, 2)
+    g = T.Grayscale()(x)
+    np.testing.assert_allclose(g[0], 0.2989 * x[0] + 0.587 * x[1] + 0.114 * x[2], rtol=1e-6)
+    assert T.Grayscale(3)(x).shape == (3, 2, 2)
+    np.testing.assert_array_equal(T.Grayscale()(x[:1]), x[:1])
+    assert T.RandomGrayscale(1.0, generator=0)(x).shape == (3, 2, 2)
+    with pytest.raises(ValueError, match="1 or 3 channels, got 2"):
+        T.Grayscale()(image(2, 2, 2))
+    with pytest.raises(ValueError, match="either 1 or 3"):
+        T.Grayscale(2)
+
+
+def test_lambda_and_tensors_through_compose():
+    tf = T.Compose([T.Lambda(lambda t: t * 2), T.Pad(1)])
+    out = tf(ac.ones(1, 2, 2))
+    assert isinstance(out, ac.Tensor) and out.shape == (1, 4, 4) and float(out.sum()) == 8.0
+    with pytest.raises(TypeError, match="Lambda: expected a callable"):
+        T.Lambda(3)
+
+
+def test_to_tensor_on_the_projects_mnist_samples_in_a_loader():
+    # issue 11's silent bug: an MLP on ToArray/ToTensor output trained on transposed images
+    images = np.random.default_rng(0).integers(0, 256, (10, 1, 28, 28), dtype=np.uint8)
+    ds = ArrayDataset(images, np.arange(10) % 10)             # samples (1, 28, 28) float32
+    for tf in (T.ToTensor(), T.ToArray(), T.Compose([T.ToTensor(), T.Normalize([0.5], [0.5])])):
+        x, _ = next(iter(DataLoader(ds, batch_size=4, transform=tf, seed=0)))
+        assert x.shape == (4, 1, 28, 28)
+    x, _ = next(iter(DataLoader(ds, batch_size=2, transform=T.ToTensor(), seed=0)))
+    np.testing.assert_allclose(x.numpy(), images[:2] / 255, rtol=1e-6)
+
+
+def test_normalize_inplace_is_accepted_and_copies():
+    x = np.ones((1, 2, 2), np.float32)
+    out = T.Normalize([0.5], [0.5], inplace=True)(x)
+    np.testing.assert_array_equal(out, 1.0)
+    np.testing.assert_array_equal(x, 1.0)                     # a difference from torchvision
+
+
+def test_random_apply_choice_order():
+    x = image(1, 3, 3)
+    flip = T.RandomHorizontalFlip(1.0)
+    np.testing.assert_array_equal(T.RandomApply([flip], p=1.0, generator=0)(x), x[..., ::-1])
+    assert T.RandomApply([flip], p=0.0, generator=0)(x) is x
+    img = pil_rgb(4, 5)
+    assert T.RandomApply([T.Grayscale(3)], p=1.0, generator=0)(img).mode == "RGB"   # PIL too
+    outs = {T.RandomChoice([T.Pad(1), T.Pad(2)], generator=s)(x).shape for s in range(20)}
+    assert outs == {(1, 5, 5), (1, 7, 7)}
+    assert T.RandomChoice([T.Pad(1), T.Pad(2)], p=[0, 1], generator=0)(x).shape == (1, 7, 7)
+    both = T.RandomOrder([T.Pad(1), T.CenterCrop(3)], generator=0)
+    assert {both(x, rng=np.random.default_rng(s)).shape for s in range(20)} == {(1, 3, 3),
+                                                                                (1, 5, 5)}
+    with pytest.raises(ValueError, match="RandomChoice: p must be 2 non-negative weights"):
+        T.RandomChoice([flip, flip], p=[1])
+    with pytest.raises(TypeError, match="RandomApply: item 0 is not callable"):
+        T.RandomApply([3])
+
+
+def test_pil_to_tensor_and_convert_image_dtype():
+    img = pil_rgb(2, 3)
+    t = T.PILToTensor()(img)
+    assert t.dtype == np.uint8 and t.shape == (3, 2, 3)
+    np.testing.assert_array_equal(t.numpy(), np.asarray(img).transpose(2, 0, 1))
+    f = T.ConvertImageDtype(np.float32)(t)
+    np.testing.assert_allclose(f.numpy(), t.numpy() / 255, rtol=1e-6)
+    # torchvision's values: float -> uint8 multiplies by 255.999, int16 -> uint8 shifts 8 bits
+    back = T.ConvertImageDtype(np.uint8)(ac.tensor([[[0.0, 0.5, 1.0]]]))
+    assert back.numpy().tolist() == [[[0, 127, 255]]]
+    assert T.ConvertImageDtype(np.uint8)(np.array([32767, 256], np.int16)).tolist() == [255, 2]
+    assert T.ConvertImageDtype(np.int16)(np.array([255], np.uint8)).tolist() == [255 * 128]
+    with pytest.raises(TypeError, match="cannot be performed safely"):
+        T.ConvertImageDtype(np.int32)(np.zeros(2, np.float32))
+    with pytest.raises(TypeError, match="PILToTensor: pic should be a PIL image"):
+        T.PILToTensor()(np.zeros((2, 2), np.uint8))
+
+
+def test_random_erasing():
+    x = np.ones((3, 20, 20), np.float32)
+    out = T.RandomErasing(p=1.0, generator=0)(x)
+    erased = out[0] == 0
+    rows, cols = np.nonzero(erased)
+    # one axis-aligned rectangle, the same in every channel, within the scale bounds
+    assert erased.sum() == (np.ptp(rows) + 1) * (np.ptp(cols) + 1)
+    assert 0.02 * 400 * 0.5 <= erased.sum() <= 0.33 * 400 * 1.5
+    assert all(np.array_equal(out[c] == 0, erased) for c in range(3))
+    assert np.array_equal(x, np.ones_like(x))                    # the input is untouched
+    coloured = T.RandomErasing(p=1.0, value=(0.1, 0.2, 0.3), generator=1)(x)
+    assert set(np.unique(coloured[2])) == {np.float32(0.3), np.float32(1.0)}
+    noisy = T.RandomErasing(p=1.0, value="random", generator=2)(x)
+    assert (noisy != 1).sum() > 0
+    np.testing.assert_array_equal(T.RandomErasing(p=0.0)(x), x)
+    with pytest.raises(TypeError, match="RandomErasing: expected an array or Tensor"):
+        T.RandomErasing()(pil_rgb())
+    with pytest.raises(ValueError, match="value has 2 entries but the image has 3 channels"):
+        T.RandomErasing(p=1.0, value=(0, 0), generator=0)(x)

@@ -41,7 +41,7 @@ def digits_path() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError(
             "digits(): the digits data ships inside scikit-learn, which is not installed; "
-            "install it with `pip install scikit-learn` (or `pip install 'autograd_cnn[extras]'`)")
+            "install it with `pip install scikit-learn` (a dependency of autograd_cnn)")
     path = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / "digits.csv.gz"
     if not path.is_file():
         raise FileNotFoundError(f"digits(): scikit-learn is installed but {path} is missing; "

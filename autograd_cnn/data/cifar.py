@@ -8,20 +8,29 @@ The binary format is a flat sequence of records, no header:
     CIFAR-100: 1 coarse label byte (0..19), 1 fine (0..99) + 3072 pixel bytes
 
 with the pixels as 1024 red, then 1024 green, then 1024 blue bytes, each a 32x32 image in row
-order: exactly (3, 32, 32) in C order. The pickled "python version" is never read (unpickling
-a downloaded file can run arbitrary code); it is recognised and refused with a pointer to the
-binary version.
+order: exactly (3, 32, 32) in C order.
+
+The "python version" (``cifar-10-batches-py``, what torchvision reads) is a pickle of a dict
+{'data': uint8 array (N, 3072), 'labels': [int] (or 'fine_labels' / 'coarse_labels')}. A pickle
+can run any code when it is loaded, so ``read_cifar_python`` unpickles with a restricted
+unpickler that admits only what such a batch contains: numpy's array and dtype reconstruction
+and ``_codecs.encode`` (which Python 2/3 pickles use for byte strings). Anything else is refused
+before it is called. ``CIFAR10`` here reads the binary version; ``autograd_cnn.vision.datasets``
+reads the python version with torchvision's folder layout.
 """
 
 from __future__ import annotations
 
+import codecs
+import io
+import pickle
 from pathlib import Path
 
 import numpy as np
 
 from .dataset import ArrayDataset
 
-__all__ = ["read_cifar_binary", "CIFAR10", "CIFAR100", "CIFAR10_CLASSES"]
+__all__ = ["read_cifar_binary", "read_cifar_python", "CIFAR10", "CIFAR100", "CIFAR10_CLASSES"]
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
                    "ship", "truck"]
@@ -74,6 +83,70 @@ def read_cifar_binary(path, label_bytes: int = 1, num_classes=(10,)) -> tuple[np
                              f"{'CIFAR-10' if label_bytes == 1 else 'CIFAR-100'} binary batch")
     images = table[:, label_bytes:].reshape(-1, 3, 32, 32).copy()     # R, G, B planes = (3, 32, 32)
     return images, labels
+
+
+def _encode_latin1(text, encoding="latin1"):
+    """``_codecs.encode`` as CIFAR pickles use it: a byte string stored as latin-1 text."""
+    if not isinstance(text, str) or encoding.lower().replace("-", "") != "latin1":
+        raise pickle.UnpicklingError("_codecs.encode is allowed only as str -> latin-1 bytes")
+    return codecs.encode(text, "latin1")
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """Admits only the globals a pickled CIFAR batch names; any other is refused unresolved."""
+
+    _ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"), ("numpy", "dtype"),
+        ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+    }
+
+    def find_class(self, module, name):
+        if (module, name) == ("_codecs", "encode"):
+            return _encode_latin1
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"global {module}.{name} is not allowed in a CIFAR batch")
+
+
+def read_cifar_python(path, label_key: str = "labels") -> tuple[np.ndarray, np.ndarray, dict]:
+    """(images (N, 3, 32, 32) uint8, labels (N,) int64, the whole dict) from one batch file of
+    the python version (data_batch_1, test_batch, train, test, ...), unpickled safely. Also
+    reads the meta files (batches.meta, meta): then images and labels are None."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b" or (len(raw) > 262 and raw[257:262] == b"ustar"):
+        raise ValueError(f"{path}: not a CIFAR python batch: the file is an archive; extract it "
+                         "first: tar xzf cifar-10-python.tar.gz")
+    try:
+        entry = _CifarUnpickler(io.BytesIO(raw), encoding="latin1").load()
+    except pickle.UnpicklingError as err:
+        raise ValueError(f"{path}: refused to unpickle: {err}") from None
+    except Exception as err:                 # truncated, not a pickle, ...
+        raise ValueError(f"{path}: not a readable CIFAR python batch ({type(err).__name__}: "
+                         f"{err})") from None
+    if not isinstance(entry, dict):
+        raise ValueError(f"{path}: expected a pickled dict, found {type(entry).__name__}")
+    entry = {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in entry.items()}
+    if "data" not in entry:
+        return None, None, entry                        # a meta file
+    data = entry["data"]
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 \
+            or data.shape[1] != _PIXELS or len(data) == 0:
+        raise ValueError(f"{path}: 'data' must be a non-empty uint8 array (N, {_PIXELS}), found "
+                         f"{getattr(data, 'dtype', type(data).__name__)} of shape "
+                         f"{getattr(data, 'shape', None)}")
+    keys = [label_key] if label_key in entry else [k for k in ("labels", "fine_labels")
+                                                   if k in entry]
+    if not keys:
+        raise ValueError(f"{path}: no {label_key!r} entry (found keys {sorted(entry)})")
+    labels = np.asarray(entry[keys[0]])
+    if labels.shape != (len(data),) or labels.dtype.kind not in "iu":
+        raise ValueError(f"{path}: expected {len(data)} integer labels in {keys[0]!r}, found "
+                         f"shape {labels.shape} of {labels.dtype}")
+    return data.reshape(-1, 3, 32, 32), labels.astype(np.int64), entry
 
 
 def _folder(root: Path, subfolder: str, first_file: str) -> Path:

@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-__all__ = ["download", "download_mnist", "sha256sum", "ChecksumError", "MNIST_FILES",
+__all__ = ["download", "download_mnist", "sha256sum", "md5sum", "ChecksumError", "MNIST_FILES",
            "MNIST_MIRRORS"]
 
 _CHUNK = 1 << 16
@@ -25,35 +25,49 @@ class ChecksumError(ValueError):
     """The downloaded bytes do not have the expected SHA-256."""
 
 
-def sha256sum(path) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    h = hashlib.sha256()
+def sha256sum(path, algorithm: str = "sha256") -> str:
+    """Hex digest (SHA-256 unless ``algorithm`` says otherwise) of a file, read in chunks."""
+    h = hashlib.new(algorithm, usedforsecurity=False)   # a checksum, not security
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(_CHUNK), b""):
             h.update(chunk)
     return h.hexdigest()
 
 
+def md5sum(path) -> str:
+    """Hex MD5 of a file: the checksums torchvision publishes for its datasets are MD5."""
+    return sha256sum(path, "md5")
+
+
+def _check_digest(digest, length: int, name: str):
+    if digest is None:
+        return None
+    digest = digest.lower()
+    if len(digest) != length or any(c not in "0123456789abcdef" for c in digest):
+        raise ValueError(f"download: {name} must be {length} hex digits, got {digest!r}")
+    return digest
+
+
 def download(url: str, path, sha256: str | None = None, overwrite: bool = False,
-             timeout: float = 60.0, progress: bool = False) -> Path:
+             timeout: float = 60.0, progress: bool = False, md5: str | None = None) -> Path:
     """Fetch ``url`` into ``path`` and return the path.
 
     sha256:    expected hex digest; the file is kept only if it matches (ChecksumError otherwise).
     overwrite: fetch even if ``path`` exists. Without it, an existing file is kept when it matches
                ``sha256`` (or no checksum is given) and fetched again when it does not.
     progress:  show a tqdm progress bar.
+    md5:       expected hex MD5 (the checksums torchvision publishes), checked like sha256.
     """
     path = Path(path).expanduser()
-    if sha256 is not None:
-        sha256 = sha256.lower()
-        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-            raise ValueError(f"download: sha256 must be 64 hex digits, got {sha256!r}")
-    if path.is_file() and not overwrite and (sha256 is None or sha256sum(path) == sha256):
+    sha256 = _check_digest(sha256, 64, "sha256")
+    md5 = _check_digest(md5, 32, "md5")
+    if (path.is_file() and not overwrite and (sha256 is None or sha256sum(path) == sha256)
+            and (md5 is None or md5sum(path) == md5)):
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
-        h = hashlib.sha256()
+        h, h_md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
             total = resp.headers.get("Content-Length")
             bar = None
@@ -64,6 +78,7 @@ def download(url: str, path, sha256: str | None = None, overwrite: bool = False,
             try:
                 for chunk in iter(lambda: resp.read(_CHUNK), b""):
                     h.update(chunk)
+                    h_md5.update(chunk)
                     out.write(chunk)
                     if bar is not None:
                         bar.update(len(chunk))
@@ -73,6 +88,9 @@ def download(url: str, path, sha256: str | None = None, overwrite: bool = False,
         digest = h.hexdigest()
         if sha256 is not None and digest != sha256:
             raise ChecksumError(f"download: {url} has SHA-256 {digest}, expected {sha256}; "
+                                f"the file was not saved to {path}")
+        if md5 is not None and h_md5.hexdigest() != md5:
+            raise ChecksumError(f"download: {url} has MD5 {h_md5.hexdigest()}, expected {md5}; "
                                 f"the file was not saved to {path}")
         os.replace(tmp, path)
     except BaseException:

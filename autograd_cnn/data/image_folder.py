@@ -17,6 +17,7 @@ import numpy as np
 
 from . import image_ops
 from .dataset import ArrayDataset, Dataset, _check_index
+from .pil import open_image, pillow
 from .transforms import Compose, Transform, apply_transform
 
 __all__ = ["ImageFolder", "IMG_EXTENSIONS"]
@@ -30,12 +31,8 @@ _WIDE_GREY = {"I": 65535.0, "I;16": 65535.0, "I;16B": 65535.0, "I;16L": 65535.0,
 
 
 def _pillow():
-    try:
-        from PIL import Image
-    except ImportError:
-        raise ModuleNotFoundError("ImageFolder reads images with Pillow, which is not installed: "
-                                  "pip install pillow (or pip install 'autograd_cnn[extras]')") from None
-    return Image
+    """``PIL.Image``, or a ModuleNotFoundError saying how to install Pillow."""
+    return pillow()
 
 
 def _has_resize(transform) -> bool:
@@ -79,7 +76,7 @@ class ImageFolder(Dataset):
 
     def __init__(self, root, transform=None, size=None, mode: str | None = None,
                  extensions=IMG_EXTENSIONS):
-        image_mod = _pillow()
+        _pillow()                                  # a clear error now if Pillow is missing
         root = Path(root).expanduser()
         if not root.is_dir():
             raise FileNotFoundError(f"ImageFolder: {root} is not a folder")
@@ -101,12 +98,9 @@ class ImageFolder(Dataset):
                 raise ValueError(f"ImageFolder: class folder {d} has no images (looked for files "
                                  f"ending in {', '.join(exts)})")
             for f in files:
-                try:
-                    with image_mod.open(f) as im:           # reads the header only
-                        sizes.setdefault((im.height, im.width), f)
-                        modes.add(im.mode)
-                except Exception as err:                    # Pillow raises many kinds
-                    raise ValueError(f"ImageFolder: cannot read image {f}: {err}") from None
+                with open_image(f, "ImageFolder") as im:    # the header only; pixel limit
+                    sizes.setdefault((im.height, im.width), f)
+                    modes.add(im.mode)
                 samples.append((f, label))
         if len(sizes) > 1 and self.size is None and not _has_resize(transform):
             (s1, f1), (s2, f2) = list(sizes.items())[:2]
@@ -127,17 +121,16 @@ class ImageFolder(Dataset):
     def load_image(self, index: int) -> np.ndarray:
         """Image ``index`` decoded as (C, H, W) float32 in [0, 1], resized to ``size`` if given."""
         path = self.samples[index][0]
-        image_mod = _pillow()
-        try:
-            with image_mod.open(path) as im:
+        with open_image(path, "ImageFolder") as im:
+            try:
                 if im.mode in _WIDE_GREY:        # 16-bit or float grey: keep the precision
                     arr = np.asarray(im, dtype=np.float32) / np.float32(_WIDE_GREY[im.mode])
                     if self.mode == "RGB":
                         arr = np.repeat(arr[:, :, None], 3, axis=2)
                 else:
                     arr = np.asarray(im.convert(self.mode), dtype=np.float32) / np.float32(255.0)
-        except Exception as err:
-            raise ValueError(f"ImageFolder: cannot decode image {path}: {err}") from None
+            except Exception as err:
+                raise ValueError(f"ImageFolder: cannot decode image {path}: {err}") from None
         x = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)       # (H, W, C) -> (C, H, W)
         if self.size is not None:
             x = image_ops.resize(x, self.size)

@@ -80,8 +80,8 @@ _PAD_MODES = {"constant": "constant", "edge": "edge", "reflect": "reflect", "sym
 
 
 def pad(x: np.ndarray, padding, fill: float = 0.0, mode: str = "constant") -> np.ndarray:
-    """Pad the last two axes. ``padding``: int (all sides), (ph, pw), or (left, top, right, bottom)
-    as in torchvision. ``mode``: 'constant' (with ``fill``), 'edge', 'reflect' (no edge repeat)
+    """Pad the last two axes. ``padding``: int (all sides), (pw, ph) = (left and right, top and
+    bottom), or (left, top, right, bottom), as in torchvision. ``mode``: 'constant' (with ``fill``), 'edge', 'reflect' (no edge repeat)
     or 'symmetric' (edge repeated). (..., H, W) -> (..., H + top + bottom, W + left + right)."""
     left, top, right, bottom = _padding4(padding)
     if mode not in _PAD_MODES:
@@ -104,14 +104,14 @@ def _padding4(padding) -> tuple[int, int, int, int]:
         if isinstance(padding, (tuple, list)) else None
     if vals is None or len(vals) not in (1, 2, 4) or not all(
             isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals):
-        raise TypeError(f"padding: expected an int, (ph, pw) or (left, top, right, bottom), "
-                        f"got {padding!r}")
+        raise TypeError("padding: expected an int, (left/right, top/bottom) or (left, top, "
+                        f"right, bottom), got {padding!r}")
     if any(v < 0 for v in vals):
         raise ValueError(f"padding: must be non-negative, got {padding!r}")
     if len(vals) == 1:
         return (int(vals[0]),) * 4
-    if len(vals) == 2:
-        ph, pw = vals
+    if len(vals) == 2:                       # torchvision: (left and right, top and bottom)
+        pw, ph = vals
         return int(pw), int(ph), int(pw), int(ph)
     return tuple(int(v) for v in vals)
 

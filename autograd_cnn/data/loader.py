@@ -9,13 +9,17 @@
 Order: the samples of epoch e are a permutation drawn from numpy's default_rng([seed, e]), so the
 same seed gives the same batches, every sample appears exactly once per epoch (the last batch is
 smaller unless ``drop_last``), and each epoch is shuffled differently but reproducibly. Random
-transforms given to the loader draw from default_rng([seed, e, 1]), so augmentation is
-reproducible per epoch too. Iterating advances the epoch by one when the first batch is taken
-(even a peek with ``next(iter(loader))``; a bare ``iter(loader)`` does not); ``set_epoch(k)``
-says which epoch the next iteration is, so a training loop that calls it every epoch is immune
-to extra iterations. Put random augmentation on the
-loader, not on the dataset: a dataset's own transform draws from its own generator, which knows
-nothing of epochs.
+transforms given to the loader draw from default_rng([seed, e, 1, b]) for batch b, so
+augmentation is reproducible per epoch too. Iterating advances the epoch by one when the first
+batch is taken (even a peek with ``next(iter(loader))``; a bare ``iter(loader)`` does not);
+``set_epoch(k)`` says which epoch the next iteration is, so a training loop that calls it every
+epoch is immune to extra iterations. Put random augmentation on the loader, not on the dataset:
+a dataset's own transform draws from its own generator, which knows nothing of epochs (and is
+copied as it is into every worker process).
+
+Worker processes (``num_workers=k``, see data/worker.py): batches are assembled in k processes
+and served in the same order, with the same values, as with ``num_workers=0``: the augmentation
+of batch b of epoch e draws from default_rng([seed, e, 1, b]) wherever it runs.
 
 Speed: a dataset with ``get_batch`` (TensorDataset, ArrayDataset, Subset of those) is batched by
 fancy-indexing its arrays, one numpy call per batch; others are read sample by sample and stacked.
@@ -23,6 +27,7 @@ fancy-indexing its arrays, one numpy call per batch; others are read sample by s
 
 from __future__ import annotations
 
+import multiprocessing
 import numbers
 
 import numpy as np
@@ -30,6 +35,7 @@ import numpy as np
 from ..random import resolve as _resolve_generator
 from ..tensor import Tensor
 from .transforms import apply_transform
+from .worker import WorkerPool, base_seed
 
 __all__ = ["DataLoader", "default_collate"]
 
@@ -60,18 +66,37 @@ class DataLoader:
     dataset:    anything with __len__ and __getitem__ -> (x, y, ...) (see data.Dataset)
     shuffle:    a new permutation every epoch (else the dataset's order)
     drop_last:  drop the last, smaller batch
-    seed:       int fixing the order and the augmentation; None draws one from the package-wide
-                generator (``autograd_cnn.manual_seed``) when the loader is made
+    seed:       int fixing the order and the augmentation; None draws one from ``generator``
+                or else the package-wide generator (``autograd_cnn.manual_seed``) when the
+                loader is made
     transform:  applied to each x (the first field) as it is batched (see data.transforms)
     collate_fn: list of samples -> batch; when given, batches are whatever it returns
     dtype:      floating dtype of the batches (float32); integer fields become int64
+
+    As PyTorch's DataLoader (keyword arguments here):
+    sampler:         iterable of sample indices, its order each epoch (instead of shuffle)
+    batch_sampler:   iterable of lists of indices, one list per batch (instead of batch_size,
+                     shuffle, sampler and drop_last)
+    generator:       a numpy Generator (or int) to draw ``seed`` from
+    num_workers:     assemble batches in this many worker processes (0: in this process);
+                     same batches, same order (see data/worker.py)
+    worker_init_fn:  called as fn(worker_id) in each worker after it is seeded
+    prefetch_factor: batches asked of each worker ahead (default 2; only with workers)
+    persistent_workers: keep the workers between epochs (else new ones every epoch)
+    timeout:         seconds to wait for a batch from the workers before an error (0: forever)
+    multiprocessing_context: 'fork', 'spawn', 'forkserver' or a context (default: the
+                     platform's); with 'spawn' the dataset and functions must pickle
+    pin_memory:      accepted and ignored (there is no device memory to pin for)
 
     Yields tuples of Tensors (x, y, ...): floating fields in ``dtype``, integer ones as int64.
     """
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False,
                  drop_last: bool = False, seed=None, transform=None, collate_fn=None,
-                 dtype=np.float32):
+                 dtype=np.float32, *, sampler=None, batch_sampler=None, generator=None,
+                 num_workers: int = 0, worker_init_fn=None, prefetch_factor=None,
+                 persistent_workers: bool = False, timeout: float = 0,
+                 multiprocessing_context=None, pin_memory: bool = False):
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(f"DataLoader: dataset must have __len__ and __getitem__, got "
                             f"{type(dataset).__name__}")
@@ -79,20 +104,27 @@ class DataLoader:
             raise TypeError(f"DataLoader: batch_size must be an int, got {batch_size!r}")
         if batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be at least 1, got {batch_size}")
-        for name, value in (("transform", transform), ("collate_fn", collate_fn)):
+        for name, value in (("transform", transform), ("collate_fn", collate_fn),
+                            ("worker_init_fn", worker_init_fn)):
             if value is not None and not callable(value):
                 raise TypeError(f"DataLoader: {name} must be callable, got {value!r}")
         self.dtype = np.dtype(dtype)
         if self.dtype.kind != "f":
             raise TypeError(f"DataLoader: dtype must be floating, got {self.dtype}")
+        _check_samplers(sampler, batch_sampler, batch_size, shuffle, drop_last)
+        if seed is not None and generator is not None:
+            raise ValueError("DataLoader: give seed or generator, not both "
+                             f"(got seed={seed!r}, generator={generator!r})")
         if seed is None:
-            seed = int(_resolve_generator(None).integers(0, 2**63))
+            seed = int(_resolve_generator(generator).integers(0, 2**63))
         elif isinstance(seed, np.random.Generator):
             seed = int(seed.integers(0, 2**63))
         elif isinstance(seed, bool) or not isinstance(seed, (numbers.Integral, np.integer)):
             raise TypeError(f"DataLoader: seed must be an int or None, got {seed!r}")
         elif seed < 0:
             raise ValueError(f"DataLoader: seed must be non-negative, got {seed}")
+        self.num_workers = _check_workers(num_workers, prefetch_factor, persistent_workers,
+                                          timeout, multiprocessing_context)
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -100,7 +132,18 @@ class DataLoader:
         self.seed = int(seed)
         self.transform = transform
         self.collate_fn = collate_fn
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler
+        self.worker_init_fn = worker_init_fn
+        if prefetch_factor is None and self.num_workers:
+            prefetch_factor = 2                          # PyTorch's default with workers
+        self.prefetch_factor = prefetch_factor
+        self.persistent_workers = bool(persistent_workers)
+        self.timeout = float(timeout)
+        self.multiprocessing_context = multiprocessing_context
+        self.pin_memory = bool(pin_memory)
         self._epoch = 0
+        self._pool = None
 
     # ---- epochs --------------------------------------------------------------------------------
 
@@ -116,15 +159,30 @@ class DataLoader:
         self._epoch = int(epoch)
 
     def order(self, epoch: int | None = None) -> np.ndarray:
-        """The sample indices of ``epoch`` (default: the next one) in the order they are served."""
+        """The sample indices of ``epoch`` (default: the next one) in the order they are served
+        (with a sampler: the indices it gives now)."""
         epoch = self._epoch if epoch is None else epoch
+        if self.batch_sampler is not None:
+            return np.concatenate([b for b in self._batches(epoch)] or [np.zeros(0, np.int64)])
+        if self.sampler is not None:
+            return np.asarray([int(i) for i in self.sampler], dtype=np.int64)
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n)
         return np.random.default_rng([self.seed, int(epoch)]).permutation(n)
 
+    def _batches(self, epoch: int) -> list:
+        """The index arrays of the batches of ``epoch``, in order."""
+        if self.batch_sampler is not None:
+            return [np.asarray([int(i) for i in b], dtype=np.int64) for b in self.batch_sampler]
+        order = self.order(epoch)
+        stop = len(order) // self.batch_size * self.batch_size if self.drop_last else len(order)
+        return [order[start:start + self.batch_size] for start in range(0, stop, self.batch_size)]
+
     def __len__(self) -> int:
-        n = len(self.dataset)
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        n = len(self.sampler) if self.sampler is not None else len(self.dataset)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self):
@@ -133,15 +191,112 @@ class DataLoader:
         # consuming it; claiming the epoch there would shift every epoch's order by one.
         epoch = self._epoch
         self._epoch += 1
-        order = self.order(epoch)
-        rng = np.random.default_rng([self.seed, epoch, 1])
-        stop = len(self) * self.batch_size if self.drop_last else len(order)
-        for start in range(0, stop, self.batch_size):
-            yield self._batch(order[start:start + self.batch_size], rng)
+        batches = self._batches(epoch)
+        fetch = _Fetcher(self.dataset, self.transform, self.collate_fn, self.dtype, self.seed)
+        if self.num_workers == 0:
+            for number, idx in enumerate(batches):
+                yield _finish(fetch(idx, epoch, number))
+            return
+        pool = self._pool
+        if pool is None or not pool.alive:
+            pool = WorkerPool(fetch, self.num_workers, self._context(), base_seed(self.seed, epoch),
+                              self.worker_init_fn, self.prefetch_factor, self.timeout)
+            self._pool = pool if self.persistent_workers else None
+        try:
+            for batch in pool.run(batches, epoch):
+                yield _finish(batch)
+        finally:
+            if not self.persistent_workers:
+                pool.close()
 
-    # ---- one batch -----------------------------------------------------------------------------
+    def _context(self):
+        ctx = self.multiprocessing_context
+        if ctx is None:
+            return multiprocessing.get_context()
+        return multiprocessing.get_context(ctx) if isinstance(ctx, str) else ctx
 
-    def _batch(self, idx: np.ndarray, rng: np.random.Generator):
+    def __del__(self):
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.close()
+
+    def __repr__(self) -> str:
+        workers = f", num_workers={self.num_workers}" if self.num_workers else ""
+        return (f"DataLoader(n={len(self.dataset)}, batch_size={self.batch_size}, "
+                f"shuffle={self.shuffle}, drop_last={self.drop_last}, seed={self.seed}, "
+                f"batches={len(self)}{workers})")
+
+
+def _check_samplers(sampler, batch_sampler, batch_size, shuffle, drop_last) -> None:
+    """PyTorch's rules: a sampler replaces shuffle, a batch sampler replaces all four."""
+    for name, value in (("sampler", sampler), ("batch_sampler", batch_sampler)):
+        if value is not None and not hasattr(value, "__iter__"):
+            raise TypeError(f"DataLoader: {name} must be an iterable of indices, got {value!r}")
+    if sampler is not None and shuffle:
+        raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle "
+                         "(the sampler gives the order; shuffle inside it)")
+    if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None
+                                      or drop_last):
+        raise ValueError("DataLoader: batch_sampler option is mutually exclusive with "
+                         "batch_size, shuffle, sampler, and drop_last")
+
+
+def _check_workers(num_workers, prefetch_factor, persistent_workers, timeout, context) -> int:
+    """num_workers as an int after PyTorch's checks of the options that go with it."""
+    if isinstance(num_workers, bool) or not isinstance(num_workers, (numbers.Integral, np.integer)):
+        raise TypeError(f"DataLoader: num_workers must be an int, got {num_workers!r}")
+    if num_workers < 0:
+        raise ValueError(f"DataLoader: num_workers option should be non-negative, got "
+                         f"{num_workers}; use num_workers=0 to disable multiprocessing")
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not timeout >= 0:
+        raise ValueError(f"DataLoader: timeout option should be non-negative, got {timeout!r}")
+    if prefetch_factor is not None:
+        if num_workers == 0:
+            raise ValueError("DataLoader: prefetch_factor option could only be specified in "
+                             "multiprocessing; let num_workers > 0 to enable multiprocessing, "
+                             "otherwise set prefetch_factor to None")
+        if isinstance(prefetch_factor, bool) or not isinstance(prefetch_factor, numbers.Integral) \
+                or prefetch_factor < 1:
+            raise ValueError(f"DataLoader: prefetch_factor must be a positive int, got "
+                             f"{prefetch_factor!r}")
+    if persistent_workers and num_workers == 0:
+        raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")
+    if context is not None:
+        if num_workers == 0:
+            raise ValueError("DataLoader: multiprocessing_context can only be used with "
+                             "multi-process loading (num_workers > 0), but got num_workers=0")
+        if isinstance(context, str):
+            if context not in multiprocessing.get_all_start_methods():
+                raise ValueError(f"DataLoader: multiprocessing_context {context!r} is not a "
+                                 "start method here; choose one of "
+                                 f"{multiprocessing.get_all_start_methods()}")
+        elif not (hasattr(context, "Process") and hasattr(context, "Queue")):
+            raise TypeError("DataLoader: multiprocessing_context must be a start method name or "
+                            f"a multiprocessing context, got {context!r}")
+    return int(num_workers)
+
+
+class _Fields(tuple):
+    """A default-collated batch: numpy arrays, made Tensors by ``_finish`` in the main process."""
+
+
+def _finish(batch):
+    return tuple(Tensor(a) for a in batch) if isinstance(batch, _Fields) else batch
+
+
+class _Fetcher:
+    """Batch ``number`` of ``epoch`` from its sample indices: in the loader's process or in a
+    worker (a plain object, so a 'spawn' worker can receive it pickled)."""
+
+    def __init__(self, dataset, transform, collate_fn, dtype, seed: int):
+        self.dataset = dataset
+        self.transform = transform
+        self.collate_fn = collate_fn
+        self.dtype = dtype
+        self.seed = seed
+
+    def __call__(self, idx: np.ndarray, epoch: int, number: int):
+        rng = np.random.default_rng([self.seed, int(epoch), 1, int(number)])
         t = self.transform
         if self.collate_fn is None and hasattr(self.dataset, "get_batch"):
             fields = list(self.dataset.get_batch(idx))           # one fancy-index per array
@@ -150,16 +305,16 @@ class DataLoader:
                     fields[0] = apply_transform(t, fields[0], rng)
                 else:
                     fields[0] = np.stack([apply_transform(t, x, rng) for x in fields[0]])
-            return self._to_tensors(fields)
+            return self._arrays(fields)
         samples = [self.dataset[int(i)] for i in idx]
         samples = [s if isinstance(s, (tuple, list)) else (s,) for s in samples]
         if t is not None:
             samples = [(apply_transform(t, s[0], rng),) + tuple(s[1:]) for s in samples]
         if self.collate_fn is not None:
             return self.collate_fn(samples)
-        return self._to_tensors(default_collate(samples))
+        return self._arrays(default_collate(samples))
 
-    def _to_tensors(self, fields) -> tuple:
+    def _arrays(self, fields) -> _Fields:
         out = []
         for a in fields:
             a = a._data if isinstance(a, Tensor) else np.asarray(a)
@@ -167,10 +322,5 @@ class DataLoader:
                 a = a.astype(self.dtype, copy=False)
             elif a.dtype.kind in "iu":
                 a = a.astype(np.int64, copy=False)
-            out.append(Tensor(np.ascontiguousarray(a)))
-        return tuple(out)
-
-    def __repr__(self) -> str:
-        return (f"DataLoader(n={len(self.dataset)}, batch_size={self.batch_size}, "
-                f"shuffle={self.shuffle}, drop_last={self.drop_last}, seed={self.seed}, "
-                f"batches={len(self)})")
+            out.append(np.ascontiguousarray(a))
+        return _Fields(out)

@@ -18,6 +18,7 @@ labels file 0x00000801 = 2049 (uint8, 1-D). Every check says what was expected a
 from __future__ import annotations
 
 import gzip
+import math
 import zlib
 from pathlib import Path
 
@@ -35,23 +36,73 @@ _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The file's bytes, gunzipped when it starts with the gzip magic (whatever its name)."""
+# The most an IDX file may declare (header + data), 4 GiB: MNIST's largest file is 47 MB. A file
+# declaring more is refused before anything is read or decompressed (``read_idx(max_bytes=)``).
+MAX_IDX_BYTES = 4 << 30
+
+
+def _declared_size(head: bytes, path: Path, max_bytes: int) -> int:
+    """Total bytes (header + data) the IDX header ``head`` declares; refused past ``max_bytes``.
+    ``head`` may be short or foreign: _parse_idx then explains what is wrong."""
+    if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _IDX_TYPES or head[3] == 0:
+        return -1
+    ndim = head[3]
+    if len(head) < 4 + 4 * ndim:
+        return -1
+    shape = [int.from_bytes(head[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    total = 4 + 4 * ndim + math.prod(shape) * np.dtype(_IDX_TYPES[head[2]]).itemsize
+    if total > max_bytes:
+        raise ValueError(f"{path}: the IDX header declares shape {tuple(shape)}, {total:,} bytes, "
+                         f"more than the limit of {max_bytes:,} bytes; the file is corrupt or "
+                         "hostile (raise max_bytes= if it is really that large)")
+    return total
+
+
+def _read_bytes(path: Path, max_bytes: int = MAX_IDX_BYTES) -> bytes:
+    """The file's bytes, gunzipped when it starts with the gzip magic (whatever its name).
+
+    Never more than the IDX header declares plus one byte (which tells "too long" apart), so a
+    gzip bomb (a small file that expands to gigabytes) is stopped at the size its header allows;
+    a header declaring more than ``max_bytes`` is refused before any data is read."""
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    raw = path.read_bytes()
-    if raw[:2] != _GZIP_MAGIC:
-        return raw
+    with open(path, "rb") as raw:
+        compressed = raw.read(2) == _GZIP_MAGIC
+        if not compressed:                   # on disk as it is: its size is known up front
+            raw.seek(0)
+            _declared_size(raw.read(4 + 4 * 255), path, max_bytes)
+            size = path.stat().st_size
+            if size > max_bytes:
+                raise ValueError(f"{path}: the file is {size:,} bytes, more than the limit of "
+                                 f"{max_bytes:,} bytes (raise max_bytes= if it is really that "
+                                 "large)")
+            raw.seek(0)
+            return raw.read()
     try:
-        return gzip.decompress(raw)
+        with gzip.open(path, "rb") as f:
+            return _read_declared(f, path, max_bytes)
     except (EOFError, OSError, zlib.error) as err:
         raise ValueError(f"{path}: truncated or corrupt gzip file ({err}); download it again") from None
 
 
-def read_idx(path) -> np.ndarray:
-    """The array stored in an IDX file (``.gz`` or raw), in native byte order."""
+def _read_declared(f, path: Path, max_bytes: int) -> bytes:
+    """From the open (possibly decompressing) file ``f``: the IDX header, then at most the
+    declared data plus one byte. A foreign or truncated header is returned as read, for
+    _parse_idx to explain."""
+    head = f.read(4)
+    if len(head) == 4:
+        head += f.read(4 * head[3])
+    total = _declared_size(head, path, max_bytes)
+    if total < 0:
+        return head
+    return head + f.read(total + 1 - len(head))
+
+
+def read_idx(path, max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
+    """The array stored in an IDX file (``.gz`` or raw), in native byte order. A file whose
+    header declares more than ``max_bytes`` bytes is refused before it is read."""
     path = Path(path).expanduser()
-    return _parse_idx(_read_bytes(path), path)
+    return _parse_idx(_read_bytes(path, max_bytes), path)
 
 
 def _parse_idx(data: bytes, path: Path) -> np.ndarray:
@@ -75,8 +126,8 @@ def _parse_idx(data: bytes, path: Path) -> np.ndarray:
     if found < expected:
         raise ValueError(f"{path}: truncated IDX file: shape {shape} of {dtype.name} needs "
                          f"{expected} data bytes after the header, found {found}")
-    if found > expected:
-        raise ValueError(f"{path}: IDX file has {found - expected} unexpected bytes after the "
+    if found > expected:        # (a gzip file is expanded one byte past what the header allows)
+        raise ValueError(f"{path}: IDX file has {found - expected} unexpected byte(s) after the "
                          f"{expected} data bytes of shape {shape}; the file is corrupt or not IDX")
     arr = np.frombuffer(data, dtype=dtype, count=expected // dtype.itemsize, offset=header)
     return arr.reshape(shape).astype(dtype.newbyteorder("="))
@@ -101,6 +152,10 @@ def read_idx_images(path) -> np.ndarray:
     data = _read_bytes(path)
     _check_magic(data, path, IDX_IMAGES_MAGIC, "images")
     images = _parse_idx(data, path)
+    if 0 in images.shape:
+        raise ValueError(f"{path}: the IDX header declares {images.shape[0]} images of "
+                         f"{images.shape[1]}x{images.shape[2]} pixels; an images file needs at "
+                         "least one image of at least 1x1 (the file is empty or damaged)")
     return images[:, None]                                  # (N, H, W) -> (N, 1, H, W)
 
 
@@ -110,6 +165,9 @@ def read_idx_labels(path, num_classes: int | None = 10) -> np.ndarray:
     data = _read_bytes(path)
     _check_magic(data, path, IDX_LABELS_MAGIC, "labels")
     labels = _parse_idx(data, path).astype(np.int64)
+    if labels.size == 0:
+        raise ValueError(f"{path}: the IDX header declares 0 labels; a labels file needs at least "
+                         "one (the file is empty or damaged)")
     if num_classes is not None and labels.size and labels.max() >= num_classes:
         bad = int(np.argmax(labels >= num_classes))
         raise ValueError(f"{path}: label {labels[bad]} at index {bad} is out of range; expected "

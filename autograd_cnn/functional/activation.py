@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Tensor, ensure_tensor, float_input, leaf, make, norm_dim
+from .base import Tensor, constant, ensure_tensor, float_input, graph_rule, make, norm_dim
+from .elementwise import where as where_
 from .special import erf_array
 
 __all__ = [
@@ -311,4 +312,123 @@ def softsign(x) -> Tensor:
 
 def _softsign_backward(node, g):
     a = 1 + np.abs(node._parents[0]._data)
+    return (g / (a * a),)
+
+
+# ---- the rules in recorded ops, for backward(create_graph=True) ---------------------------------
+
+
+def _masked(rule):
+    """A rule g * m(x) whose factor m is piecewise constant (relu, leaky_relu, hardtanh, step):
+    recorded as g times a constant, since m's own derivative is zero almost everywhere."""
+    def graph(node, g):
+        return (g * constant(rule(node, np.ones(node.shape, g.dtype))[0]),)
+    return graph
+
+
+for _rule in (_relu_backward, _leaky_relu_backward, _hardtanh_backward, _step_backward):
+    graph_rule(_rule)(_masked(_rule))
+
+
+@graph_rule(_elu_backward)
+def _elu_graph(node, g):
+    x = node._parents[0]
+    pos = x._data > 0
+    return (where_(pos, g, g * (node + float(node._saved))),)
+
+
+@graph_rule(_softplus_backward)
+def _softplus_graph(node, g):
+    beta, threshold = node._saved
+    x = node._parents[0]
+    big = x._data * beta > threshold
+    return (where_(big, g, g * sigmoid(x * beta)),)
+
+
+@graph_rule(_prelu_backward)
+def _prelu_graph(node, g):
+    x, weight = node._parents
+    pos = x._data > 0
+    c = weight.shape[0]
+    a = weight.reshape((1, c) + (1,) * (x.ndim - 2)) if c != 1 else weight.reshape(())
+    gx = where_(pos, g, g * a) if x.requires_grad else None
+    gw = None
+    if weight.requires_grad:
+        contrib = where_(pos, 0.0, g * x)
+        gw = contrib.sum().reshape(1) if c == 1 else \
+            contrib.sum(dim=(0,) + tuple(range(2, contrib.ndim)))
+    return gx, gw
+
+
+@graph_rule(_sigmoid_backward)
+def _sigmoid_graph(node, g):
+    return (g * node * (1 - node),)
+
+
+@graph_rule(_tanh_backward)
+def _tanh_graph(node, g):
+    return (g * (1 - node * node),)
+
+
+@graph_rule(_softmax_backward)
+def _softmax_graph(node, g):
+    dim = node._saved
+    return (node * (g - (g * node).sum(dim=dim, keepdim=True)),)
+
+
+@graph_rule(_log_softmax_backward)
+def _log_softmax_graph(node, g):
+    dim = node._saved
+    return (g - node.exp() * g.sum(dim=dim, keepdim=True),)
+
+
+@graph_rule(_gelu_backward)
+def _gelu_graph(node, g):
+    from .special import erf
+    x = node._parents[0]
+    cdf = (erf(x * _INV_SQRT_2) + 1) * 0.5
+    pdf = (x * x * -0.5).exp() * _INV_SQRT_2PI
+    return (g * (cdf + x * pdf),)
+
+
+@graph_rule(_gelu_tanh_backward)
+def _gelu_tanh_graph(node, g):
+    x = node._parents[0]
+    t = tanh((x + x * x * x * 0.044715) * _SQRT_2_OVER_PI)
+    du = (x * x * (3 * 0.044715) + 1) * _SQRT_2_OVER_PI
+    return (g * ((t + 1) * 0.5 + x * (1 - t * t) * du * 0.5),)
+
+
+@graph_rule(_silu_backward)
+def _silu_graph(node, g):
+    x = node._parents[0]
+    s = sigmoid(x)
+    return (g * s * (x * (1 - s) + 1),)
+
+
+@graph_rule(_mish_backward)
+def _mish_graph(node, g):
+    x = node._parents[0]
+    t = tanh(softplus(x))
+    return (g * (t + x * sigmoid(x) * (1 - t * t)),)
+
+
+graph_rule(_hardsigmoid_backward)(_masked(_hardsigmoid_backward))
+
+
+@graph_rule(_hardswish_backward)
+def _hardswish_graph(node, g):
+    x = node._parents[0]
+    mid = (x._data > -3) & (x._data < 3)
+    return (g * where_(mid, x / 3 + 0.5, constant((x._data >= 3).astype(g.dtype))),)
+
+
+@graph_rule(_logsigmoid_backward)
+def _logsigmoid_graph(node, g):
+    return (g * sigmoid(-node._parents[0]),)
+
+
+@graph_rule(_softsign_backward)
+def _softsign_graph(node, g):
+    a = node._parents[0].abs() + 1
     return (g / (a * a),)

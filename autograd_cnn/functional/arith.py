@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DTypeError
-from .base import Tensor, ensure_tensor, leaf, make, operands
+from .base import Tensor, constant, ensure_tensor, graph_rule, leaf, make, operands
 from .elementwise import div as _true_div
 
 __all__ = ["floor_divide", "div", "divide", "true_divide", "fmod", "remainder", "floor", "ceil",
@@ -174,3 +174,31 @@ def _bitwise(ufunc, name, symbol):
 bitwise_and = _bitwise(np.bitwise_and, "bitwise_and", "&")
 bitwise_or = _bitwise(np.bitwise_or, "bitwise_or", "|")
 bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor", "^")
+
+
+# ---- the rules in recorded ops, for backward(create_graph=True) ---------------------------------
+
+
+@graph_rule(_zero_grads)
+def _zero_grads_graph(node, g):
+    return tuple(constant(np.zeros(g.shape, g.dtype)) if p.requires_grad else None
+                 for p in node._parents)
+
+
+graph_rule(_floor_divide_backward)(_floor_divide_backward)
+
+
+@graph_rule(_fmod_backward)
+def _fmod_graph(node, g):
+    a, b = node._parents
+    with np.errstate(divide="ignore", invalid="ignore"):   # the quotient is piecewise constant
+        q = np.trunc(a._data / b._data)
+    return g, (-g * constant(q) if b.requires_grad else None)
+
+
+@graph_rule(_remainder_backward)
+def _remainder_graph(node, g):
+    a, b = node._parents
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.floor_divide(a._data, b._data)
+    return g, (-g * constant(q) if b.requires_grad else None)

@@ -22,13 +22,16 @@ import numbers
 
 import numpy as np
 
+from .. import engine
+from ..engine import graph_rule
 from ..errors import ShapeError
 from ..tensor import Tensor, get_default_dtype, leaf, _norm_dim
 
 make = Tensor._from_op
 
 __all__ = ["Tensor", "make", "ensure_tensor", "operands", "norm_dims", "norm_dim", "leaf",
-           "result_dtype", "promote_types", "cast_to", "float_input", "ShapeError"]
+           "result_dtype", "promote_types", "cast_to", "float_input", "ShapeError",
+           "graph_rule", "linear_map", "constant"]
 
 
 def _type_name(x) -> str:
@@ -206,3 +209,46 @@ def expand_reduced(g: np.ndarray, shape: tuple, dims, keepdim: bool) -> np.ndarr
     if not keepdim:
         g = np.expand_dims(g, dims)
     return np.broadcast_to(g, shape)
+
+
+# ---- recorded backward rules (backward(create_graph=True)) --------------------------------------
+
+
+def constant(array) -> Tensor:
+    """A numpy array as a tensor outside the graph (a mask or a saved value in a rule)."""
+    return leaf(np.asarray(array))
+
+
+def linear_map(g, fn, adjoint, label: str) -> Tensor:
+    """``fn(g)`` recorded as an op, for a map that is linear in ``g`` (most backward rules of
+    shape ops and pooling: scatter, pad, window sums). Its backward is ``adjoint`` (the
+    transposed map) and the adjoint's backward is ``fn`` again, so the result can be
+    differentiated any number of times. fn, adjoint: numpy array -> numpy array."""
+    g = g if isinstance(g, Tensor) else constant(g)
+    return make(np.asarray(fn(g._data)), (g,), label, _linear_map_backward,
+                (fn, adjoint, label))
+
+
+def _linear_map_backward(node, h):
+    fn, adjoint, label = node._saved
+    return (adjoint(np.asarray(h)),)
+
+
+@graph_rule(_linear_map_backward)
+def _linear_map_graph(node, h):
+    fn, adjoint, label = node._saved
+    return (linear_map(h, adjoint, fn, label + "_adjoint"),)
+
+
+def _graph_sum_to_shape(g: Tensor, shape: tuple) -> Tensor:
+    """``engine.sum_to_shape`` in recorded ops: undo broadcasting of a recorded gradient."""
+    lead = g.ndim - len(shape)
+    if lead > 0:
+        g = g.sum(dim=tuple(range(lead)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if stretched:
+        g = g.sum(dim=stretched, keepdim=True)
+    return g.reshape(shape) if g.shape != shape else g
+
+
+engine.graph_sum_to_shape = _graph_sum_to_shape

@@ -27,7 +27,7 @@ import numbers
 import numpy as np
 
 from .. import backend
-from .base import ShapeError, Tensor, ensure_tensor, make
+from .base import ShapeError, Tensor, ensure_tensor, graph_rule, make
 
 __all__ = ["conv2d", "conv_transpose2d"]
 
@@ -260,3 +260,95 @@ def _conv_transpose2d_backward(node, g):
         return dx, dw
     b = node._parents[2]
     return dx, dw, (backend.conv2d_bias_grad(g) if b.requires_grad else None)
+
+
+# ---- the rules in recorded ops, for backward(create_graph=True) ---------------------------------
+# conv2d's gradients are bilinear: dx = G(g, w) and dw = W(x, g). Recorded as two ops of their
+# own (with the forward's geometry), each differentiable in both arguments, the three ops
+# (conv, G, W) close under differentiation: <W(x, g), h> = <conv(x, h), g> = <x, G(g, h)>.
+
+
+def _conv_op(x: Tensor, w: Tensor, geom: dict, out_size) -> Tensor:
+    """conv2d of batched x with w and a given geometry (no argument checks: a rule's call)."""
+    y = backend.conv2d_forward(_data(x), _data(w), None, out_size=tuple(out_size), **geom)
+    return make(y, (x, w), "conv2d", _conv2d_backward, (geom, _data(x), _data(w)))
+
+
+def _conv_input_grad(g: Tensor, w: Tensor, geom: dict, in_size) -> Tensor:
+    """G(g, w): dL/dx of conv2d, (N, K, Ho, Wo) -> (N, C, H, W)."""
+    gx = backend.conv2d_backward_input(_data(g), _data(w), in_size=tuple(in_size), **geom)
+    return make(gx, (g, w), "conv2d_input_grad", _conv_input_grad_backward,
+                (geom, tuple(in_size)))
+
+
+def _conv_input_grad_backward(node, h):
+    # <G(g, w), h> = <g, conv(h, w)> = <w, W(h, g)>
+    geom, in_size = node._saved
+    g, w = node._parents
+    h = np.ascontiguousarray(h, dtype=g.dtype)
+    dg = (backend.conv2d_forward(h, _data(w), None, out_size=g.shape[2:], **geom)
+          if g.requires_grad else None)
+    dw = (backend.conv2d_backward_weight(h, _data(g), kernel_size=w.shape[2:], **geom)
+          if w.requires_grad else None)
+    return dg, dw
+
+
+def _conv_weight_grad(x: Tensor, g: Tensor, geom: dict, kernel_size) -> Tensor:
+    """W(x, g): dL/dw of conv2d, (K, C/groups, kH, kW)."""
+    gw = backend.conv2d_backward_weight(_data(x), _data(g), kernel_size=tuple(kernel_size),
+                                        **geom)
+    return make(gw, (x, g), "conv2d_weight_grad", _conv_weight_grad_backward,
+                (geom, tuple(kernel_size)))
+
+
+def _conv_weight_grad_backward(node, h):
+    # <W(x, g), h> = <x, G(g, h)> = <g, conv(x, h)>
+    geom, _ = node._saved
+    x, g = node._parents
+    h = np.ascontiguousarray(h, dtype=x.dtype)
+    dx = (backend.conv2d_backward_input(_data(g), h, in_size=x.shape[2:], **geom)
+          if x.requires_grad else None)
+    dg = (backend.conv2d_forward(_data(x), h, None, out_size=g.shape[2:], **geom)
+          if g.requires_grad else None)
+    return dx, dg
+
+
+@graph_rule(_conv2d_backward)
+def _conv2d_graph(node, g):
+    geom = node._saved[0]
+    x, w = node._parents[0], node._parents[1]
+    dx = _conv_input_grad(g, w, geom, x.shape[2:]) if x.requires_grad else None
+    dw = _conv_weight_grad(x, g, geom, w.shape[2:]) if w.requires_grad else None
+    if len(node._parents) == 2:
+        return dx, dw
+    b = node._parents[2]
+    return dx, dw, (g.sum(dim=(0, 2, 3)) if b.requires_grad else None)
+
+
+@graph_rule(_conv_input_grad_backward)
+def _conv_input_grad_graph(node, h):
+    geom, _ = node._saved
+    g, w = node._parents
+    return (_conv_op(h, w, geom, g.shape[2:]) if g.requires_grad else None,
+            _conv_weight_grad(h, g, geom, w.shape[2:]) if w.requires_grad else None)
+
+
+@graph_rule(_conv_weight_grad_backward)
+def _conv_weight_grad_graph(node, h):
+    geom, _ = node._saved
+    x, g = node._parents
+    return (_conv_input_grad(g, h, geom, x.shape[2:]) if x.requires_grad else None,
+            _conv_op(x, h, geom, g.shape[2:]) if g.requires_grad else None)
+
+
+@graph_rule(_conv_transpose2d_backward)
+def _conv_transpose2d_graph(node, g):
+    # y = G(x, w): dL/dx = conv(g, w), dL/dw = W(g, x)
+    geom = node._saved[0]
+    x, w = node._parents[0], node._parents[1]
+    dx = _conv_op(g, w, geom, x.shape[2:]) if x.requires_grad else None
+    dw = _conv_weight_grad(g, x, geom, w.shape[2:]) if w.requires_grad else None
+    if len(node._parents) == 2:
+        return dx, dw
+    b = node._parents[2]
+    return dx, dw, (g.sum(dim=(0, 2, 3)) if b.requires_grad else None)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..random import resolve
-from .base import Tensor, ensure_tensor, make
+from .base import Tensor, ensure_tensor, make, constant, graph_rule
 
 __all__ = ["dropout", "dropout2d"]
 
@@ -65,3 +65,8 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
         return x
     mask_shape = x.shape[:-2] + (1, 1)                  # (N, C, 1, 1): one draw per channel
     return _apply_mask(x, p, mask_shape, generator, "dropout2d")
+
+
+@graph_rule(_dropout_backward)
+def _dropout_graph(node, g):
+    return (g * constant(node._saved),)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ShapeError
-from .base import Tensor, cast_to, ensure_tensor, make, result_dtype
+from .base import Tensor, cast_to, ensure_tensor, graph_rule, linear_map, make, result_dtype
 
 __all__ = ["einsum"]
 
@@ -104,4 +104,43 @@ def _einsum_backward(node, g):
             gx[tuple(grid[full.index(c)] for c in s)] = gf
             gf = gx
         grads.append(np.ascontiguousarray(gf, dtype=g.dtype))
+    return tuple(grads)
+
+
+# ---- the rule in recorded ops, for backward(create_graph=True) ----------------------------------
+
+
+@graph_rule(_einsum_backward)
+def _einsum_graph(node, g):
+    """The same contractions as ``_einsum_backward``, recorded with ``einsum`` itself."""
+    subs, out_sub = node._saved
+    ops = node._parents
+    grads = []
+    for i, (t, s) in enumerate(zip(ops, subs)):
+        if not t.requires_grad:
+            grads.append(None)
+            continue
+        others = [(o, so) for j, (o, so) in enumerate(zip(ops, subs)) if j != i]
+        known = set(out_sub).union(*[set(so) for _, so in others])
+        full = "".join(dict.fromkeys(s))
+        kept = "".join(c for c in full if c in known)
+        spec = ",".join([out_sub] + [so for _, so in others]) + "->" + kept
+        gk = einsum(spec, g, *[o for o, _ in others])
+        size = dict(zip(s, t.shape))
+        size.update(zip(kept, gk.shape))
+        missing = [k for k, c in enumerate(full) if c not in known]
+        if missing:
+            shape = [1 if c not in known else size[c] for c in full]
+            gk = gk.reshape(shape).expand(*[size[c] for c in full])
+        if len(full) < len(s):
+            sizes = [size[c] for c in s]
+            grid = np.indices([size[c] for c in full], sparse=True)
+            key = tuple(grid[full.index(c)] for c in s)
+
+            def place(a, key=key, sizes=sizes):
+                out = np.zeros(sizes, a.dtype)
+                out[key] = a
+                return out
+            gk = linear_map(gk, place, lambda h, key=key: h[key], "einsum_diagonal")
+        grads.append(gk)
     return tuple(grads)

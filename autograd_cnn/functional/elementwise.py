@@ -10,8 +10,8 @@ import numpy as np
 
 from ..errors import DTypeError
 from ..tensor import get_default_dtype
-from .base import (Tensor, _cast_backward, cast_to, ensure_tensor, float_input, leaf, make,
-                   operands, result_dtype)
+from .base import (Tensor, _cast_backward, cast_to, constant, ensure_tensor, float_input,
+                   graph_rule, leaf, make, operands, result_dtype)
 
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "sqrt", "sin", "cos",
@@ -314,3 +314,110 @@ def bitwise_not(x) -> Tensor:
         raise DTypeError(f"bitwise_not (~): expected an integer or bool tensor, got dtype "
                          f"{x.dtype} (use logical_not, or 1 - x, for floats)")
     return leaf(np.invert(x._data))
+
+
+# ---- the rules in recorded ops, for backward(create_graph=True) ---------------------------------
+# Same formulas as above, written with tensors: the parents and the node itself are tensors of
+# the first graph, so the gradients they give can be differentiated again.
+
+
+@graph_rule(_add_backward)
+def _add_graph(node, g):
+    return g, g
+
+
+@graph_rule(_sub_backward)
+def _sub_graph(node, g):
+    return g, (-g if node._parents[1].requires_grad else None)
+
+
+@graph_rule(_mul_backward)
+def _mul_graph(node, g):
+    a, b = node._parents
+    return (g * b if a.requires_grad else None, g * a if b.requires_grad else None)
+
+
+@graph_rule(_div_backward)
+def _div_graph(node, g):
+    a, b = node._parents
+    return (g / b if a.requires_grad else None,
+            -g * node / b if b.requires_grad else None)
+
+
+@graph_rule(_pow_backward)
+def _pow_graph(node, g):
+    a, b = node._parents
+    ga = gb = None
+    if a.requires_grad:
+        ga = g * b * a ** (b - 1)
+        if np.any(b._data == 0):
+            ga = where(b._data == 0, 0.0, ga)
+    if b.requires_grad:
+        safe = where(a._data > 0, a, 1.0)           # ln a where it exists; 0 at a = 0
+        gb = g * node * log(safe)
+        gb = where((a._data == 0) & (b._data >= 0), 0.0, gb)
+    return ga, gb
+
+
+@graph_rule(_neg_backward)
+def _neg_graph(node, g):
+    return (-g,)
+
+
+@graph_rule(_square_backward)
+def _square_graph(node, g):
+    return (g * 2 * node._parents[0],)
+
+
+@graph_rule(_abs_backward)
+def _abs_graph(node, g):
+    return (g * constant(np.sign(node._parents[0]._data)),)
+
+
+@graph_rule(_exp_backward)
+def _exp_graph(node, g):
+    return (g * node,)
+
+
+@graph_rule(_log_backward)
+def _log_graph(node, g):
+    return (g / node._parents[0],)
+
+
+@graph_rule(_sqrt_backward)
+def _sqrt_graph(node, g):
+    return (g * 0.5 / node,)
+
+
+@graph_rule(_sin_backward)
+def _sin_graph(node, g):
+    return (g * cos(node._parents[0]),)
+
+
+@graph_rule(_cos_backward)
+def _cos_graph(node, g):
+    return (-g * sin(node._parents[0]),)
+
+
+@graph_rule(_clip_backward)
+def _clip_graph(node, g):
+    # the mask is piecewise constant: its own derivative is zero
+    return (g * constant(_clip_backward(node, np.ones(node.shape, g.dtype))[0]),)
+
+
+@graph_rule(_minmax_backward)
+def _minmax_graph(node, g):
+    ones = np.ones(node.shape, g.dtype)
+    wa, wb = _minmax_backward(node, ones)
+    return g * constant(wa), g * constant(wb)
+
+
+@graph_rule(_where_backward)
+def _where_graph(node, g):
+    cond = node._saved
+    return where(cond, g, 0.0), where(cond, 0.0, g)
+
+
+@graph_rule(_cast_backward)
+def _cast_graph(node, g):
+    return (cast(g, node._parents[0].dtype),)

@@ -16,7 +16,7 @@ import numbers
 import numpy as np
 
 from ..errors import DTypeError, ShapeError
-from .base import Tensor, ensure_tensor, leaf, make, norm_dim
+from .base import Tensor, constant, ensure_tensor, graph_rule, leaf, linear_map, make, norm_dim
 
 __all__ = ["index_select", "scatter", "scatter_add", "masked_fill", "one_hot", "roll",
            "repeat_interleave", "tril", "triu", "check_index", "embedding"]
@@ -338,3 +338,98 @@ def _embedding_backward(node, g):
     if pad is not None:
         gw[pad] = 0
     return (gw,)
+
+
+# ---- the rules in recorded ops, for backward(create_graph=True) ---------------------------------
+# All are linear in the gradient: scatters recorded through ``linear_map`` with their gather as
+# the adjoint (and the other way round).
+
+
+@graph_rule(_index_select_backward)
+def _index_select_graph(node, g):
+    d, idx = node._saved
+    return (linear_map(g, lambda a: _index_select_backward(node, a)[0],
+                       lambda h: np.take(h, idx, axis=d), "index_select_scatter"),)
+
+
+def _src_maps(pos, shape, src_shape):
+    """g -> the gradient of src (g read at the written positions) and its adjoint."""
+    corner = tuple(slice(0, n) for n in shape)
+
+    def pick(a):
+        out = np.zeros(src_shape, a.dtype)
+        out[corner] = a[pos]
+        return out
+
+    def place(h, out_shape):
+        out = np.zeros(out_shape, h.dtype)
+        np.add.at(out, pos, h[corner])
+        return out
+    return pick, place
+
+
+@graph_rule(_scatter_backward)
+def _scatter_graph(node, g):
+    pos, shape = node._saved
+    x = node._parents[0]
+
+    def zero_at(a):
+        a = np.array(a, copy=True)
+        a[pos] = 0
+        return a
+    gx = linear_map(g, zero_at, zero_at, "scatter_zero") if x.requires_grad else None
+    if len(node._parents) == 1:
+        return (gx,)
+    src = node._parents[1]
+    gs = None
+    if src.requires_grad:
+        pick, place = _src_maps(pos, shape, src.shape)
+        gs = linear_map(g, pick, lambda h: place(h, node.shape), "scatter_pick")
+    return gx, gs
+
+
+@graph_rule(_scatter_add_backward)
+def _scatter_add_graph(node, g):
+    pos, shape = node._saved
+    src = node._parents[1]
+    gs = None
+    if src.requires_grad:
+        pick, place = _src_maps(pos, shape, src.shape)
+        gs = linear_map(g, pick, lambda h: place(h, node.shape), "scatter_add_pick")
+    return g, gs
+
+
+@graph_rule(_masked_fill_backward)
+def _masked_fill_graph(node, g):
+    from .elementwise import where
+    m = node._saved
+    gx = where(m, 0.0, g)
+    if len(node._parents) == 1:
+        return (gx,)
+    return gx, where(m, g, 0.0).sum()
+
+
+@graph_rule(_triangle_backward)
+def _triangle_graph(node, g):
+    fn, k = node._saved
+    return (g * constant(fn(np.ones(node.shape, g.dtype), k)),)
+
+
+@graph_rule(_roll_backward)
+def _roll_graph(node, g):
+    shifts, axes = node._saved
+    back = tuple(-s for s in shifts)
+    return (roll(g, back[0]) if axes is None else roll(g, back, axes),)
+
+
+@graph_rule(_embedding_backward)
+def _embedding_graph(node, g):
+    idx, pad = node._saved
+
+    def rows(h):
+        h = np.array(h, copy=True)
+        if pad is not None:
+            h[pad] = 0
+        return h[idx]
+    return (linear_map(g, lambda a: _embedding_backward(node, a)[0], rows,
+                       "embedding_scatter"),)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from .base import ShapeError, Tensor, ensure_tensor, make
+from .base import ShapeError, Tensor, ensure_tensor, graph_rule, make
 
 __all__ = ["matmul", "mm", "bmm", "linear", "dot", "outer"]
 
@@ -180,3 +180,47 @@ def _linear_backward(node, g):
     b = node._parents[2]
     gb = g2.sum(axis=0) if b.requires_grad else None
     return gx, gw, gb
+
+
+# ---- the rules in recorded ops, for backward(create_graph=True) ---------------------------------
+
+
+@graph_rule(_matmul_backward)
+def _matmul_graph(node, g):
+    """dA = G B^T, dB = A^T G, with 1-D operands promoted as in the forward (the engine sums
+    broadcast batch dims back)."""
+    a, b = node._parents
+    ga = gb = None
+    if a.ndim == 1 and b.ndim == 1:
+        return (g * b if a.requires_grad else None, g * a if b.requires_grad else None)
+    if a.ndim == 1:                              # (k,) @ (..., k, m) -> (..., m)
+        g2 = g.unsqueeze(-2)
+        if a.requires_grad:
+            ga = matmul(g2, b.transpose(-1, -2)).squeeze(-2)
+        if b.requires_grad:
+            gb = matmul(a.unsqueeze(-1), g2)
+        return ga, gb
+    if b.ndim == 1:                              # (..., n, k) @ (k,) -> (..., n)
+        g2 = g.unsqueeze(-1)
+        if a.requires_grad:
+            ga = matmul(g2, b.unsqueeze(-2))
+        if b.requires_grad:
+            gb = matmul(a.transpose(-1, -2), g2).squeeze(-1)
+        return ga, gb
+    if a.requires_grad:
+        ga = matmul(g, b.transpose(-1, -2))
+    if b.requires_grad:
+        gb = matmul(a.transpose(-1, -2), g)
+    return ga, gb
+
+
+@graph_rule(_linear_backward)
+def _linear_graph(node, g):
+    x, w = node._parents[0], node._parents[1]
+    g2 = g.reshape(-1, g.shape[-1])                        # (..., out) -> (M, out)
+    gx = matmul(g2, w).reshape(x.shape) if x.requires_grad else None
+    gw = matmul(g2.transpose(0, 1), x.reshape(-1, x.shape[-1])) if w.requires_grad else None
+    if len(node._parents) == 2:
+        return gx, gw
+    b = node._parents[2]
+    return gx, gw, (g2.sum(dim=0) if b.requires_grad else None)

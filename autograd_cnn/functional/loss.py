@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activation import _sigmoid
-from .base import Tensor, ensure_tensor, leaf, make
+from .activation import _sigmoid, log_softmax, softmax
+from .base import Tensor, constant, ensure_tensor, graph_rule, leaf, make
 from .elementwise import cast, where
 
 __all__ = [
@@ -581,3 +581,33 @@ def l2_penalty(parameters) -> Tensor:
     for p in params[1:]:
         total = total + (p * p).sum()
     return total
+
+
+# ---- the rules in recorded ops, for backward(create_graph=True) ---------------------------------
+
+
+@graph_rule(_picked_cross_entropy_backward)
+def _picked_cross_entropy_graph(node, g):
+    e, total, idx, picked_w, cdim = node._saved
+    x = node._parents[0]
+    onehot = np.zeros(x.shape, x.dtype)
+    np.put_along_axis(onehot, idx, 1, cdim)
+    gw = (g * constant(picked_w.astype(x.dtype))).unsqueeze(cdim)      # (N, 1, ...)
+    return ((softmax(x, cdim) - constant(onehot)) * gw,)
+
+
+@graph_rule(_coef_cross_entropy_backward)
+def _coef_cross_entropy_graph(node, g):
+    _, coef, cdim, scale = node._saved
+    x = node._parents[0]
+    g = g.unsqueeze(cdim)
+    if len(node._parents) == 2:
+        # A = target * scale + offset depends on the target: keep that dependence recorded
+        target = node._parents[1]
+        a = target * constant(scale) + constant(coef - target._data * scale)
+    else:
+        a = constant(coef)
+    gx = g * (softmax(x, cdim) * a.sum(dim=cdim, keepdim=True) - a) if x.requires_grad else None
+    if len(node._parents) == 1:
+        return (gx,)
+    return gx, -g * log_softmax(x, cdim) * constant(scale)

@@ -8,6 +8,8 @@ functional op itself, so ``x.sum(1)`` and ``F.sum(x, 1)`` are the same code.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from ..tensor import Tensor, empty, full, ones, tensor, zeros
@@ -23,29 +25,47 @@ from . import reduce as R
 from . import shape as S
 
 
+# What a binary operator takes; for anything else it returns NotImplemented, so Python asks the
+# other operand (``t == pytest.approx(...)``, ``t == None`` -> False, as in PyTorch).
+_OPERANDS = (Tensor, np.ndarray, np.generic, numbers.Number, list, tuple)
+
+
+def _operator(fn):
+    def op(self, other):
+        if isinstance(other, _OPERANDS):
+            return fn(self, other)
+        return NotImplemented
+    op.__name__ = fn.__name__
+    op.__doc__ = fn.__doc__
+    return op
+
+
 def _swap(fn):
     """The reflected form of a binary op: ``2 - x`` calls ``sub(2, x)``."""
     def reflected(self, other):
-        return fn(other, self)
+        if isinstance(other, _OPERANDS):
+            return fn(other, self)
+        return NotImplemented
     reflected.__name__ = f"r{fn.__name__}"
     return reflected
 
 
 OPERATORS = {
-    "__add__": E.add, "__radd__": _swap(E.add),
-    "__sub__": E.sub, "__rsub__": _swap(E.sub),
-    "__mul__": E.mul, "__rmul__": _swap(E.mul),
-    "__truediv__": E.div, "__rtruediv__": _swap(E.div),
-    "__floordiv__": AR.floor_divide, "__rfloordiv__": _swap(AR.floor_divide),
-    "__mod__": AR.remainder, "__rmod__": _swap(AR.remainder),
-    "__and__": AR.bitwise_and, "__rand__": _swap(AR.bitwise_and),
-    "__or__": AR.bitwise_or, "__ror__": _swap(AR.bitwise_or),
-    "__xor__": AR.bitwise_xor, "__rxor__": _swap(AR.bitwise_xor),
-    "__pow__": E.pow, "__rpow__": _swap(E.pow),
-    "__matmul__": L.matmul, "__rmatmul__": _swap(L.matmul),
+    "__add__": _operator(E.add), "__radd__": _swap(E.add),
+    "__sub__": _operator(E.sub), "__rsub__": _swap(E.sub),
+    "__mul__": _operator(E.mul), "__rmul__": _swap(E.mul),
+    "__truediv__": _operator(E.div), "__rtruediv__": _swap(E.div),
+    "__floordiv__": _operator(AR.floor_divide), "__rfloordiv__": _swap(AR.floor_divide),
+    "__mod__": _operator(AR.remainder), "__rmod__": _swap(AR.remainder),
+    "__and__": _operator(AR.bitwise_and), "__rand__": _swap(AR.bitwise_and),
+    "__or__": _operator(AR.bitwise_or), "__ror__": _swap(AR.bitwise_or),
+    "__xor__": _operator(AR.bitwise_xor), "__rxor__": _swap(AR.bitwise_xor),
+    "__pow__": _operator(E.pow), "__rpow__": _swap(E.pow),
+    "__matmul__": _operator(L.matmul), "__rmatmul__": _swap(L.matmul),
     "__neg__": E.neg, "__abs__": E.abs,
-    "__eq__": E.eq, "__ne__": E.ne, "__lt__": E.lt, "__le__": E.le, "__gt__": E.gt,
-    "__ge__": E.ge, "__invert__": E.bitwise_not,
+    "__eq__": _operator(E.eq), "__ne__": _operator(E.ne), "__lt__": _operator(E.lt),
+    "__le__": _operator(E.le), "__gt__": _operator(E.gt), "__ge__": _operator(E.ge),
+    "__invert__": E.bitwise_not,
     "__getitem__": S.getitem,
 }
 

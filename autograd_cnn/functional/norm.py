@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import backend
 from ..errors import ShapeError
-from .base import Tensor, ensure_tensor, float_input, make
+from .base import Tensor, constant, ensure_tensor, float_input, graph_rule, make
 
 __all__ = ["batch_norm", "local_response_norm", "layer_norm", "group_norm"]
 
@@ -69,6 +69,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                 raise TypeError(f"batch_norm: input is {x.dtype} but {name} is {t.dtype}; "
                                 "convert one (model.double() or x.float()) so both match")
             parents.append(t)
+    if x._data.size == 0:
+        # an empty batch (PyTorch returns an empty result and leaves the statistics alone)
+        return make(np.zeros(x.shape, x.dtype), tuple(parents), "batch_norm", _empty_backward)
     x3 = np.ascontiguousarray(x._data).reshape(x.shape[0], c, -1)      # (N, C, *) -> (N, C, L)
     n = x3.shape[0] * x3.shape[2]
     if training:
@@ -92,7 +95,14 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     out = backend.batch_norm_apply(x3, mean, scale, shift).reshape(x.shape)
     flags = (weight is not None, bias is not None, bool(training))
     return make(out, tuple(parents), "batch_norm", _batch_norm_backward,
-                (x3, mean, invstd, scale, flags))
+                (x3, mean, invstd, scale, flags, eps))
+
+
+def _empty_backward(node, g):
+    return tuple(np.zeros(p.shape, p.dtype) for p in node._parents)
+
+
+graph_rule(_empty_backward)(lambda node, g: tuple(p * 0 for p in node._parents))
 
 
 def _update_running(t, arr: np.ndarray, value: np.ndarray, momentum: float) -> None:
@@ -103,7 +113,7 @@ def _update_running(t, arr: np.ndarray, value: np.ndarray, momentum: float) -> N
 
 
 def _batch_norm_backward(node, g):
-    x3, mean, invstd, scale, (has_w, has_b, training) = node._saved
+    x3, mean, invstd, scale, (has_w, has_b, training), _ = node._saved
     parents = node._parents
     x = parents[0]
     w = parents[1] if has_w else None
@@ -230,3 +240,43 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
     if bias is not None:
         y = y + bias.reshape(per_channel)
     return y
+
+
+# ---- the rule in recorded ops, for backward(create_graph=True) ----------------------------------
+
+
+@graph_rule(_batch_norm_backward)
+def _batch_norm_graph(node, g):
+    """The formulas of batch_norm's docstring with tensors: xh is recomputed from x so that the
+    batch statistics' dependence on x is recorded too (training mode)."""
+    x3, mean, invstd, scale, (has_w, has_b, training), eps = node._saved
+    parents = node._parents
+    x = parents[0]
+    w = parents[1] if has_w else None
+    b = parents[-1] if has_b else None
+    n, c = x.shape[0], x.shape[1]
+    dims = (0, 2)
+    x3t = x.reshape(n, c, -1)
+    g3 = g.reshape(n, c, -1)
+    if training:
+        centred = x3t - x3t.mean(dim=dims, keepdim=True)
+        sigma_inv = ((centred * centred).mean(dim=dims, keepdim=True) + eps) ** -0.5
+        xh = centred * sigma_inv
+    else:
+        sigma_inv = constant(invstd.reshape(1, c, 1).astype(x.dtype))
+        xh = (x3t - constant(mean.reshape(1, c, 1).astype(x.dtype))) * sigma_inv
+    wt = w.reshape(1, c, 1) if has_w else 1.0
+    gx = None
+    if x.requires_grad:
+        if training:
+            gx = wt * sigma_inv * (g3 - g3.mean(dim=dims, keepdim=True)
+                                   - xh * (g3 * xh).mean(dim=dims, keepdim=True))
+        else:
+            gx = g3 * wt * sigma_inv
+        gx = gx.reshape(x.shape)
+    grads = [gx]
+    if has_w:
+        grads.append((g3 * xh).sum(dim=dims) if w.requires_grad else None)
+    if has_b:
+        grads.append(g3.sum(dim=dims) if b.requires_grad else None)
+    return tuple(grads)

@@ -27,7 +27,7 @@ import numpy as np
 from .. import backend
 from ..engine import is_grad_enabled
 from . import resize
-from .base import Tensor, ensure_tensor, leaf, make
+from .base import Tensor, ensure_tensor, graph_rule, leaf, linear_map, make
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
            "max_unpool2d", "interpolate"]
@@ -416,3 +416,46 @@ def _nearest_backward(node, g):
 def _bilinear_backward(node, g):
     in_hw, corners, scales = node._saved
     return (backend.interpolate_bilinear_backward(_grad4d(g, node), in_hw, corners, scales),)
+
+
+# ---- the rules in recorded ops, for backward(create_graph=True) ---------------------------------
+# Pooling's backward is linear in the gradient: recorded through ``linear_map``, whose adjoint
+# is the forward pool itself (for max pooling: picking the switches' positions).
+
+
+def _as4d(h: np.ndarray, like: np.ndarray) -> np.ndarray:
+    h = np.ascontiguousarray(h, dtype=like.dtype)
+    return h.reshape((1,) + h.shape) if h.ndim == 3 else h
+
+
+@graph_rule(_max_pool_backward)
+def _max_pool_graph(node, g):
+    idx, in_hw = node._saved
+
+    def pick(h):                        # the adjoint: h at the winners, (N, C, Ho, Wo)
+        h4 = _as4d(h, node._data)
+        n, c = h4.shape[:2]
+        flat = np.take_along_axis(h4.reshape(n, c, -1), idx.reshape(n, c, -1), axis=2)
+        return flat.reshape(node.shape)
+    return (linear_map(g, lambda a: _max_pool_backward(node, a)[0], pick, "max_pool_scatter"),)
+
+
+@graph_rule(_avg_pool_backward)
+def _avg_pool_graph(node, g):
+    in_hw, (k, s, p, count_include_pad, div) = node._saved
+    out_hw = node.shape[-2:]
+
+    def pool(h):
+        return backend.avg_pool2d(_as4d(h, node._data), k, s, p, out_hw, count_include_pad,
+                                  div).reshape(node.shape)
+    return (linear_map(g, lambda a: _avg_pool_backward(node, a)[0], pool, "avg_pool_spread"),)
+
+
+@graph_rule(_adaptive_avg_backward)
+def _adaptive_avg_graph(node, g):
+    out_hw = node.shape[-2:]
+
+    def pool(h):
+        return backend.adaptive_avg_pool2d(_as4d(h, node._data), out_hw).reshape(node.shape)
+    return (linear_map(g, lambda a: _adaptive_avg_backward(node, a)[0], pool,
+                       "adaptive_avg_spread"),)

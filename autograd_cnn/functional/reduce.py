@@ -13,8 +13,8 @@ import numpy as np
 import warnings
 
 from ..errors import DTypeError
-from .base import (Tensor, cast_to, ensure_tensor, expand_reduced, float_input, leaf, make,
-                   norm_dim, norm_dims)
+from .base import (Tensor, cast_to, constant, ensure_tensor, expand_reduced, float_input,
+                   graph_rule, leaf, linear_map, make, norm_dim, norm_dims)
 
 __all__ = ["sum", "mean", "max", "min", "amax", "amin", "var", "std", "logsumexp", "argmax",
            "argmin", "prod", "norm", "all", "any"]
@@ -352,3 +352,110 @@ def all(x, dim=None, keepdim: bool = False) -> Tensor:
 def any(x, dim=None, keepdim: bool = False) -> Tensor:
     x = ensure_tensor(x, "any")
     return leaf(np.asarray(np.any(x._data, axis=norm_dims(dim, x.ndim, "any"), keepdims=keepdim)))
+
+
+# ---- the rules in recorded ops, for backward(create_graph=True) ---------------------------------
+
+
+def _expand_graph(g: Tensor, shape: tuple, dims, keepdim: bool) -> Tensor:
+    """``expand_reduced`` in recorded ops: the reduced gradient broadcast back to ``shape``."""
+    if dims is None:
+        return g.reshape((1,) * len(shape)).broadcast_to(shape)
+    if not keepdim:
+        kept = list(g.shape)
+        for d in dims:
+            kept.insert(d, 1)
+        g = g.reshape(tuple(kept))
+    return g.broadcast_to(shape)
+
+
+@graph_rule(_sum_backward)
+def _sum_graph(node, g):
+    dims, keepdim = node._saved
+    return (_expand_graph(g, node._parents[0].shape, dims, keepdim),)
+
+
+@graph_rule(_mean_backward)
+def _mean_graph(node, g):
+    dims, keepdim = node._saved
+    shape = node._parents[0].shape
+    return (_expand_graph(g / _count(shape, dims), shape, dims, keepdim),)
+
+
+@graph_rule(_identity_rule)
+def _identity_graph(node, g):
+    return (g,)
+
+
+@graph_rule(_extreme_all_backward)
+def _extreme_all_graph(node, g):
+    share = _extreme_all_backward(node, np.ones((), node.dtype))[0]    # hit / count
+    return (g * constant(share),)
+
+
+@graph_rule(_extreme_dim_backward)
+def _extreme_dim_graph(node, g):
+    d, idx, keepdim = node._saved
+    full = idx if keepdim else np.expand_dims(idx, d)
+    return (linear_map(g, lambda a: _extreme_dim_backward(node, a)[0],
+                       lambda h: (np.take_along_axis(h, full, axis=d) if keepdim else
+                                  np.take_along_axis(h, full, axis=d).squeeze(d)),
+                       "max_scatter"),)
+
+
+@graph_rule(_amax_backward)
+def _amax_graph(node, g):
+    dims, keepdim = node._saved
+    x = node._parents[0]
+    share = _amax_backward(node, np.ones(node.shape, node.dtype))[0]
+    return (_expand_graph(g, x.shape, dims, keepdim) * constant(share),)
+
+
+@graph_rule(_var_backward)
+def _var_graph(node, g):
+    dims, keepdim, _, dof = node._saved
+    x = node._parents[0]
+    centred = x - x.mean(dim=dims, keepdim=True) if dims is not None else x - x.mean()
+    return (_expand_graph(g, x.shape, dims, keepdim) * centred * (2 / dof),)
+
+
+@graph_rule(_std_backward)
+def _std_graph(node, g):
+    dims, keepdim, _, dof = node._saved
+    x = node._parents[0]
+    centred = x - x.mean(dim=dims, keepdim=True) if dims is not None else x - x.mean()
+    return (_expand_graph(g / node, x.shape, dims, keepdim) * centred / dof,)
+
+
+@graph_rule(_logsumexp_backward)
+def _logsumexp_graph(node, g):
+    dims, keepdim = node._saved
+    x = node._parents[0]
+    out = _expand_graph(node, x.shape, dims, keepdim)
+    return (_expand_graph(g, x.shape, dims, keepdim) * (x - out).exp(),)
+
+
+@graph_rule(_norm_backward)
+def _norm_graph(node, g):
+    p, dims, keepdim = node._saved
+    x = node._parents[0]
+    n = _expand_graph(node, x.shape, dims, keepdim)
+    zero = n._data == 0
+    safe = n + constant(zero.astype(n.dtype))          # 1 where the norm is 0
+    if p == 2:
+        d = x / safe
+    else:
+        d = constant(np.sign(x._data)) * x.abs() ** (p - 1) / safe ** (p - 1)
+    return (_expand_graph(g, x.shape, dims, keepdim) * d * constant(~zero),)
+
+
+@graph_rule(_prod_backward)
+def _prod_graph(node, g):
+    dims, keepdim = node._saved
+    x = node._parents[0]
+    if not np.all(x._data):
+        raise RuntimeError("backward(create_graph=True) of prod: an input element is 0, where "
+                           "the recorded rule (prod / x) does not hold; a differentiable "
+                           "rule for zeros is not implemented")
+    out = _expand_graph(node, x.shape, dims, keepdim)
+    return (_expand_graph(g, x.shape, dims, keepdim) * out / x,)

@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from .base import Tensor, make
+from .base import Tensor, graph_rule, linear_map, make
 
 __all__ = ["resize_matrix", "separable_resize"]
 
@@ -75,12 +75,15 @@ def separable_resize(x: Tensor, data: np.ndarray, out_sizes, mode: str, align_co
     """Resize the last len(out_sizes) dims of ``data`` ((N, C, L) or (N, C, H, W))."""
     mats = [resize_matrix(n, o, mode, align_corners, s).astype(data.dtype)
             for n, o, s in zip(data.shape[2:], out_sizes, scales)]
-    if len(mats) == 1:
-        y = data @ mats[0].T                               # (N, C, L) -> (N, C, Lo)
-    else:
-        y = np.einsum("oh,nchw,pw->ncop", mats[0], data, mats[1], optimize=True)
+    y = _apply(mats, data)
     return make(np.ascontiguousarray(y), (x,), f"interpolate_{mode}", _resize_backward,
                 (mats, data.shape))
+
+
+def _apply(mats, data):
+    if len(mats) == 1:
+        return data @ mats[0].T                            # (N, C, L) -> (N, C, Lo)
+    return np.einsum("oh,nchw,pw->ncop", mats[0], data, mats[1], optimize=True)
 
 
 def _resize_backward(node, g):
@@ -91,6 +94,14 @@ def _resize_backward(node, g):
     else:
         gx = np.einsum("oh,ncop,pw->nchw", mats[0], g, mats[1], optimize=True)
     return (gx.reshape(node._parents[0].shape),)
+
+
+@graph_rule(_resize_backward)
+def _resize_graph(node, g):
+    mats, shape = node._saved
+    return (linear_map(g, lambda a: _resize_backward(node, a)[0],
+                       lambda h: _apply(mats, h.reshape(shape)).reshape(node.shape),
+                       "resize_adjoint"),)
 
 
 def sizes_1d(where: str, n_in: int, size, scale_factor, recompute_scale_factor):

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Tensor, cast_to, ensure_tensor, leaf, make, norm_dim
+from .base import (Tensor, cast_to, constant, ensure_tensor, graph_rule, leaf, linear_map, make,
+                   norm_dim)
 from .reduce import ValuesIndices
 
 __all__ = ["cumsum", "cumprod", "sort", "argsort", "topk"]
@@ -133,3 +134,47 @@ def topk(x, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) ->
     idx = _order(x._data.reshape(x.shape or (1,)), d, largest)
     idx = np.take(idx, np.arange(k), axis=d)
     return _picked(x, d, idx, "topk")
+
+
+# ---- the rules in recorded ops, for backward(create_graph=True) ---------------------------------
+
+
+def _cumsum_map(d, shape):
+    return lambda a: np.cumsum(a.reshape(shape or (1,)), axis=d).reshape(shape)
+
+
+@graph_rule(_cumsum_backward)
+def _cumsum_graph(node, g):
+    d, shape = node._saved, node._parents[0].shape
+    return (linear_map(g, lambda a: _cumsum_backward(node, a)[0], _cumsum_map(d, shape),
+                       "cumsum_reversed"),)
+
+
+@graph_rule(_cumprod_backward)
+def _cumprod_graph(node, g):
+    from .elementwise import where
+    from .shape import stack
+    x, d = node._parents[0], node._saved
+    flat = x if x.ndim else x.reshape(1)
+    y, gf = (node if x.ndim else node.reshape(1)), (g if x.ndim else g.reshape(1))
+    if np.all(x._data != 0):
+        return ((gf * y).flip(d).cumsum(d).flip(d).div(flat).reshape(x.shape),)
+    # the exact rule of _cumprod_backward, along the last dim, in recorded ops
+    xt, gt = flat.transpose(d, -1), gf.transpose(d, -1)
+    n = xt.shape[-1]
+    cols = []
+    for j in range(n):
+        without = where(np.arange(n) == j, 1.0, xt).cumprod(-1)   # x_j replaced by 1
+        cols.append((gt * without * constant((np.arange(n) >= j).astype(g.dtype))).sum(-1))
+    return (stack(cols, -1).transpose(d, -1).reshape(x.shape),)
+
+
+@graph_rule(_picked_backward)
+def _picked_graph(node, g):
+    d, idx = node._saved
+    shape = node._parents[0].shape
+
+    def pick(h):
+        return np.take_along_axis(h.reshape(shape or (1,)), idx.reshape(idx.shape or (1,)),
+                                  axis=d).reshape(idx.shape)
+    return (linear_map(g, lambda a: _picked_backward(node, a)[0], pick, "sort_scatter"),)

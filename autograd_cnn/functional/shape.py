@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..tensor import share_version
-from .base import Tensor, ensure_tensor, make, norm_dim
+from .base import Tensor, ensure_tensor, graph_rule, linear_map, make, norm_dim
 
 __all__ = [
     "reshape", "view", "transpose", "permute", "flatten", "unflatten", "squeeze", "unsqueeze",
@@ -359,9 +359,20 @@ def assign(arr: np.ndarray, key, value) -> None:
 
 
 def narrow(x, dim: int, start: int, length: int) -> Tensor:
-    """The slice start:start+length along dim."""
+    """The slice start:start+length along dim, a view (a negative start counts from the end,
+    as in PyTorch)."""
     x = ensure_tensor(x, "narrow")
     d = norm_dim(dim, x.ndim, "narrow")
+    n = x.shape[d]
+    start, length = int(start), int(length)
+    if not -n <= start <= n:
+        raise IndexError(f"narrow: start {start} is out of range for dim {d} of size {n} "
+                         f"(expected {-n} .. {n})")
+    if start < 0:
+        start += n
+    if length < 0 or start + length > n:
+        raise ShapeError(f"narrow: start ({start}) + length ({length}) exceeds dim {d} of size "
+                         f"{n}" if length >= 0 else f"narrow: length must be >= 0, got {length}")
     key = (slice(None),) * d + (slice(start, start + length),)
     return getitem(x, key)
 
@@ -611,3 +622,105 @@ def pixel_unshuffle(x, downscale_factor: int) -> Tensor:
     y = x.reshape(*lead, c, h // r, r, w // r, r)
     y = y.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)      # (*, C, r, r, H, W)
     return y.reshape(*lead, c * r * r, h // r, w // r)
+
+
+# ---- the rules in recorded ops, for backward(create_graph=True) ---------------------------------
+# Every rule here is linear in the gradient and needs no input values: reshapes and transposes
+# as tensor ops, scatters through ``linear_map`` with the gather as their adjoint.
+
+
+@graph_rule(_reshape_backward)
+def _reshape_graph(node, g):
+    return (g.reshape(node._parents[0].shape),)
+
+
+@graph_rule(_identity_backward)
+def _identity_graph(node, g):
+    return (g,)
+
+
+@graph_rule(_transpose_backward)
+def _transpose_graph(node, g):
+    a, b = node._saved
+    return (g.transpose(a, b),)
+
+
+@graph_rule(_permute_backward)
+def _permute_graph(node, g):
+    return (g.permute(*np.argsort(node._saved).tolist()),)
+
+
+@graph_rule(_flip_backward)
+def _flip_graph(node, g):
+    return (g.flip(node._saved),)
+
+
+@graph_rule(_getitem_backward)
+def _getitem_graph(node, g):
+    key, basic = node._saved
+    return (linear_map(g, lambda a: _getitem_backward(node, a)[0], lambda h: h[key],
+                       "getitem_scatter"),)
+
+
+@graph_rule(_index_put_backward)
+def _index_put_graph(node, g):
+    key = node._saved
+    x, v = node._parents
+    gx = gv = None
+    if x.requires_grad:
+        def zero_at(a):
+            a = np.array(a, copy=True)
+            assign(a, key, 0)
+            return a
+        gx = linear_map(g, zero_at, zero_at, "index_put_zero")
+    if v.requires_grad:
+        def pick(a):
+            basic, advanced = _index_key(key, a.ndim)
+            return a[basic] if advanced is None else a[basic][advanced]
+
+        def place(h):
+            out = np.zeros(node.shape, h.dtype)
+            assign(out, key, h)
+            return out
+        gv = linear_map(g, pick, place, "index_put_pick")
+    return gx, gv
+
+
+@graph_rule(_gather_backward)
+def _gather_graph(node, g):
+    full = node._saved
+    return (linear_map(g, lambda a: _gather_backward(node, a)[0], lambda h: h[full],
+                       "gather_scatter"),)
+
+
+@graph_rule(_cat_backward)
+def _cat_graph(node, g):
+    d, bounds = node._saved
+    edges = [0] + [int(b) for b in bounds] + [g.shape[d]]
+    return tuple(narrow(g, d, a, b - a) for a, b in zip(edges[:-1], edges[1:]))
+
+
+@graph_rule(_stack_backward)
+def _stack_graph(node, g):
+    d = node._saved
+    return tuple(getitem(g, (slice(None),) * d + (i,)) for i in range(len(node._parents)))
+
+
+@graph_rule(_pad_backward)
+def _pad_graph(node, g):
+    return (getitem(g, node._saved),)
+
+
+@graph_rule(_repeat_backward)
+def _repeat_graph(node, g):
+    sizes = node._saved
+    return (linear_map(g, lambda a: _repeat_backward(node, a)[0],
+                       lambda h: np.tile(h.reshape((1,) * (len(sizes) - h.ndim) + h.shape),
+                                         sizes), "repeat_sum"),)
+
+
+@graph_rule(_pad_index_backward)
+def _pad_index_graph(node, g):
+    key = node._saved
+    return (linear_map(g, lambda a: _pad_index_backward(node, a)[0], lambda h: h[key],
+                       "pad_scatter"),)

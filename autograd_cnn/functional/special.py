@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from .base import Tensor, float_input, make
+from .base import Tensor, float_input, graph_rule, make
 
 __all__ = ["log2", "exp2", "log1p", "expm1", "erf", "erf_array"]
 
@@ -86,3 +86,32 @@ def erf(x) -> Tensor:
 def _erf_backward(node, g):
     x = node._parents[0]._data
     return (g * np.asarray(_TWO_OVER_SQRT_PI, g.dtype) * np.exp(-x * x),)
+
+
+# ---- the rules in recorded ops, for backward(create_graph=True) ---------------------------------
+
+
+@graph_rule(_log2_backward)
+def _log2_graph(node, g):
+    return (g / (node._parents[0] * _LN2),)
+
+
+@graph_rule(_exp2_backward)
+def _exp2_graph(node, g):
+    return (g * node * _LN2,)
+
+
+@graph_rule(_log1p_backward)
+def _log1p_graph(node, g):
+    return (g / (node._parents[0] + 1),)
+
+
+@graph_rule(_expm1_backward)
+def _expm1_graph(node, g):
+    return (g * (node + 1),)
+
+
+@graph_rule(_erf_backward)
+def _erf_graph(node, g):
+    x = node._parents[0]
+    return (g * _TWO_OVER_SQRT_PI * (-(x * x)).exp(),)

@@ -8,15 +8,17 @@
         sched.step()
 
 Files: optimizer.py (the base class: groups, state, state_dict), sgd.py, adaptive.py (Adagrad,
-RMSprop, Adam, AdamW), lr_scheduler.py. Gradient clipping lives in ``nn.utils`` (as in PyTorch)
+Adadelta, RMSprop, Adam, AdamW), adam_variants.py (Adamax, NAdam, RAdam), lr_scheduler.py. Gradient clipping lives in ``nn.utils`` (as in PyTorch)
 and is re-exported here.
 """
 
 from . import lr_scheduler
-from .adaptive import Adagrad, Adam, AdamW, RMSprop
+from .adam_variants import Adamax, NAdam, RAdam
+from .adaptive import Adadelta, Adagrad, Adam, AdamW, RMSprop
 from .optimizer import Optimizer
 from .sgd import SGD
 from ..nn.utils import clip_grad_norm_, clip_grad_value_
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "lr_scheduler",
+__all__ = ["Optimizer", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "Adamax",
+           "NAdam", "RAdam", "lr_scheduler",
            "clip_grad_norm_", "clip_grad_value_"]

@@ -8,7 +8,19 @@ import numpy as np
 from .. import backend
 from .optimizer import Optimizer, _check_range
 
-__all__ = ["Adagrad", "RMSprop", "Adam", "AdamW"]
+__all__ = ["Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW"]
+
+
+def check_betas(group: dict, owner: str) -> None:
+    """``betas`` a pair (b1, b2), each in [0, 1) (stored as a tuple)."""
+    betas = group["betas"]
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"{owner}: betas must be a pair, got {betas!r}")
+    group["betas"] = tuple(betas)
+    for i, b in enumerate(betas):
+        if not 0.0 <= b < 1.0:
+            raise ValueError(f"{owner}: invalid beta parameter at index {i}: {b!r}, "
+                             "expected in [0, 1)")
 
 
 class Adagrad(Optimizer):
@@ -43,6 +55,46 @@ class Adagrad(Optimizer):
         lr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         state["sum"] += grad * grad
         p._data -= lr * grad / (np.sqrt(state["sum"]) + group["eps"])
+
+
+class Adadelta(Optimizer):
+    """Adadelta (Zeiler 2012): steps sized by the ratio of two running RMS, of past updates and
+    of gradients, so the units match and lr = 1 is the paper's method.
+
+        g <- g + lambda p;         v <- rho v + (1 - rho) g^2
+        d = sqrt(u + eps) / sqrt(v + eps) * g;   u <- rho u + (1 - rho) d^2
+        p <- p - lr d
+    """
+
+    def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
+                 weight_decay: float = 0.0, *, maximize: bool = False):
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
+                                      maximize=maximize))
+
+    def _check_group(self, group: dict) -> None:
+        super()._check_group(group)
+        for name in ("eps", "weight_decay"):
+            _check_range(group, name, "Adadelta")
+        _check_range(group, "rho", "Adadelta", 0.0, 1.0)
+
+    def _update(self, p, grad, state, group) -> None:
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = np.zeros_like(p._data)
+            state["acc_delta"] = np.zeros_like(p._data)
+        state["step"] += 1
+        rho, eps = group["rho"], group["eps"]
+        if group["maximize"]:
+            grad = -grad
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * p._data
+        v, u = state["square_avg"], state["acc_delta"]
+        v *= rho
+        v += (1 - rho) * grad * grad
+        delta = np.sqrt(u + eps) / np.sqrt(v + eps) * grad
+        u *= rho
+        u += (1 - rho) * delta * delta
+        p._data -= group["lr"] * delta
 
 
 class RMSprop(Optimizer):
@@ -121,14 +173,7 @@ class Adam(Optimizer):
         owner = type(self).__name__
         for name in ("eps", "weight_decay"):
             _check_range(group, name, owner)
-        betas = group["betas"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"{owner}: betas must be a pair, got {betas!r}")
-        group["betas"] = tuple(betas)
-        for i, b in enumerate(betas):
-            if not 0.0 <= b < 1.0:
-                raise ValueError(f"{owner}: invalid beta parameter at index {i}: {b!r}, "
-                                 "expected in [0, 1)")
+        check_betas(group, owner)
 
     def _update(self, p, grad, state, group) -> None:
         if not state:

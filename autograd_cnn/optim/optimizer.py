@@ -25,9 +25,11 @@ def _check_range(group: dict, name: str, owner: str, low=0.0, high=None,
     value = group[name]
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
         raise TypeError(f"{owner}: {name} must be a number, got {type(value).__name__}")
-    if value < low or (high is not None and (value >= high if high_open else value > high)):
+    if not np.isfinite(value) or value < low or \
+            (high is not None and (value >= high if high_open else value > high)):
         bracket = ")" if high_open else "]"
-        expected = f">= {low}" if high is None else f"in [{low}, {high}{bracket}"
+        expected = f"a finite number >= {low}" if high is None else \
+            f"in [{low}, {high}{bracket}"
         raise ValueError(f"{owner}: invalid {name} {value!r}, expected {expected}")
 
 

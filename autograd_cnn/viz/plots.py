@@ -24,7 +24,7 @@ def _plt():
         import matplotlib.pyplot as plt
     except ImportError:
         raise ImportError("plotting needs matplotlib: pip install matplotlib "
-                          "(or pip install 'autograd_cnn[extras]')") from None
+                          "(or pip install 'autograd_cnn[plots]')") from None
     return plt
 
 

@@ -1,0 +1,136 @@
+"""A process that forks after the kernels have run: the child must run them too, not hang.
+
+Before the fix the child deadlocked in the first convolution that splits its batch over the
+thread pool of kernels/threads.py (jobs queued to threads that exist only in the parent).
+Each child is waited for with a timeout, so a deadlock fails the test instead of hanging it.
+"""
+
+import multiprocessing
+import os
+import pickle
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from autograd_cnn import backend
+from autograd_cnn.kernels import threads
+
+TIMEOUT = 60.0
+
+
+@pytest.fixture(autouse=True)
+def two_workers(monkeypatch):
+    # split batches over two threads whatever the number of cores, so the pool is used
+    monkeypatch.setattr(threads, "workers", lambda n_img: max(1, min(2, n_img)))
+
+
+def _convs():
+    """A batch-split 3x3 convolution (thread pool + single-threaded BLAS), a strided
+    depthwise one (Numba's parallel loops) and a batch norm on the parallel kernel."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 8, 12, 12)).astype(np.float32)
+    w = rng.standard_normal((16, 8, 3, 3)).astype(np.float32)
+    wd = rng.standard_normal((8, 1, 3, 3)).astype(np.float32)
+    y = backend.conv2d_forward(x, w, None, padding=(1, 1), out_size=(12, 12))
+    yd = backend.conv2d_forward(x, wd, None, stride=(2, 2), padding=(1, 1), groups=8,
+                                out_size=(6, 6))
+    saved = dict(backend.PARALLEL_MIN)
+    backend.PARALLEL_MIN["norm"] = 0
+    try:
+        mean, var = backend.batch_norm_stats(y.reshape(4, 16, -1))
+    finally:
+        backend.PARALLEL_MIN.update(saved)
+    return y, yd, mean, var
+
+
+def _fork_and_run(fn):
+    """fn() in a forked child; its pickled result, or AssertionError on a timeout or crash."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                   # the child: never return into pytest
+        code = 1
+        try:
+            os.close(r)
+            with os.fdopen(w, "wb") as out:
+                pickle.dump(fn(), out)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            os.close(r)
+            raise AssertionError(f"the forked child did not finish in {TIMEOUT} s (deadlock)")
+        time.sleep(0.02)
+    with os.fdopen(r, "rb") as f:
+        data = f.read()
+    assert os.waitstatus_to_exitcode(status) == 0, f"child exited with status {status}"
+    return pickle.loads(data)
+
+
+def test_a_forked_child_runs_the_kernels_after_the_parent_ran_them():
+    parent = _convs()
+    assert threads._executor is not None           # the parent did start the pool
+    child = _fork_and_run(_convs)
+    for a, b in zip(parent, child):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_child_forked_while_another_thread_holds_the_kernel_lock_runs_kernels():
+    _convs()
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        with threads.parallel_region():
+            holding.set()
+            release.wait(TIMEOUT)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    holding.wait(TIMEOUT)
+    try:
+        child = _fork_and_run(_convs)
+    finally:
+        release.set()
+        t.join(TIMEOUT)
+    np.testing.assert_array_equal(child[1], _convs()[1])
+
+
+def _pool_job(_):
+    return _convs()[0].sum()
+
+
+def test_multiprocessing_fork_pool_after_a_kernel_ran():
+    expected = _convs()[0].sum()
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(2) as pool:
+        result = pool.map_async(_pool_job, range(2))
+        assert result.get(TIMEOUT) == [expected, expected]
+
+
+class _ConvDataset:
+    """Each sample is the sum of the kernels' outputs: the workers run the kernels."""
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return np.array([float(a.sum()) for a in _convs()]), i
+
+
+def test_dataloader_workers_run_kernels_after_the_parent_ran_them():
+    from autograd_cnn.data import DataLoader
+
+    expected = np.array([float(a.sum()) for a in _convs()])
+    loader = DataLoader(_ConvDataset(), batch_size=2, num_workers=2, timeout=TIMEOUT,
+                        dtype=np.float64)
+    for x, _ in loader:
+        np.testing.assert_array_equal(x.numpy(), np.stack([expected, expected]))
