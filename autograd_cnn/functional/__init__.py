@@ -5,18 +5,18 @@
     special      log2, exp2, log1p, expm1, erf
     scan         cumsum, cumprod, sort, argsort, topk
     index        index_select, scatter(_add), masked_fill, one_hot, roll, repeat_interleave,
-                 tril, triu
+                 tril, triu, embedding
     einsum       einsum
     activation   relu and friends, sigmoid, tanh, softmax, log_softmax
     reduce       sum, mean, max, min, var, std, logsumexp, argmax, ...
-    shape        reshape, transpose, indexing, cat, stack, split, pad, gather, ...
+    shape        reshape, transpose, indexing, cat, stack, split, pad, gather, pixel_shuffle, ...
     linalg       matmul, linear
     pool         max/avg/adaptive pooling, max_unpool2d, interpolate
     conv         conv2d, conv_transpose2d
     oned         conv1d, max_pool1d, avg_pool1d (the 2-D ops on a height of 1)
     resize       interpolate's separable modes (nearest-exact, bicubic, 1-D)
     loss         cross_entropy, nll_loss, mse_loss, ... and the lecture notes' multiclass SVM
-    norm         batch_norm, local_response_norm
+    norm         batch_norm, layer_norm, group_norm, local_response_norm
     dropout      dropout, dropout2d
     inplace      add_, x += y, x[i] = v, ...: the out-of-place ops written back (and recorded)
 
