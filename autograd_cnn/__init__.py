@@ -16,7 +16,7 @@ from .engine import (
     detect_anomaly, enable_grad, inference_mode, is_anomaly_enabled, is_grad_enabled,
     is_inference_mode_enabled, no_grad, set_grad_enabled,
 )
-from .random import manual_seed
+from .random import Generator, manual_seed
 from .tensor import (
     Tensor, arange, as_tensor, bool_, empty, eye, float32, float64, from_numpy, full, full_like,
     get_default_dtype, grad, int32, int64, linspace, ones, ones_like, rand, rand_like, randint,

@@ -112,8 +112,18 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def use_one_thread() -> None:
-    """Run the kernels of this process on one thread (Numba and BLAS): DataLoader workers."""
-    _threads.use_one_thread()
+    """Run the kernels of this process on one thread (Numba and BLAS): DataLoader workers.
+    Loads no Numba that is not loaded yet (a worker whose dataset never calls a kernel stays
+    light): Numba reads NUMBA_NUM_THREADS when it loads."""
+    if "numba" in sys.modules:
+        _threads.use_one_thread()
+        return
+    os.environ["NUMBA_NUM_THREADS"] = "1"
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(1, user_api="blas")
+    except Exception:           # no threadpoolctl, or an unknown BLAS: leave its threads alone
+        pass
 
 
 def use_reference() -> bool:

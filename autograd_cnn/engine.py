@@ -385,7 +385,7 @@ def _graph_rule_of(node):
 
 
 def run_backward(roots, seeds, retain_graph: bool = False, inputs=None,
-                 create_graph: bool = False):
+                 create_graph: bool = False, on_step=None):
     """Propagate ``seeds`` (the gradients of ``roots``) to every node the roots depend on.
 
     roots, seeds: sequences of equal length; each seed has its root's shape (a float for Values).
@@ -394,18 +394,20 @@ def run_backward(roots, seeds, retain_graph: bool = False, inputs=None,
             these nodes are returned instead, in order (None where a node got no gradient).
     create_graph: seeds are nodes, and every rule runs in its recorded form (``graph_rules``):
             the gradients are nodes of a new graph, differentiable again. Implies retain_graph.
+    on_step: when given, called once per node processed, in order, as
+            ``on_step(node, grad, sent)``: the node's total gradient and what its rule sent to
+            each parent (a list aligned with ``node._parents``, None where nothing was sent;
+            empty for a leaf). ``viz.backprop_steps`` draws these steps.
     """
     if create_graph:
-        saved_mode = _state.grad_enabled
-        _state.grad_enabled = True
-        try:
-            return _run(roots, seeds, True, inputs, True)
-        finally:
-            _state.grad_enabled = saved_mode
-    return _run(roots, seeds, retain_graph, inputs, False)
+        # grad mode on for the pass (also under no_grad), as PyTorch; inference mode still
+        # records nothing
+        with _GradMode(True):
+            return _run(roots, seeds, True, inputs, True, on_step)
+    return _run(roots, seeds, retain_graph, inputs, False, on_step)
 
 
-def _run(roots, seeds, retain_graph, inputs, create_graph):
+def _run(roots, seeds, retain_graph, inputs, create_graph, on_step=None):
     order = topological_order(roots)
     grads: dict[int, object] = {}
     for root, seed in zip(roots, seeds):
@@ -431,6 +433,8 @@ def _run(roots, seeds, retain_graph, inputs, create_graph):
                 captured[wanted[id(node)]] = grad
             rule = node._backward
             if rule is None:
+                if on_step is not None:
+                    on_step(node, grad, [])
                 continue
             if create_graph:
                 rule = _graph_rule_of(node)
@@ -441,19 +445,26 @@ def _run(roots, seeds, retain_graph, inputs, create_graph):
                 _check_finite(node, parent_grads)
             else:
                 parent_grads = rule(node, grad)
+            sent = [] if on_step is not None else None
             for parent, pgrad in zip(node._parents, parent_grads):
                 if pgrad is None or not parent.requires_grad:
+                    if sent is not None:
+                        sent.append(None)
                     continue
                 if isinstance(pgrad, (np.ndarray, np.generic)):
                     if pgrad.shape != parent.shape:
                         pgrad = sum_to_shape(pgrad, parent.shape)
                 elif create_graph and hasattr(pgrad, "_data") and pgrad.shape != parent.shape:
                     pgrad = graph_sum_to_shape(pgrad, parent.shape)     # a recorded Tensor
+                if sent is not None:
+                    sent.append(pgrad)
                 key = id(parent)
                 if key in grads:
                     grads[key] = grads[key] + pgrad
                 else:
                     grads[key] = pgrad
+            if sent is not None:
+                on_step(node, grad, sent)
             if not retain_graph:
                 node._release()
     finally:

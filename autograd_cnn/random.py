@@ -8,7 +8,53 @@ import numpy as np
 
 __all__ = ["manual_seed", "default_generator", "Generator"]
 
-Generator = np.random.Generator
+def _check_seed(seed, where: str) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"{where}: seed must be an int, got {type(seed).__name__} ({seed!r})")
+    return int(seed)
+
+
+class Generator:
+    """PyTorch's ``torch.Generator``: a seedable source of random numbers that ops, samplers and
+    loaders take as ``generator=`` (numpy's PCG64 underneath; a numpy Generator works too).
+
+        g = ac.Generator().manual_seed(0)
+        ac.rand(3, generator=g)
+    """
+
+    def __init__(self, device="cpu"):
+        if str(device) != "cpu":
+            raise ValueError(f"Generator: device {device!r} is not available; autograd_cnn runs "
+                             "on the CPU only (use device='cpu')")
+        self.device = "cpu"
+        self.seed()
+
+    def manual_seed(self, seed: int) -> "Generator":
+        """Restart from ``seed``; returns the generator (as PyTorch: chainable)."""
+        self._seed = _check_seed(seed, "Generator.manual_seed")
+        self.rng = np.random.default_rng(self._seed)
+        return self
+
+    def seed(self) -> int:
+        """Restart from a fresh non-deterministic seed; returns it."""
+        self._seed = int(np.random.SeedSequence().entropy % (1 << 63))
+        self.rng = np.random.default_rng(self._seed)
+        return self._seed
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def get_state(self) -> dict:
+        """The generator's state (numpy's bit-generator state dict, not PyTorch's byte tensor)."""
+        return self.rng.bit_generator.state
+
+    def set_state(self, state: dict) -> "Generator":
+        self.rng.bit_generator.state = state
+        return self
+
+    def __repr__(self) -> str:
+        return f"<autograd_cnn.Generator seed={self._seed}>"
+
 
 _generator = np.random.default_rng()
 
@@ -16,9 +62,7 @@ _generator = np.random.default_rng()
 def manual_seed(seed: int) -> np.random.Generator:
     """Seed the package-wide generator; returns it."""
     global _generator
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__} ({seed!r})")
-    _generator = np.random.default_rng(int(seed))
+    _generator = np.random.default_rng(_check_seed(seed, "manual_seed"))
     return _generator
 
 
@@ -33,9 +77,11 @@ def resolve(generator) -> np.random.Generator:
         return _generator
     if isinstance(generator, np.random.Generator):
         return generator
+    if isinstance(generator, Generator):
+        return generator.rng
     if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
         return np.random.default_rng(int(generator))
     raise TypeError(
-        "generator must be a numpy.random.Generator or an int seed, "
+        "generator must be an autograd_cnn.Generator, a numpy.random.Generator or an int seed, "
         f"got {type(generator).__name__}"
     )

@@ -25,6 +25,8 @@ result of the op, whose input is the tensor's previous value (``functional/inpla
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from . import engine
@@ -119,6 +121,60 @@ class _VersionCounter:
         self.external = external
 
 
+class NodeRecord:
+    """What stays of a tensor's node once backward has freed the graph: enough to draw it.
+
+    Backward frees each op's saved arrays and, by dropping the links to the op's inputs, the
+    intermediate activations. A freed node keeps one ``NodeRecord`` per input instead (shape,
+    dtype, op label, parents, gradient summary: a few hundred bytes, never an activation), so the
+    graph can still be drawn with every node's gradient. Leaves that require grad (parameters)
+    are kept as themselves: their owner holds them anyway, and their ``.grad`` is the picture.
+
+    grad: the gradient the node received in the last backward: the array when it has at most
+          ``SMALL`` elements, else its 2-norm (a float); None before any backward reached it
+    ref:  a weak reference to the tensor (its data, while someone still holds it)
+
+    Small leaves that need no grad (scalar constants) are kept as themselves too: they hold no
+    activation, and drawings fold them into their op's label.
+    """
+
+    __slots__ = ("shape", "dtype", "_op", "_parents", "grad", "ref")
+    SMALL = 16
+    # the engine walks no further than a record: a second backward stops with freed_rule at the
+    # freed node above it, before any record is reached
+    requires_grad = False
+    _backward = None
+
+    def __init__(self, t: "Tensor"):
+        d = t._data
+        self.shape = d.shape
+        self.dtype = d.dtype
+        self._op = t._op                # "" for a leaf (an input or a big constant)
+        self._parents = t._parents if t._backward is freed_rule else ()  # else set at release
+        self.grad = None
+        self.ref = weakref.ref(t)
+
+    @property
+    def needs_grad(self) -> bool:
+        """Records stand for freed op results (which required grad) or leaves that need none."""
+        return bool(self._op)
+
+
+def _record_of(t: "Tensor") -> NodeRecord:
+    rec = t._record
+    if rec is None:
+        rec = t._record = NodeRecord(t)
+    return rec
+
+
+def grad_summary(g):
+    """The array itself when small, else its 2-norm (one BLAS dot: cheap next to the op's rule)."""
+    if g.size <= 16:                    # NodeRecord.SMALL, spelled out: this runs per node
+        return g
+    r = g.reshape(-1)
+    return float(np.sqrt(abs(np.dot(r, r))))
+
+
 class Tensor:
     """An n-dimensional array with reverse-mode autograd.
 
@@ -129,7 +185,7 @@ class Tensor:
 
     __slots__ = (
         "_data", "grad", "requires_grad", "_parents", "_op", "_backward", "_saved",
-        "_vc", "_vsum", "_hooks", "_retains_grad", "_trace", "__weakref__",
+        "_vc", "_vsum", "_hooks", "_retains_grad", "_trace", "_record", "__weakref__",
     )
     # ndarray + Tensor defers to Tensor.__radd__ (a Tensor, as in PyTorch), while numpy
     # functions (np.exp(t), np.asarray(t)) read the values through __array__
@@ -148,6 +204,7 @@ class Tensor:
         self._hooks = None
         self._retains_grad = False
         self._trace = None
+        self._record = None
         if requires_grad:
             _check_float_for_grad(arr.dtype, "tensor(requires_grad=True)")
         self.requires_grad = bool(requires_grad)
@@ -166,6 +223,7 @@ class Tensor:
         out._vc = _VersionCounter(0, False)
         out._hooks = None
         out._retains_grad = False
+        out._record = None
         if differentiable and engine._state.grad_enabled and _any_requires_grad(parents):
             out.requires_grad = True
             out._parents = parents
@@ -329,6 +387,17 @@ class Tensor:
     def _receive_grad(self, grad, store: bool):
         if self._vsum is not None and _version_sum(self._parents) + self._vc.value != self._vsum:
             _raise_modified(self)
+        if self._backward is not None:      # non-leaves keep a summary for drawings
+            rec = self._record
+            if rec is None:
+                rec = self._record = NodeRecord(self)
+            # grad_summary, inlined: this runs for every node of every backward
+            g = grad._data if isinstance(grad, Tensor) else grad
+            if g.size <= 16:
+                rec.grad = g
+            else:
+                r = g.reshape(-1)
+                rec.grad = float(np.sqrt(abs(np.dot(r, r))))
         if isinstance(grad, Tensor):
             return self._receive_graph_grad(grad, store)
         if self._hooks:
@@ -368,13 +437,24 @@ class Tensor:
         return grad
 
     def _release(self) -> None:
-        # Drop saved values and the links to the inputs so intermediate arrays are freed while
-        # backward is still running (lower peak memory); a second backward meets freed_rule.
-        if self._backward is not None:
-            self._saved = None
-            self._parents = ()
-            self._vsum = None
-            self._backward = freed_rule
+        # Drop saved values and replace the inputs by NodeRecords so intermediate arrays are
+        # freed while backward is still running (lower peak memory) but the graph can still be
+        # drawn; a second backward meets freed_rule. Leaves that hold nothing big (parameters,
+        # scalar constants) stay themselves: keeping them costs no memory.
+        if self._backward is None or self._backward is freed_rule:
+            return
+        self._saved = None
+        self._vsum = None
+        self._backward = freed_rule
+        kept = []
+        for p in self._parents:
+            if p._backward is None and (p.requires_grad or p._data.size <= 16):
+                kept.append(p)
+            else:
+                kept.append(p._record or _record_of(p))
+        self._parents = kept = tuple(kept)
+        if self._record is not None:
+            self._record._parents = kept
 
     # ---- autograd ------------------------------------------------------------------------------
 
@@ -525,6 +605,7 @@ def leaf(data: np.ndarray) -> Tensor:
     out._hooks = None
     out._retains_grad = False
     out._trace = None
+    out._record = None
     return out
 
 

@@ -134,3 +134,21 @@ def test_dataloader_workers_run_kernels_after_the_parent_ran_them():
                         dtype=np.float64)
     for x, _ in loader:
         np.testing.assert_array_equal(x.numpy(), np.stack([expected, expected]))
+
+
+def test_a_spawned_worker_loads_no_numba_until_a_kernel_runs():
+    # use_one_thread in a fresh process: Numba gets one thread through its environment
+    # variable when (if ever) it loads, instead of being loaded to be told
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", (
+        "import sys, autograd_cnn as ac\n"
+        "ac.backend.use_one_thread()\n"
+        "print('numba' in sys.modules)\n"
+        "import autograd_cnn.nn.functional as F\n"
+        "F.conv2d(ac.randn(2, 1, 5, 5), ac.randn(1, 1, 3, 3))\n"
+        "import numba\n"
+        "print(numba.get_num_threads())\n")], capture_output=True, text=True, timeout=TIMEOUT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "1"]

@@ -198,3 +198,18 @@ def test_concurrent_backward_passes_leave_the_garbage_collector_on():
     for t in threads:
         t.join(30)
     assert gc.isenabled()
+
+
+def test_create_graph_records_under_no_grad_but_not_in_inference_mode():
+    # PyTorch: grad(..., create_graph=True) gives a gradient that requires grad inside
+    # no_grad(), and one that does not inside inference_mode()
+    x = ac.tensor([1.0, 2.0], requires_grad=True)
+    y = (x ** 3).sum()
+    with ac.no_grad():
+        g, = ac.grad(y, x, create_graph=True, retain_graph=True)
+        assert not ac.is_grad_enabled()
+    assert g.requires_grad and g.tolist() == [3.0, 12.0]
+    with ac.inference_mode():
+        g, = ac.grad(y, x, create_graph=True)
+        assert ac.is_inference_mode_enabled() and not ac.is_grad_enabled()
+    assert not g.requires_grad and g.tolist() == [3.0, 12.0]

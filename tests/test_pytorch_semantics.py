@@ -442,3 +442,24 @@ def test_inplace_flags_of_activation_layers_compute_out_of_place():
     assert y.tolist() == [0.0, 2.0] and x.tolist() == [-1.0, 2.0]
     x.relu_()
     assert x.tolist() == [0.0, 2.0]
+
+
+def test_generator_objects_as_in_pytorch():
+    g = ac.Generator().manual_seed(0)
+    assert g.initial_seed() == 0 and g.device == "cpu"
+    a = ac.rand(3, generator=g)
+    b = ac.rand(3, generator=ac.Generator().manual_seed(0))
+    assert a.tolist() == b.tolist()
+    data = ac.utils.data.TensorDataset(ac.arange(10)) if hasattr(ac, "utils") else None
+    if data is not None:
+        order = [int(x) for (x,) in ac.utils.data.DataLoader(
+            data, shuffle=True, generator=ac.Generator().manual_seed(1))]
+        again = [int(x) for (x,) in ac.utils.data.DataLoader(
+            data, shuffle=True, generator=ac.Generator().manual_seed(1))]
+        assert order == again and sorted(order) == list(range(10))
+    state = g.get_state()
+    first = ac.rand(2, generator=g).tolist()
+    g.set_state(state)
+    assert ac.rand(2, generator=g).tolist() == first
+    with pytest.raises(ValueError, match="CPU only"):
+        ac.Generator(device="cuda")

@@ -70,8 +70,9 @@ def test_inception_graph_has_a_box_per_branch():
     (pool,) = op_nodes(src, "max_pool2d")
     assert where[pool] == ("Inception", "branch4: Sequential")
     assert "branch3.1.0.weight" in src                          # parameters are named
-    assert "{ input | (1, 6, 5, 5) float32 }" in src and where[            # and the input,
-        re.search(r"(n\d+) \[label=\"\{ input ", src).group(1)] == ()     # outside the boxes
+    assert "<B>input</B></TD></TR><TR><TD>(1, 6, 5, 5) float32" in src and where[  # and the
+        re.search(r"(n\d+) \[label=<<TABLE[^>]*><TR><TD><B>input</B>", src).group(1)] == ()
+    # input, outside the boxes
 
 
 def test_residual_block_graph_boxes_every_layer():

@@ -128,6 +128,7 @@ def _split_off_history(x: Tensor, copy_data: bool) -> Tensor:
     old._hooks, x._hooks = x._hooks, None       # hooks registered before see the old value
     old._retains_grad = False
     old._trace = x._trace
+    old._record, x._record = x._record, None     # a drawing's record follows the old node
     return old
 
 

@@ -10,6 +10,7 @@ each reading top to bottom like its paper's table.
                 CIFAR resnet20/32/44/56/110 (option A shortcuts)
     blocks      DepthwiseSeparableConv2d, NiNBlock, conv1x1
     unet        unet (segmentation)
+    deep_cnn    deep_cnn (a deep narrow plain or residual CNN, for the vanishing-gradient study)
 
 Models whose torchvision namesake exists (alexnet, vgg*, resnet18-152) have its state_dict keys
 and shapes, so converted weights load without renaming. ``ac.summary(model, input_size)`` prints
@@ -17,6 +18,7 @@ their per-layer tables.
 """
 
 from .alexnet import AlexNet, alexnet, alexnet_paper
+from .deep_cnn import ConvActBlock, DeepCNN, deep_cnn
 from .blocks import DepthwiseSeparableConv2d, NiNBlock, conv1x1
 from .googlenet import GoogLeNet, GoogLeNetOutputs, Inception, InceptionAux, googlenet
 from .lenet import LeNet5, LeNet5_1998, lenet5, lenet5_1998
@@ -38,4 +40,5 @@ __all__ = [
     "CifarResNet", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110",
     "DepthwiseSeparableConv2d", "NiNBlock", "conv1x1",
     "UNet", "unet",
+    "DeepCNN", "ConvActBlock", "deep_cnn",
 ]

@@ -40,6 +40,15 @@ __all__ = ["BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet34", "resnet
            "resnet44", "resnet56", "resnet110"]
 
 
+def _check_shortcut(shortcut, downsample, owner: str) -> bool:
+    if not isinstance(shortcut, bool):
+        raise TypeError(f"{owner}: shortcut must be True or False, got {shortcut!r}")
+    if not shortcut and downsample is not None:
+        raise ValueError(f"{owner}: shortcut=False has no shortcut to downsample; "
+                         "pass downsample=None")
+    return shortcut
+
+
 def conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
     """3x3 convolution, padding 1, no bias (a BatchNorm follows)."""
     return nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
@@ -56,12 +65,16 @@ class BasicBlock(nn.Module):
         out = relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))
 
     shortcut = identity, or ``downsample`` where the shape changes (stride or channels).
+    ``shortcut=False`` drops the shortcut (the paper's "plain" baseline):
+    out = relu(bn2(conv2(relu(bn1(conv1(x)))))); ``downsample`` must then be None.
     Shape: (N, C_in, H, W) -> (N, planes, H / stride, W / stride)."""
 
     expansion = 1
 
-    def __init__(self, in_channels: int, planes: int, stride: int = 1, downsample=None):
+    def __init__(self, in_channels: int, planes: int, stride: int = 1, downsample=None,
+                 shortcut: bool = True):
         super().__init__()
+        self.shortcut = _check_shortcut(shortcut, downsample, "BasicBlock")
         self.conv1 = conv3x3(in_channels, planes, stride)
         self.bn1 = nn.BatchNorm2d(planes)
         self.relu = nn.ReLU(inplace=True)
@@ -73,6 +86,8 @@ class BasicBlock(nn.Module):
     def forward(self, x):
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
+        if not self.shortcut:
+            return self.relu(out)
         identity = x if self.downsample is None else self.downsample(x)
         return self.relu(out + identity)
 
@@ -82,13 +97,15 @@ class Bottleneck(nn.Module):
     deeper): out = relu(bn3(conv3(relu(bn2(conv2(relu(bn1(conv1(x))))))) + shortcut(x)).
 
     The stride sits on conv2 (the 3x3; torchvision) or, with stride_in_1x1=True, on conv1 (the
-    paper). Shape: (N, C_in, H, W) -> (N, 4 planes, H / stride, W / stride)."""
+    paper). ``shortcut=False``: no shortcut (the plain baseline), ``downsample`` None.
+    Shape: (N, C_in, H, W) -> (N, 4 planes, H / stride, W / stride)."""
 
     expansion = 4
 
     def __init__(self, in_channels: int, planes: int, stride: int = 1, downsample=None,
-                 stride_in_1x1: bool = False):
+                 stride_in_1x1: bool = False, shortcut: bool = True):
         super().__init__()
+        self.shortcut = _check_shortcut(shortcut, downsample, "Bottleneck")
         s1, s3 = (stride, 1) if stride_in_1x1 else (1, stride)
         self.conv1 = conv1x1(in_channels, planes, s1)
         self.bn1 = nn.BatchNorm2d(planes)
@@ -104,6 +121,8 @@ class Bottleneck(nn.Module):
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
+        if not self.shortcut:
+            return self.relu(out)
         identity = x if self.downsample is None else self.downsample(x)
         return self.relu(out + identity)
 
@@ -114,13 +133,16 @@ class ResNet(nn.Module):
 
     torchvision's initialisation: conv weights ~ N(0, 2 / fan_out), BatchNorm weight 1, bias 0,
     the fc layer PyTorch's default; ``zero_init_residual=True`` zeroes each block's last
-    BatchNorm weight so every block starts as the identity (Goyal et al. 2017)."""
+    BatchNorm weight so every block starts as the identity (Goyal et al. 2017).
+    ``shortcut=False`` builds the paper's plain network of the same depth (no shortcuts and no
+    downsample projections); with True (the default) the keys are torchvision's."""
 
     def __init__(self, block, layers, num_classes: int = 1000, in_channels: int = 3,
                  zero_init_residual: bool = False, stride_in_1x1: bool = False,
-                 width_mult: float = 1.0):
+                 width_mult: float = 1.0, shortcut: bool = True):
         super().__init__()
         owner = "ResNet"
+        self.shortcut = _check_shortcut(shortcut, None, owner)
         if block not in (BasicBlock, Bottleneck):
             raise TypeError(f"{owner}: block must be BasicBlock or Bottleneck, got {block!r}")
         if len(layers) != 4:
@@ -152,11 +174,12 @@ class ResNet(nn.Module):
 
     def _make_layer(self, block, planes: int, blocks: int, stride: int = 1) -> nn.Sequential:
         downsample = None
-        if stride != 1 or self.inplanes != planes * block.expansion:
+        if self.shortcut and (stride != 1 or self.inplanes != planes * block.expansion):
             # option B: project the shortcut where the shape changes
             downsample = nn.Sequential(conv1x1(self.inplanes, planes * block.expansion, stride),
                                        nn.BatchNorm2d(planes * block.expansion))
         extra = {"stride_in_1x1": self.stride_in_1x1} if block is Bottleneck else {}
+        extra["shortcut"] = self.shortcut
         layers = [block(self.inplanes, planes, stride, downsample, **extra)]
         self.inplanes = planes * block.expansion
         layers += [block(self.inplanes, planes, **extra) for _ in range(1, blocks)]
@@ -170,41 +193,44 @@ class ResNet(nn.Module):
 
 
 def resnet18(num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False,
-             width_mult: float = 1.0) -> ResNet:
+             width_mult: float = 1.0, shortcut: bool = True) -> ResNet:
     """ResNet-18: BasicBlocks [2, 2, 2, 2]; 11,689,512 parameters, 1.8 x 10^9 MACs at 224."""
     return ResNet(BasicBlock, [2, 2, 2, 2], num_classes, in_channels, zero_init_residual,
-                   False, width_mult)
+                   False, width_mult, shortcut)
 
 
 def resnet34(num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False,
-             width_mult: float = 1.0) -> ResNet:
+             width_mult: float = 1.0, shortcut: bool = True) -> ResNet:
     """ResNet-34: BasicBlocks [3, 4, 6, 3]; 21,797,672 parameters, 3.6 x 10^9 MACs."""
     return ResNet(BasicBlock, [3, 4, 6, 3], num_classes, in_channels, zero_init_residual,
-                   False, width_mult)
+                   False, width_mult, shortcut)
 
 
 def resnet50(num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False,
-             stride_in_1x1: bool = False, width_mult: float = 1.0) -> ResNet:
+             stride_in_1x1: bool = False, width_mult: float = 1.0,
+              shortcut: bool = True) -> ResNet:
     """ResNet-50: Bottlenecks [3, 4, 6, 3]; 25,557,032 parameters; 3.8 x 10^9 MACs with
     stride_in_1x1=True (the paper), 4.1 x 10^9 without (torchvision)."""
     return ResNet(Bottleneck, [3, 4, 6, 3], num_classes, in_channels, zero_init_residual,
-                   stride_in_1x1, width_mult)
+                   stride_in_1x1, width_mult, shortcut)
 
 
 def resnet101(num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False,
-              stride_in_1x1: bool = False, width_mult: float = 1.0) -> ResNet:
+              stride_in_1x1: bool = False, width_mult: float = 1.0,
+              shortcut: bool = True) -> ResNet:
     """ResNet-101: Bottlenecks [3, 4, 23, 3]; 44,549,160 parameters; 7.6 x 10^9 MACs with
     stride_in_1x1=True."""
     return ResNet(Bottleneck, [3, 4, 23, 3], num_classes, in_channels, zero_init_residual,
-                   stride_in_1x1, width_mult)
+                   stride_in_1x1, width_mult, shortcut)
 
 
 def resnet152(num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False,
-              stride_in_1x1: bool = False, width_mult: float = 1.0) -> ResNet:
+              stride_in_1x1: bool = False, width_mult: float = 1.0,
+              shortcut: bool = True) -> ResNet:
     """ResNet-152: Bottlenecks [3, 8, 36, 3]; 60,192,808 parameters; 11.3 x 10^9 MACs with
     stride_in_1x1=True."""
     return ResNet(Bottleneck, [3, 8, 36, 3], num_classes, in_channels, zero_init_residual,
-                   stride_in_1x1, width_mult)
+                   stride_in_1x1, width_mult, shortcut)
 
 
 # ---- CIFAR-10 ResNets ------------------------------------------------------------------------
@@ -240,12 +266,14 @@ class CifarResNet(nn.Module):
     stages of n BasicBlocks (16, 32, 64 maps; stride 2 at the start of stages 2 and 3, option A
     shortcuts); global average pooling; fc. Keys follow the ImageNet ResNet's (conv1, bn1,
     layer1.0.conv1, ..., fc). Initialisation: He et al. 2015 (N(0, 2 / fan_out)) as the paper
-    says, BatchNorm 1 and 0, fc PyTorch's default. Input (N, 3, 32, 32)."""
+    says, BatchNorm 1 and 0, fc PyTorch's default. Input (N, 3, 32, 32).
+    ``shortcut=False``: the plain network of section 4.2 (same layers, no shortcuts)."""
 
     def __init__(self, depth: int, num_classes: int = 10, in_channels: int = 3,
-                 width_mult: float = 1.0):
+                 width_mult: float = 1.0, shortcut: bool = True):
         super().__init__()
         owner = f"resnet{depth}"
+        self.shortcut = _check_shortcut(shortcut, None, "CifarResNet")
         depth = check_int(depth, "depth", "CifarResNet", minimum=8)
         if (depth - 2) % 6:
             raise ValueError(f"CifarResNet: depth must be 6n + 2 (20, 32, 44, 56, 110, ...), "
@@ -269,12 +297,12 @@ class CifarResNet(nn.Module):
         kaiming_fan_out_init(self)
 
     def _make_layer(self, planes: int, blocks: int, stride: int) -> nn.Sequential:
-        shortcut = None
-        if stride != 1 or self.inplanes != planes:
-            shortcut = ShortcutA(self.inplanes, planes, stride)
-        layers = [BasicBlock(self.inplanes, planes, stride, shortcut)]
+        projection = None
+        if self.shortcut and (stride != 1 or self.inplanes != planes):
+            projection = ShortcutA(self.inplanes, planes, stride)
+        layers = [BasicBlock(self.inplanes, planes, stride, projection, shortcut=self.shortcut)]
         self.inplanes = planes
-        layers += [BasicBlock(planes, planes) for _ in range(1, blocks)]
+        layers += [BasicBlock(planes, planes, shortcut=self.shortcut) for _ in range(1, blocks)]
         return nn.Sequential(*layers)
 
     def forward(self, x):
@@ -283,26 +311,31 @@ class CifarResNet(nn.Module):
         return self.fc(self.flatten(self.avgpool(x)))           # -> (N, num_classes)
 
 
-def resnet20(num_classes: int = 10, in_channels: int = 3, width_mult: float = 1.0):
+def resnet20(num_classes: int = 10, in_channels: int = 3, width_mult: float = 1.0,
+             shortcut: bool = True):
     """CIFAR ResNet-20 (n = 3): 269,722 parameters."""
-    return CifarResNet(20, num_classes, in_channels, width_mult)
+    return CifarResNet(20, num_classes, in_channels, width_mult, shortcut)
 
 
-def resnet32(num_classes: int = 10, in_channels: int = 3, width_mult: float = 1.0):
+def resnet32(num_classes: int = 10, in_channels: int = 3, width_mult: float = 1.0,
+             shortcut: bool = True):
     """CIFAR ResNet-32 (n = 5): 464,154 parameters."""
-    return CifarResNet(32, num_classes, in_channels, width_mult)
+    return CifarResNet(32, num_classes, in_channels, width_mult, shortcut)
 
 
-def resnet44(num_classes: int = 10, in_channels: int = 3, width_mult: float = 1.0):
+def resnet44(num_classes: int = 10, in_channels: int = 3, width_mult: float = 1.0,
+             shortcut: bool = True):
     """CIFAR ResNet-44 (n = 7): 658,586 parameters."""
-    return CifarResNet(44, num_classes, in_channels, width_mult)
+    return CifarResNet(44, num_classes, in_channels, width_mult, shortcut)
 
 
-def resnet56(num_classes: int = 10, in_channels: int = 3, width_mult: float = 1.0):
+def resnet56(num_classes: int = 10, in_channels: int = 3, width_mult: float = 1.0,
+             shortcut: bool = True):
     """CIFAR ResNet-56 (n = 9): 853,018 parameters."""
-    return CifarResNet(56, num_classes, in_channels, width_mult)
+    return CifarResNet(56, num_classes, in_channels, width_mult, shortcut)
 
 
-def resnet110(num_classes: int = 10, in_channels: int = 3, width_mult: float = 1.0):
+def resnet110(num_classes: int = 10, in_channels: int = 3, width_mult: float = 1.0,
+             shortcut: bool = True):
     """CIFAR ResNet-110 (n = 18): 1,727,962 parameters."""
-    return CifarResNet(110, num_classes, in_channels, width_mult)
+    return CifarResNet(110, num_classes, in_channels, width_mult, shortcut)
