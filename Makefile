@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # with `make test PYTEST_WORKERS=0` to run it in one process.
 PYTEST_WORKERS ?= 2
 
-.PHONY: test demo bench dot venv lint clean
+.PHONY: test demo bench parity dot venv lint clean
 
 venv: $(STAMP)
 
@@ -53,6 +53,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/run.py
+
+# PyTorch 2.13 (CPU) as the oracle: every op_cases entry, layer, loss and optimiser against it
+# (tests/parity/, collected only with AUTOGRAD_CNN_PARITY=1, so `make test` never needs torch).
+parity: $(STAMP)
+	$(BIN)/python -m pip install -q 'torch==2.13.0'
+	AUTOGRAD_CNN_PARITY=1 $(BIN)/python -m pytest tests/parity -q -n 4 $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) out build dist *.egg-info

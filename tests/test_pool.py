@@ -263,10 +263,16 @@ ERRORS = [
     (lambda: F.interpolate(x4), ValueError,
      r"interpolate: give exactly one of size and scale_factor, got size=None, scale_factor=None"),
     (lambda: F.interpolate(x4, size=2, scale_factor=2), ValueError, r"give exactly one"),
-    (lambda: F.interpolate(x4, size=2, mode="bicubic"), ValueError,
-     r"interpolate: mode must be one of \('nearest', 'bilinear'\), got 'bicubic'"),
+    (lambda: F.interpolate(x4, size=2, mode="cubic"), ValueError,
+     r"interpolate: mode must be one of \('nearest', 'bilinear', 'nearest-exact', 'bicubic', "
+     r"'linear'\), got 'cubic'"),
+    (lambda: F.interpolate(x4, size=2, mode="linear"), ValueError,
+     r"interpolate: mode 'linear' resizes 3-D \(N, C, L\) inputs; a 4-D input needs one of"),
+    (lambda: F.interpolate(ac.zeros(1, 2, 4), size=2, mode="bicubic"), ValueError,
+     r"interpolate: mode 'bicubic' needs a 4-D \(N, C, H, W\) input"),
     (lambda: F.interpolate(x4, size=2, align_corners=True), ValueError,
-     r"interpolate: align_corners can only be set with mode='bilinear'"),
+     r"interpolate: align_corners can only be set with the interpolating modes 'linear', "
+     r"'bilinear' and 'bicubic', got mode='nearest'"),
     (lambda: F.interpolate(x4, scale_factor=-1.0), ValueError,
      r"interpolate: scale_factor must be finite and positive, got -1.0"),
     (lambda: F.interpolate(x4, scale_factor=float("nan")), ValueError,
@@ -276,8 +282,8 @@ ERRORS = [
     (lambda: F.interpolate(x4, scale_factor=0.1), ValueError,
      r"interpolate: scale_factor 0.1 turns the input size \(4, 4\) into \(0, 0\)"),
     (lambda: F.interpolate(x4, size=(0, 3)), ValueError, r"interpolate: size must be positive"),
-    (lambda: F.interpolate(ac.zeros(2, 4, 4), size=2), ValueError,
-     r"interpolate: expected a 4-D \(N, C, H, W\) input for 2-D resizing, got shape \(2, 4, 4\)"),
+    (lambda: F.interpolate(ac.zeros(4, 4), size=2), ValueError,
+     r"interpolate: expected a 3-D \(N, C, L\) or 4-D \(N, C, H, W\) input, got shape \(4, 4\)"),
 ]
 
 

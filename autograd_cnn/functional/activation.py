@@ -10,10 +10,12 @@ import numpy as np
 
 from .base import Tensor, constant, ensure_tensor, float_input, graph_rule, make, norm_dim
 from .elementwise import where as where_
+from .special import erf_array
 
 __all__ = [
     "relu", "leaky_relu", "elu", "softplus", "hardtanh", "prelu", "sigmoid", "tanh", "step",
-    "softmax", "log_softmax",
+    "softmax", "log_softmax", "gelu", "silu", "mish", "hardswish", "hardsigmoid", "relu6",
+    "logsigmoid", "softsign",
 ]
 
 
@@ -195,6 +197,124 @@ def _log_softmax_backward(node, g):
     return (g - np.exp(node._data) * g.sum(axis=dim, keepdims=True),)
 
 
+# ---- smooth and piecewise-linear relatives of ReLU (PyTorch's formulas and boundary rules) ------
+
+_SQRT_2_OVER_PI = np.sqrt(2.0 / np.pi)
+_INV_SQRT_2 = 1.0 / np.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
+
+
+def gelu(x, approximate: str = "none") -> Tensor:
+    """x Phi(x), Phi the standard normal CDF = (1 + erf(x / sqrt 2)) / 2.
+    d/dx = Phi(x) + x phi(x), phi(x) = e^(-x^2/2) / sqrt(2 pi).
+    approximate='tanh': x (1 + tanh(u)) / 2 with u = sqrt(2/pi) (x + 0.044715 x^3);
+    d/dx = (1 + t) / 2 + x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2) / 2, t = tanh u."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    x = float_input(x, "gelu")
+    d = x._data
+    if approximate == "tanh":
+        t = np.tanh(_SQRT_2_OVER_PI * (d + 0.044715 * d ** 3)).astype(d.dtype, copy=False)
+        return make(0.5 * d * (1 + t), (x,), "gelu_tanh", _gelu_tanh_backward, t)
+    cdf = 0.5 * (1 + erf_array(d * np.asarray(_INV_SQRT_2, d.dtype)))
+    return make(d * cdf, (x,), "gelu", _gelu_backward, cdf)
+
+
+def _gelu_backward(node, g):
+    x, cdf = node._parents[0]._data, node._saved
+    pdf = np.exp(-0.5 * x * x) * np.asarray(_INV_SQRT_2PI, g.dtype)
+    return (g * (cdf + x * pdf),)
+
+
+def _gelu_tanh_backward(node, g):
+    x, t = node._parents[0]._data, node._saved
+    du = np.asarray(_SQRT_2_OVER_PI, g.dtype) * (1 + 3 * 0.044715 * x * x)
+    return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du),)
+
+
+def silu(x, inplace: bool = False) -> Tensor:
+    """x sigmoid(x) (swish).  d/dx = s (1 + x (1 - s)), s = sigmoid(x)."""
+    x = float_input(x, "silu")
+    s = _sigmoid(x._data)
+    return make(x._data * s, (x,), "silu", _silu_backward, s)
+
+
+def _silu_backward(node, g):
+    x, s = node._parents[0]._data, node._saved
+    return (g * s * (1 + x * (1 - s)),)
+
+
+def mish(x, inplace: bool = False) -> Tensor:
+    """x tanh(softplus(x)).  d/dx = t + x sigmoid(x) (1 - t^2), t = tanh(softplus(x))."""
+    x = float_input(x, "mish")
+    t = np.tanh(np.logaddexp(0, x._data)).astype(x.dtype, copy=False)
+    return make(x._data * t, (x,), "mish", _mish_backward, t)
+
+
+def _mish_backward(node, g):
+    x, t = node._parents[0]._data, node._saved
+    return (g * (t + x * _sigmoid(x) * (1 - t * t)),)
+
+
+def hardsigmoid(x, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between.  d/dx = 1/6 strictly inside
+    (-3, 3), else 0 (PyTorch's boundary rule)."""
+    x = float_input(x, "hardsigmoid")
+    d = x._data
+    return make(np.clip(d / 6 + 0.5, 0, 1).astype(d.dtype, copy=False), (x,), "hardsigmoid",
+                _hardsigmoid_backward)
+
+
+def _hardsigmoid_backward(node, g):
+    x = node._parents[0]._data
+    return (np.where((x > -3) & (x < 3), g / 6, 0).astype(g.dtype, copy=False),)
+
+
+def hardswish(x, inplace: bool = False) -> Tensor:
+    """x relu6(x + 3) / 6.  d/dx = 0 for x <= -3, x/3 + 1/2 strictly between, 1 for x >= 3
+    (PyTorch 2.13's boundary rule)."""
+    x = float_input(x, "hardswish")
+    d = x._data
+    return make(d * np.clip(d / 6 + 0.5, 0, 1).astype(d.dtype, copy=False), (x,), "hardswish",
+                _hardswish_backward)
+
+
+def _hardswish_backward(node, g):
+    x = node._parents[0]._data
+    slope = np.where(x <= -3, 0, np.where(x < 3, x / 3 + 0.5, 1)).astype(g.dtype, copy=False)
+    return (g * slope,)
+
+
+def relu6(x, inplace: bool = False) -> Tensor:
+    """min(max(0, x), 6) = hardtanh(x, 0, 6).  d/dx = 1 strictly inside (0, 6)."""
+    return hardtanh(x, 0.0, 6.0)
+
+
+def logsigmoid(x) -> Tensor:
+    """ln sigmoid(x) = min(x, 0) - ln(1 + e^-|x|), finite for any x.
+    d/dx = 1 - sigmoid(x) = sigmoid(-x)."""
+    x = float_input(x, "logsigmoid")
+    d = x._data
+    out = np.minimum(d, 0) - np.log1p(np.exp(-np.abs(d)))
+    return make(out, (x,), "logsigmoid", _logsigmoid_backward)
+
+
+def _logsigmoid_backward(node, g):
+    return (g * _sigmoid(-node._parents[0]._data),)
+
+
+def softsign(x) -> Tensor:
+    """x / (1 + |x|).  d/dx = 1 / (1 + |x|)^2."""
+    x = float_input(x, "softsign")
+    d = x._data
+    return make(d / (1 + np.abs(d)), (x,), "softsign", _softsign_backward)
+
+
+def _softsign_backward(node, g):
+    a = 1 + np.abs(node._parents[0]._data)
+    return (g / (a * a),)
+
+
 # ---- the rules in recorded ops, for backward(create_graph=True) ---------------------------------
 
 
@@ -260,3 +380,55 @@ def _softmax_graph(node, g):
 def _log_softmax_graph(node, g):
     dim = node._saved
     return (g - node.exp() * g.sum(dim=dim, keepdim=True),)
+
+
+@graph_rule(_gelu_backward)
+def _gelu_graph(node, g):
+    from .special import erf
+    x = node._parents[0]
+    cdf = (erf(x * _INV_SQRT_2) + 1) * 0.5
+    pdf = (x * x * -0.5).exp() * _INV_SQRT_2PI
+    return (g * (cdf + x * pdf),)
+
+
+@graph_rule(_gelu_tanh_backward)
+def _gelu_tanh_graph(node, g):
+    x = node._parents[0]
+    t = tanh((x + x * x * x * 0.044715) * _SQRT_2_OVER_PI)
+    du = (x * x * (3 * 0.044715) + 1) * _SQRT_2_OVER_PI
+    return (g * ((t + 1) * 0.5 + x * (1 - t * t) * du * 0.5),)
+
+
+@graph_rule(_silu_backward)
+def _silu_graph(node, g):
+    x = node._parents[0]
+    s = sigmoid(x)
+    return (g * s * (x * (1 - s) + 1),)
+
+
+@graph_rule(_mish_backward)
+def _mish_graph(node, g):
+    x = node._parents[0]
+    t = tanh(softplus(x))
+    return (g * (t + x * sigmoid(x) * (1 - t * t)),)
+
+
+graph_rule(_hardsigmoid_backward)(_masked(_hardsigmoid_backward))
+
+
+@graph_rule(_hardswish_backward)
+def _hardswish_graph(node, g):
+    x = node._parents[0]
+    mid = (x._data > -3) & (x._data < 3)
+    return (g * where_(mid, x / 3 + 0.5, constant((x._data >= 3).astype(g.dtype))),)
+
+
+@graph_rule(_logsigmoid_backward)
+def _logsigmoid_graph(node, g):
+    return (g * sigmoid(-node._parents[0]),)
+
+
+@graph_rule(_softsign_backward)
+def _softsign_graph(node, g):
+    a = node._parents[0].abs() + 1
+    return (g / (a * a),)

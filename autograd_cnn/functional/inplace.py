@@ -25,8 +25,11 @@ from .. import engine
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor, _VersionCounter
 from . import activation as A
+from . import arith as AR
 from . import elementwise as E
+from . import index as IX
 from . import shape as S
+from . import special as SP
 from .base import result_dtype
 
 __all__ = ["apply_inplace", "setitem"]
@@ -212,7 +215,7 @@ METHODS = {
     "add_": _method("add_", _with_alpha(E.add), _ufunc_fast(np.add, "add_")),
     "sub_": _method("sub_", _with_alpha(E.sub), _ufunc_fast(np.subtract, "sub_")),
     "mul_": _method("mul_", E.mul, _ufunc_fast(np.multiply, "mul_")),
-    "div_": _method("div_", E.div),
+    "div_": _method("div_", AR.div),
     "pow_": _method("pow_", E.pow),
     "clamp_": _method("clamp_", _clamp, _clamp_fast),
     "clip_": _method("clip_", _clamp, _clamp_fast),
@@ -228,11 +231,34 @@ METHODS = {
     "tanh_": _method("tanh_", A.tanh),
     "relu_": _method("relu_", A.relu),
     "copy_": _method("copy_", _copy, _copy_fast),
+    "floor_divide_": _method("floor_divide_", AR.floor_divide),
+    "fmod_": _method("fmod_", AR.fmod),
+    "remainder_": _method("remainder_", AR.remainder),
+    "floor_": _method("floor_", AR.floor),
+    "ceil_": _method("ceil_", AR.ceil),
+    "round_": _method("round_", AR.round),
+    "trunc_": _method("trunc_", AR.trunc),
+    "bitwise_and_": _method("bitwise_and_", AR.bitwise_and),
+    "bitwise_or_": _method("bitwise_or_", AR.bitwise_or),
+    "bitwise_xor_": _method("bitwise_xor_", AR.bitwise_xor),
+    "log2_": _method("log2_", SP.log2),
+    "exp2_": _method("exp2_", SP.exp2),
+    "log1p_": _method("log1p_", SP.log1p),
+    "expm1_": _method("expm1_", SP.expm1),
+    "erf_": _method("erf_", SP.erf),
+    "tril_": _method("tril_", IX.tril),
+    "triu_": _method("triu_", IX.triu),
+    "masked_fill_": _method("masked_fill_", IX.masked_fill),
+    "scatter_": _method("scatter_", IX.scatter),
+    "scatter_add_": _method("scatter_add_", IX.scatter_add),
 }
 # x += y is x.add_(y), as in PyTorch (Python would otherwise rebind x to a new tensor)
 METHODS.update({
     "__iadd__": METHODS["add_"], "__isub__": METHODS["sub_"], "__imul__": METHODS["mul_"],
     "__itruediv__": METHODS["div_"], "__ipow__": METHODS["pow_"],
+    "__ifloordiv__": METHODS["floor_divide_"], "__imod__": METHODS["remainder_"],
+    "__iand__": METHODS["bitwise_and_"], "__ior__": METHODS["bitwise_or_"],
+    "__ixor__": METHODS["bitwise_xor_"],
 })
 METHODS["__setitem__"] = _method("index_put_", S.index_put, _setitem_fast)
 

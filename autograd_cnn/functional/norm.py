@@ -1,4 +1,5 @@
-"""Normalisation: batch normalisation and local response normalisation (AlexNet's LRN).
+"""Normalisation: batch, layer and group normalisation, and local response normalisation
+(AlexNet's LRN).
 
 Shapes: both take (N, C, *) inputs (batch_norm also (N, C)) and return the input's shape; the
 statistics of batch_norm are per channel (dim 1), over the batch and every spatial position.
@@ -9,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from .base import Tensor, ensure_tensor, make, constant, graph_rule
+from ..errors import ShapeError
+from .base import Tensor, constant, ensure_tensor, float_input, graph_rule, make
 
-__all__ = ["batch_norm", "local_response_norm"]
+__all__ = ["batch_norm", "local_response_norm", "layer_norm", "group_norm"]
 
 
 def _stat_array(t, name: str, c: int):
@@ -183,6 +185,61 @@ def _lrn_backward(node, g):
     # the channels c whose window contains j are j - after .. j + before: the window transposed
     spread = _window_sum(inner, after, before)
     return (g * scale - np.asarray(2 * alpha * beta / size, dt) * x * spread,)
+
+
+# ---- layer norm and group norm: per-sample statistics, written with differentiable ops --------
+
+
+def _normalise(x: Tensor, dims: tuple, eps: float) -> Tensor:
+    """(x - mean) / sqrt(var + eps) over ``dims`` (the biased variance, as every norm layer)."""
+    mu = x.mean(dim=dims, keepdim=True)
+    var = x.var(dim=dims, keepdim=True, correction=0)
+    return (x - mu) / (var + eps).sqrt()
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    """y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias, the statistics taken over the last
+    len(normalized_shape) dims of each sample (Ba et al. 2016).
+    Shapes: x (*, *normalized_shape); weight, bias normalized_shape."""
+    x = float_input(input, "layer_norm")
+    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
+        else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or x.shape[x.ndim - k:] != tuple(shape) or x.ndim < k:
+        raise ShapeError(f"layer_norm: normalized_shape {shape} must match the last dims of "
+                         f"the input, got input shape {x.shape}")
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and tuple(p.shape) != shape:
+            raise ShapeError(f"layer_norm: {name} has shape {tuple(p.shape)}, expected {shape}")
+    y = _normalise(x, tuple(range(x.ndim - k, x.ndim)), eps)
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    """Normalise each sample's channels in ``num_groups`` groups (Wu & He 2018), then scale
+    and shift per channel. Shapes: x (N, C, *), C divisible by num_groups; weight, bias (C,)."""
+    x = float_input(input, "group_norm")
+    if x.ndim < 2:
+        raise ShapeError(f"group_norm: expected an input of shape (N, C, *), got {x.shape}")
+    n, c = x.shape[:2]
+    if num_groups < 1 or c % num_groups:
+        raise ShapeError(f"group_norm: {c} channels cannot be split into num_groups="
+                         f"{num_groups} groups (channels must be divisible by it)")
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and tuple(p.shape) != (c,):
+            raise ShapeError(f"group_norm: {name} has shape {tuple(p.shape)}, expected ({c},)")
+    # (N, C, *) -> (N, G, C/G * prod(*)) -> normalise each group -> back
+    y = _normalise(x.reshape(n, num_groups, -1), (2,), eps).reshape(x.shape)
+    per_channel = (1, c) + (1,) * (x.ndim - 2)
+    if weight is not None:
+        y = y * weight.reshape(per_channel)
+    if bias is not None:
+        y = y + bias.reshape(per_channel)
+    return y
 
 
 # ---- the rule in recorded ops, for backward(create_graph=True) ----------------------------------

@@ -26,6 +26,7 @@ import numpy as np
 
 from .. import backend
 from ..engine import is_grad_enabled
+from . import resize
 from .base import Tensor, ensure_tensor, graph_rule, leaf, linear_map, make
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
@@ -322,7 +323,9 @@ def _max_unpool_backward(node, g):
 
 # ---- interpolation ------------------------------------------------------------------------------
 
-_MODES = ("nearest", "bilinear")
+_MODES = ("nearest", "bilinear", "nearest-exact", "bicubic", "linear")
+_MODES_1D = ("nearest", "nearest-exact", "linear")
+_MODES_2D = ("nearest", "nearest-exact", "bilinear", "bicubic")
 
 
 def _interp_sizes(where, in_hw, size, scale_factor, recompute_scale_factor):
@@ -358,7 +361,8 @@ def _interp_sizes(where, in_hw, size, scale_factor, recompute_scale_factor):
 def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None):
     """Resize the spatial dims: (N, C, H, W) -> (N, C, Ho, Wo), with Ho, Wo = size or
-    floor(H * scale_factor), floor(W * scale_factor).
+    floor(H * scale_factor), floor(W * scale_factor); (N, C, L) -> (N, C, Lo) likewise.
+    Modes 'nearest-exact', 'bicubic', 'linear' (1-D) and every 1-D input: resize.py.
 
     nearest:   y[i, j] = x[floor(i * H/Ho), floor(j * W/Wo)] (with the given scale_factor
                in place of Ho/H unless recompute_scale_factor)
@@ -370,14 +374,31 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
     where = "interpolate"
     if mode not in _MODES:
         raise ValueError(f"{where}: mode must be one of {_MODES}, got {mode!r}")
-    x, x4, unbatched = _input4d(x, where)
+    if align_corners is not None and mode not in ("linear", "bilinear", "bicubic"):
+        raise ValueError(f"{where}: align_corners can only be set with the interpolating modes "
+                         f"'linear', 'bilinear' and 'bicubic', got mode={mode!r}")
+    x = ensure_tensor(x, where)
+    if x.ndim == 3:                          # (N, C, L): 1-D resizing, as in PyTorch
+        if mode not in _MODES_1D:
+            raise ValueError(f"{where}: mode {mode!r} needs a 4-D (N, C, H, W) input; a 3-D "
+                             f"input (N, C, L) is resized in 1-D with one of {_MODES_1D}")
+        if x.dtype not in backend.FLOAT_DTYPES:
+            raise TypeError(f"{where}: expected a float32 or float64 input, got {x.dtype}")
+        out_l, scales = resize.sizes_1d(where, x.shape[2], size, scale_factor,
+                                        recompute_scale_factor)
+        return resize.separable_resize(x, np.ascontiguousarray(x._data), out_l, mode,
+                                       bool(align_corners), scales)
     if x.ndim != 4:
-        raise ValueError(f"{where}: expected a 4-D (N, C, H, W) input for 2-D resizing, got "
+        raise ValueError(f"{where}: expected a 3-D (N, C, L) or 4-D (N, C, H, W) input, got "
                          f"shape {x.shape}")
-    if mode == "nearest" and align_corners is not None:
-        raise ValueError(f"{where}: align_corners can only be set with mode='bilinear'")
+    if mode not in _MODES_2D:
+        raise ValueError(f"{where}: mode {mode!r} resizes 3-D (N, C, L) inputs; a 4-D input "
+                         f"needs one of {_MODES_2D}")
+    x, x4, unbatched = _input4d(x, where)
     out_hw, scales = _interp_sizes(where, x4.shape[2:], size, scale_factor,
                                    recompute_scale_factor)
+    if mode in ("nearest-exact", "bicubic"):
+        return resize.separable_resize(x, x4, out_hw, mode, bool(align_corners), scales)
     if mode == "nearest":
         y = backend.interpolate_nearest(x4, out_hw, scales)
         return make(y, (x,), "interpolate_nearest", _nearest_backward, (x4.shape[2:], scales))

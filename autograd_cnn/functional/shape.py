@@ -17,7 +17,8 @@ from .base import Tensor, ensure_tensor, graph_rule, linear_map, make, norm_dim
 __all__ = [
     "reshape", "view", "transpose", "permute", "flatten", "unflatten", "squeeze", "unsqueeze",
     "expand", "broadcast_to", "view_as", "reshape_as", "getitem", "index_put", "assign", "cat", "concatenate", "stack", "split",
-    "chunk", "narrow", "pad", "gather", "contiguous", "repeat", "flip", "t",
+    "chunk", "narrow", "pad", "gather", "contiguous", "repeat", "flip", "t", "expand_as",
+    "pixel_shuffle", "pixel_unshuffle",
 ]
 
 
@@ -74,6 +75,20 @@ def view_as(x, other) -> Tensor:
     return view(x, other.shape)
 
 
+def expand_as(x, other) -> Tensor:
+    """``x.expand(other.shape)``."""
+    return expand(x, other.shape)
+
+
+def t(x) -> Tensor:
+    """The transpose of a matrix; 0-D and 1-D tensors are returned as they are (as a view)."""
+    x = ensure_tensor(x, "t")
+    if x.ndim > 2:
+        raise ShapeError(f"t: expects a tensor with <= 2 dims, got shape {x.shape} (use "
+                         "transpose(dim0, dim1) or mT)")
+    return transpose(x, 0, 1) if x.ndim == 2 else view(x, x.shape)
+
+
 def reshape_as(x, other) -> Tensor:
     """``x.reshape(other.shape)``."""
     return reshape(x, other.shape)
@@ -123,15 +138,6 @@ def transpose(x, dim0: int = 0, dim1: int = 1) -> Tensor:
 def _transpose_backward(node, g):
     a, b = node._saved
     return (np.swapaxes(g, a, b),)
-
-
-def t(x) -> Tensor:
-    """``x.t()``: the transpose of a matrix; a vector or a scalar is returned as it is."""
-    x = ensure_tensor(x, "t")
-    if x.ndim > 2:
-        raise ShapeError(f"t(): expects a tensor with at most 2 dimensions, got shape "
-                         f"{tuple(x.shape)} (use transpose(dim0, dim1) or permute)")
-    return transpose(x, 0, 1) if x.ndim == 2 else x
 
 
 def permute(x, *dims) -> Tensor:
@@ -388,9 +394,10 @@ def gather(x, dim: int, index) -> Tensor:
             raise ShapeError(f"gather: index shape {idx.shape} is larger than the input shape "
                              f"{x.shape} in dim {i}")
     n = x.shape[d]
-    if idx.size and (idx.min() < -n or idx.max() >= n):
+    if idx.size and (idx.min() < 0 or idx.max() >= n):  # PyTorch: no negative indices
         bad = idx.max() if idx.max() >= n else idx.min()
-        raise IndexError(f"gather: index {int(bad)} is out of range for dim {d} of size {n}")
+        raise IndexError(f"gather: index {int(bad)} is out of bounds for dimension {d} with "
+                         f"size {n} (indices must be in [0, {n}))")
     full = tuple(idx if i == d else np.arange(s).reshape((-1,) + (1,) * (idx.ndim - 1 - i))
                  for i, s in enumerate(idx.shape))
     return make(x._data[full], (x,), "gather", _gather_backward, full)
@@ -478,29 +485,78 @@ def chunk(x, chunks: int, dim: int = 0) -> tuple:
     return split(x, builtins.max(size, 1), d)
 
 
-def pad(x, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
-    """Constant padding, PyTorch's convention: ``pad`` lists (before, after) pairs starting
-    from the LAST dim: (left, right, top, bottom) pads W then H of an (N, C, H, W) tensor.
-    Backward: the gradient of the un-padded region."""
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def pad(x, pad, mode: str = "constant", value=None) -> Tensor:
+    """Pad (or, with negative amounts, crop) the last dims, PyTorch's convention: ``pad`` lists
+    (before, after) pairs starting from the LAST dim: (left, right, top, bottom) pads W then H
+    of an (N, C, H, W) tensor.
+
+    constant   the new positions hold ``value`` (0 by default); any number of dims
+    reflect    mirror without repeating the edge: [1 2 3] padded by 2 -> [3 2 1 2 3 2 1]
+               (each pad < the dim's size)
+    replicate  repeat the edge value: [1 2 3] -> [1 1 1 2 3 3 3]
+    circular   wrap around: [1 2 3] -> [2 3 1 2 3 1 2] (each pad <= the dim's size)
+
+    The last three pad 1, 2 or 3 dims of a (C, *) or (N, C, *) tensor (2 to 5 dims), as in
+    PyTorch. Negative pads crop first, then the positive ones pad the cropped tensor.
+    Backward: each output position's gradient goes back to the element it copies (summed)."""
     x = ensure_tensor(x, "pad")
-    if mode != "constant":
-        raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: mode must be one of {_PAD_MODES}, got {mode!r}")
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(f"pad: expected an even number of values, at most 2 per dim "
                          f"({2 * x.ndim} for this tensor), got {pad}")
-    if builtins.any(p < 0 for p in pad):
-        raise ValueError(f"pad: padding must be non-negative, got {pad}")
+    k = len(pad) // 2
+    if mode != "constant":
+        if value is not None and value != 0:
+            raise ValueError(f"pad: mode {mode!r} does not take a value (got value={value})")
+        if not 1 <= k <= 3 or x.ndim not in (k + 1, k + 2):
+            raise ValueError(f"pad: mode {mode!r} pads the last 1, 2 or 3 dims of a (C, *) or "
+                             f"(N, C, *) tensor: a pad of {len(pad)} values needs a "
+                             f"{k + 1}-D or {k + 2}-D input, got shape {x.shape}")
     widths = [(0, 0)] * x.ndim
-    for i in range(len(pad) // 2):
+    for i in range(k):
         widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    out = np.pad(x._data, widths, mode="constant", constant_values=value)
-    key = tuple(slice(b, b + n) for (b, _), n in zip(widths, x.shape))
-    return make(out, (x,), "pad", _pad_backward, key)
+    if builtins.any(p < 0 for p in pad):              # crop first (a differentiable slice)
+        x = getitem(x, tuple(slice(builtins.max(-b, 0), n + builtins.min(a, 0))
+                             for (b, a), n in zip(widths, x.shape)))
+        widths = [(builtins.max(b, 0), builtins.max(a, 0)) for b, a in widths]
+    if mode == "constant":
+        out = np.pad(x._data, widths, mode="constant",
+                     constant_values=0 if value is None else value)
+        key = tuple(slice(b, b + n) for (b, _), n in zip(widths, x.shape))
+        return make(out, (x,), "pad", _pad_backward, key)
+    index = []
+    for (b, a), n in zip(widths, x.shape):
+        if mode == "reflect" and (b >= n or a >= n) or mode == "circular" and (b > n or a > n):
+            rule = "less than" if mode == "reflect" else "at most"
+            raise ValueError(f"pad: with mode {mode!r} each pad must be {rule} the size of its "
+                             f"dim, got padding ({b}, {a}) for a dim of size {n} "
+                             f"(input shape {x.shape})")
+        p = np.arange(-b, n + a)
+        if mode == "reflect":
+            p = np.abs(p)
+            p = np.where(p >= n, 2 * (n - 1) - p, p)
+        elif mode == "replicate":
+            p = np.clip(p, 0, n - 1)
+        else:
+            p = np.mod(p, n)
+        index.append(p)
+    key = np.ix_(*index)
+    return make(x._data[key], (x,), f"pad_{mode}", _pad_index_backward, key)
 
 
 def _pad_backward(node, g):
     return (g[node._saved],)
+
+
+def _pad_index_backward(node, g):
+    gx = np.zeros(node._parents[0].shape, g.dtype)
+    np.add.at(gx, node._saved, g)
+    return (gx,)
 
 
 def repeat(x, *sizes) -> Tensor:
@@ -537,6 +593,35 @@ def flip(x, dims) -> Tensor:
 def _flip_backward(node, g):
     return (np.flip(g, node._saved),)
 
+
+
+def pixel_shuffle(x, upscale_factor: int) -> Tensor:
+    """(*, C r^2, H, W) -> (*, C, H r, W r): out[c, h r + i, w r + j] = x[c r^2 + i r + j, h, w]
+    (Shi et al. 2016). A reshape-permute-reshape, so the gradient is the inverse rearrangement."""
+    x = ensure_tensor(x, "pixel_shuffle")
+    r = int(upscale_factor)
+    if x.ndim < 3 or r < 1 or x.shape[-3] % (r * r):
+        raise ShapeError(f"pixel_shuffle: expected (*, C * r^2, H, W) with r={upscale_factor}, "
+                         f"got shape {x.shape} (channels must be divisible by r^2 = {r * r})")
+    *lead, c, h, w = x.shape
+    n = len(lead)
+    y = x.reshape(*lead, c // (r * r), r, r, h, w)
+    y = y.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)      # (*, C, H, r, W, r)
+    return y.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(x, downscale_factor: int) -> Tensor:
+    """The inverse of pixel_shuffle: (*, C, H r, W r) -> (*, C r^2, H, W)."""
+    x = ensure_tensor(x, "pixel_unshuffle")
+    r = int(downscale_factor)
+    if x.ndim < 3 or r < 1 or x.shape[-2] % r or x.shape[-1] % r:
+        raise ShapeError(f"pixel_unshuffle: expected (*, C, H * r, W * r) with r="
+                         f"{downscale_factor}, got shape {x.shape}")
+    *lead, c, h, w = x.shape
+    n = len(lead)
+    y = x.reshape(*lead, c, h // r, r, w // r, r)
+    y = y.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)      # (*, C, r, r, H, W)
+    return y.reshape(*lead, c * r * r, h // r, w // r)
 
 
 # ---- the rules in recorded ops, for backward(create_graph=True) ---------------------------------
@@ -632,3 +717,10 @@ def _repeat_graph(node, g):
     return (linear_map(g, lambda a: _repeat_backward(node, a)[0],
                        lambda h: np.tile(h.reshape((1,) * (len(sizes) - h.ndim) + h.shape),
                                          sizes), "repeat_sum"),)
+
+
+@graph_rule(_pad_index_backward)
+def _pad_index_graph(node, g):
+    key = node._saved
+    return (linear_map(g, lambda a: _pad_index_backward(node, a)[0], lambda h: h[key],
+                       "pad_scatter"),)

@@ -14,7 +14,8 @@ from .module import Module
 from .parameter import Parameter
 
 __all__ = ["ReLU", "LeakyReLU", "PReLU", "ELU", "Sigmoid", "Tanh", "Softplus", "Hardtanh",
-           "Softmax", "LogSoftmax", "Step"]
+           "Softmax", "LogSoftmax", "Step", "GELU", "SiLU", "Mish", "Hardswish", "Hardsigmoid",
+           "ReLU6", "LogSigmoid", "Softsign"]
 
 
 class ReLU(Module):
@@ -168,3 +169,44 @@ class Step(Module):
 
     def forward(self, input):
         return F.step(input)
+
+
+def _simple(name: str, fn, doc: str):
+    """A parameter-free activation layer calling ``fn`` (``inplace`` accepted and ignored)."""
+    def __init__(self, inplace: bool = False):
+        Module.__init__(self)
+        self.inplace = inplace
+
+    def forward(self, input):
+        return fn(input)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+    return type(name, (Module,), {"__init__": __init__, "forward": forward,
+                                  "extra_repr": extra_repr, "__doc__": doc,
+                                  "__module__": __name__})
+
+
+class GELU(Module):
+    """x Phi(x) (approximate='tanh': the tanh approximation)."""
+
+    def __init__(self, approximate: str = "none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, input):
+        return F.gelu(input, approximate=self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+SiLU = _simple("SiLU", F.silu, "x sigmoid(x).")
+Mish = _simple("Mish", F.mish, "x tanh(softplus(x)).")
+Hardswish = _simple("Hardswish", F.hardswish, "x relu6(x + 3) / 6.")
+Hardsigmoid = _simple("Hardsigmoid", F.hardsigmoid, "relu6(x + 3) / 6.")
+ReLU6 = _simple("ReLU6", F.relu6, "min(max(0, x), 6).")
+LogSigmoid = _simple("LogSigmoid", lambda x: F.logsigmoid(x), "ln sigmoid(x).")
+Softsign = _simple("Softsign", lambda x: F.softsign(x), "x / (1 + |x|).")

@@ -1,6 +1,6 @@
 """Containers: ``Sequential`` (a chain: each module's output is the next one's input),
 ``ModuleList`` and ``ModuleDict`` (hold submodules so they are registered; you write the
-forward)."""
+forward), ``ParameterList`` and ``ParameterDict`` (the same for Parameters)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import operator
 from collections import OrderedDict
 
 from .module import Module
+from .parameter import Parameter
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict"]
+__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
 
 def _index(idx, n: int, owner: str) -> int:
@@ -185,3 +186,111 @@ class ModuleDict(Module):
             if not isinstance(item, (tuple, list)) or len(item) != 2:
                 raise TypeError(f"ModuleDict.update: element {i} is not a (key, module) pair")
             self[item[0]] = item[1]
+
+
+class ParameterList(Module):
+    """A list of Parameters, registered under the keys '0', '1', ... (plain tensors and arrays
+    are wrapped as Parameters, as in PyTorch), so ``parameters()`` and ``state_dict()`` see
+    them."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        self._size = 0
+        for v in values or ():
+            self.append(v)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self):
+        return iter(self._parameters[str(i)] for i in range(self._size))
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return ParameterList([self[i] for i in range(self._size)[idx]])
+        return self._parameters[str(_index(idx, self._size, "ParameterList"))]
+
+    def __setitem__(self, idx, param) -> None:
+        self.register_parameter(str(_index(idx, self._size, "ParameterList")), _as_param(param))
+
+    def append(self, param) -> "ParameterList":
+        self.register_parameter(str(self._size), _as_param(param))
+        self._size += 1
+        return self
+
+    def extend(self, params) -> "ParameterList":
+        for p in params:
+            self.append(p)
+        return self
+
+    def __iadd__(self, params) -> "ParameterList":
+        return self.extend(params)
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"({i}): Parameter containing: shape {tuple(p.shape)}, dtype {p.dtype}"
+                         for i, p in enumerate(self))
+
+
+class ParameterDict(Module):
+    """A dict of Parameters by name (insertion-ordered), registered so ``parameters()`` and
+    ``state_dict()`` see them; plain tensors are wrapped as Parameters."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key: str):
+        if key not in self._parameters:
+            raise KeyError(f"ParameterDict has no parameter {key!r}; it has "
+                           f"{list(self._parameters)}")
+        return self._parameters[key]
+
+    def __setitem__(self, key: str, param) -> None:
+        self.register_parameter(key, _as_param(param))
+
+    def __delitem__(self, key: str) -> None:
+        del self._parameters[key]
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def __contains__(self, key) -> bool:
+        return key in self._parameters
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def values(self):
+        return self._parameters.values()
+
+    def items(self):
+        return self._parameters.items()
+
+    def get(self, key: str, default=None):
+        return self._parameters.get(key, default)
+
+    def pop(self, key: str):
+        p = self[key]
+        del self._parameters[key]
+        return p
+
+    def clear(self) -> None:
+        self._parameters.clear()
+
+    def update(self, parameters) -> None:
+        items = parameters.items() if hasattr(parameters, "items") else parameters
+        for k, v in items:
+            self[k] = v
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"({k}): Parameter containing: shape {tuple(p.shape)}, dtype {p.dtype}"
+                         for k, p in self.items())
+
+
+def _as_param(value):
+    """A Parameter as it is; a tensor or array wrapped as one (sharing its memory)."""
+    return value if value is None or isinstance(value, Parameter) else Parameter(value)

@@ -13,7 +13,7 @@ from .linear import _dtype, _positive_int
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["Conv2d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose2d"]
 
 
 def _pair(value, name: str, owner: str, minimum: int = 1) -> tuple:
@@ -184,3 +184,65 @@ class ConvTranspose2d(_ConvNd):
         output_padding = self._output_padding(input, output_size)
         return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
                                   output_padding, self.groups, self.dilation)
+
+
+def _single(value, name: str, owner: str, minimum: int = 1) -> tuple:
+    """An int or a 1-tuple as a 1-tuple, as PyTorch stores Conv1d's sizes."""
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{owner}: {name} must be an int or a 1-tuple, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{owner}: {name} must be at least {minimum}, got {value!r}")
+    return (int(value),)
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution (cross-correlation) over an (N, C_in, L) input (F.conv1d).
+    Parameters: weight (out_channels, in_channels/groups, k), bias (out_channels,), drawn as in
+    PyTorch. Shape: (N, C_in, L) -> (N, C_out, Lo), Lo = floor((L + 2p - d (k - 1) - 1) / s) + 1
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 dtype=None):
+        super().__init__()
+        owner = "Conv1d"
+        self.in_channels = _positive_int(in_channels, "in_channels", owner)
+        self.out_channels = _positive_int(out_channels, "out_channels", owner)
+        self.kernel_size = _single(kernel_size, "kernel_size", owner)
+        self.stride = _single(stride, "stride", owner)
+        self.dilation = _single(dilation, "dilation", owner)
+        self.groups = _groups(self.in_channels, self.out_channels, groups, owner)
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"{owner}: padding must be an int, 'same' or 'valid', got "
+                                 f"{padding!r}")
+            if padding == "same" and self.stride != (1,):
+                raise ValueError(f"{owner}: padding='same' needs stride 1 (got stride "
+                                 f"{self.stride})")
+            self.padding = padding
+        else:
+            self.padding = _single(padding, "padding", owner, minimum=0)
+        if padding_mode != "zeros":
+            raise ValueError(f"{owner}: padding_mode {padding_mode!r} is not supported; only "
+                             "'zeros' is (pad the input with F.pad first for other modes)")
+        self.padding_mode = padding_mode
+        self._init_params((self.out_channels, self.in_channels // self.groups)
+                          + self.kernel_size, bias, dtype)
+
+    def forward(self, input):
+        pad = self.padding if isinstance(self.padding, str) else self.padding[0]
+        return F.conv1d(input, self.weight, self.bias, self.stride[0], pad, self.dilation[0],
+                        self.groups)
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, " \
+            f"stride={self.stride}"
+        if self.padding not in ((0,), "valid"):
+            s += f", padding={self.padding!r}"
+        if self.dilation != (1,):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        return s + (", bias=False" if self.bias is None else "")

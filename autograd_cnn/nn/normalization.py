@@ -1,4 +1,5 @@
-"""Normalisation layers: ``BatchNorm1d``, ``BatchNorm2d`` and ``LocalResponseNorm``."""
+"""Normalisation layers: ``BatchNorm1d``, ``BatchNorm2d``, ``LayerNorm``, ``GroupNorm`` and
+``LocalResponseNorm``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from .linear import _dtype, _positive_int
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LocalResponseNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LocalResponseNorm", "LayerNorm", "GroupNorm"]
 
 
 class _BatchNorm(Module):
@@ -133,3 +134,72 @@ class LocalResponseNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class LayerNorm(Module):
+    """Layer normalisation (Ba et al. 2016): each sample normalised over its last dims,
+        y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias
+    Parameters (elementwise_affine): weight (ones) and bias (zeros, unless bias=False) of shape
+    normalized_shape. Shape: (*, *normalized_shape) -> the same."""
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, dtype=None):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
+            else tuple(normalized_shape)
+        self.normalized_shape = tuple(_positive_int(n, "normalized_shape", "LayerNorm")
+                                      for n in shape)
+        self.eps, self.elementwise_affine = float(eps), bool(elementwise_affine)
+        dtype = _dtype(dtype)
+        affine = self.elementwise_affine
+        self.register_parameter("weight", Parameter(np.ones(self.normalized_shape, dtype))
+                                if affine else None)
+        self.register_parameter("bias", Parameter(np.zeros(self.normalized_shape, dtype))
+                                if affine and bias else None)
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input):
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class GroupNorm(Module):
+    """Group normalisation (Wu & He 2018): each sample's channels normalised in num_groups
+    groups, then scaled and shifted per channel. Parameters (affine): weight (ones), bias
+    (zeros) of shape (num_channels,). Shape: (N, C, *) -> the same."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
+                 affine: bool = True, dtype=None):
+        super().__init__()
+        self.num_groups = _positive_int(num_groups, "num_groups", "GroupNorm")
+        self.num_channels = _positive_int(num_channels, "num_channels", "GroupNorm")
+        if self.num_channels % self.num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
+                             f"num_groups ({num_groups})")
+        self.eps, self.affine = float(eps), bool(affine)
+        dtype = _dtype(dtype)
+        if self.affine:
+            self.weight = Parameter(np.ones(self.num_channels, dtype))
+            self.bias = Parameter(np.zeros(self.num_channels, dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        if self.affine:
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
+
+    def forward(self, input):
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"

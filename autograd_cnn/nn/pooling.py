@@ -1,5 +1,6 @@
 """Pooling and upsampling layers: ``MaxPool2d``, ``AvgPool2d``, ``AdaptiveAvgPool2d``,
-``AdaptiveMaxPool2d``, ``MaxUnpool2d``, ``Upsample``. They have no parameters."""
+``AdaptiveMaxPool2d``, ``MaxUnpool2d``, ``MaxPool1d``, ``AvgPool1d``, ``Upsample``,
+``PixelShuffle``, ``PixelUnshuffle``. They have no parameters."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from .conv import _pair
 from .module import Module
 
 __all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "MaxUnpool2d",
-           "Upsample"]
+           "Upsample", "MaxPool1d", "AvgPool1d", "PixelShuffle", "PixelUnshuffle"]
 
 
 def _window(owner, kernel_size, stride, padding, dilation=1) -> tuple:
@@ -143,13 +144,15 @@ class MaxUnpool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-_MODES = ("nearest", "bilinear")
+_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic")
 
 
 class Upsample(Module):
     """Resize the spatial dims to ``size`` or by ``scale_factor`` (exactly one of them), with
-    mode 'nearest' or 'bilinear' (align_corners as in PyTorch, bilinear only).
-    Shape: (N, C, H, W) -> (N, C, Ho, Wo), Ho = size or floor(H * scale_factor)."""
+    a mode of F.interpolate: 'nearest', 'nearest-exact', 'bilinear', 'bicubic' (4-D input) or
+    'nearest', 'nearest-exact', 'linear' (3-D input); align_corners as in PyTorch.
+    Shape: (N, C, H, W) -> (N, C, Ho, Wo), Ho = size or floor(H * scale_factor); (N, C, L)
+    -> (N, C, Lo) likewise."""
 
     def __init__(self, size=None, scale_factor=None, mode: str = "nearest", align_corners=None,
                  recompute_scale_factor=None):
@@ -158,8 +161,9 @@ class Upsample(Module):
             raise ValueError("Upsample: give exactly one of size and scale_factor")
         if mode not in _MODES:
             raise ValueError(f"Upsample: mode must be one of {_MODES}, got {mode!r}")
-        if align_corners is not None and mode == "nearest":
-            raise ValueError("Upsample: align_corners only applies to mode='bilinear'")
+        if align_corners is not None and mode in ("nearest", "nearest-exact"):
+            raise ValueError("Upsample: align_corners only applies to the interpolating modes "
+                             "'linear', 'bilinear' and 'bicubic'")
         if size is not None:
             size = _pair(size, "size", "Upsample") if not isinstance(size, (int, np.integer)) \
                 else int(size)
@@ -182,3 +186,71 @@ class Upsample(Module):
         what = f"size={self.size}" if self.size is not None else \
             f"scale_factor={self.scale_factor}"
         return f"{what}, mode={self.mode!r}"
+
+
+class MaxPool1d(Module):
+    """The maximum over each window of ``kernel_size`` along L (F.max_pool1d).
+    Shape: (N, C, L) -> (N, C, Lo), Lo = floor((L + 2p - d (k - 1) - 1) / s) + 1 (ceil with
+    ceil_mode); stride defaults to kernel_size."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
+                 return_indices: bool = False, ceil_mode: bool = False):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding, self.dilation = \
+            kernel_size, (kernel_size if stride is None else stride), padding, dilation
+        self.return_indices, self.ceil_mode = bool(return_indices), bool(ceil_mode)
+
+    def forward(self, input):
+        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool1d(Module):
+    """The mean over each window of ``kernel_size`` along L (F.avg_pool1d).
+    Shape: (N, C, L) -> (N, C, Lo), Lo = floor((L + 2p - k) / s) + 1."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = \
+            kernel_size, (kernel_size if stride is None else stride), padding
+        self.ceil_mode, self.count_include_pad = bool(ceil_mode), bool(count_include_pad)
+
+    def forward(self, input):
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class PixelShuffle(Module):
+    """Sub-pixel upsampling (Shi et al. 2016): (N, C r^2, H, W) -> (N, C, H r, W r)."""
+
+    def __init__(self, upscale_factor: int):
+        super().__init__()
+        self.upscale_factor = int(upscale_factor)
+
+    def forward(self, input):
+        return F.pixel_shuffle(input, self.upscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    """The inverse of PixelShuffle: (N, C, H r, W r) -> (N, C r^2, H, W)."""
+
+    def __init__(self, downscale_factor: int):
+        super().__init__()
+        self.downscale_factor = int(downscale_factor)
+
+    def forward(self, input):
+        return F.pixel_unshuffle(input, self.downscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"downscale_factor={self.downscale_factor}"
