@@ -213,8 +213,8 @@ def test_sort_and_topk_gradcheck():
 
 
 def test_t_of_more_than_two_dims_is_refused():
-    with pytest.raises(ac.ShapeError, match=r"t\(\): expects a tensor with at most 2 "
-                                            r"dimensions, got shape \(2, 2, 2\)"):
+    with pytest.raises(ac.ShapeError, match=r"t: expects a tensor with <= 2 dims, got shape "
+                                            r"\(2, 2, 2\)"):
         ac.zeros(2, 2, 2).t()
 
 

@@ -73,7 +73,7 @@ def einsum(equation: str, *operands) -> Tensor:
         out = np.einsum(spec, *[t._data for t in ts], optimize=len(ts) > 2)
     except ValueError as err:
         raise ShapeError(f"einsum: {equation!r} does not fit the operand shapes "
-                         f"{[t.shape for t in ts]}: {err}") from None
+                         f"{[tuple(t.shape) for t in ts]}: {err}") from None
     return make(np.asarray(out, dtype=dt), tuple(ts), "einsum", _einsum_backward,
                 (subs, out_sub))
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ShapeError
 from .base import (Tensor, cast_to, constant, ensure_tensor, graph_rule, leaf, linear_map, make,
                    norm_dim)
 from .reduce import ValuesIndices
@@ -128,9 +129,12 @@ def topk(x, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) ->
     x = ensure_tensor(x, "topk")
     d = _dim_arg(x, dim, "topk")
     n = x.shape[d] if x.ndim else 1
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"topk: k must be an int, got {type(k).__name__} ({k!r})")
     if not 0 <= k <= n:
-        raise IndexError(f"topk: k ({k}) is out of range: it must be in [0, {n}], the size of "
-                         f"dim {d} (shape {x.shape})")
+        # PyTorch raises RuntimeError here; ShapeError is one (and a ValueError)
+        raise ShapeError(f"topk: k must be an int in 0 .. {n} (the size of dim {dim}), got {k} "
+                         f"(shape {tuple(x.shape)})")
     idx = _order(x._data.reshape(x.shape or (1,)), d, largest)
     idx = np.take(idx, np.arange(k), axis=d)
     return _picked(x, d, idx, "topk")
