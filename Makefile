@@ -58,7 +58,7 @@ bench: $(STAMP)
 # (tests/parity/, collected only with AUTOGRAD_CNN_PARITY=1, so `make test` never needs torch).
 parity: $(STAMP)
 	$(BIN)/python -m pip install -q 'torch==2.13.0'
-	AUTOGRAD_CNN_PARITY=1 $(BIN)/python -m pytest tests/parity -q -n 4 $(PYTEST_ARGS)
+	AUTOGRAD_CNN_PARITY=1 $(BIN)/python -m pytest tests/parity -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) out build dist *.egg-info
