@@ -61,6 +61,17 @@ CNN_OPS = {
                                                   ac.tensor([1.5, 0.7], dtype="float64"), w,
                                                   training=False) ** 2, [(2, 2, 3), (2,)]),
     "dropout": (lambda x: F.dropout(x, 0.3, generator=np.random.default_rng(0)) ** 2, [(3, 4)]),
+    "interpolate_nearest": (lambda x: F.interpolate(x, scale_factor=2) ** 2, [(1, 2, 3, 3)]),
+    "interpolate_bilinear": (lambda x: F.interpolate(x, size=(5, 4), mode="bilinear",
+                                                     align_corners=False) ** 2,
+                             [(1, 1, 3, 3)]),
+    "max_unpool2d": (lambda x: F.max_unpool2d(*F.max_pool2d(x, 2, return_indices=True), 2) ** 2,
+                     [(1, 2, 4, 4)]),
+    "binary_cross_entropy": (lambda x, y: F.binary_cross_entropy(x.sigmoid(), y.sigmoid()),
+                             [(2, 3), (2, 3)]),
+    "bce_with_logits": (lambda x, y: F.binary_cross_entropy_with_logits(
+        x, y.sigmoid(), weight=ac.tensor([0.5, 1.0, 2.0], dtype="float64"),
+        pos_weight=ac.tensor([1.5, 0.7, 1.0], dtype="float64")), [(2, 3), (2, 3)]),
 }
 
 

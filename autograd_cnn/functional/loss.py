@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activation import _sigmoid, log_softmax, softmax
+from .activation import _sigmoid, log_softmax, sigmoid, softmax, softplus
 from .base import Tensor, constant, ensure_tensor, graph_rule, leaf, make
-from .elementwise import cast, where
+from .elementwise import cast, maximum, where
 
 __all__ = [
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
@@ -671,3 +671,35 @@ def _coef_cross_entropy_graph(node, g):
     if len(node._parents) == 1:
         return (gx,)
     return gx, -g * log_softmax(x, cdim) * constant(scale)
+
+
+@graph_rule(_bce_backward)
+def _bce_graph(node, g):
+    x, y = node._parents
+    _, _, w = node._saved
+    if w is not None:
+        g = g * constant(w)
+    gx = gy = None
+    if x.requires_grad:
+        gx = g * (x - y) / maximum(x * (1 - x), 1e-12)
+    if y.requires_grad:
+        gy = -g * (maximum(x.log(), -100.0) - maximum((1 - x).log(), -100.0))
+    return gx, gy
+
+
+@graph_rule(_bce_logits_backward)
+def _bce_logits_graph(node, g):
+    # l = pw y softplus(-x) + (1 - y) softplus(x), times w
+    x, y = node._parents
+    w, pw, _, _ = node._saved
+    if w is not None:
+        g = g * constant(w)
+    pwy = y if pw is None else constant(pw) * y
+    gx = gy = None
+    if x.requires_grad:
+        s = sigmoid(x)
+        gx = g * ((1 - y) * s - pwy * (1 - s))
+    if y.requires_grad:
+        sp_neg = softplus(-x)
+        gy = g * ((sp_neg if pw is None else constant(pw) * sp_neg) - softplus(x))
+    return gx, gy

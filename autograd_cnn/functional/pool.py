@@ -459,3 +459,35 @@ def _adaptive_avg_graph(node, g):
         return backend.adaptive_avg_pool2d(_as4d(h, node._data), out_hw).reshape(node.shape)
     return (linear_map(g, lambda a: _adaptive_avg_backward(node, a)[0], pool,
                        "adaptive_avg_spread"),)
+
+
+@graph_rule(_max_unpool_backward)
+def _max_unpool_graph(node, g):
+    ind4 = node._saved
+    x = node._parents[0]
+    out_hw = node.shape[-2:]
+
+    def place(h):                       # the adjoint: unpool h to the output's positions
+        return backend.max_unpool2d(_as4d(h, node._data), ind4, out_hw).reshape(node.shape)
+    return (linear_map(g, lambda a: _max_unpool_backward(node, a)[0], place,
+                       "max_unpool_gather"),)
+
+
+@graph_rule(_nearest_backward)
+def _nearest_graph(node, g):
+    in_hw, scales = node._saved
+    out_hw = node.shape[-2:]
+
+    def resample(h):
+        return backend.interpolate_nearest(_as4d(h, node._data), out_hw, scales)
+    return (linear_map(g, lambda a: _nearest_backward(node, a)[0], resample, "nearest_sum"),)
+
+
+@graph_rule(_bilinear_backward)
+def _bilinear_graph(node, g):
+    in_hw, corners, scales = node._saved
+    out_hw = node.shape[-2:]
+
+    def resample(h):
+        return backend.interpolate_bilinear(_as4d(h, node._data), out_hw, corners, scales)
+    return (linear_map(g, lambda a: _bilinear_backward(node, a)[0], resample, "bilinear_sum"),)
