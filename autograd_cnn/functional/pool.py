@@ -464,7 +464,6 @@ def _adaptive_avg_graph(node, g):
 @graph_rule(_max_unpool_backward)
 def _max_unpool_graph(node, g):
     ind4 = node._saved
-    x = node._parents[0]
     out_hw = node.shape[-2:]
 
     def place(h):                       # the adjoint: unpool h to the output's positions
