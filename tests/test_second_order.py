@@ -61,6 +61,8 @@ CNN_OPS = {
                                                   ac.tensor([1.5, 0.7], dtype="float64"), w,
                                                   training=False) ** 2, [(2, 2, 3), (2,)]),
     "dropout": (lambda x: F.dropout(x, 0.3, generator=np.random.default_rng(0)) ** 2, [(3, 4)]),
+    "local_response_norm": (lambda x: F.local_response_norm(x, 3, alpha=0.5, beta=0.75, k=2.0),
+                            [(2, 5, 2, 2)]),
     "interpolate_nearest": (lambda x: F.interpolate(x, scale_factor=2) ** 2, [(1, 2, 3, 3)]),
     "interpolate_bilinear": (lambda x: F.interpolate(x, size=(5, 4), mode="bilinear",
                                                      align_corners=False) ** 2,
@@ -163,9 +165,16 @@ def test_wgan_gp_gradient_penalty_step():
 
 
 def test_an_op_without_a_recorded_rule_says_so():
-    x = t64((1, 3, 4, 4))
-    y = F.local_response_norm(x, 2).sum()
-    with pytest.raises(RuntimeError, match="'local_response_norm' has no differentiable"):
+    from autograd_cnn import engine
+    from autograd_cnn.functional.base import make
+
+    def _plain_rule(node, g):               # a rule with no recorded form registered
+        return (g * 2,)
+
+    x = t64((3,))
+    y = make(x._data * 2, (x,), "doubled", _plain_rule).sum()
+    assert _plain_rule not in engine.graph_rules
+    with pytest.raises(RuntimeError, match="'doubled' has no differentiable backward rule"):
         ac.grad(y, x, create_graph=True)
 
 

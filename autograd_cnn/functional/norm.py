@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import backend
 from ..errors import ShapeError
-from .base import Tensor, constant, ensure_tensor, float_input, graph_rule, make
+from .base import Tensor, constant, ensure_tensor, float_input, graph_rule, linear_map, make
 
 __all__ = ["batch_norm", "local_response_norm", "layer_norm", "group_norm"]
 
@@ -185,6 +185,26 @@ def _lrn_backward(node, g):
     # the channels c whose window contains j are j - after .. j + before: the window transposed
     spread = _window_sum(inner, after, before)
     return (g * scale - np.asarray(2 * alpha * beta / size, dt) * x * spread,)
+
+
+def _window_op(t: Tensor, before: int, after: int) -> Tensor:
+    """``_window_sum`` recorded (it is linear; its transpose swaps before and after)."""
+    return linear_map(t, lambda a: _window_sum(a, before, after),
+                      lambda h: _window_sum(h, after, before), "lrn_window")
+
+
+@graph_rule(_lrn_backward)
+def _lrn_graph(node, g):
+    """The docstring's derivative in recorded ops; D is rebuilt from x so that its own
+    dependence on x is recorded (the constant k is folded into the constant part)."""
+    denom, scale, before, after, alpha, beta, size = node._saved
+    x = node._parents[0]
+    xd = x._data
+    a = alpha / size
+    d = constant(denom - a * _window_sum(xd * xd, before, after)) + a * _window_op(x * x, before,
+                                                                                  after)
+    spread = _window_op(g * x * d ** (-beta - 1), after, before)
+    return (g * d ** (-beta) - (2 * alpha * beta / size) * x * spread,)
 
 
 # ---- layer norm and group norm: per-sample statistics, written with differentiable ops --------
