@@ -496,3 +496,21 @@ def test_scatter_with_a_larger_src_backpropagates():
     out = ac.zeros(3, 4).scatter(1, ac.tensor([[0, 3], [2, 1], [1, 0]]), src)
     out.backward(ac.tensor(np.arange(12.0).reshape(3, 4)))
     assert src.grad.tolist() == [[0, 3, 0], [6, 5, 0], [9, 8, 0]]
+
+
+def test_embedding_max_norm_scale_grad_by_freq_and_sparse_as_pytorch():
+    # values from PyTorch 2.13 (float64)
+    w = ac.tensor([[3.0, 4.0], [0.3, 0.4], [1.0, 1.0], [6.0, 8.0]], dtype="float64")
+    e = ac.nn.Embedding(4, 2, max_norm=1.0, scale_grad_by_freq=True, sparse=True,
+                        _weight=w.clone())
+    idx = ac.tensor([[0, 1, 0], [3, 1, 1]])
+    out = e(idx)
+    (out * ac.arange(12.0, dtype="float64").reshape(2, 3, 2)).sum().backward()
+    np.testing.assert_allclose(e.weight.detach().numpy(),
+                               [[0.5999999880000002, 0.7999999840000003], [0.3, 0.4], [1.0, 1.0],
+                                [0.5999999940000001, 0.7999999920000002]], rtol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy()[1, 0], [0.5999999940000001, 0.7999999920000002],
+                               rtol=1e-12)
+    np.testing.assert_allclose(e.weight.grad.numpy(),
+                               [[2.0, 3.0], [20 / 3, 23 / 3], [0.0, 0.0], [6.0, 7.0]], rtol=1e-12)
+    assert e.weight._version == 1              # the renormalisation is an in-place write

@@ -316,25 +316,45 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
               scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """Rows of ``weight`` (num_embeddings, dim) picked by the integer ``input``:
     out.shape = input.shape + (dim,). Backward: each row's gradient is the sum of the gradients
-    of the positions that picked it; the row ``padding_idx`` gets none (as in PyTorch)."""
+    of the positions that picked it; the row ``padding_idx`` gets none (as in PyTorch).
+    ``max_norm``: the picked rows whose ``norm_type``-norm exceeds it are first rescaled in place
+    to max_norm / (norm + 1e-7), as PyTorch does. ``scale_grad_by_freq``: a row's gradient is
+    divided by how often it was picked in ``input``. ``sparse=True`` is accepted and gives the
+    same (dense) gradient: there are no sparse tensors here."""
     w = ensure_tensor(weight, "embedding")
     idx = _index_array(input, "embedding")
     if w.ndim != 2:
         raise ShapeError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got "
                          f"shape {w.shape}")
-    if max_norm is not None or scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not "
-                                  "supported")
     check_index(idx, w.shape[0], 0, "embedding")
     if padding_idx is not None and padding_idx < 0:
         padding_idx += w.shape[0]
-    return make(w._data[idx], (w,), "embedding", _embedding_backward, (idx, padding_idx))
+    if max_norm is not None:
+        _renorm_rows(w, idx, float(max_norm), float(norm_type))
+    scale = None
+    if scale_grad_by_freq:
+        counts = np.bincount(idx.reshape(-1), minlength=w.shape[0]).astype(w.dtype)
+        scale = 1 / np.maximum(counts, 1)[:, None]          # (num_embeddings, 1)
+    return make(w._data[idx], (w,), "embedding", _embedding_backward, (idx, padding_idx, scale))
+
+
+def _renorm_rows(w: Tensor, idx: np.ndarray, max_norm: float, norm_type: float) -> None:
+    """PyTorch's embedding_renorm_: the picked rows of norm above max_norm, scaled in place
+    (not recorded, as in PyTorch) by max_norm / (norm + 1e-7)."""
+    rows = np.unique(idx)
+    norms = np.linalg.norm(w._data[rows], ord=norm_type, axis=1)
+    big = norms > max_norm
+    if big.any():
+        w._data[rows[big]] *= (max_norm / (norms[big] + 1e-7))[:, None].astype(w.dtype)
+        w._bump_version()
 
 
 def _embedding_backward(node, g):
-    idx, pad = node._saved
+    idx, pad, scale = node._saved
     gw = np.zeros(node._parents[0].shape, g.dtype)
     np.add.at(gw, idx.reshape(-1), g.reshape(idx.size, -1))
+    if scale is not None:
+        gw *= scale
     if pad is not None:
         gw[pad] = 0
     return (gw,)
@@ -424,10 +444,12 @@ def _roll_graph(node, g):
 
 @graph_rule(_embedding_backward)
 def _embedding_graph(node, g):
-    idx, pad = node._saved
+    idx, pad, scale = node._saved
 
     def rows(h):
         h = np.array(h, copy=True)
+        if scale is not None:
+            h = h * scale
         if pad is not None:
             h[pad] = 0
         return h[idx]
