@@ -1,9 +1,13 @@
 """The one module that imports the kernels.
 
-Each function here checks the arrays it is given (dtype, number of dims, C-contiguity, matching
-dtypes, index ranges) with a readable error, turns sizes into plain Python ints, then calls the
-Numba kernel, or its slow numpy twin in ``kernels/reference.py`` when the environment variable
-``AUTOGRAD_CNN_REFERENCE=1`` is set (read at every call, so tests can switch it).
+``get_kernel(module, name)`` is the one way to a kernel: it returns ``kernels/<module>.py``'s function,
+or, when the environment variable ``AUTOGRAD_CNN_REFERENCE=1`` is set (read at every call, so
+tests can switch it), the slow numpy twin that module declares beside it in its ``TWINS`` table.
+Thresholds (algorithm choice, serial/parallel cut-offs, chunk sizes) are ``autograd_cnn.tuning``'s.
+
+The checked functions below are for direct callers of the kernels: each checks the arrays it
+is given (dtype, number of dims, C-contiguity, matching dtypes, index ranges) with a readable
+error, turns sizes into plain Python ints, then calls ``get_kernel``.
 
 Convolution geometry arguments are pairs of ints: ``stride``, ``dilation``, ``padding`` =
 (top, left) and ``out_size`` / ``in_size`` = (height, width); see ``kernels/conv.py``.
@@ -22,6 +26,7 @@ import sys
 
 import numpy as np
 
+from . import tuning
 from .kernels import reference as _reference     # plain numpy: cheap to import
 
 
@@ -95,18 +100,20 @@ class _KernelModule:
             _choose_threading_layer()
             module = importlib.import_module(f"{__package__}.kernels.{self._name}")
             self.__dict__["_module"] = module
-        value = getattr(module, attr)
-        self.__dict__[attr] = value         # later lookups are plain attribute reads
-        return value
+        return getattr(module, attr)      # not cached: a test's monkeypatch must be seen
 
 
-_conv = _KernelModule("conv")
-_matmul = _KernelModule("matmul")
-_norm = _KernelModule("norm")
-_optim = _KernelModule("optim")
-_pool = _KernelModule("pool")
-_threads = _KernelModule("threads")
-_upsample = _KernelModule("upsample")
+_MODULES: dict = {}
+
+
+def _module(name: str) -> _KernelModule:
+    module = _MODULES.get(name)
+    if module is None:
+        module = _MODULES.setdefault(name, _KernelModule(name))
+    return module
+
+
+_threads = _module("threads")
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -131,8 +138,15 @@ def use_reference() -> bool:
     return os.environ.get("AUTOGRAD_CNN_REFERENCE") == "1"
 
 
-def _kernel(module, name: str):
-    return getattr(_reference if use_reference() else module, name)
+def get_kernel(module: str, name: str):
+    """The function that runs kernel ``name`` of ``kernels/<module>.py``: the kernel itself, or,
+    when ``use_reference()`` (the one switch, read once per call), the numpy twin that the
+    module declares beside it in its ``TWINS`` table. A new kernel module needs no entry here:
+    it is loaded on first use."""
+    mod = _module(module)
+    if use_reference():
+        return mod.TWINS[name]
+    return getattr(mod, name)
 
 
 def check_array(a, where: str, name: str, ndim: int | None = None, floating: bool = True,
@@ -187,7 +201,7 @@ def max_pool2d(x, kernel, stride, padding, dilation, out_hw, with_indices: bool)
     kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo = _ints(where, *kernel, *stride, *padding,
                                                    *dilation, *out_hw)
     _positive(where, "kernel, stride, dilation and output sizes", kh, kw, sh, sw, dh, dw, Ho, Wo)
-    return _kernel(_pool, "max_pool2d_forward")(x, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo,
+    return get_kernel("pool", "max_pool2d_forward")(x, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo,
                                                 bool(with_indices))
 
 
@@ -208,7 +222,7 @@ def max_pool2d_backward(g, indices, in_hw):
     check_array(g, where, "grad_output", 4)
     H, W = _ints(where, *in_hw)
     _check_indices(indices, g, where, H * W, "grad_output")
-    return _kernel(_pool, "max_pool2d_backward")(g, indices, H, W)
+    return get_kernel("pool", "max_pool2d_backward")(g, indices, H, W)
 
 
 def avg_pool2d(x, kernel, stride, padding, out_hw, count_include_pad: bool,
@@ -219,7 +233,7 @@ def avg_pool2d(x, kernel, stride, padding, out_hw, count_include_pad: bool,
     kh, kw, sh, sw, ph, pw, Ho, Wo, div = _ints(where, *kernel, *stride, *padding, *out_hw,
                                                divisor_override)
     _positive(where, "kernel, stride and output sizes", kh, kw, sh, sw, Ho, Wo)
-    return _kernel(_pool, "avg_pool2d_forward")(x, kh, kw, sh, sw, ph, pw, Ho, Wo,
+    return get_kernel("pool", "avg_pool2d_forward")(x, kh, kw, sh, sw, ph, pw, Ho, Wo,
                                                 bool(count_include_pad), div)
 
 
@@ -230,7 +244,7 @@ def avg_pool2d_backward(g, in_hw, kernel, stride, padding, count_include_pad: bo
     H, W, kh, kw, sh, sw, ph, pw, div = _ints(where, *in_hw, *kernel, *stride, *padding,
                                              divisor_override)
     _positive(where, "input sizes, kernel and stride", H, W, kh, kw, sh, sw)
-    return _kernel(_pool, "avg_pool2d_backward")(g, H, W, kh, kw, sh, sw, ph, pw,
+    return get_kernel("pool", "avg_pool2d_backward")(g, H, W, kh, kw, sh, sw, ph, pw,
                                                  bool(count_include_pad), div)
 
 
@@ -239,7 +253,7 @@ def adaptive_avg_pool2d(x, out_hw):
     check_array(x, where, "input", 4)
     Ho, Wo = _ints(where, *out_hw)
     _positive(where, "output sizes", Ho, Wo)
-    return _kernel(_pool, "adaptive_avg_pool2d_forward")(x, Ho, Wo)
+    return get_kernel("pool", "adaptive_avg_pool2d_forward")(x, Ho, Wo)
 
 
 def adaptive_avg_pool2d_backward(g, in_hw):
@@ -247,7 +261,7 @@ def adaptive_avg_pool2d_backward(g, in_hw):
     check_array(g, where, "grad_output", 4)
     H, W = _ints(where, *in_hw)
     _positive(where, "input sizes", H, W)
-    return _kernel(_pool, "adaptive_avg_pool2d_backward")(g, H, W)
+    return get_kernel("pool", "adaptive_avg_pool2d_backward")(g, H, W)
 
 
 def adaptive_max_pool2d(x, out_hw):
@@ -256,7 +270,7 @@ def adaptive_max_pool2d(x, out_hw):
     check_array(x, where, "input", 4)
     Ho, Wo = _ints(where, *out_hw)
     _positive(where, "output sizes", Ho, Wo)
-    return _kernel(_pool, "adaptive_max_pool2d_forward")(x, Ho, Wo)
+    return get_kernel("pool", "adaptive_max_pool2d_forward")(x, Ho, Wo)
 
 
 def max_unpool2d(x, indices, out_hw):
@@ -266,7 +280,7 @@ def max_unpool2d(x, indices, out_hw):
     Ho, Wo = _ints(where, *out_hw)
     _positive(where, "output sizes", Ho, Wo)
     _check_indices(indices, x, where, Ho * Wo, "input")
-    return _kernel(_pool, "max_unpool2d_forward")(x, indices, Ho, Wo)
+    return get_kernel("pool", "max_unpool2d_forward")(x, indices, Ho, Wo)
 
 
 def max_unpool2d_backward(g, indices):
@@ -277,7 +291,7 @@ def max_unpool2d_backward(g, indices):
         raise ValueError(f"{where}: indices shape {indices.shape} and grad_output shape "
                          f"{g.shape} differ in (N, C)")
     _check_indices(indices, indices, where, g.shape[2] * g.shape[3], "indices")
-    return _kernel(_pool, "max_unpool2d_backward")(g, indices)
+    return get_kernel("pool", "max_unpool2d_backward")(g, indices)
 
 
 # ---- interpolation: source rows/columns and weights (PyTorch's formulas) ----------------------
@@ -330,7 +344,7 @@ def interpolate_nearest(x, out_hw, scales):
     _positive(where, "output sizes", Ho, Wo)
     hi = nearest_indices(x.shape[2], Ho, scales[0])
     wi = nearest_indices(x.shape[3], Wo, scales[1])
-    return _kernel(_upsample, "nearest_forward")(x, hi, wi)
+    return get_kernel("upsample", "nearest_forward")(x, hi, wi)
 
 
 def interpolate_nearest_backward(g, in_hw, scales):
@@ -339,7 +353,7 @@ def interpolate_nearest_backward(g, in_hw, scales):
     H, W = _ints(where, *in_hw)
     hi = nearest_indices(H, g.shape[2], scales[0])
     wi = nearest_indices(W, g.shape[3], scales[1])
-    return _kernel(_upsample, "nearest_backward")(g, hi, wi, H, W)
+    return get_kernel("upsample", "nearest_backward")(g, hi, wi, H, W)
 
 
 def interpolate_bilinear(x, out_hw, align_corners: bool, scales):
@@ -349,7 +363,7 @@ def interpolate_bilinear(x, out_hw, align_corners: bool, scales):
     _positive(where, "output sizes", Ho, Wo)
     hw = linear_weights(x.shape[2], Ho, align_corners, scales[0], x.dtype)
     ww = linear_weights(x.shape[3], Wo, align_corners, scales[1], x.dtype)
-    return _kernel(_upsample, "bilinear_forward")(x, *hw, *ww)
+    return get_kernel("upsample", "bilinear_forward")(x, *hw, *ww)
 
 
 def interpolate_bilinear_backward(g, in_hw, align_corners: bool, scales):
@@ -358,35 +372,22 @@ def interpolate_bilinear_backward(g, in_hw, align_corners: bool, scales):
     H, W = _ints(where, *in_hw)
     hw = linear_weights(H, g.shape[2], align_corners, scales[0], g.dtype)
     ww = linear_weights(W, g.shape[3], align_corners, scales[1], g.dtype)
-    return _kernel(_upsample, "bilinear_backward")(g, *hw, *ww, H, W)
+    return get_kernel("upsample", "bilinear_backward")(g, *hw, *ww, H, W)
 
 
 # ---- matrix products --------------------------------------------------------------------------
 
-# Dispatch, measured on this project's 2-core machine by benchmarks/bench_matmul.py (figures in
-# benchmarks/RESULTS.md) and inside a LeNet-5 training step. The Numba GEMM comes closest to
-# OpenBLAS on the forward x W^T of a small linear layer (it reads both operands along k with no
-# copy), but with each sample timed after a pause, OpenBLAS was still faster at every size:
-# 53 against 65 us for LeNet-5's fc1 (64 x 400 x 120), 1.2-3x on larger products, and a LeNet-5
-# step ran 7.2-7.9 ms with BLAS everywhere against 7.5-8.0 ms with the Numba GEMM on fc1. So no
-# product goes to Numba by default: NUMBA_WORK = (lo, hi) would send the x W^T products with
-# lo <= m*k*n <= hi there (the kernel stays, tested against its twin, as the readable GEMM and
-# the measured alternative).
-NUMBA_WORK = None
-
-# Products below this many multiply-adds run on one BLAS thread. Measured here: one thread is as
-# fast as two up to LeNet-5's largest fc product (64 x 400 x 120: 54 vs 50-58 us), two threads
-# start to pay at ResNet's head (8 x 512 x 1000: 160 vs 320 us). And while another process holds
-# one of the two cores, OpenBLAS's second thread turns a 60 us product into milliseconds (3 ms
-# measured for 64 x 400 x 120): its threads wait for each other by spinning.
-SERIAL_BLAS_WORK = 3_500_000
+# Dispatch (tuning 'numba_gemm_work' and 'serial_blas_work', measured by bench_matmul.py): every
+# product goes to BLAS unless 'numba_gemm_work' = (lo, hi) sends the x W^T products with
+# lo <= m*k*n <= hi to the Numba GEMM (kept, tested against its twin, as the readable GEMM and the
+# measured alternative); products under 'serial_blas_work' run on one BLAS thread.
 
 
 def matmul_route(m: int, k: int, n: int, transpose_a: bool = False,
                  transpose_b: bool = False) -> str:
     """Which implementation op(a) (m, k) @ op(b) (k, n) runs on: 'numba' or 'blas'."""
-    if NUMBA_WORK is not None and transpose_b and not transpose_a and \
-            NUMBA_WORK[0] <= m * k * n <= NUMBA_WORK[1]:
+    work = tuning.get("numba_gemm_work")
+    if work is not None and transpose_b and not transpose_a and work[0] <= m * k * n <= work[1]:
         return "numba"
     return "blas"
 
@@ -409,14 +410,8 @@ def matmul(a, b, transpose_a: bool = False, transpose_b: bool = False) -> np.nda
     k2, n = b.shape[::-1] if transpose_b else b.shape
     if k != k2:
         raise ValueError(f"{where}: inner sizes differ: op(a) is ({m}, {k}), op(b) is ({k2}, {n})")
-    if use_reference():
-        return _reference.gemm(a, b, transpose_a, transpose_b)
-    if matmul_route(m, k, n, transpose_a, transpose_b) == "numba":
-        return _matmul.gemm(a, b, bool(transpose_a), bool(transpose_b))
-    if m * k * n < SERIAL_BLAS_WORK:
-        with _threads.blas_threads(1):
-            return np.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
-    return np.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
+    name = "gemm" if matmul_route(m, k, n, transpose_a, transpose_b) == "numba" else "blas_gemm"
+    return get_kernel("matmul", name)(a, b, bool(transpose_a), bool(transpose_b))
 
 
 # ==== convolution ==============================================================================
@@ -478,10 +473,7 @@ def conv2d_forward(x, w, bias=None, *, stride=(1, 1), padding=(0, 0), dilation=(
     _check_weight(where, w, x.shape[1], geom["groups"])
     _check_bias(where, bias, w.shape[0], x.dtype)
     out_size = _pair(where, "out_size", out_size, 1)
-    if use_reference():
-        return _reference.conv2d_forward_ref(x, w, bias, geom["stride"], geom["padding"],
-                                       geom["dilation"], geom["groups"], out_size)
-    return _conv.conv2d_forward(x, w, bias, out_size=out_size, **geom)
+    return get_kernel("conv", "conv2d_forward")(x, w, bias, out_size=out_size, **geom)
 
 
 def conv2d_backward(x, w, g, *, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1,
@@ -497,14 +489,7 @@ def conv2d_backward(x, w, g, *, stride=(1, 1), padding=(0, 0), dilation=(1, 1), 
     if g.shape[:2] != (x.shape[0], w.shape[0]):
         raise ValueError(f"{where}: g has shape {g.shape}, expected ({x.shape[0]}, "
                          f"{w.shape[0]}, Ho, Wo) for x {x.shape} and w {w.shape}")
-    if use_reference():
-        s, p, d, grp = geom["stride"], geom["padding"], geom["dilation"], geom["groups"]
-        dx = (_reference.conv2d_backward_input_ref(g, w, x.shape[2:], s, p, d, grp)
-              if need_input else None)
-        dw = (_reference.conv2d_backward_weight_ref(x, g, w.shape[2:], s, p, d, grp)
-              if need_weight else None)
-        return dx, dw
-    return _conv.conv2d_backward(x, w, g, need_input=bool(need_input),
+    return get_kernel("conv", "conv2d_backward")(x, w, g, need_input=bool(need_input),
                                  need_weight=bool(need_weight), **geom)
 
 
@@ -519,10 +504,7 @@ def conv2d_backward_input(g, w, *, in_size, stride=(1, 1), padding=(0, 0), dilat
     if g.shape[1] != w.shape[0] or w.shape[0] % geom["groups"]:
         raise ValueError(f"{where}: g has {g.shape[1]} channels but w has {w.shape[0]} output "
                          f"channels (w shape {w.shape}, groups={geom['groups']})")
-    if use_reference():
-        return _reference.conv2d_backward_input_ref(g, w, in_size, geom["stride"], geom["padding"],
-                                              geom["dilation"], geom["groups"])
-    return _conv.conv2d_backward_input(g, w, in_size=in_size, **geom)
+    return get_kernel("conv", "conv2d_backward_input")(g, w, in_size=in_size, **geom)
 
 
 def conv2d_backward_weight(x, g, *, kernel_size, stride=(1, 1), padding=(0, 0),
@@ -537,18 +519,13 @@ def conv2d_backward_weight(x, g, *, kernel_size, stride=(1, 1), padding=(0, 0),
     if x.shape[0] != g.shape[0] or x.shape[1] % grp or g.shape[1] % grp:
         raise ValueError(f"{where}: x {x.shape} and g {g.shape} need the same batch size and "
                          f"channel counts divisible by groups={grp}")
-    if use_reference():
-        return _reference.conv2d_backward_weight_ref(x, g, kernel_size, geom["stride"],
-                                               geom["padding"], geom["dilation"], grp)
-    return _conv.conv2d_backward_weight(x, g, kernel_size=kernel_size, **geom)
+    return get_kernel("conv", "conv2d_backward_weight")(x, g, kernel_size=kernel_size, **geom)
 
 
 def conv2d_bias_grad(g):
     """dL/db = g summed over batch and positions.  g (N, K, Ho, Wo) -> (K,)."""
     _array("conv2d_bias_grad", "g", g, 4)
-    if use_reference():
-        return _reference.conv2d_bias_grad_ref(g)
-    return _conv.conv2d_bias_grad(g)
+    return get_kernel("conv", "conv2d_bias_grad")(g)
 
 
 def conv_transpose2d_forward(x, w, bias=None, *, stride=(1, 1), padding=(0, 0),
@@ -566,30 +543,24 @@ def conv_transpose2d_forward(x, w, bias=None, *, stride=(1, 1), padding=(0, 0),
                          f"{w.shape[0]} (weight shape {w.shape}, groups={grp})")
     _check_bias(where, bias, w.shape[1] * grp, x.dtype)
     out_size = _pair(where, "out_size", out_size, 1)
-    if use_reference():
-        return _reference.conv_transpose2d_forward_ref(x, w, bias, geom["stride"], geom["padding"],
-                                                 geom["dilation"], grp, out_size)
-    return _conv.conv_transpose2d_forward(x, w, bias, out_size=out_size, **geom)
+    return get_kernel("conv", "conv_transpose2d_forward")(x, w, bias, out_size=out_size, **geom)
 
 
 # ==== batch normalisation and optimiser steps =================================================
 
-# Sizes (elements) from which the parallel form of a kernel wins, measured on this machine: a
-# workqueue parallel region costs ~150 us to start, and memory-bound passes gain little from a
-# second thread (see kernels/norm.py and kernels/optim.py). SGD's step is always serial.
-PARALLEL_MIN = {"norm": 1 << 23, "adam": 1 << 20}
+# Sizes (elements) from which the parallel form of a kernel wins: tuning '<family>_parallel_min'
+# (a parallel region costs ~150 us to start; memory-bound passes gain little from a second
+# thread). SGD's step is always serial.
 
 
-def _serial_or_parallel(module, name: str, size: int, family: str, *args):
-    """kernel(*args): the reference twin, the serial kernel, or from PARALLEL_MIN[family]
-    elements the ``_parallel`` one, which takes the process-wide lock of Numba's thread pool
-    (two threads entering it at once abort the process; kernels/threads.py)."""
-    if use_reference():
-        return getattr(_reference, name)(*args)
-    if size >= PARALLEL_MIN[family]:
+def _serial_or_parallel(module: str, name: str, size: int, family: str, *args):
+    """kernel(*args): the serial kernel, or from tuning '<family>_parallel_min' elements its
+    ``_parallel`` form, which takes the process-wide lock of Numba's thread pool (two threads
+    entering it at once abort the process; kernels/threads.py); the twin when use_reference()."""
+    if size >= tuning.get(family + "_parallel_min") and not use_reference():
         with _threads.parallel_region():
-            return getattr(module, name + "_parallel")(*args)
-    return getattr(module, name)(*args)
+            return get_kernel(module, name + "_parallel")(*args)
+    return get_kernel(module, name)(*args)
 
 
 # batch norm: x, g (N, C, L); per-channel vectors float64 (C,)
@@ -613,28 +584,28 @@ def _bn_pair(where: str, g, x) -> None:
 def batch_norm_stats(x):
     """Per-channel (mean, biased variance) of x (N, C, L), as float64 vectors."""
     check_array(x, "batch_norm_stats", "x", ndim=3)
-    return _serial_or_parallel(_norm, "bn_stats", x.size, "norm", x)
+    return _serial_or_parallel("norm", "bn_stats", x.size, "norm", x)
 
 
 def batch_norm_apply(x, mean, scale, shift):
     """(x - mean[c]) * scale[c] + shift[c] for x (N, C, L), in x's dtype."""
     check_array(x, "batch_norm_apply", "x", ndim=3)
     _bn_vectors("batch_norm_apply", x.shape[1], mean=mean, scale=scale, shift=shift)
-    return _serial_or_parallel(_norm, "bn_apply", x.size, "norm", x, mean, scale, shift)
+    return _serial_or_parallel("norm", "bn_apply", x.size, "norm", x, mean, scale, shift)
 
 
 def batch_norm_backward_sums(g, x, mean):
     """Per-channel (sum of g, sum of g (x - mean)) for g, x (N, C, L), as float64 vectors."""
     _bn_pair("batch_norm_backward_sums", g, x)
     _bn_vectors("batch_norm_backward_sums", x.shape[1], mean=mean)
-    return _serial_or_parallel(_norm, "bn_backward_sums", x.size, "norm", g, x, mean)
+    return _serial_or_parallel("norm", "bn_backward_sums", x.size, "norm", g, x, mean)
 
 
 def batch_norm_backward_input(g, x, mean, k_g, k_0, k_x):
     """k_g[c] g - k_0[c] - k_x[c] (x - mean[c]) for g, x (N, C, L), in x's dtype."""
     _bn_pair("batch_norm_backward_input", g, x)
     _bn_vectors("batch_norm_backward_input", x.shape[1], mean=mean, k_g=k_g, k_0=k_0, k_x=k_x)
-    return _serial_or_parallel(_norm, "bn_backward_input", x.size, "norm",
+    return _serial_or_parallel("norm", "bn_backward_input", x.size, "norm",
                                g, x, mean, k_g, k_0, k_x)
 
 
@@ -668,10 +639,10 @@ def sgd_step(p, g, buf, *, lr, momentum, dampening, weight_decay, nesterov, maxi
     momentum is 0) with gradient g."""
     args = (float(lr), float(momentum), float(dampening), float(weight_decay), bool(nesterov),
             bool(maximize), bool(first))
-    flat = None if use_reference() else _optim_arrays("sgd_step", p, g, buf)
-    if flat is None:
+    flat = _optim_arrays("sgd_step", p, g, buf)
+    if flat is None:                    # an array the kernel cannot write through: numpy's twin
         return _reference.sgd_step(p, g, buf, *args)
-    (_reference if use_reference() else _optim).sgd_step(*flat, *args)
+    get_kernel("optim", "sgd_step")(*flat, *args)
 
 
 def adam_step(p, g, m, v, vmax, *, lr, betas, eps, weight_decay, decoupled, amsgrad, maximize,
@@ -679,7 +650,7 @@ def adam_step(p, g, m, v, vmax, *, lr, betas, eps, weight_decay, decoupled, amsg
     """One Adam (decoupled=False) or AdamW step in place on p, m, v (and vmax if amsgrad)."""
     args = (float(lr), float(betas[0]), float(betas[1]), float(eps), float(weight_decay),
             bool(decoupled), bool(amsgrad), bool(maximize), int(step))
-    flat = None if use_reference() else _optim_arrays("adam_step", p, g, m, v, vmax)
-    if flat is None:
+    flat = _optim_arrays("adam_step", p, g, m, v, vmax)
+    if flat is None:                    # an array the kernel cannot write through: numpy's twin
         return _reference.adam_step(p, g, m, v, vmax, *args)
-    _serial_or_parallel(_optim, "adam_step", p.size, "adam", *flat, *args)
+    _serial_or_parallel("optim", "adam_step", p.size, "adam", *flat, *args)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd_cnn import backend
+from autograd_cnn import backend, tuning
 from autograd_cnn.kernels import matmul as K
 from timing import interleaved
 
@@ -97,15 +97,16 @@ def crossover_table(dtype):
 def main() -> str:
     """Print this file's markdown section and return it (benchmarks/run.py collects it)."""
     out = []
+    work = tuning.get("numba_gemm_work")
     out.append("## Matrix products (`bench_matmul.py`)\n")
     out.append("Median (and minimum) time per call, the implementations interleaved with a "
                "pause before each sample (benchmarks/timing.py), and GFLOP/s at the median "
                "(2mkn / time). The three products of a linear "
                "layer y = x W^T with x (m, k) and W (n, k): forward x W^T, grad_x = g W, "
                "grad_W = g^T x. 'routed' is `autograd_cnn.backend.matmul`: "
-               + (f"it sends the x W^T form with {backend.NUMBA_WORK[0]} <= m*k*n <= "
-                  f"{backend.NUMBA_WORK[1]} to the Numba kernel and everything else to BLAS"
-                  if backend.NUMBA_WORK else "every product goes to BLAS (the Numba GEMM "
+               + (f"it sends the x W^T form with {work[0]} <= m*k*n <= "
+                  f"{work[1]} to the Numba kernel and everything else to BLAS"
+                  if work else "every product goes to BLAS (the Numba GEMM "
                   "route is off: see the last paragraph)")
                + "; 'routed vs PyTorch' is "
                "PyTorch's time / ours (> 1: we are faster), from medians (and minima).\n")
@@ -123,7 +124,7 @@ def main() -> str:
                "layers, which it reads along k with no copy, but even there BLAS was faster on "
                "this machine, and by 2-3x on large products; the other two forms pay for a "
                "transposed copy. So `autograd_cnn.backend` sends every product to BLAS "
-               "(`NUMBA_WORK = None`); the kernel stays as the readable GEMM, tested against its "
+               "(tuning `numba_gemm_work` = None); the kernel stays as the readable GEMM, tested against its "
                "twin. Small products are dominated by call overhead (the routed column adds the "
                "backend's checks and its switch of BLAS to one thread, 5-15 us). Each sample is "
                "timed after a pause (benchmarks/timing.py): back to back, the libraries' "

@@ -30,7 +30,8 @@ All but the strided direct loops split the batch over one thread per core (kerne
 
 from __future__ import annotations
 
-from . import direct, im2col, shifted, winograd
+from .. import tuning
+from . import direct, im2col, reference, shifted, winograd
 
 ALGORITHMS = ("auto", "direct", "im2col", "shifted", "winograd")
 
@@ -42,19 +43,20 @@ __all__ = [
 
 
 def choose_algorithm(c_in, k_out, kernel_size, stride, dilation, groups, out_size):
-    """The fastest algorithm measured for this layer geometry."""
+    """The fastest algorithm measured for this layer geometry (thresholds: ``autograd_cnn.tuning``)."""
     kh, kw = kernel_size
     cg, kg = c_in // groups, k_out // groups
     rows, npix = cg * kh * kw, out_size[0] * out_size[1]
-    if kg <= 2 or rows <= 4:
+    if kg <= tuning.get("conv_direct_max_k_per_group") or rows <= 4:
         # The per-group GEMM would be a sliver (depthwise: 1 x KH*KW): loops win.
         return "direct"
-    if rows <= 32 and tuple(stride) == (1, 1):
+    if rows <= tuning.get("conv_direct_max_rows") and tuple(stride) == (1, 1):
         # Few input taps (LeNet's first layer: 1 channel, 5x5): the im2col matrix would be
         # 25x the image for a GEMM with a 25-long inner dimension; one shifted multiply-add
         # per tap over the whole plane is faster (measured: 3.0 vs 3.7-4.5 ms fwd+bwd).
         return "direct"
-    if winograd.applies(kernel_size, stride, dilation) and cg >= 16 and kg >= 16:
+    least = tuning.get("conv_winograd_min_channels")
+    if winograd.applies(kernel_size, stride, dilation) and cg >= least and kg >= least:
         return "winograd"
     if tuple(stride) == (1, 1) and im2col.use_wide(kg, rows, npix) and \
             (kh, kw) != (1, 1):
@@ -164,3 +166,47 @@ def conv_transpose2d_forward(x, w, bias=None, *, stride=(1, 1), padding=(0, 0),
     if bias is not None:
         y += bias.reshape(1, -1, 1, 1)
     return y
+
+
+# ---- the numpy twins (kernels/reference.py), with the kernels' signatures --------------------
+
+
+def _forward_twin(x, w, bias=None, *, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1,
+                  out_size, algorithm="auto"):
+    return reference.conv2d_forward_ref(x, w, bias, stride, padding, dilation, groups, out_size)
+
+
+def _backward_input_twin(g, w, *, in_size, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
+                         groups=1, algorithm="auto"):
+    return reference.conv2d_backward_input_ref(g, w, in_size, stride, padding, dilation, groups)
+
+
+def _backward_weight_twin(x, g, *, kernel_size, stride=(1, 1), padding=(0, 0),
+                          dilation=(1, 1), groups=1, algorithm="auto"):
+    return reference.conv2d_backward_weight_ref(x, g, kernel_size, stride, padding, dilation,
+                                                groups)
+
+
+def _backward_twin(x, w, g, *, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1,
+                   need_input=True, need_weight=True, algorithm="auto"):
+    geom = (stride, padding, dilation, groups)
+    return (reference.conv2d_backward_input_ref(g, w, x.shape[2:], *geom) if need_input
+            else None,
+            reference.conv2d_backward_weight_ref(x, g, w.shape[2:], *geom) if need_weight
+            else None)
+
+
+def _transpose_twin(x, w, bias=None, *, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
+                    groups=1, out_size, algorithm="auto"):
+    return reference.conv_transpose2d_forward_ref(x, w, bias, stride, padding, dilation, groups,
+                                                  out_size)
+
+
+TWINS = {
+    "conv2d_forward": _forward_twin,
+    "conv2d_backward": _backward_twin,
+    "conv2d_backward_input": _backward_input_twin,
+    "conv2d_backward_weight": _backward_weight_twin,
+    "conv2d_bias_grad": lambda g: reference.conv2d_bias_grad_ref(g),
+    "conv_transpose2d_forward": _transpose_twin,
+}

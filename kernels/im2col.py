@@ -23,12 +23,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .. import tuning
 from .scratch import buffer
 from .threads import split_batch
 
-# Bytes of im2col columns per chunk and thread. Big enough that each GEMM has a few hundred columns per
-# image batch, small enough to stay in the outer caches and to be reused from the heap.
-CHUNK_BYTES = 8 << 20
+# Bytes of im2col columns per chunk and thread (tuning 'im2col_chunk_bytes'): big enough that each
+# GEMM has a few hundred columns per image batch, small enough to stay in the outer caches.
 
 
 @njit(cache=True, inline="always")
@@ -132,16 +132,13 @@ def _is_pointwise(kernel, stride, padding, in_size, out_size):
 
 def use_wide(k_per_group, rows_per_group, npix):
     """Wide layout when a per-image GEMM would be small (measured: benchmarks/RESULTS.md)."""
-    return npix < WIDE_MAX_PIXELS or k_per_group * rows_per_group * npix < WIDE_MAX_MACS
-
-
-WIDE_MAX_PIXELS = 256
-WIDE_MAX_MACS = 1 << 21
+    return (npix < tuning.get("im2col_wide_max_pixels")
+            or k_per_group * rows_per_group * npix < tuning.get("im2col_wide_max_macs"))
 
 
 def _chunk(n_img, rows, npix, itemsize):
     per_image = max(rows * npix * itemsize, 1)
-    return int(max(1, min(n_img, CHUNK_BYTES // per_image)))
+    return int(max(1, min(n_img, tuning.get("im2col_chunk_bytes") // per_image)))
 
 
 class _Plan:

@@ -11,8 +11,8 @@ Each element is a dot product, C[i, j] = sum_k A[i, k] B^T[j, k], so the kernel 
 already stored that way is first copied (O(size) work against the product's O(M N K)). Note
 that ``linear``'s forward, x W^T with W stored (out, in), needs no copy at all.
 
-Blocking: C is cut into 64 x 64 tiles; products of PARALLEL_MIN multiply-adds or more split the
-tiles over one thread per core (each tile of C belongs to one thread), smaller ones run in the
+Blocking: C is cut into 64 x 64 tiles; products of at least tuning 'numba_gemm_parallel_min'
+multiply-adds split the tiles over one thread per core (each tile of C belongs to one thread), smaller ones run in the
 calling thread: waking a thread costs 50-100 us here, and inside a training step (threads
 asleep) a parallel region made LeNet-5's fc1 product take 325 us instead of 108 us. A tile is
 computed in 4 x 4 blocks: 16 running sums held in registers, each loaded element of A and B^T
@@ -29,10 +29,11 @@ BLAS by default (``NUMBA_WORK``); the kernel is the readable GEMM, kept and test
 import numpy as np
 from numba import njit
 
-from .threads import split_batch, workers
+from .. import tuning
+from . import reference
+from .threads import blas_threads, split_batch, workers
 
 TILE = 64                          # C is computed in 64 x 64 tiles
-PARALLEL_MIN = 1 << 22             # multiply-adds from which the tiles are split over threads
 _FASTMATH = {"reassoc", "contract"}
 
 
@@ -131,11 +132,28 @@ def gemm(a, b, transpose_a, transpose_b):
     """op(a) @ op(b): (M, K) @ (K, N) -> (M, N), where op transposes when its flag is set
     (a is then stored as (K, M), b as (N, K)).  a and b have the same dtype.
     The 64 x 64 tiles of C are split over threads (kernels/threads.py) for products of at least
-    PARALLEL_MIN multiply-adds; smaller ones run in the calling thread."""
+    tuning 'numba_gemm_parallel_min' multiply-adds; smaller ones run in the calling thread."""
     aa, bt, c, ntiles = _operands(a, b, bool(transpose_a), bool(transpose_b))
     work = aa.shape[0] * aa.shape[1] * bt.shape[0]
-    if work < PARALLEL_MIN or workers(ntiles) == 1:
+    if work < tuning.get("numba_gemm_parallel_min") or workers(ntiles) == 1:
         _tiles(aa, bt, c, 0, ntiles)
     else:
         split_batch(ntiles, lambda t0, t1: _tiles(aa, bt, c, t0, t1))
     return c
+
+
+def blas_gemm(a, b, transpose_a, transpose_b):
+    """op(a) @ op(b) on numpy's BLAS; products under tuning 'serial_blas_work' multiply-adds on
+    one BLAS thread (a second one only pays on larger products, and spins while the other core
+    is busy)."""
+    m, k = a.shape[::-1] if transpose_a else a.shape
+    n = b.shape[0] if transpose_b else b.shape[1]
+    aa, bb = (a.T if transpose_a else a), (b.T if transpose_b else b)
+    if m * k * n < tuning.get("serial_blas_work"):
+        with blas_threads(1):
+            return np.matmul(aa, bb)
+    return np.matmul(aa, bb)
+
+
+# the numpy twin of both routes (backend.get_kernel runs it when AUTOGRAD_CNN_REFERENCE=1)
+TWINS = {"gemm": reference.gemm, "blas_gemm": reference.gemm}

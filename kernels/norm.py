@@ -24,6 +24,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from . import reference
+
 # Only reassociation (and fused multiply-adds): it lets LLVM vectorise the sums (5x faster
 # here, measured), and keeps NaN and Inf semantics, which the full fastmath set would not.
 _FAST = {"reassoc", "contract"}
@@ -226,3 +228,9 @@ def bn_backward_input_parallel(g, x, mean, k_g, k_0, k_x):
     for ch in prange(x.shape[1]):
         _input_channel(g, x, ch, mean, k_g, k_0, k_x, dx)
     return dx
+
+
+# the numpy twin of each kernel, serial and parallel (backend.get_kernel runs it when
+# AUTOGRAD_CNN_REFERENCE=1)
+TWINS = {name + suffix: getattr(reference, name) for suffix in ("", "_parallel")
+         for name in ("bn_stats", "bn_apply", "bn_backward_sums", "bn_backward_input")}

@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from . import reference
+
 _BLOCK = 1 << 16
 
 
@@ -95,3 +97,8 @@ def adam_step_parallel(p, g, m, v, vmax, lr, beta1, beta2, eps, weight_decay, de
     for k in prange(blocks):
         _adam_range(p, g, m, v, vmax, k * _BLOCK, min(p.size, (k + 1) * _BLOCK), lr, beta1,
                     beta2, eps, weight_decay, decoupled, amsgrad, maximize, step)
+
+
+# the numpy twins (backend.get_kernel runs them when AUTOGRAD_CNN_REFERENCE=1)
+TWINS = {"sgd_step": reference.sgd_step, "adam_step": reference.adam_step,
+         "adam_step_parallel": reference.adam_step}

@@ -26,6 +26,7 @@ Conventions (PyTorch's):
 import numpy as np
 from numba import njit
 
+from . import reference
 from .threads import over_planes
 
 
@@ -479,3 +480,17 @@ def _max_unpool2d_backward(g, indices, gx, p0, p1):
         dst = gxp[p]
         for k in range(H * W):
             dst[k] = src[sw[k]]
+
+
+# the numpy twin of each kernel (backend.get_kernel runs it when AUTOGRAD_CNN_REFERENCE=1)
+TWINS = {name: getattr(reference, name) for name in (
+    "max_pool2d_forward",
+    "max_pool2d_backward",
+    "avg_pool2d_forward",
+    "avg_pool2d_backward",
+    "adaptive_avg_pool2d_forward",
+    "adaptive_avg_pool2d_backward",
+    "adaptive_max_pool2d_forward",
+    "max_unpool2d_forward",
+    "max_unpool2d_backward",
+)}

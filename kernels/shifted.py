@@ -25,14 +25,11 @@ import numpy as np
 from numba import njit
 
 from .scratch import buffer
+from .. import tuning
 from .threads import split_batch
 
-# Bytes of columns per chunk and thread: small enough that a chunk's columns stay in this
-# machine's 2 MB L2 cache between im2col and the GEMM that reads them. Measured on LeNet-5's C3
-# (64 x 6 x 14 x 14, one thread): forward 1.21 ms with 8 MB chunks, 0.78 ms with 1 MB, 0.83 ms
-# with 256 KB (GEMMs too narrow); backward-input 1.04 / 0.90 / 0.96, backward-weight
-# 1.40 / 1.29 / 1.34.
-CHUNK_BYTES = 1 << 20
+# Bytes of columns per chunk and thread (tuning 'shifted_chunk_bytes'): small enough that a
+# chunk's columns stay in L2 between im2col and the GEMM that reads them.
 
 
 @njit(cache=True, nogil=True)
@@ -111,7 +108,8 @@ class _Grid:
 
 
 def _chunk(n_img, rows, npos, itemsize):
-    return int(max(1, min(n_img, CHUNK_BYTES // max(rows * npos * itemsize, 1))))
+    per_image = max(rows * npos * itemsize, 1)
+    return int(max(1, min(n_img, tuning.get("shifted_chunk_bytes") // per_image)))
 
 
 def _spread(g, n0, b, grid, buf):

@@ -44,6 +44,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numba
 
+from .. import tuning
+
 _executor = None
 _executor_lock = threading.Lock()
 _blas = None
@@ -174,19 +176,16 @@ if hasattr(os, "register_at_fork"):
 
 
 # Elements (input + output; the callers weight costlier ones) from which ``over_planes`` splits a
-# job over threads. Measured here, one thread / two, 2x2 stride-2 pooling, float32: average
-# pooling forward of 376 K elements (LeNet-5's first pooling, batch 64) 177 / 198 us, of 752 K
-# 360 / 309 us, of 2 M 986 / 658 us; max pooling, which counts its input twice, of 301 K input
-# elements 418 / 334 us. Below it one thread finishes before a second has woken up.
-PLANES_PARALLEL_MIN = 1 << 19
+# job over threads: tuning 'planes_parallel_min' (below it one thread finishes before a second
+# has woken up; max pooling counts its input twice).
 
 
 def over_planes(kernel, n_planes: int, elements: int, *args) -> None:
     """kernel(*args, p0, p1) over the planes [p0, p1) of 0 .. n_planes - 1: in the calling
-    thread when the job touches fewer than PLANES_PARALLEL_MIN elements, else split over
+    thread when the job touches fewer than tuning 'planes_parallel_min' elements, else split over
     ``split_batch``'s threads (each share owns its planes' outputs, so no two write one element).
     """
-    if elements < PLANES_PARALLEL_MIN or workers(n_planes) == 1:
+    if elements < tuning.get("planes_parallel_min") or workers(n_planes) == 1:
         kernel(*args, 0, n_planes)
     else:
         split_batch(n_planes, lambda p0, p1: kernel(*args, p0, p1))

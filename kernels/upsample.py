@@ -21,6 +21,7 @@ scattered only by the share that owns it.
 import numpy as np
 from numba import njit
 
+from . import reference
 from .threads import over_planes
 
 
@@ -129,3 +130,12 @@ def _bilinear_backward(g, h0, h1, lh0, lh1, w0, w1, lw0, lw1, gx, p0, p1):
                 top[c1] += a0 * lw1[ow] * v
                 bottom[c0] += a1 * lw0[ow] * v
                 bottom[c1] += a1 * lw1[ow] * v
+
+
+# the numpy twin of each kernel (backend.get_kernel runs it when AUTOGRAD_CNN_REFERENCE=1)
+TWINS = {name: getattr(reference, name) for name in (
+    "nearest_forward",
+    "nearest_backward",
+    "bilinear_forward",
+    "bilinear_backward",
+)}

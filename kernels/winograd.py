@@ -38,11 +38,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .. import tuning
 from .scratch import buffer
 from .threads import blas_threads, split_batch
 
-# Bytes of one transformed-input chunk V (16, C, P), per thread (measured best of 1-16 MB).
-CHUNK_BYTES = 2 << 20
+# Bytes of one transformed-input chunk V (16, C, P), per thread: tuning 'winograd_chunk_bytes'.
 
 
 # The transforms combine columns 2tx .. 2tx+3 of a tile: stride-2 access, which does not
@@ -333,7 +333,7 @@ def applies(kernel_size, stride, dilation):
 
 def _plan(n_img, channels, ntile, itemsize):
     per_image = 16 * channels * ntile * itemsize
-    return int(max(1, min(n_img, CHUNK_BYTES // max(per_image, 1))))
+    return int(max(1, min(n_img, tuning.get("winograd_chunk_bytes") // max(per_image, 1))))
 
 
 def forward(x, w, bias, padding, groups, out_size):

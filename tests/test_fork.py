@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from autograd_cnn import backend
+from autograd_cnn import backend, tuning
 from autograd_cnn.kernels import threads
 
 TIMEOUT = 60.0
@@ -36,12 +36,8 @@ def _convs():
     y = backend.conv2d_forward(x, w, None, padding=(1, 1), out_size=(12, 12))
     yd = backend.conv2d_forward(x, wd, None, stride=(2, 2), padding=(1, 1), groups=8,
                                 out_size=(6, 6))
-    saved = dict(backend.PARALLEL_MIN)
-    backend.PARALLEL_MIN["norm"] = 0
-    try:
+    with tuning.override(norm_parallel_min=0):
         mean, var = backend.batch_norm_stats(y.reshape(4, 16, -1))
-    finally:
-        backend.PARALLEL_MIN.update(saved)
     return y, yd, mean, var
 
 

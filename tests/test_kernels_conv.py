@@ -10,8 +10,8 @@ with the reference computed in float64 from the same inputs, to 1e-5.
 import numpy as np
 import pytest
 
-from autograd_cnn import backend
-from autograd_cnn.kernels import conv, im2col, reference as ref, winograd
+from autograd_cnn import backend, tuning
+from autograd_cnn.kernels import conv, reference as ref, winograd
 
 TOL = {np.float64: 1e-12, np.float32: 1e-5}
 
@@ -88,15 +88,15 @@ def _f64(*arrays):
 @pytest.fixture
 def small_chunks(monkeypatch):
     """Chunks of one or two images, so the chunk loops (and a partial last chunk) are exercised."""
-    monkeypatch.setattr(im2col, "CHUNK_BYTES", 3000)
-    monkeypatch.setattr(winograd, "CHUNK_BYTES", 5000)
+    monkeypatch.setitem(tuning._overrides, "im2col_chunk_bytes", 3000)
+    monkeypatch.setitem(tuning._overrides, "winograd_chunk_bytes", 5000)
 
 
 @pytest.mark.parametrize("case,algo,dtype", _params())
 def test_kernels_match_reference(case, algo, dtype, small_chunks, monkeypatch):
     if algo == "im2col-batched":
-        monkeypatch.setattr(im2col, "WIDE_MAX_PIXELS", 0)
-        monkeypatch.setattr(im2col, "WIDE_MAX_MACS", 0)
+        monkeypatch.setitem(tuning._overrides, "im2col_wide_max_pixels", 0)
+        monkeypatch.setitem(tuning._overrides, "im2col_wide_max_macs", 0)
         algo = "im2col"
     x, w, b, g, geom, out_size = _problem(case, dtype)
     x64, w64, b64, g64 = _f64(x, w, b, g)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from autograd_cnn import backend
+from autograd_cnn import backend, tuning
 from autograd_cnn.kernels import matmul as K
 from autograd_cnn.kernels import reference as R
 
@@ -26,7 +26,7 @@ def operands(m, k, n, ta, tb, dtype, seed=0):
 @pytest.mark.parametrize("ta,tb", [(False, False), (False, True), (True, False), (True, True)])
 def test_gemm_matches_reference(dtype, rtol, m, k, n, ta, tb, threads, monkeypatch):
     # small products run in the calling thread; a threshold of 0 splits these ones too
-    monkeypatch.setattr(K, "PARALLEL_MIN", 0 if threads.startswith("tiles") else 1 << 62)
+    monkeypatch.setitem(tuning._overrides, "numba_gemm_parallel_min", 0 if threads.startswith("tiles") else 1 << 62)
     a, b = operands(m, k, n, ta, tb, dtype)
     ref = R.gemm(a, b, ta, tb)
     assert ref.shape == (m, n)
@@ -59,10 +59,10 @@ def test_gemm_propagates_nan_and_inf():
 @pytest.mark.nojit
 def test_dispatch_rule(monkeypatch):
     # measured: BLAS wins at every size here, so by default everything goes to BLAS
-    assert backend.NUMBA_WORK is None
+    assert tuning.get("numba_gemm_work") is None
     assert backend.matmul_route(64, 400, 120, transpose_b=True) == "blas"
     # with a range set, the Numba GEMM takes the x W^T products inside it (no copy needed)
-    monkeypatch.setattr(backend, "NUMBA_WORK", (500_000, 3_300_000))
+    monkeypatch.setitem(tuning._overrides, "numba_gemm_work", (500_000, 3_300_000))
     assert backend.matmul_route(64, 400, 120, transpose_b=True) == "numba"
     assert backend.matmul_route(64, 84, 10, transpose_b=True) == "blas"          # too small
     assert backend.matmul_route(1024, 1024, 1024, transpose_b=True) == "blas"    # too large
@@ -74,7 +74,7 @@ def test_dispatch_rule(monkeypatch):
 @pytest.mark.parametrize("shape", [(3, 4, 5), (64, 120, 84), (70, 300, 130), (300, 100, 200)])
 @pytest.mark.parametrize("dtype,rtol", DTYPES)
 def test_backend_matmul_every_route(shape, dtype, rtol, monkeypatch):
-    monkeypatch.setattr(backend, "NUMBA_WORK", (500_000, 3_300_000))
+    monkeypatch.setitem(tuning._overrides, "numba_gemm_work", (500_000, 3_300_000))
     m, k, n = shape
     routes = set()
     for ta, tb in [(False, False), (False, True), (True, False)]:
@@ -135,6 +135,6 @@ def test_small_products_on_one_blas_thread_are_exact(monkeypatch):
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((30, 20)), rng.standard_normal((20, 10))
     small = backend.matmul(a, b)
-    monkeypatch.setattr(backend, "SERIAL_BLAS_WORK", 0)
+    monkeypatch.setitem(tuning._overrides, "serial_blas_work", 0)
     np.testing.assert_allclose(small, backend.matmul(a, b), rtol=1e-12)
     np.testing.assert_allclose(small, a @ b, rtol=1e-12)

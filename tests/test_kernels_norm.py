@@ -6,7 +6,7 @@ import pytest
 
 import autograd_cnn as ac
 import autograd_cnn.nn.functional as F
-from autograd_cnn import backend
+from autograd_cnn import backend, tuning
 from autograd_cnn.kernels import norm as K
 from autograd_cnn.kernels import reference as R
 
@@ -57,7 +57,7 @@ def test_variance_does_not_cancel_for_a_large_mean():
 def test_large_inputs_take_the_parallel_kernels(monkeypatch):
     x = data((3, 4, 5), np.float64)
     small = backend.batch_norm_stats(x)
-    monkeypatch.setitem(backend.PARALLEL_MIN, "norm", 10)
+    monkeypatch.setitem(tuning._overrides, "norm_parallel_min", 10)
     calls = []
     monkeypatch.setattr(K, "bn_stats_parallel",
                         lambda a, f=K.bn_stats_parallel: calls.append(1) or f(a))

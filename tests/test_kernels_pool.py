@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from autograd_cnn import backend
+from autograd_cnn import backend, tuning
 from autograd_cnn.kernels import pool as K
 from autograd_cnn.kernels import reference as R
 from autograd_cnn.kernels import threads
@@ -43,7 +43,7 @@ def planes_split(request, monkeypatch):
     over threads by threads.over_planes; a threshold of 0 sends these small cases down the
     split path too."""
     if request.param == "split over threads":
-        monkeypatch.setattr(threads, "PLANES_PARALLEL_MIN", 0)
+        monkeypatch.setitem(tuning._overrides, "planes_parallel_min", 0)
     return request.param
 
 

@@ -22,9 +22,9 @@ STRESS = textwrap.dedent("""
     import autograd_cnn as ac
     import autograd_cnn.nn as nn
     import autograd_cnn.nn.functional as F
-    from autograd_cnn import backend
+    from autograd_cnn import tuning
 
-    backend.PARALLEL_MIN.update(norm=0, adam=0)       # every call takes the parallel kernels
+    tuning.set(norm_parallel_min=0, adam_parallel_min=0)   # every call takes the parallel kernels
     STEPS = 40
 
     def make():
