@@ -46,6 +46,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from .args import as_pair
 from . import nn
 from .engine import no_grad
 from .tensor import Tensor, get_default_dtype
@@ -114,10 +115,6 @@ class ModelSummary:
 
 # ---- receptive-field bookkeeping --------------------------------------------------------------
 
-def _pair(v) -> tuple:
-    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
-
-
 def _spatial(t) -> bool:
     return isinstance(t, Tensor) and t.ndim == 4
 
@@ -143,8 +140,8 @@ def _next_field(module, x, out, rf):
         return (rh + extra * jh, rw + extra * jw), (jh * Fraction(hin, hout),
                                                     jw * Fraction(win, wout))
     if all(hasattr(module, a) for a in ("kernel_size", "stride")):
-        (kh, kw), (sh, sw) = _pair(module.kernel_size), _pair(module.stride)
-        dh, dw = _pair(getattr(module, "dilation", 1))
+        (kh, kw), (sh, sw) = as_pair(module.kernel_size), as_pair(module.stride)
+        dh, dw = as_pair(getattr(module, "dilation", 1))
         return ((rh + dh * (kh - 1) * jh, rw + dw * (kw - 1) * jw), (jh * sh, jw * sw))
     if (hin, win) == (hout, wout):                       # elementwise or per-channel
         return rf

@@ -79,7 +79,7 @@ def test_layer_argument_errors():
         nn.Conv2d(3, 4, 3, padding="full")
     with pytest.raises(TypeError, match="kernel_size must be an int or a pair"):
         nn.Conv2d(3, 4, (3, 3, 3))
-    with pytest.raises(ValueError, match="stride must be at least 1"):
+    with pytest.raises(ValueError, match="stride must be >= 1"):
         nn.Conv2d(3, 4, 3, stride=0)
     with pytest.raises(ValueError, match="padding_mode 'reflect' is not supported"):
         nn.Conv2d(3, 4, 3, padding_mode="reflect")

@@ -21,12 +21,13 @@ and what was expected; the arithmetic is in ``autograd_cnn.backend`` (Numba kern
 
 from __future__ import annotations
 
-import math
-import numbers
+from typing import NamedTuple
 
 import numpy as np
 
 from .. import backend
+from ..args import int_pair
+from ..geometry import ConvGeometry
 from .base import ShapeError, Tensor, ensure_tensor, graph_rule, make
 
 __all__ = ["conv2d", "conv_transpose2d"]
@@ -35,23 +36,6 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 # ---- argument checking ----------------------------------------------------------------------
-
-
-def _int_pair(where: str, name: str, value, minimum: int) -> tuple:
-    """An int or a pair of ints, each >= minimum, as a pair of Python ints."""
-    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(items) != 2:
-        raise ValueError(f"{where}: {name} must be an int or a pair of ints (height, width), "
-                         f"got {value!r} with {len(items)} entries")
-    for v in items:
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            finite = "" if not isinstance(v, numbers.Real) or math.isfinite(v) else \
-                " (not even finite)"
-            raise TypeError(f"{where}: {name} must be an int or a pair of ints, got "
-                            f"{value!r}: {v!r} is a {type(v).__name__}{finite}")
-        if v < minimum:
-            raise ValueError(f"{where}: {name} must be >= {minimum}, got {value!r}")
-    return int(items[0]), int(items[1])
 
 
 def _groups(where: str, groups) -> int:
@@ -99,10 +83,22 @@ def _data(t: Tensor) -> np.ndarray:
     return np.ascontiguousarray(t._data)
 
 
-def _conv_geometry(where, in_hw, kernel, stride, padding, dilation):
-    """(stride, (top, left) padding, dilation, (Ho, Wo)) of conv2d, after checking them."""
-    stride = _int_pair(where, "stride", stride, 1)
-    dilation = _int_pair(where, "dilation", dilation, 1)
+class ConvSaved(NamedTuple):
+    """What a convolution node keeps for its backward: the checked geometry, and the input
+    and weight arrays (C-contiguous) that its gradients read."""
+    geometry: ConvGeometry
+    x: np.ndarray
+    w: np.ndarray
+
+
+def _kernel(name: str):
+    return backend.get_kernel("conv", name)
+
+
+def _conv_geometry(where, in_hw, kernel, stride, padding, dilation, groups) -> ConvGeometry:
+    """conv2d's checked geometry: pairs of ints, (top, left) padding, the output size."""
+    stride = int_pair(stride, "stride", where, 1)
+    dilation = int_pair(dilation, "dilation", where, 1)
     span = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel))   # dilated kernel extent
     if isinstance(padding, str):
         if padding == "valid":
@@ -119,7 +115,7 @@ def _conv_geometry(where, in_hw, kernel, stride, padding, dilation):
             raise ValueError(f"{where}: padding must be 'same', 'valid', an int or a pair of "
                              f"ints, got {padding!r}")
     else:
-        before = after = _int_pair(where, "padding", padding, 0)
+        before = after = int_pair(padding, "padding", where, 0)
     padded = tuple(n + p + q for n, p, q in zip(in_hw, before, after))
     if any(s > n for s, n in zip(span, padded)):
         dil = "" if dilation == (1, 1) else f" (dilation {dilation} spreads it over " \
@@ -129,7 +125,7 @@ def _conv_geometry(where, in_hw, kernel, stride, padding, dilation):
                          f"padding {before} before and {after} after); use a bigger input, more "
                          "padding or a smaller kernel")
     out = tuple((n - s) // st + 1 for n, s, st in zip(padded, span, stride))
-    return stride, before, dilation, out
+    return ConvGeometry(stride, before, dilation, groups, tuple(kernel), tuple(in_hw), out)
 
 
 # ---- conv2d ----------------------------------------------------------------------------------
@@ -161,15 +157,13 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> T
         raise ShapeError(f"{where}: input has {c_in} channels but weight expects {cg * groups} "
                          f"(weight shape {w.shape}{grp})")
     _check_bias(where, b, k_out)
-    stride, pad, dilation, out_size = _conv_geometry(where, x.shape[-2:], w.shape[2:], stride,
-                                                     padding, dilation)
+    geom = _conv_geometry(where, x.shape[-2:], w.shape[2:], stride, padding, dilation, groups)
     x, unbatched = _as_batch(x)
-    geom = dict(stride=stride, padding=pad, dilation=dilation, groups=groups)
     xd, wd = _data(x), _data(w)
-    y = backend.conv2d_forward(xd, wd, None if b is None else _data(b), out_size=out_size,
-                               **geom)
+    y = _kernel("conv2d_forward")(xd, wd, None if b is None else _data(b),
+                                  out_size=geom.out_size, **geom.args)
     parents = (x, w) if b is None else (x, w, b)
-    out = make(y, parents, "conv2d", _conv2d_backward, (geom, xd, wd))
+    out = make(y, parents, "conv2d", _conv2d_backward, ConvSaved(geom, xd, wd))
     return out.reshape(*out.shape[1:]) if unbatched else out
 
 
@@ -181,12 +175,12 @@ def _conv2d_backward(node, g):
     g = np.ascontiguousarray(g, dtype=xd.dtype)
     dx = dw = None
     if x.requires_grad or w.requires_grad:
-        dx, dw = backend.conv2d_backward(xd, wd, g, need_input=x.requires_grad,
-                                         need_weight=w.requires_grad, **geom)
+        dx, dw = _kernel("conv2d_backward")(xd, wd, g, need_input=x.requires_grad,
+                                            need_weight=w.requires_grad, **geom.args)
     if len(node._parents) == 2:
         return dx, dw
     b = node._parents[2]
-    return dx, dw, (backend.conv2d_bias_grad(g) if b.requires_grad else None)
+    return dx, dw, (_kernel("conv2d_bias_grad")(g) if b.requires_grad else None)
 
 
 # ---- conv_transpose2d ------------------------------------------------------------------------
@@ -220,10 +214,10 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     if isinstance(padding, str):
         raise ValueError(f"{where}: padding must be an int or a pair of ints, got {padding!r} "
                          "(string paddings exist only for conv2d)")
-    stride = _int_pair(where, "stride", stride, 1)
-    pad = _int_pair(where, "padding", padding, 0)
-    dilation = _int_pair(where, "dilation", dilation, 1)
-    out_pad = _int_pair(where, "output_padding", output_padding, 0)
+    stride = int_pair(stride, "stride", where, 1)
+    pad = int_pair(padding, "padding", where, 0)
+    dilation = int_pair(dilation, "dilation", where, 1)
+    out_pad = int_pair(output_padding, "output_padding", where, 0)
     for op, s, d in zip(out_pad, stride, dilation):
         if op >= max(s, d):
             raise ValueError(f"{where}: output_padding {out_pad} must be smaller than stride "
@@ -237,12 +231,14 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
                          f"{stride}, padding {pad}, dilation {dilation}, output_padding "
                          f"{out_pad}; it must be positive (reduce the padding)")
     x, unbatched = _as_batch(x)
-    geom = dict(stride=stride, padding=pad, dilation=dilation, groups=groups)
+    geom = ConvGeometry(stride, pad, dilation, groups, tuple(w.shape[2:]), tuple(in_hw),
+                        out_size)
     xd, wd = _data(x), _data(w)
-    y = backend.conv_transpose2d_forward(xd, wd, None if b is None else _data(b),
-                                         out_size=out_size, **geom)
+    y = _kernel("conv_transpose2d_forward")(xd, wd, None if b is None else _data(b),
+                                            out_size=out_size, **geom.args)
     parents = (x, w) if b is None else (x, w, b)
-    out = make(y, parents, "conv_transpose2d", _conv_transpose2d_backward, (geom, xd, wd))
+    out = make(y, parents, "conv_transpose2d", _conv_transpose2d_backward,
+               ConvSaved(geom, xd, wd))
     return out.reshape(*out.shape[1:]) if unbatched else out
 
 
@@ -252,14 +248,14 @@ def _conv_transpose2d_backward(node, g):
     geom, xd, wd = node._saved
     x, w = node._parents[0], node._parents[1]
     g = np.ascontiguousarray(g, dtype=xd.dtype)
-    dx = (backend.conv2d_forward(g, wd, None, out_size=xd.shape[2:], **geom)
+    dx = (_kernel("conv2d_forward")(g, wd, None, out_size=xd.shape[2:], **geom.args)
           if x.requires_grad else None)
-    dw = (backend.conv2d_backward_weight(g, xd, kernel_size=wd.shape[2:], **geom)
+    dw = (_kernel("conv2d_backward_weight")(g, xd, kernel_size=wd.shape[2:], **geom.args)
           if w.requires_grad else None)
     if len(node._parents) == 2:
         return dx, dw
     b = node._parents[2]
-    return dx, dw, (backend.conv2d_bias_grad(g) if b.requires_grad else None)
+    return dx, dw, (_kernel("conv2d_bias_grad")(g) if b.requires_grad else None)
 
 
 # ---- the rules in recorded ops, for backward(create_graph=True) ---------------------------------
@@ -268,15 +264,17 @@ def _conv_transpose2d_backward(node, g):
 # (conv, G, W) close under differentiation: <W(x, g), h> = <conv(x, h), g> = <x, G(g, h)>.
 
 
-def _conv_op(x: Tensor, w: Tensor, geom: dict, out_size) -> Tensor:
+def _conv_op(x: Tensor, w: Tensor, geom: ConvGeometry, out_size) -> Tensor:
     """conv2d of batched x with w and a given geometry (no argument checks: a rule's call)."""
-    y = backend.conv2d_forward(_data(x), _data(w), None, out_size=tuple(out_size), **geom)
-    return make(y, (x, w), "conv2d", _conv2d_backward, (geom, _data(x), _data(w)))
+    xd, wd = _data(x), _data(w)
+    y = _kernel("conv2d_forward")(xd, wd, None, out_size=tuple(out_size), **geom.args)
+    return make(y, (x, w), "conv2d", _conv2d_backward, ConvSaved(geom, xd, wd))
 
 
-def _conv_input_grad(g: Tensor, w: Tensor, geom: dict, in_size) -> Tensor:
+def _conv_input_grad(g: Tensor, w: Tensor, geom: ConvGeometry, in_size) -> Tensor:
     """G(g, w): dL/dx of conv2d, (N, K, Ho, Wo) -> (N, C, H, W)."""
-    gx = backend.conv2d_backward_input(_data(g), _data(w), in_size=tuple(in_size), **geom)
+    gx = _kernel("conv2d_backward_input")(_data(g), _data(w), in_size=tuple(in_size),
+                                          **geom.args)
     return make(gx, (g, w), "conv2d_input_grad", _conv_input_grad_backward,
                 (geom, tuple(in_size)))
 
@@ -286,17 +284,17 @@ def _conv_input_grad_backward(node, h):
     geom, in_size = node._saved
     g, w = node._parents
     h = np.ascontiguousarray(h, dtype=g.dtype)
-    dg = (backend.conv2d_forward(h, _data(w), None, out_size=g.shape[2:], **geom)
+    dg = (_kernel("conv2d_forward")(h, _data(w), None, out_size=g.shape[2:], **geom.args)
           if g.requires_grad else None)
-    dw = (backend.conv2d_backward_weight(h, _data(g), kernel_size=w.shape[2:], **geom)
+    dw = (_kernel("conv2d_backward_weight")(h, _data(g), kernel_size=w.shape[2:], **geom.args)
           if w.requires_grad else None)
     return dg, dw
 
 
-def _conv_weight_grad(x: Tensor, g: Tensor, geom: dict, kernel_size) -> Tensor:
+def _conv_weight_grad(x: Tensor, g: Tensor, geom: ConvGeometry, kernel_size) -> Tensor:
     """W(x, g): dL/dw of conv2d, (K, C/groups, kH, kW)."""
-    gw = backend.conv2d_backward_weight(_data(x), _data(g), kernel_size=tuple(kernel_size),
-                                        **geom)
+    gw = _kernel("conv2d_backward_weight")(_data(x), _data(g), kernel_size=tuple(kernel_size),
+                                           **geom.args)
     return make(gw, (x, g), "conv2d_weight_grad", _conv_weight_grad_backward,
                 (geom, tuple(kernel_size)))
 
@@ -306,9 +304,9 @@ def _conv_weight_grad_backward(node, h):
     geom, _ = node._saved
     x, g = node._parents
     h = np.ascontiguousarray(h, dtype=x.dtype)
-    dx = (backend.conv2d_backward_input(_data(g), h, in_size=x.shape[2:], **geom)
+    dx = (_kernel("conv2d_backward_input")(_data(g), h, in_size=x.shape[2:], **geom.args)
           if x.requires_grad else None)
-    dg = (backend.conv2d_forward(_data(x), h, None, out_size=g.shape[2:], **geom)
+    dg = (_kernel("conv2d_forward")(_data(x), h, None, out_size=g.shape[2:], **geom.args)
           if g.requires_grad else None)
     return dx, dg
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..args import as_pair
 from .. import functional as F
 from .. import nn
 from ..engine import no_grad
@@ -21,10 +22,6 @@ from ._common import as_batch
 __all__ = ["deconvnet"]
 
 _SUPPORTED = "Conv2d, ReLU, LeakyReLU, MaxPool2d, Identity, Dropout"
-
-
-def _pair(v):
-    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
 
 
 def _forward(layers, x: Tensor, last: int):
@@ -56,8 +53,8 @@ def _backward(r: Tensor, memory) -> Tensor:
             r = F.max_unpool2d(r, idx, layer.kernel_size, layer.stride, layer.padding,
                                output_size=tuple(size))
         elif isinstance(layer, nn.Conv2d):
-            k, s = _pair(layer.kernel_size), _pair(layer.stride)
-            p, d = _pair(layer.padding), _pair(layer.dilation)
+            k, s = as_pair(layer.kernel_size), as_pair(layer.stride)
+            p, d = as_pair(layer.padding), as_pair(layer.dilation)
             # the rows/columns a strided conv skipped at the end come back as output padding
             extra = tuple(size[i] - ((r.shape[2 + i] - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1)
                                      + 1) for i in range(2))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..args import as_pair
 from ..engine import no_grad
 from ..tensor import Tensor
 from ._common import as_batch, capture, evaluating, get_layer, model_dtype
@@ -29,10 +30,6 @@ def feature_maps(model, image, layer_types=("Conv2d",)) -> list[tuple[str, np.nd
         for h in handles:
             h.remove()
     return captured
-
-
-def _pair(v) -> tuple:
-    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
 
 
 def receptive_field(model, layer, input_shape) -> tuple[tuple, tuple, tuple]:
@@ -60,12 +57,12 @@ def receptive_field(model, layer, input_shape) -> tuple[tuple, tuple, tuple]:
             h.remove()
     size, jump, offset = [1, 1], [1, 1], [0, 0]
     for m in windows:
-        k, s = _pair(m.kernel_size), _pair(m.stride if m.stride is not None else m.kernel_size)
-        d = _pair(getattr(m, "dilation", 1))
+        k, s = as_pair(m.kernel_size), as_pair(m.stride if m.stride is not None else m.kernel_size)
+        d = as_pair(getattr(m, "dilation", 1))
         p = getattr(m, "padding", 0)
         if isinstance(p, str):                   # 'valid' or 'same' (stride 1)
             p = (0, 0) if p == "valid" else tuple(d[a] * (k[a] - 1) // 2 for a in range(2))
-        p = _pair(p)
+        p = as_pair(p)
         for a in range(2):
             size[a] += d[a] * (k[a] - 1) * jump[a]
             offset[a] -= p[a] * jump[a]

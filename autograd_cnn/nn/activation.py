@@ -9,7 +9,8 @@ import numpy as np
 
 from .. import functional as F
 from . import init as _init
-from .linear import _dtype, _positive_int
+from ..args import positive_int
+from .linear import _dtype
 from .module import Module
 from .parameter import Parameter
 
@@ -52,7 +53,7 @@ class PReLU(Module):
 
     def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype=None):
         super().__init__()
-        self.num_parameters = _positive_int(num_parameters, "num_parameters", "PReLU")
+        self.num_parameters = positive_int(num_parameters, "num_parameters", "PReLU")
         self.init = float(init)
         self.weight = Parameter(np.empty(self.num_parameters, _dtype(dtype)))
         self.reset_parameters()

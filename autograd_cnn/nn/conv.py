@@ -8,30 +8,17 @@ import math
 import numpy as np
 
 from .. import functional as F
+from ..args import int_pair, int_single, positive_int
 from . import init
-from .linear import _dtype, _positive_int
+from .linear import _dtype
 from .module import Module
 from .parameter import Parameter
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose2d"]
 
 
-def _pair(value, name: str, owner: str, minimum: int = 1) -> tuple:
-    """An int or a pair of ints as a pair (height, width), each at least ``minimum``."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        pair = (int(value), int(value))
-    elif (isinstance(value, (tuple, list)) and len(value) == 2
-          and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)):
-        pair = (int(value[0]), int(value[1]))
-    else:
-        raise TypeError(f"{owner}: {name} must be an int or a pair of ints, got {value!r}")
-    if min(pair) < minimum:
-        raise ValueError(f"{owner}: {name} must be at least {minimum}, got {value!r}")
-    return pair
-
-
 def _groups(in_channels: int, out_channels: int, groups, owner: str) -> int:
-    groups = _positive_int(groups, "groups", owner)
+    groups = positive_int(groups, "groups", owner)
     for name, n in (("in_channels", in_channels), ("out_channels", out_channels)):
         if n % groups:
             raise ValueError(f"{owner}: {name} ({n}) must be divisible by groups ({groups})")
@@ -78,6 +65,32 @@ class _ConvNd(Module):
     def extra_repr(self) -> str:
         return _conv_repr(self)
 
+    def _setup(self, owner: str, size, in_channels, out_channels, kernel_size, stride, padding,
+               dilation, groups, padding_mode: str) -> None:
+        """Checks and stores what Conv1d and Conv2d share; ``size`` makes a 1-tuple or a pair
+        (``int_single`` or ``int_pair``). F.conv1d/F.conv2d check the rest at each call."""
+        self.in_channels = positive_int(in_channels, "in_channels", owner)
+        self.out_channels = positive_int(out_channels, "out_channels", owner)
+        self.kernel_size = size(kernel_size, "kernel_size", owner, 1)
+        self.stride = size(stride, "stride", owner, 1)
+        self.dilation = size(dilation, "dilation", owner, 1)
+        self.groups = _groups(self.in_channels, self.out_channels, groups, owner)
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                kinds = "an int, a pair" if size is int_pair else "an int"
+                raise ValueError(f"{owner}: padding must be {kinds}, 'same' or 'valid', got "
+                                 f"{padding!r}")
+            if padding == "same" and max(self.stride) != 1:
+                raise ValueError(f"{owner}: padding='same' needs stride 1 (got stride "
+                                 f"{self.stride}); give the padding as numbers instead")
+            self.padding = padding
+        else:
+            self.padding = size(padding, "padding", owner, 0)
+        if padding_mode != "zeros":
+            raise ValueError(f"{owner}: padding_mode {padding_mode!r} is not supported; only "
+                             "'zeros' is (pad the input with F.pad first for other modes)")
+        self.padding_mode = padding_mode
+
 
 class Conv2d(_ConvNd):
     """2-D convolution (cross-correlation) over an (N, C_in, H, W) input.
@@ -95,27 +108,8 @@ class Conv2d(_ConvNd):
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
                  dtype=None):
         super().__init__()
-        owner = "Conv2d"
-        self.in_channels = _positive_int(in_channels, "in_channels", owner)
-        self.out_channels = _positive_int(out_channels, "out_channels", owner)
-        self.kernel_size = _pair(kernel_size, "kernel_size", owner)
-        self.stride = _pair(stride, "stride", owner)
-        self.dilation = _pair(dilation, "dilation", owner)
-        self.groups = _groups(self.in_channels, self.out_channels, groups, owner)
-        if isinstance(padding, str):
-            if padding not in ("same", "valid"):
-                raise ValueError(f"{owner}: padding must be an int, a pair, 'same' or 'valid', "
-                                 f"got {padding!r}")
-            if padding == "same" and self.stride != (1, 1):
-                raise ValueError(f"{owner}: padding='same' needs stride 1 (got stride "
-                                 f"{self.stride}); give the padding as numbers instead")
-            self.padding = padding
-        else:
-            self.padding = _pair(padding, "padding", owner, minimum=0)
-        if padding_mode != "zeros":
-            raise ValueError(f"{owner}: padding_mode {padding_mode!r} is not supported; only "
-                             "'zeros' is (pad the input with F.pad first for other modes)")
-        self.padding_mode = padding_mode
+        self._setup("Conv2d", int_pair, in_channels, out_channels, kernel_size, stride, padding,
+                    dilation, groups, padding_mode)
         self._init_params((self.out_channels, self.in_channels // self.groups)
                           + self.kernel_size, bias, dtype)
 
@@ -140,13 +134,13 @@ class ConvTranspose2d(_ConvNd):
                  padding_mode: str = "zeros", dtype=None):
         super().__init__()
         owner = "ConvTranspose2d"
-        self.in_channels = _positive_int(in_channels, "in_channels", owner)
-        self.out_channels = _positive_int(out_channels, "out_channels", owner)
-        self.kernel_size = _pair(kernel_size, "kernel_size", owner)
-        self.stride = _pair(stride, "stride", owner)
-        self.padding = _pair(padding, "padding", owner, minimum=0)
-        self.dilation = _pair(dilation, "dilation", owner)
-        self.output_padding = _pair(output_padding, "output_padding", owner, minimum=0)
+        self.in_channels = positive_int(in_channels, "in_channels", owner)
+        self.out_channels = positive_int(out_channels, "out_channels", owner)
+        self.kernel_size = int_pair(kernel_size, "kernel_size", owner, 1)
+        self.stride = int_pair(stride, "stride", owner, 1)
+        self.padding = int_pair(padding, "padding", owner, 0)
+        self.dilation = int_pair(dilation, "dilation", owner, 1)
+        self.output_padding = int_pair(output_padding, "output_padding", owner, 0)
         for op, s, d in zip(self.output_padding, self.stride, self.dilation):
             if op >= max(s, d):
                 raise ValueError(f"{owner}: output_padding {self.output_padding} must be "
@@ -186,17 +180,6 @@ class ConvTranspose2d(_ConvNd):
                                   output_padding, self.groups, self.dilation)
 
 
-def _single(value, name: str, owner: str, minimum: int = 1) -> tuple:
-    """An int or a 1-tuple as a 1-tuple, as PyTorch stores Conv1d's sizes."""
-    if isinstance(value, (tuple, list)) and len(value) == 1:
-        value = value[0]
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{owner}: {name} must be an int or a 1-tuple, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{owner}: {name} must be at least {minimum}, got {value!r}")
-    return (int(value),)
-
-
 class Conv1d(_ConvNd):
     """1-D convolution (cross-correlation) over an (N, C_in, L) input (F.conv1d).
     Parameters: weight (out_channels, in_channels/groups, k), bias (out_channels,), drawn as in
@@ -207,27 +190,8 @@ class Conv1d(_ConvNd):
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
                  dtype=None):
         super().__init__()
-        owner = "Conv1d"
-        self.in_channels = _positive_int(in_channels, "in_channels", owner)
-        self.out_channels = _positive_int(out_channels, "out_channels", owner)
-        self.kernel_size = _single(kernel_size, "kernel_size", owner)
-        self.stride = _single(stride, "stride", owner)
-        self.dilation = _single(dilation, "dilation", owner)
-        self.groups = _groups(self.in_channels, self.out_channels, groups, owner)
-        if isinstance(padding, str):
-            if padding not in ("same", "valid"):
-                raise ValueError(f"{owner}: padding must be an int, 'same' or 'valid', got "
-                                 f"{padding!r}")
-            if padding == "same" and self.stride != (1,):
-                raise ValueError(f"{owner}: padding='same' needs stride 1 (got stride "
-                                 f"{self.stride})")
-            self.padding = padding
-        else:
-            self.padding = _single(padding, "padding", owner, minimum=0)
-        if padding_mode != "zeros":
-            raise ValueError(f"{owner}: padding_mode {padding_mode!r} is not supported; only "
-                             "'zeros' is (pad the input with F.pad first for other modes)")
-        self.padding_mode = padding_mode
+        self._setup("Conv1d", int_single, in_channels, out_channels, kernel_size, stride,
+                    padding, dilation, groups, padding_mode)
         self._init_params((self.out_channels, self.in_channels // self.groups)
                           + self.kernel_size, bias, dtype)
 

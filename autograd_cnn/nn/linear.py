@@ -7,21 +7,13 @@ import math
 import numpy as np
 
 from .. import functional as F
+from ..args import positive_int
 from ..tensor import get_default_dtype
 from . import init
 from .module import Module
 from .parameter import Parameter
 
 __all__ = ["Identity", "Linear", "Flatten", "Unflatten"]
-
-
-def _positive_int(value, name: str, owner: str, allow_zero: bool = False) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{owner}: {name} must be an int, got {type(value).__name__} ({value!r})")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{owner}: {name} must be {'non-negative' if allow_zero else 'positive'}"
-                         f", got {value}")
-    return int(value)
 
 
 def _dtype(dtype):
@@ -52,8 +44,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None):
         super().__init__()
-        self.in_features = _positive_int(in_features, "in_features", "Linear", allow_zero=True)
-        self.out_features = _positive_int(out_features, "out_features", "Linear",
+        self.in_features = positive_int(in_features, "in_features", "Linear", allow_zero=True)
+        self.out_features = positive_int(out_features, "out_features", "Linear",
                                           allow_zero=True)
         dtype = _dtype(dtype)
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype))

@@ -8,7 +8,8 @@ import numpy as np
 from .. import functional as F
 from ..tensor import Tensor
 from . import init
-from .linear import _dtype, _positive_int
+from ..args import positive_int
+from .linear import _dtype
 from .module import Module
 from .parameter import Parameter
 
@@ -35,7 +36,7 @@ class _BatchNorm(Module):
                  track_running_stats: bool = True, dtype=None):
         super().__init__()
         owner = type(self).__name__
-        self.num_features = _positive_int(num_features, "num_features", owner)
+        self.num_features = positive_int(num_features, "num_features", owner)
         if eps <= 0:
             raise ValueError(f"{owner}: eps must be positive, got {eps}")
         if momentum is not None and not 0 <= momentum <= 1:
@@ -126,7 +127,7 @@ class LocalResponseNorm(Module):
 
     def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0):
         super().__init__()
-        self.size = _positive_int(size, "size", "LocalResponseNorm")
+        self.size = positive_int(size, "size", "LocalResponseNorm")
         self.alpha, self.beta, self.k = float(alpha), float(beta), float(k)
 
     def forward(self, input):
@@ -147,7 +148,7 @@ class LayerNorm(Module):
         super().__init__()
         shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
             else tuple(normalized_shape)
-        self.normalized_shape = tuple(_positive_int(n, "normalized_shape", "LayerNorm")
+        self.normalized_shape = tuple(positive_int(n, "normalized_shape", "LayerNorm")
                                       for n in shape)
         self.eps, self.elementwise_affine = float(eps), bool(elementwise_affine)
         dtype = _dtype(dtype)
@@ -179,8 +180,8 @@ class GroupNorm(Module):
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
                  affine: bool = True, dtype=None):
         super().__init__()
-        self.num_groups = _positive_int(num_groups, "num_groups", "GroupNorm")
-        self.num_channels = _positive_int(num_channels, "num_channels", "GroupNorm")
+        self.num_groups = positive_int(num_groups, "num_groups", "GroupNorm")
+        self.num_channels = positive_int(num_channels, "num_channels", "GroupNorm")
         if self.num_channels % self.num_groups:
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
                              f"num_groups ({num_groups})")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
-from .conv import _pair
+from ..args import int_pair
 from .module import Module
 
 __all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "MaxUnpool2d",
@@ -15,10 +15,10 @@ __all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "
 
 
 def _window(owner, kernel_size, stride, padding, dilation=1) -> tuple:
-    kernel = _pair(kernel_size, "kernel_size", owner)
-    stride = kernel if stride is None else _pair(stride, "stride", owner)
-    padding = _pair(padding, "padding", owner, minimum=0)
-    dilation = _pair(dilation, "dilation", owner)
+    kernel = int_pair(kernel_size, "kernel_size", owner, 1)
+    stride = kernel if stride is None else int_pair(stride, "stride", owner, 1)
+    padding = int_pair(padding, "padding", owner, 0)
+    dilation = int_pair(dilation, "dilation", owner, 1)
     for p, k, d in zip(padding, kernel, dilation):
         if p > (d * (k - 1) + 1) // 2:
             raise ValueError(f"{owner}: padding {padding} must be at most half of the "
@@ -165,7 +165,7 @@ class Upsample(Module):
             raise ValueError("Upsample: align_corners only applies to the interpolating modes "
                              "'linear', 'bilinear' and 'bicubic'")
         if size is not None:
-            size = _pair(size, "size", "Upsample") if not isinstance(size, (int, np.integer)) \
+            size = int_pair(size, "size", "Upsample", 1) if not isinstance(size, (int, np.integer)) \
                 else int(size)
         if scale_factor is not None:
             factors = scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor,)
