@@ -25,6 +25,7 @@ import numbers
 import numpy as np
 
 from .. import backend
+from ..geometry import PoolGeometry
 from ..engine import is_grad_enabled
 from . import resize
 from .base import Tensor, ensure_tensor, graph_rule, leaf, linear_map, make
@@ -94,8 +95,13 @@ def _output_size(size, k, s, p, d, ceil_mode):
     return out
 
 
-def _pool_args(where, x4, kernel_size, stride, padding, dilation, ceil_mode):
-    """Checked (kernel, stride, padding, dilation, (Ho, Wo)), each an (h, w) pair."""
+def _pool(name: str):
+    """The pooling kernel ``name``: the arguments were checked here, once (a PoolGeometry)."""
+    return backend.get_kernel("pool", name)
+
+
+def _pool_args(where, x4, kernel_size, stride, padding, dilation, ceil_mode) -> PoolGeometry:
+    """The checked window geometry: kernel, stride, padding, dilation, (Ho, Wo) as pairs."""
     k = _pair(kernel_size, where, "kernel_size")
     s = k if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0) \
         else _pair(stride, where, "stride")
@@ -121,7 +127,7 @@ def _pool_args(where, x4, kernel_size, stride, padding, dilation, ceil_mode):
             f"than the padded input ({H + 2 * p[0]}x{W + 2 * p[1]}: input {H}x{W}, padding {p}); "
             f"the output would be {out[0]}x{out[1]}. Use a smaller kernel_size, more padding, "
             "or a larger input")
-    return k, s, p, d, out
+    return PoolGeometry(k, s, p, d, (H, W), out)
 
 
 def _check_windows_hit_input(where, size, out, k, s, p, d, axis):
@@ -155,12 +161,13 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     """
     where = "max_pool2d"
     x, x4, unbatched = _input4d(x, where)
-    k, s, p, d, out_hw = _pool_args(where, x4, kernel_size, stride, padding, dilation,
-                                    bool(ceil_mode))
-    _check_windows_hit_input(where, x4.shape[2], out_hw[0], k[0], s[0], p[0], d[0], "H")
-    _check_windows_hit_input(where, x4.shape[3], out_hw[1], k[1], s[1], p[1], d[1], "W")
+    geom = _pool_args(where, x4, kernel_size, stride, padding, dilation, bool(ceil_mode))
+    for axis in (0, 1):
+        _check_windows_hit_input(where, geom.in_size[axis], geom.out_size[axis],
+                                 geom.kernel_size[axis], geom.stride[axis], geom.padding[axis],
+                                 geom.dilation[axis], "HW"[axis])
     need_switches = return_indices or (x.requires_grad and is_grad_enabled())
-    y, idx = backend.max_pool2d(x4, k, s, p, d, out_hw, need_switches)
+    y, idx = _pool("max_pool2d_forward")(x4, *geom.kernel_ints, bool(need_switches))
     # (N, C, H, W) -> (N, C, Ho, Wo)
     out = make(_out(y, unbatched), (x,), "max_pool2d", _max_pool_backward,
                (idx, x4.shape[2:]) if need_switches else None)
@@ -171,7 +178,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
 
 def _max_pool_backward(node, g):
     idx, in_hw = node._saved
-    gx = backend.max_pool2d_backward(_grad4d(g, node), idx, in_hw)
+    gx = _pool("max_pool2d_backward")(_grad4d(g, node), idx, *in_hw)
     return (gx.reshape(node._parents[0].shape),)
 
 
@@ -182,7 +189,7 @@ def adaptive_max_pool2d(x, output_size, return_indices=False):
     where = "adaptive_max_pool2d"
     x, x4, unbatched = _input4d(x, where)
     out_hw = _adaptive_size(where, output_size, x4.shape[2:])
-    y, idx = backend.adaptive_max_pool2d(x4, out_hw)
+    y, idx = _pool("adaptive_max_pool2d_forward")(x4, *out_hw)
     out = make(_out(y, unbatched), (x,), where, _max_pool_backward, (idx, x4.shape[2:]))
     if return_indices:
         return out, leaf(_out(idx, unbatched))
@@ -203,21 +210,23 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     """
     where = "avg_pool2d"
     x, x4, unbatched = _input4d(x, where)
-    k, s, p, _, out_hw = _pool_args(where, x4, kernel_size, stride, padding, 1, bool(ceil_mode))
+    geom = _pool_args(where, x4, kernel_size, stride, padding, 1, bool(ceil_mode))
+    k, s, p, out_hw = geom.kernel_size, geom.stride, geom.padding, geom.out_size
     div = 0
     if divisor_override is not None:
         div = _int(divisor_override, where, "divisor_override")
         if div == 0:
             raise ValueError(f"{where}: divisor_override must be non-zero, got 0")
     args = (k, s, p, bool(count_include_pad), div)
-    y = backend.avg_pool2d(x4, k, s, p, out_hw, bool(count_include_pad), div)
+    y = _pool("avg_pool2d_forward")(x4, *k, *s, *p, *out_hw, bool(count_include_pad), div)
     # (N, C, H, W) -> (N, C, Ho, Wo)
     return make(_out(y, unbatched), (x,), where, _avg_pool_backward, (x4.shape[2:], args))
 
 
 def _avg_pool_backward(node, g):
     in_hw, (k, s, p, count_include_pad, div) = node._saved
-    gx = backend.avg_pool2d_backward(_grad4d(g, node), in_hw, k, s, p, count_include_pad, div)
+    gx = _pool("avg_pool2d_backward")(_grad4d(g, node), *in_hw, *k, *s, *p, count_include_pad,
+                                      div)
     return (gx.reshape(node._parents[0].shape),)
 
 
@@ -244,12 +253,12 @@ def adaptive_avg_pool2d(x, output_size):
     where = "adaptive_avg_pool2d"
     x, x4, unbatched = _input4d(x, where)
     out_hw = _adaptive_size(where, output_size, x4.shape[2:])
-    y = backend.adaptive_avg_pool2d(x4, out_hw)
+    y = _pool("adaptive_avg_pool2d_forward")(x4, *out_hw)
     return make(_out(y, unbatched), (x,), where, _adaptive_avg_backward, x4.shape[2:])
 
 
 def _adaptive_avg_backward(node, g):
-    gx = backend.adaptive_avg_pool2d_backward(_grad4d(g, node), node._saved)
+    gx = _pool("adaptive_avg_pool2d_backward")(_grad4d(g, node), *node._saved)
     return (gx.reshape(node._parents[0].shape),)
 
 
@@ -317,7 +326,7 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
 
 
 def _max_unpool_backward(node, g):
-    gx = backend.max_unpool2d_backward(_grad4d(g, node), node._saved)
+    gx = _pool("max_unpool2d_backward")(_grad4d(g, node), node._saved)
     return (gx.reshape(node._parents[0].shape),)
 
 
@@ -446,8 +455,8 @@ def _avg_pool_graph(node, g):
     out_hw = node.shape[-2:]
 
     def pool(h):
-        return backend.avg_pool2d(_as4d(h, node._data), k, s, p, out_hw, count_include_pad,
-                                  div).reshape(node.shape)
+        return _pool("avg_pool2d_forward")(_as4d(h, node._data), *k, *s, *p, *out_hw,
+                                           count_include_pad, div).reshape(node.shape)
     return (linear_map(g, lambda a: _avg_pool_backward(node, a)[0], pool, "avg_pool_spread"),)
 
 
@@ -456,7 +465,8 @@ def _adaptive_avg_graph(node, g):
     out_hw = node.shape[-2:]
 
     def pool(h):
-        return backend.adaptive_avg_pool2d(_as4d(h, node._data), out_hw).reshape(node.shape)
+        return _pool("adaptive_avg_pool2d_forward")(_as4d(h, node._data),
+                                                    *out_hw).reshape(node.shape)
     return (linear_map(g, lambda a: _adaptive_avg_backward(node, a)[0], pool,
                        "adaptive_avg_spread"),)
 
@@ -467,7 +477,8 @@ def _max_unpool_graph(node, g):
     out_hw = node.shape[-2:]
 
     def place(h):                       # the adjoint: unpool h to the output's positions
-        return backend.max_unpool2d(_as4d(h, node._data), ind4, out_hw).reshape(node.shape)
+        return _pool("max_unpool2d_forward")(_as4d(h, node._data), ind4,
+                                             *out_hw).reshape(node.shape)
     return (linear_map(g, lambda a: _max_unpool_backward(node, a)[0], place,
                        "max_unpool_gather"),)
 
