@@ -44,6 +44,7 @@ from .torch_format import load_torch
 from . import data, metrics, models, ops, utils
 from .summary import summary
 from .backend import configure
+from . import tuning
 
 # Loaded on first use (PEP 562): graph drawing needs graphviz, which a training script never
 # touches; ``ac.viz`` works as before.
