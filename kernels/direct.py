@@ -15,21 +15,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .frames import valid_range as _valid
 from .threads import parallel_region, split_batch
-
-
-@njit(cache=True, inline="always")
-def _valid(offset, stride, size, n_out):
-    """[lo, hi): the outputs o with 0 <= o*stride + offset < size."""
-    lo = 0
-    if offset < 0:
-        lo = (-offset + stride - 1) // stride
-    hi = (size - 1 - offset) // stride + 1 if size - 1 - offset >= 0 else 0
-    if hi > n_out:
-        hi = n_out
-    if hi < lo:
-        hi = lo
-    return lo, hi
 
 
 @njit(cache=True, parallel=True)

@@ -24,25 +24,12 @@ import numpy as np
 from numba import njit
 
 from .. import tuning
+from .frames import images_per_chunk, valid_range as _valid
 from .scratch import buffer
 from .threads import split_batch
 
 # Bytes of im2col columns per chunk and thread (tuning 'im2col_chunk_bytes'): big enough that each
 # GEMM has a few hundred columns per image batch, small enough to stay in the outer caches.
-
-
-@njit(cache=True, inline="always")
-def _valid(offset, stride, size, n_out):
-    """[lo, hi): the outputs o with 0 <= o*stride + offset < size."""
-    lo = 0
-    if offset < 0:
-        lo = (-offset + stride - 1) // stride
-    hi = (size - 1 - offset) // stride + 1 if size - 1 - offset >= 0 else 0
-    if hi > n_out:
-        hi = n_out
-    if hi < lo:
-        hi = lo
-    return lo, hi
 
 
 @njit(cache=True, nogil=True)
@@ -137,8 +124,7 @@ def use_wide(k_per_group, rows_per_group, npix):
 
 
 def _chunk(n_img, rows, npix, itemsize):
-    per_image = max(rows * npix * itemsize, 1)
-    return int(max(1, min(n_img, tuning.get("im2col_chunk_bytes") // per_image)))
+    return images_per_chunk(n_img, rows * npix * itemsize, "im2col_chunk_bytes")
 
 
 class _Plan:

@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from .scratch import buffer
-from .. import tuning
+from .frames import images_per_chunk
 from .threads import split_batch
 
 # Bytes of columns per chunk and thread (tuning 'shifted_chunk_bytes'): small enough that a
@@ -108,8 +108,7 @@ class _Grid:
 
 
 def _chunk(n_img, rows, npos, itemsize):
-    per_image = max(rows * npos * itemsize, 1)
-    return int(max(1, min(n_img, tuning.get("shifted_chunk_bytes") // per_image)))
+    return images_per_chunk(n_img, rows * npos * itemsize, "shifted_chunk_bytes")
 
 
 def _spread(g, n0, b, grid, buf):

@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .. import tuning
+from .frames import images_per_chunk
 from .scratch import buffer
 from .threads import blas_threads, split_batch
 
@@ -332,8 +332,7 @@ def applies(kernel_size, stride, dilation):
 
 
 def _plan(n_img, channels, ntile, itemsize):
-    per_image = 16 * channels * ntile * itemsize
-    return int(max(1, min(n_img, tuning.get("winograd_chunk_bytes") // max(per_image, 1))))
+    return images_per_chunk(n_img, 16 * channels * ntile * itemsize, "winograd_chunk_bytes")
 
 
 def forward(x, w, bias, padding, groups, out_size):

@@ -88,42 +88,40 @@ def div(a, b, *, rounding_mode=None) -> Tensor:
 divide = true_divide = div
 
 
+def _remainder_op(a, b, name: str, remainder, quotient) -> Tensor:
+    """a - q(a, b) * b for a rounded quotient q; the node saves q's function for the backward."""
+    a, b = operands(a, b, name)
+    _check_int_zero(a, b, name)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = remainder(a._data, b._data)
+    return make(out, (a, b), name, _remainder_backward, quotient)
+
+
+def _saved_quotient(node) -> np.ndarray:
+    a, b = node._parents
+    with np.errstate(divide="ignore", invalid="ignore"):   # piecewise constant: no gradient
+        return node._saved(a._data, b._data)
+
+
+def _remainder_backward(node, g):
+    """d/da = 1, d/db = -q(a, b)."""
+    return g, (-g * _saved_quotient(node) if node._parents[1].requires_grad else None)
+
+
+def _trunc_quotient(a, b):
+    return np.trunc(a / b)
+
+
 def fmod(a, b) -> Tensor:
     """a - trunc(a / b) * b: the remainder with the dividend's sign (C's fmod).
     d/da = 1, d/db = -trunc(a / b)."""
-    a, b = operands(a, b, "fmod")
-    _check_int_zero(a, b, "fmod")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.fmod(a._data, b._data)
-    return make(out, (a, b), "fmod", _fmod_backward)
-
-
-def _fmod_backward(node, g):
-    a, b = node._parents
-    gb = None
-    if b.requires_grad:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            gb = -g * np.trunc(a._data / b._data)
-    return g, gb
+    return _remainder_op(a, b, "fmod", np.fmod, _trunc_quotient)
 
 
 def remainder(a, b) -> Tensor:
     """a - floor(a / b) * b: the remainder with the divisor's sign (Python's %).
     d/da = 1, d/db = -floor(a / b)."""
-    a, b = operands(a, b, "remainder")
-    _check_int_zero(a, b, "remainder")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.remainder(a._data, b._data)
-    return make(out, (a, b), "remainder", _remainder_backward)
-
-
-def _remainder_backward(node, g):
-    a, b = node._parents
-    gb = None
-    if b.requires_grad:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            gb = -g * np.floor_divide(a._data, b._data)
-    return g, gb
+    return _remainder_op(a, b, "remainder", np.remainder, np.floor_divide)
 
 
 # ---- rounding: gradient 0; integer tensors come back unchanged (a copy) -------------------------
@@ -188,17 +186,6 @@ def _zero_grads_graph(node, g):
 graph_rule(_floor_divide_backward)(_floor_divide_backward)
 
 
-@graph_rule(_fmod_backward)
-def _fmod_graph(node, g):
-    a, b = node._parents
-    with np.errstate(divide="ignore", invalid="ignore"):   # the quotient is piecewise constant
-        q = np.trunc(a._data / b._data)
-    return g, (-g * constant(q) if b.requires_grad else None)
-
-
 @graph_rule(_remainder_backward)
 def _remainder_graph(node, g):
-    a, b = node._parents
-    with np.errstate(divide="ignore", invalid="ignore"):
-        q = np.floor_divide(a._data, b._data)
-    return g, (-g * constant(q) if b.requires_grad else None)
+    return g, (-g * constant(_saved_quotient(node)) if node._parents[1].requires_grad else None)
