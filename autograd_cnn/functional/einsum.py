@@ -78,6 +78,19 @@ def einsum(equation: str, *operands) -> Tensor:
                 (subs, out_sub))
 
 
+def _grad_plan(subs, out_sub, i):
+    """How dL/dA_i is contracted: (spec, other operands' indices, A_i's distinct subscripts,
+    those the contraction yields, the positions of the others). dL/dA_i = einsum(out, the other
+    operands -> A_i's subscripts); a subscript of A_i found nowhere else is broadcast back."""
+    others = [j for j in range(len(subs)) if j != i]
+    known = set(out_sub).union(*[set(subs[j]) for j in others])
+    full = "".join(dict.fromkeys(subs[i]))               # A_i's subscripts, each once
+    kept = "".join(c for c in full if c in known)
+    spec = ",".join([out_sub] + [subs[j] for j in others]) + "->" + kept
+    missing = [k for k, c in enumerate(full) if c not in known]
+    return spec, others, full, kept, missing
+
+
 def _einsum_backward(node, g):
     subs, out_sub = node._saved
     ops = node._parents
@@ -86,16 +99,11 @@ def _einsum_backward(node, g):
         if not t.requires_grad:
             grads.append(None)
             continue
-        others = [(o._data, so) for j, (o, so) in enumerate(zip(ops, subs)) if j != i]
-        known = set(out_sub).union(*[set(so) for _, so in others])
-        full = "".join(dict.fromkeys(s))                 # A_i's subscripts, each once
-        kept = "".join(c for c in full if c in known)
-        spec = ",".join([out_sub] + [so for _, so in others]) + "->" + kept
-        gk = np.einsum(spec, g, *[a for a, _ in others], optimize=len(others) > 1)
+        spec, others, full, kept, missing = _grad_plan(subs, out_sub, i)
+        gk = np.einsum(spec, g, *[ops[j]._data for j in others], optimize=len(others) > 1)
         # a size-1 (broadcast) dim of A_i takes the other side's size; the engine sums it back
         size = dict(zip(s, t.shape))
         size.update(zip(kept, gk.shape))
-        missing = [k for k, c in enumerate(full) if c not in known]
         gf = np.broadcast_to(np.expand_dims(gk, missing), [size[c] for c in full]) \
             if missing else gk
         if len(full) < len(s):                  # a repeated subscript: only its diagonal
@@ -120,17 +128,12 @@ def _einsum_graph(node, g):
         if not t.requires_grad:
             grads.append(None)
             continue
-        others = [(o, so) for j, (o, so) in enumerate(zip(ops, subs)) if j != i]
-        known = set(out_sub).union(*[set(so) for _, so in others])
-        full = "".join(dict.fromkeys(s))
-        kept = "".join(c for c in full if c in known)
-        spec = ",".join([out_sub] + [so for _, so in others]) + "->" + kept
-        gk = einsum(spec, g, *[o for o, _ in others])
+        spec, others, full, kept, missing = _grad_plan(subs, out_sub, i)
+        gk = einsum(spec, g, *[ops[j] for j in others])
         size = dict(zip(s, t.shape))
         size.update(zip(kept, gk.shape))
-        missing = [k for k, c in enumerate(full) if c not in known]
         if missing:
-            shape = [1 if c not in known else size[c] for c in full]
+            shape = [1 if k in missing else size[c] for k, c in enumerate(full)]
             gk = gk.reshape(shape).expand(*[size[c] for c in full])
         if len(full) < len(s):
             sizes = [size[c] for c in s]

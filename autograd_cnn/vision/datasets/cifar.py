@@ -45,12 +45,8 @@ class CIFAR10(VisionDataset):
     def __init__(self, root, train: bool = True, transform=None, target_transform=None,
                  download: bool = False):
         super().__init__(root, transform, target_transform)
-        self.train = bool(train)
-        if download:
-            self.download()
-        if not self._check_integrity():
-            raise RuntimeError("Dataset not found or corrupted. You can use download=True to "
-                               f"download it (looked in {self._folder})")
+        self._fetch_or_find(train, download, self._check_integrity,
+                            f"looked in {self._folder}", kind=" or corrupted")
         data, targets = [], []
         for name, _ in (self.train_list if self.train else self.test_list):
             images, labels, _ = read_cifar_python(self._folder / name, self.label_key)

@@ -35,12 +35,8 @@ class MNIST(VisionDataset):
     def __init__(self, root, train: bool = True, transform=None, target_transform=None,
                  download: bool = False):
         super().__init__(root, transform, target_transform)
-        self.train = bool(train)
-        if download:
-            self.download()
-        if not self._check_exists():
-            raise RuntimeError("Dataset not found. You can use download=True to download it "
-                               f"(looked for {', '.join(self._stems())} in {self.raw_folder})")
+        self._fetch_or_find(train, download, self._check_exists,
+                            f"looked for {', '.join(self._stems())} in {self.raw_folder}")
         images, labels = self._load_data()
         self.data = Tensor(images)
         self.targets = Tensor(labels)

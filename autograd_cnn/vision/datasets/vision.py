@@ -21,6 +21,17 @@ class VisionDataset(Dataset):
         self.transform = transform
         self.target_transform = target_transform
 
+    def _fetch_or_find(self, train: bool, download: bool, present, looked: str,
+                       kind: str = "") -> None:
+        """What the downloadable datasets share: keep ``train``, download when asked, then
+        refuse with torchvision's message (and what was looked for) if the files are absent."""
+        self.train = bool(train)
+        if download:
+            self.download()
+        if not present():
+            raise RuntimeError(f"Dataset not found{kind}. You can use download=True to "
+                               f"download it ({looked})")
+
     def _finish(self, img, target):
         """(transform(img), target_transform(target)), each when given."""
         if self.transform is not None:
