@@ -410,8 +410,17 @@ def matmul(a, b, transpose_a: bool = False, transpose_b: bool = False) -> np.nda
     k2, n = b.shape[::-1] if transpose_b else b.shape
     if k != k2:
         raise ValueError(f"{where}: inner sizes differ: op(a) is ({m}, {k}), op(b) is ({k2}, {n})")
+    return gemm(a, b, bool(transpose_a), bool(transpose_b))
+
+
+def gemm(a, b, transpose_a: bool, transpose_b: bool) -> np.ndarray:
+    """``matmul`` without its checks, for callers that made them (``functional/linalg.py``):
+    a and b 2-D of one float dtype with matching inner sizes."""
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    m, k = a.shape[::-1] if transpose_a else a.shape
+    n = b.shape[0] if transpose_b else b.shape[1]
     name = "gemm" if matmul_route(m, k, n, transpose_a, transpose_b) == "numba" else "blas_gemm"
-    return get_kernel("matmul", name)(a, b, bool(transpose_a), bool(transpose_b))
+    return get_kernel("matmul", name)(a, b, transpose_a, transpose_b)
 
 
 # ==== convolution ==============================================================================

@@ -6,8 +6,9 @@ added dim removed again; leading (batch) dims broadcast. For C = A B:
 (summed over broadcast batch dims by the engine).
 
 2-D products (matmul of matrices, and every product inside ``linear``) run through
-``backend.matmul``: a Numba GEMM for small shapes, BLAS through numpy for large ones (the rule
-and its measured crossover are in the backend). Batched and 1-D products use numpy's matmul.
+``backend.gemm`` once this file has checked the operands: BLAS through numpy, on one thread for
+small products (tuning 'serial_blas_work'), or a Numba GEMM where tuning 'numba_gemm_work' sends
+it. Batched and 1-D products use numpy's matmul.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def matmul(a, b) -> Tensor:
     b = ensure_tensor(b, "matmul")
     _check_matmul(a, b)
     if _two_matrices(a._data, b._data):
-        out = backend.matmul(a._data, b._data)
+        out = backend.gemm(a._data, b._data, False, False)
     else:
         out = np.asarray(np.matmul(a._data, b._data))
     return make(out, (a, b), "matmul", _matmul_backward)
@@ -74,8 +75,8 @@ def _matmul_backward(node, g):
     if a.ndim == 2 and b.ndim == 2 and _two_matrices(ad, bd):
         # dL/dA = G B^T,  dL/dB = A^T G
         g = g.astype(ad.dtype, copy=False)
-        ga = backend.matmul(g, bd, transpose_b=True) if a.requires_grad else None
-        gb = backend.matmul(ad, g, transpose_a=True) if b.requires_grad else None
+        ga = backend.gemm(g, bd, False, True) if a.requires_grad else None
+        gb = backend.gemm(ad, g, True, False) if b.requires_grad else None
         return ga, gb
     if a.requires_grad:
         ga = np.matmul(g, np.swapaxes(bd, -1, -2))
@@ -145,7 +146,7 @@ def linear(x, weight, bias=None) -> Tensor:
     # (..., in) -> (..., out): one 2-D product x2 W^T over the flattened leading dims
     x2 = x._data.reshape(-1, x.shape[-1])
     if _two_matrices(x2, weight._data):
-        out = backend.matmul(x2, weight._data, transpose_b=True)
+        out = backend.gemm(x2, weight._data, False, True)
     else:
         out = x2 @ weight._data.T
     out = out.reshape(x.shape[:-1] + (weight.shape[0],))
@@ -163,7 +164,7 @@ def linear(x, weight, bias=None) -> Tensor:
 def _mm(a, b, transpose_a=False, transpose_b=False):
     """op(a) @ op(b) through the backend when it can, numpy otherwise (mixed dtypes)."""
     if _two_matrices(a, b):
-        return backend.matmul(a, b, transpose_a, transpose_b)
+        return backend.gemm(a, b, bool(transpose_a), bool(transpose_b))
     return (a.T if transpose_a else a) @ (b.T if transpose_b else b)
 
 
