@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 
@@ -93,6 +94,23 @@ def _output_size(size, k, s, p, d, ceil_mode):
     if ceil_mode and (out - 1) * s >= size + p:
         out -= 1                     # the last window would start in the right padding
     return out
+
+
+class MaxPoolSaved(NamedTuple):
+    """What a max-pooling node keeps: the switches (int64 flat h*W + w per (N, C) plane) and
+    the input's (H, W)."""
+    indices: np.ndarray
+    in_size: tuple
+
+
+class AvgPoolSaved(NamedTuple):
+    """What an average-pooling node keeps: the input's (H, W) and the checked window."""
+    in_size: tuple
+    kernel_size: tuple
+    stride: tuple
+    padding: tuple
+    count_include_pad: bool
+    divisor_override: int           # 0: none
 
 
 def _pool(name: str):
@@ -170,7 +188,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     y, idx = _pool("max_pool2d_forward")(x4, *geom.kernel_ints, bool(need_switches))
     # (N, C, H, W) -> (N, C, Ho, Wo)
     out = make(_out(y, unbatched), (x,), "max_pool2d", _max_pool_backward,
-               (idx, x4.shape[2:]) if need_switches else None)
+               MaxPoolSaved(idx, geom.in_size) if need_switches else None)
     if return_indices:
         return out, leaf(_out(idx, unbatched))
     return out
@@ -190,7 +208,8 @@ def adaptive_max_pool2d(x, output_size, return_indices=False):
     x, x4, unbatched = _input4d(x, where)
     out_hw = _adaptive_size(where, output_size, x4.shape[2:])
     y, idx = _pool("adaptive_max_pool2d_forward")(x4, *out_hw)
-    out = make(_out(y, unbatched), (x,), where, _max_pool_backward, (idx, x4.shape[2:]))
+    out = make(_out(y, unbatched), (x,), where, _max_pool_backward,
+               MaxPoolSaved(idx, x4.shape[2:]))
     if return_indices:
         return out, leaf(_out(idx, unbatched))
     return out
@@ -217,14 +236,14 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
         div = _int(divisor_override, where, "divisor_override")
         if div == 0:
             raise ValueError(f"{where}: divisor_override must be non-zero, got 0")
-    args = (k, s, p, bool(count_include_pad), div)
+    saved = AvgPoolSaved(geom.in_size, k, s, p, bool(count_include_pad), div)
     y = _pool("avg_pool2d_forward")(x4, *k, *s, *p, *out_hw, bool(count_include_pad), div)
     # (N, C, H, W) -> (N, C, Ho, Wo)
-    return make(_out(y, unbatched), (x,), where, _avg_pool_backward, (x4.shape[2:], args))
+    return make(_out(y, unbatched), (x,), where, _avg_pool_backward, saved)
 
 
 def _avg_pool_backward(node, g):
-    in_hw, (k, s, p, count_include_pad, div) = node._saved
+    in_hw, k, s, p, count_include_pad, div = node._saved
     gx = _pool("avg_pool2d_backward")(_grad4d(g, node), *in_hw, *k, *s, *p, count_include_pad,
                                       div)
     return (gx.reshape(node._parents[0].shape),)
@@ -451,7 +470,7 @@ def _max_pool_graph(node, g):
 
 @graph_rule(_avg_pool_backward)
 def _avg_pool_graph(node, g):
-    in_hw, (k, s, p, count_include_pad, div) = node._saved
+    in_hw, k, s, p, count_include_pad, div = node._saved
     out_hw = node.shape[-2:]
 
     def pool(h):
