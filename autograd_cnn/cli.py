@@ -482,101 +482,188 @@ def _move_aside(out: Path, found: list) -> Path:
     return aside
 
 
-def cmd_train(args) -> int:
-    import autograd_cnn as ac
-    from . import nn
-    from .data import DataLoader
-    from .serialization import save
-    from .train import CHECKPOINT, Trainer
-    from .viz import plots
+class _Run(NamedTuple):
+    """Where a ``train`` command runs: its folder, its MPI job (or none) and its log."""
+    out: Path
+    dist: object                             # the distributed module in an MPI job, else None
+    rank: int
+    world: int
+    found: list | None                       # run files already in ``out`` (rank 0 only)
+    log: Callable
 
+    @property
+    def main_rank(self) -> bool:             # rank 0 alone prints and writes the run folder
+        return self.rank == 0
+
+    @property
+    def parallel(self) -> bool:
+        return self.dist is not None
+
+
+def cmd_train(args) -> int:
     t_start = time.perf_counter()
+    _check_train_args(args)
+    run = _start_run(args)
+    sets, classes, in_channels = _build_data(args)
+    model, optimizer, scheduler, lr, weight_decay = _build_model_and_optimizer(
+        args, len(classes), in_channels)
+    config = _run_config(args, run, sets, classes, in_channels, model, lr, weight_decay)
+    net = model                              # the plain model (plots, saved weights)
+    if run.parallel:                         # the same weights on every rank, gradients averaged
+        model = run.dist.DistributedDataParallel(net)
+    trainer = _make_trainer(args, run, model, optimizer, scheduler, config)
+    _resume(args, run, trainer, scheduler, config)      # before anything in the folder changes
+    _prepare_run_folder(args, run, config)
+    _log_start(args, run, sets, config)
+    loaders = _loaders(args, run, sets)
+    interrupted = _train(args, run, trainer, loaders)
+    if interrupted is not None:
+        return interrupted
+    if not run.main_rank:                    # rank 0 evaluates and writes the results
+        return 0
+    _write_results(run, trainer, net, config, sets, loaders, classes, t_start)
+    return 0
+
+
+def _check_train_args(args) -> None:
+    """The names and numbers asked for, before anything is loaded (UsageError if wrong)."""
     _check_data_name(args.data)
     _check_model_name(args.model)
     _check_train_numbers(args)
     _check_data_dir_used(args.data, args.data_dir)
+
+
+def _start_run(args) -> _Run:
+    """The run folder (checked, not yet touched) and the MPI job this command is part of."""
     out = Path(args.out or f"runs/{args.model}-{args.data}")
     parallel = _distributed(args)
     dist, rank, world = parallel if parallel else (None, 0, 1)
-    main_rank = rank == 0                    # rank 0 alone prints and writes the run folder
     # only rank 0 looks at the folder: it may already be writing there when another rank looks
-    found = _check_run_folder(out, args) if main_rank else None
-    log = (lambda msg: None) if args.quiet or not main_rank else print
+    found = _check_run_folder(out, args) if rank == 0 else None
+    log = (lambda msg: None) if args.quiet or rank != 0 else print
+    return _Run(out, dist, rank, world, found, log)
 
+
+def _build_data(args):
+    """((train, val, test) datasets, class names, input channels), after seeding the run."""
+    import autograd_cnn as ac
     ac.manual_seed(args.seed)
     spec = MODELS[args.model]
+    train_set, val_set, test_set, classes = _splits(args.data, args.data_dir, spec.image_size,
+                                                    args.seed, spec.channels)
+    return (train_set, val_set, test_set), classes, _channels(train_set)
+
+
+def _build_model_and_optimizer(args, num_classes: int, in_channels: int):
+    """(model, optimizer, scheduler, lr, weight_decay), the rates defaulted per model."""
     lr = args.lr if args.lr is not None else default_lr(args.model, args.optimizer)
     weight_decay = args.weight_decay if args.weight_decay is not None \
         else default_weight_decay(args.optimizer)
-    train_set, val_set, test_set, classes = _splits(args.data, args.data_dir, spec.image_size,
-                                                    args.seed, spec.channels)
-    in_channels = _channels(train_set)
-    model = _build_model(args.model, len(classes), in_channels)
+    model = _build_model(args.model, num_classes, in_channels)
     optimizer = _make_optimizer(args, model.parameters(), lr, weight_decay)
     scheduler = _make_scheduler(args, optimizer)
-    config = {
+    return model, optimizer, scheduler, lr, weight_decay
+
+
+def _run_config(args, run: _Run, sets, classes, in_channels, model, lr, weight_decay) -> dict:
+    """What ``config.json`` and every checkpoint record about the run."""
+    import autograd_cnn as ac
+    train_set, val_set, test_set = sets
+    return {
         "model": args.model, "data": args.data, "data_dir": args.data_dir,
         "epochs": args.epochs, "batch_size": args.batch_size, "optimizer": args.optimizer,
         "lr": lr, "lr_from": "--lr" if args.lr is not None else
         f"default for {args.model} with {args.optimizer}",
         "momentum": args.momentum, "weight_decay": weight_decay,
         "scheduler": args.scheduler, "augment": args.augment, "seed": args.seed,
-        "world_size": world, "effective_batch_size": args.batch_size * world,
-        "patience": args.patience, "image_size": spec.image_size, "in_channels": in_channels,
+        "world_size": run.world, "effective_batch_size": args.batch_size * run.world,
+        "patience": args.patience, "image_size": MODELS[args.model].image_size,
+        "in_channels": in_channels,
         "classes": classes, "sizes": {"train": len(train_set), "val": len(val_set),
                                       "test": len(test_set)},
         "parameters": int(sum(p._data.size for p in model.parameters())),
         "versions": {"autograd_cnn": ac.__version__, "numpy": np.__version__,
                      "python": platform.python_version()},
     }
-    net = model                              # the plain model (plots, saved weights)
-    if parallel:                             # the same weights on every rank, gradients averaged
-        model = dist.DistributedDataParallel(net)
-    trainer = Trainer(model, optimizer, nn.CrossEntropyLoss(), scheduler=scheduler,
-                      checkpoint_dir=out, early_stopping=args.patience,
-                      restore_best=main_rank, log=log,
-                      progress=args.progress if main_rank else False,
-                      extra_state={"config": config},
-                      metrics_csv=out / "metrics.csv" if main_rank else None,
-                      save_checkpoints=main_rank,
-                      reduce_metrics=dist.allreduce_array if parallel else None)
-    if args.resume and (out / CHECKPOINT).exists():    # before anything in the folder changes
-        saved = _check_resumable(out / CHECKPOINT, config, model)
-        try:
-            trainer.resume()                 # all or nothing
-        except ValueError as err:
-            raise UsageError(_one_line(err)) from None
-        # the optimiser state carries the run's hyperparameters: record those, not the asked
-        config.update({k: saved[k] for k in _KEPT_ON_RESUME if k in saved})
-        run_epochs = saved.get("epochs", getattr(scheduler, "T_max", args.epochs))
-        if scheduler is not None and run_epochs != args.epochs:
-            _stretch_schedule(scheduler, args.epochs)
-    if main_rank:
-        if args.overwrite and found:
-            aside = _move_aside(out, found)
-            log(f"moved the earlier run ({', '.join(found)}) into {aside}/")
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise UsageError(f"cannot create the run folder {out}: {err.strerror or err}") \
-                from None
-        (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    if parallel:
-        log(f"data-parallel over {world} MPI ranks: batch {args.batch_size} per rank, "
-            f"effective batch size {args.batch_size * world}, learning rate {config['lr']:g}")
-    log(f"training {args.model} ({config['parameters']:,} parameters) on {args.data} "
-        f"({len(train_set)} train / {len(val_set)} val / {len(test_set)} test), "
-        f"{args.optimizer} lr {config['lr']:g} -> {out}")
 
-    # each rank its own shard, reshuffled every epoch from the shared seed
-    order = {"sampler": dist.DistributedSampler(train_set, shuffle=True, seed=args.seed)} \
-        if parallel else {"shuffle": True}
+
+def _make_trainer(args, run: _Run, model, optimizer, scheduler, config: dict):
+    from . import nn
+    from .train import Trainer
+    main = run.main_rank
+    return Trainer(model, optimizer, nn.CrossEntropyLoss(), scheduler=scheduler,
+                   checkpoint_dir=run.out, early_stopping=args.patience,
+                   restore_best=main, log=run.log,
+                   progress=args.progress if main else False,
+                   extra_state={"config": config},
+                   metrics_csv=run.out / "metrics.csv" if main else None,
+                   save_checkpoints=main,
+                   reduce_metrics=run.dist.allreduce_array if run.parallel else None)
+
+
+def _resume(args, run: _Run, trainer, scheduler, config: dict) -> None:
+    """With --resume and a checkpoint: load it (all or nothing) and record the run's own
+    hyperparameters in ``config``; a longer --epochs stretches the schedule."""
+    from .train import CHECKPOINT
+    if not (args.resume and (run.out / CHECKPOINT).exists()):
+        return
+    saved = _check_resumable(run.out / CHECKPOINT, config, trainer.model)
+    try:
+        trainer.resume()                     # all or nothing
+    except ValueError as err:
+        raise UsageError(_one_line(err)) from None
+    # the optimiser state carries the run's hyperparameters: record those, not the asked
+    config.update({k: saved[k] for k in _KEPT_ON_RESUME if k in saved})
+    run_epochs = saved.get("epochs", getattr(scheduler, "T_max", args.epochs))
+    if scheduler is not None and run_epochs != args.epochs:
+        _stretch_schedule(scheduler, args.epochs)
+
+
+def _prepare_run_folder(args, run: _Run, config: dict) -> None:
+    """Rank 0: move an earlier run aside (--overwrite), create the folder, write config.json."""
+    if not run.main_rank:
+        return
+    out, found = run.out, run.found
+    if args.overwrite and found:
+        aside = _move_aside(out, found)
+        run.log(f"moved the earlier run ({', '.join(found)}) into {aside}/")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"cannot create the run folder {out}: {err.strerror or err}") \
+            from None
+    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+
+
+def _log_start(args, run: _Run, sets, config: dict) -> None:
+    train_set, val_set, test_set = sets
+    if run.parallel:
+        run.log(f"data-parallel over {run.world} MPI ranks: batch {args.batch_size} per rank, "
+                f"effective batch size {args.batch_size * run.world}, learning rate "
+                f"{config['lr']:g}")
+    run.log(f"training {args.model} ({config['parameters']:,} parameters) on {args.data} "
+            f"({len(train_set)} train / {len(val_set)} val / {len(test_set)} test), "
+            f"{args.optimizer} lr {config['lr']:g} -> {run.out}")
+
+
+def _loaders(args, run: _Run, sets):
+    """(train, val, test) loaders: each rank its own training shard, reshuffled every epoch
+    from the shared seed."""
+    from .data import DataLoader
+    train_set, val_set, test_set = sets
+    order = {"sampler": run.dist.DistributedSampler(train_set, shuffle=True, seed=args.seed)} \
+        if run.parallel else {"shuffle": True}
     train_loader = DataLoader(train_set, batch_size=args.batch_size, seed=args.seed,
                               transform=_augmentation(args), **order, **_worker_options(args))
-    val_loader = DataLoader(val_set, batch_size=256)
-    test_loader = DataLoader(test_set, batch_size=256)
-    if not args.quiet and main_rank:
+    return train_loader, DataLoader(val_set, batch_size=256), DataLoader(test_set, batch_size=256)
+
+
+def _train(args, run: _Run, trainer, loaders):
+    """Fit; None when training ended, 130 after Ctrl-C (saying how to continue)."""
+    from .train import CHECKPOINT
+    if not args.quiet and run.main_rank:
         _note_cold_kernels()
+    train_loader, val_loader, _ = loaders
     try:
         # a run that diverges stops at the first non-finite loss with one clear line; numpy's
         # overflow warnings on the way there would only bury it
@@ -584,19 +671,26 @@ def cmd_train(args) -> int:
             trainer.fit(train_loader, val_loader, epochs=args.epochs)
     except KeyboardInterrupt:
         done = len(trainer.history)
-        if (out / CHECKPOINT).exists():
+        if (run.out / CHECKPOINT).exists():
             print(f"interrupted after {done} finished epoch(s); the last good checkpoint is "
-                  f"{out / CHECKPOINT}: continue with --resume", file=sys.stderr)
+                  f"{run.out / CHECKPOINT}: continue with --resume", file=sys.stderr)
         else:
             print("interrupted before the first epoch finished, so there is no checkpoint to "
                   "continue from: start again with --overwrite", file=sys.stderr)
         return 130
     except FloatingPointError as err:        # diverged: the numbers asked for do not train
         raise UsageError(_one_line(err)) from None
+    return None
 
-    if not main_rank:                        # rank 0 evaluates and writes the results
-        return 0
-    model = trainer.model = net
+
+def _write_results(run: _Run, trainer, model, config, sets, loaders, classes, t_start) -> None:
+    """Rank 0, after training: test the (best) model, write its weights, the plots and
+    summary.json, and say where they are."""
+    from .serialization import save
+    from .viz import plots
+    out, log = run.out, run.log
+    test_set, test_loader = sets[2], loaders[2]
+    trainer.model = model
     test = trainer.evaluate(test_loader, num_classes=len(classes))
     scores = test["scores"]
     save({"config": config, "model": model.state_dict()}, out / "model.safetensors")
@@ -622,7 +716,6 @@ def cmd_train(args) -> int:
         f"({len(trainer.history)} epochs, {seconds:.1f} s)")
     print(f"results in {out}/: summary.json, metrics.csv, config.json, model.safetensors"
           + ("".join(f", {name}" for name in PLOTS) if drawn else ""))
-    return 0
 
 
 def _predictions(model, loader) -> np.ndarray:
@@ -646,7 +739,8 @@ def _plots(out, trainer, model, test, test_set, test_loader, classes, plots) -> 
     plots.plot_curves(trainer.history, out / "curves.png")
     plots.plot_confusion_matrix(test["confusion_matrix"], classes, out / "confusion_matrix.png",
                                 title="test confusion matrix")
-    first_conv = next((m for m in model.modules() if type(m).__name__ == "Conv2d"), None)
+    from .nn import Conv2d
+    first_conv = next((m for m in model.modules() if isinstance(m, Conv2d)), None)
     if first_conv is not None:
         plots.plot_filters(first_conv.weight._data, out / "filters.png")
         plots.plot_feature_maps(model, test_set[0][0], out / "feature_maps.png")

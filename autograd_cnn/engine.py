@@ -1,22 +1,14 @@
 """The graph machinery shared by the scalar ``Value`` and the array ``Tensor``.
 
 Every result of a recorded op is a *node*. The engine knows nothing about what a node holds; it
-relies on this protocol:
-
-    node._parents     tuple of input nodes, in argument order (empty for a leaf)
-    node._op          short label of the op that made the node ("" for a leaf)
-    node._backward    the op's backward rule: rule(node, grad) -> one gradient per parent
-                      (None for a parent that gets none); None for a leaf
-    node.requires_grad
-    node._receive_grad(grad, store) -> grad
-                      called once with the node's total gradient; stores it (``.grad``) when
-                      ``store`` is true, runs hooks, returns the gradient that flows on
-    node._release()   drops what only backward needed (saved arrays); called unless retain_graph
+relies on the protocol ``Node`` below, and on nothing else (the scalar ``Value`` and the array
+``Tensor`` both satisfy it; ``tests/test_engine_protocol.py`` runs a third, minimal node type).
 
 Backward is the chain rule applied in reverse topological order: a node's rule runs only after
 every path from the output has delivered its contribution, and contributions meeting at a branch
 are added. Ops may broadcast their inputs; their rules return gradients in the broadcast shape and
-the engine sums them back to each input's shape, here and only here.
+the receiving node brings each back to its own shape (``Node._fit_grad``: a no-op for scalars,
+``sum_to_shape`` for tensors), once per edge, never inside an op.
 
 Nothing in this file recurses over the graph: a chain of a million nodes walks as fast as a short
 one and never meets Python's recursion limit. Nodes are tracked by identity (``id``), never by
@@ -30,10 +22,13 @@ import gc
 import os
 import threading
 import traceback
+from typing import Any, Callable, Iterable, Optional, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
 __all__ = [
+    "Node",
+    "Rule",
     "topological_order",
     "run_backward",
     "is_grad_enabled",
@@ -49,6 +44,43 @@ __all__ = [
     "graph_rules",
     "graph_rule",
 ]
+
+
+# ---------------------------------------------------------------------------------------------
+# the node protocol
+
+
+@runtime_checkable
+class Node(Protocol):
+    """What the engine needs of a graph node, and all it needs.
+
+    _parents:       the input nodes, in argument order (empty for a leaf)
+    _op:            short label of the op that made the node ("" for a leaf)
+    _backward:      the op's backward ``Rule``; None for a leaf
+    requires_grad:  whether gradients flow into the node (the walk skips nodes without it)
+    """
+
+    _parents: tuple
+    _op: str
+    _backward: Optional[Callable]
+    requires_grad: bool
+
+    def _receive_grad(self, grad: Any, store: bool) -> Any:
+        """The gradient slot: called once per backward with the node's total gradient. Stores
+        it (``.grad``) when ``store`` is true, runs the node's hooks, returns the gradient that
+        flows on to its rule."""
+
+    def _fit_grad(self, grad: Any) -> Any:
+        """A gradient that one of the node's consumers sent, in this node's shape (undo
+        broadcasting). Called once per edge, before contributions are added."""
+
+    def _release(self) -> None:
+        """Drop what only backward needed (saved values); a later backward through the node
+        meets ``freed_rule``. Called after the node's rule unless ``retain_graph``."""
+
+
+# rule(node, grad) -> one gradient per parent of node (None for a parent that gets none)
+Rule = Callable[[Node, Any], Sequence[Any]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -277,7 +309,7 @@ def creation_site() -> str:
     return "<unknown>"
 
 
-def _check_finite(node, grads) -> None:
+def _check_finite(node: Node, grads) -> None:
     for i, g in enumerate(grads):
         if g is None:
             continue
@@ -296,7 +328,7 @@ def _check_finite(node, grads) -> None:
 # graph walking
 
 
-def topological_order(roots) -> list:
+def topological_order(roots: Iterable[Node]) -> list[Node]:
     """Nodes that require grad and are reachable from ``roots``, each after all of its parents.
 
     Iterative depth-first search: a node is pushed once to be expanded (its parents pushed above
@@ -327,7 +359,8 @@ def topological_order(roots) -> list:
 
 def sum_to_shape(grad, shape: tuple):
     """Undo broadcasting: sum ``grad`` over the axes that broadcasting added or stretched so that
-    the result has ``shape``. (3,)+(2,3): sum over axis 0; (4,1)*(1,4): sum axis 1 with keepdims."""
+    the result has ``shape``. (3,)+(2,3): sum over axis 0; (4,1)*(1,4): sum axis 1 with keepdims.
+    For nodes whose values are arrays (``Tensor._fit_grad``); the walk itself never calls it."""
     grad = np.asarray(grad)
     if grad.shape == shape:
         return grad
@@ -340,7 +373,7 @@ def sum_to_shape(grad, shape: tuple):
     return grad.reshape(shape)
 
 
-def freed_rule(node, grad):
+def freed_rule(node: Node, grad):
     """Backward rule left on a node whose graph was freed by an earlier backward."""
     raise RuntimeError(
         f"Trying to backward through the graph a second time (at op '{node._op}'): its saved "
@@ -358,11 +391,9 @@ def freed_rule(node, grad):
 # products, gradient penalties). The op files register them here, next to their plain rules.
 
 graph_rules: dict = {}
-# how a recorded gradient is summed back to its input's shape (set by the Tensor ops)
-graph_sum_to_shape = None
 
 
-def graph_rule(rule):
+def graph_rule(rule: Rule):
     """Decorator: register the function as the differentiable form of ``rule``."""
     def register(fn):
         graph_rules[rule] = fn
@@ -370,7 +401,7 @@ def graph_rule(rule):
     return register
 
 
-def _graph_rule_of(node):
+def _graph_rule_of(node: Node) -> Rule:
     rule = node._backward
     if rule is freed_rule:
         return rule
@@ -384,8 +415,9 @@ def _graph_rule_of(node):
     return found
 
 
-def run_backward(roots, seeds, retain_graph: bool = False, inputs=None,
-                 create_graph: bool = False, on_step=None):
+def run_backward(roots: Sequence[Node], seeds: Sequence, retain_graph: bool = False,
+                 inputs: Optional[Sequence[Node]] = None, create_graph: bool = False,
+                 on_step: Optional[Callable[[Node, Any, list], None]] = None):
     """Propagate ``seeds`` (the gradients of ``roots``) to every node the roots depend on.
 
     roots, seeds: sequences of equal length; each seed has its root's shape (a float for Values).
@@ -403,73 +435,95 @@ def run_backward(roots, seeds, retain_graph: bool = False, inputs=None,
         # grad mode on for the pass (also under no_grad), as PyTorch; inference mode still
         # records nothing
         with _GradMode(True):
-            return _run(roots, seeds, True, inputs, True, on_step)
-    return _run(roots, seeds, retain_graph, inputs, False, on_step)
+            return _walk(roots, seeds, True, inputs, True, on_step)
+    return _walk(roots, seeds, retain_graph, inputs, False, on_step)
 
 
-def _run(roots, seeds, retain_graph, inputs, create_graph, on_step=None):
+def _walk(roots, seeds, retain_graph, inputs, create_graph, on_step):
+    """The backward pass itself: pop each node's total gradient in reverse topological order,
+    hand it to the node, run the node's rule, add what it sends into the parents' totals.
+    Everything optional (capture, recorded or checked rules, steps, freeing) is set up before."""
+    capture = None if inputs is None else _Capture(inputs)
+    store = capture is None
+    run_rule = _rule_runner(create_graph, _state.anomaly, on_step)     # None: rules as they are
+    release = not retain_graph
+    grads = _seed(roots, seeds)
     order = topological_order(roots)
+    _pause_gc()     # the cyclic collector, not arithmetic, dominates walks over small nodes
+    try:
+        for node in reversed(order):
+            grad = grads.pop(id(node), None)
+            if grad is None:
+                continue                                 # no path from a root delivered one
+            grad = node._receive_grad(grad, store)
+            if capture is not None:
+                capture.take(node, grad)
+            rule = node._backward
+            if rule is None:                             # a leaf: its paths end here
+                if on_step is not None:
+                    on_step(node, grad, [])
+                continue
+            sent = rule(node, grad) if run_rule is None else run_rule(node, grad)
+            for parent, g in zip(node._parents, sent):
+                if g is None or not parent.requires_grad:
+                    continue
+                g = parent._fit_grad(g)
+                key = id(parent)
+                grads[key] = grads[key] + g if key in grads else g
+            if release:
+                node._release()
+    finally:
+        _resume_gc()
+    return None if capture is None else capture.grads
+
+
+def _seed(roots, seeds) -> dict:
+    """The starting totals: each root's seed (added up when a root is given twice)."""
     grads: dict[int, object] = {}
     for root, seed in zip(roots, seeds):
         if root.requires_grad:
             key = id(root)
             grads[key] = grads[key] + seed if key in grads else seed
+    return grads
 
-    store = inputs is None
-    wanted = {} if store else {id(n): i for i, n in enumerate(inputs)}
-    captured = [None] * (0 if store else len(inputs))
-    anomaly = _state.anomaly
 
-    # The cyclic collector, not arithmetic, dominates walks over big graphs of small objects;
-    # nothing here creates cycles, so it is paused for the walk.
-    _pause_gc()
-    try:
-        for node in reversed(order):
-            grad = grads.pop(id(node), None)
-            if grad is None:
-                continue
-            grad = node._receive_grad(grad, store)
-            if not store and id(node) in wanted:
-                captured[wanted[id(node)]] = grad
-            rule = node._backward
-            if rule is None:
-                if on_step is not None:
-                    on_step(node, grad, [])
-                continue
-            if create_graph:
-                rule = _graph_rule_of(node)
-            if anomaly:
-                # numpy's own warnings are silenced: the check below names the op instead
-                with np.errstate(all="ignore"):
-                    parent_grads = rule(node, grad)
-                _check_finite(node, parent_grads)
-            else:
-                parent_grads = rule(node, grad)
-            sent = [] if on_step is not None else None
-            for parent, pgrad in zip(node._parents, parent_grads):
-                if pgrad is None or not parent.requires_grad:
-                    if sent is not None:
-                        sent.append(None)
-                    continue
-                if isinstance(pgrad, (np.ndarray, np.generic)):
-                    if pgrad.shape != parent.shape:
-                        pgrad = sum_to_shape(pgrad, parent.shape)
-                elif create_graph and hasattr(pgrad, "_data") and pgrad.shape != parent.shape:
-                    pgrad = graph_sum_to_shape(pgrad, parent.shape)     # a recorded Tensor
-                if sent is not None:
-                    sent.append(pgrad)
-                key = id(parent)
-                if key in grads:
-                    grads[key] = grads[key] + pgrad
-                else:
-                    grads[key] = pgrad
-            if sent is not None:
-                on_step(node, grad, sent)
-            if not retain_graph:
-                node._release()
-    finally:
-        _resume_gc()
-    return None if store else captured
+class _Capture:
+    """``inputs=`` (``ac.grad``, ``autograd.grad``): the gradients reaching these nodes, kept in
+    their order instead of being stored in ``.grad``."""
+
+    def __init__(self, inputs):
+        self.where = {id(n): i for i, n in enumerate(inputs)}
+        self.grads = [None] * len(inputs)
+
+    def take(self, node, grad) -> None:
+        i = self.where.get(id(node))
+        if i is not None:
+            self.grads[i] = grad
+
+
+def _rule_runner(create_graph: bool, anomaly: bool, on_step):
+    """How each node's rule is run when not simply called: in its recorded form (create_graph),
+    with numpy's warnings silenced and the result checked for NaN/Inf (anomaly mode, which
+    names the op instead), and reported to ``on_step``. None when none of these is asked."""
+    if not (create_graph or anomaly or on_step is not None):
+        return None
+
+    def run(node, grad):
+        rule = _graph_rule_of(node) if create_graph else node._backward
+        if anomaly:
+            with np.errstate(all="ignore"):
+                sent = rule(node, grad)
+            _check_finite(node, sent)
+        else:
+            sent = rule(node, grad)
+        if on_step is not None:
+            # what each parent receives, as the walk will add it (None where nothing flows)
+            sent = [None if g is None or not p.requires_grad else p._fit_grad(g)
+                    for p, g in zip(node._parents, sent)]
+            on_step(node, grad, sent)
+        return sent
+
+    return run
 
 
 # The collector switch is process-wide and backward passes may run in several threads at once:

@@ -498,6 +498,16 @@ class Tensor:
             self.grad = g if self.grad is None else self.grad + g
         return grad
 
+    def _fit_grad(self, grad):
+        """A gradient an op sent to this tensor, summed back to its shape where the op
+        broadcast it (once per edge, for the engine: rules return broadcast-shaped gradients)."""
+        shape = self._data.shape
+        if isinstance(grad, (np.ndarray, np.generic)):
+            return grad if grad.shape == shape else engine.sum_to_shape(grad, shape)
+        if isinstance(grad, Tensor) and grad._data.shape != shape:
+            return _graph_sum_to_shape(grad, shape)            # a recorded gradient
+        return grad
+
     def _release(self) -> None:
         # Drop saved values and replace the inputs by NodeRecords so intermediate arrays are
         # freed while backward is still running (lower peak memory) but the graph can still be
@@ -680,6 +690,18 @@ def share_version(view: Tensor, base: Tensor) -> Tensor:
     if view._vsum is not None:
         view._vsum = _version_sum(view._parents) + vc.value
     return view
+
+
+def _graph_sum_to_shape(g: Tensor, shape: tuple) -> Tensor:
+    """``engine.sum_to_shape`` in recorded ops (create_graph): undo broadcasting of a recorded
+    gradient, so the sum is differentiable too."""
+    lead = g.ndim - len(shape)
+    if lead > 0:
+        g = g.sum(dim=tuple(range(lead)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if stretched:
+        g = g.sum(dim=stretched, keepdim=True)
+    return g.reshape(shape) if g.shape != shape else g
 
 
 def _clone_rule(node, g):

@@ -5,6 +5,10 @@
     history = trainer.fit(train_loader, val_loader, epochs=30)
     print(trainer.evaluate(test_loader))          # {'loss': ..., 'accuracy': ..., ...}
 
+Metrics are callables ``metric(outputs, targets) -> float`` (a batch mean, as in
+``autograd_cnn.metrics``), named by the keys of ``metrics``: each gets the columns
+``train_<name>`` and ``val_<name>`` of ``history``. The default is argmax accuracy alone.
+
 One epoch: for each batch, ``optimizer.zero_grad()``, forward, loss, ``backward()``,
 ``optimizer.step()``; then the validation pass (no_grad, eval mode), the scheduler step, one row
 of ``history``, a checkpoint, and the early-stopping check.
@@ -35,20 +39,22 @@ import numpy as np
 from . import backend
 from . import random as _random
 from .engine import no_grad
-from .metrics import ConfusionMatrix
+from .metrics import ConfusionMatrix, accuracy
+from .optim.lr_scheduler import ReduceLROnPlateau
 from .serialization import load, save
-from .tensor import Tensor
 
-__all__ = ["Trainer", "History", "fit", "CHECKPOINT", "BEST"]
+__all__ = ["Trainer", "History", "fit", "CHECKPOINT", "BEST", "DEFAULT_METRICS"]
 
 CHECKPOINT = "checkpoint.safetensors"     # the last finished epoch, for resuming
 BEST = "best.safetensors"                 # the epoch with the best monitored metric
+DEFAULT_METRICS = {"accuracy": accuracy}  # the columns train_accuracy / val_accuracy
 
 
 @dataclass
 class History:
-    """One dict per finished epoch: epoch, train_loss, train_accuracy, val_loss, val_accuracy,
-    lr, seconds (val_* only with a validation loader)."""
+    """One dict per finished epoch: epoch, train_loss, train_<metric> for each metric (by
+    default train_accuracy), val_loss, val_<metric>, lr, seconds (val_* only with a validation
+    loader)."""
 
     rows: list = field(default_factory=list)
 
@@ -113,6 +119,10 @@ def _progress(loader, enabled: bool, **kwargs):
 class Trainer:
     """Train ``model`` with ``optimizer`` on ``loss_fn(output, target)``.
 
+    metrics:         {name: metric(outputs, targets) -> float}, each a batch mean (e.g.
+                     ``autograd_cnn.metrics.accuracy``, or ``functools.partial(top_k_accuracy,
+                     k=5)``); an epoch's value weighs each batch by its size. None: argmax
+                     accuracy alone (``DEFAULT_METRICS``)
     scheduler:       stepped once per epoch (ReduceLROnPlateau gets the monitored value)
     checkpoint_dir:  where ``checkpoint.safetensors`` (every epoch) and ``best.safetensors``
                      (best monitored value) go; None keeps nothing on disk
@@ -128,14 +138,16 @@ class Trainer:
     save_checkpoints: False reads checkpoint_dir (resume) but never writes it (data-parallel
                      ranks other than 0: one rank writes the run folder)
     reduce_metrics:  fn(array of sums) -> the same sums over every rank, applied to each
-                     epoch's (loss sum, correct, seen) so every rank logs the global figures
+                     epoch's (loss sum, samples seen, one sum per metric) so every rank logs
+                     the global figures
                      (autograd_cnn.distributed.allreduce_array)
     """
 
     def __init__(self, model, optimizer, loss_fn, scheduler=None, checkpoint_dir=None,
                  monitor: str = "val_accuracy", mode: str = "max", early_stopping=None,
                  restore_best: bool = False, progress=None, log=None, extra_state=None,
-                 metrics_csv=None, save_checkpoints: bool = True, reduce_metrics=None):
+                 metrics_csv=None, save_checkpoints: bool = True, reduce_metrics=None,
+                 metrics=None):
         if mode not in ("min", "max"):
             raise ValueError(f"Trainer: mode must be 'min' or 'max', got {mode!r}")
         if early_stopping is not None and (not isinstance(early_stopping, int)
@@ -145,6 +157,7 @@ class Trainer:
         if restore_best and checkpoint_dir is None:
             raise ValueError("Trainer: restore_best=True needs a checkpoint_dir to keep the best "
                              "weights in")
+        self.metrics = _check_metrics(DEFAULT_METRICS if metrics is None else metrics)
         backend.configure()         # the process-wide settings training is measured with
         self.model = model
         self.optimizer = optimizer
@@ -169,14 +182,14 @@ class Trainer:
     # ---- one pass ----------------------------------------------------------------------------
 
     def train_epoch(self, loader, epoch: int) -> dict:
-        """One epoch of optimisation; returns the mean loss and accuracy over the epoch."""
+        """One epoch of optimisation; returns the mean loss and each metric over the epoch."""
         self.model.train()
         if hasattr(loader, "set_epoch"):
             loader.set_epoch(epoch)
         sampler = getattr(loader, "sampler", None)
         if hasattr(sampler, "set_epoch"):         # DistributedSampler: this epoch's shard
             sampler.set_epoch(epoch)
-        total_loss, correct, seen = 0.0, 0, 0
+        sums = _Sums(self.metrics)
         batches = _progress(loader, self.progress, desc=f"epoch {epoch + 1}", unit="batch")
         for x, y in batches:
             self.optimizer.zero_grad()
@@ -189,40 +202,35 @@ class Trainer:
                     "rate (or check the data for NaN/Inf)")
             loss.backward()
             self.optimizer.step()
-            n = len(y)
-            total_loss += value * n
-            correct += int((out._data.argmax(axis=1) == _labels(y)).sum())
-            seen += n
+            sums.add(value, out, y)
             if self.progress:
-                batches.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
+                batches.set_postfix(sums.postfix())
         if self.reduce_metrics is not None:
-            total_loss, correct, seen = self.reduce_metrics(
-                np.array([total_loss, correct, seen], dtype=np.float64))
-        if seen == 0:
+            sums.totals = np.asarray(self.reduce_metrics(sums.totals), dtype=np.float64)
+        if sums.seen == 0:
             raise ValueError("train_epoch: the training loader yielded no batches")
-        return {"loss": total_loss / seen, "accuracy": correct / seen}
+        return sums.means()
 
     def evaluate(self, loader, num_classes: int | None = None) -> dict:
-        """Loss, accuracy, confusion matrix and per-class precision/recall/F1 over ``loader``
-        (eval mode, no graph)."""
+        """Loss, accuracy, each metric, confusion matrix and per-class precision/recall/F1 over
+        ``loader`` (eval mode, no graph)."""
         was_training = getattr(self.model, "training", False)
         self.model.eval()
-        total_loss, seen = 0.0, 0
+        sums = _Sums(self.metrics)
         matrix = None
         try:
             with no_grad():
                 for x, y in loader:
                     out = self.model(x)
-                    total_loss += self.loss_fn(out, y).item() * len(y)
-                    seen += len(y)
+                    sums.add(self.loss_fn(out, y).item(), out, y)
                     if matrix is None:
                         matrix = ConfusionMatrix(num_classes or out.shape[1])
                     matrix.update(out, y)
         finally:
             self.model.train(was_training)
-        if seen == 0:
+        if sums.seen == 0:
             raise ValueError("evaluate: the loader yielded no batches")
-        return {"loss": total_loss / seen, "accuracy": matrix.accuracy(),
+        return {"accuracy": matrix.accuracy(), **sums.means(),
                 "confusion_matrix": matrix.matrix, "scores": matrix.precision_recall_f1()}
 
     # ---- the loop ----------------------------------------------------------------------------
@@ -245,11 +253,10 @@ class Trainer:
         for epoch in range(start, epochs):
             t0 = time.perf_counter()
             train = self.train_epoch(train_loader, epoch)
-            row = {"epoch": epoch + 1, "train_loss": train["loss"],
-                   "train_accuracy": train["accuracy"]}
+            row = {"epoch": epoch + 1, **{f"train_{k}": v for k, v in train.items()}}
             if val_loader is not None:
                 val = self.evaluate(val_loader)
-                row["val_loss"], row["val_accuracy"] = val["loss"], val["accuracy"]
+                row.update({f"val_{k}": val[k] for k in train})
             row["lr"] = float(self.optimizer.param_groups[0]["lr"])
             monitored = self._monitored(row)
             self._step_scheduler(monitored)
@@ -263,7 +270,7 @@ class Trainer:
             self._checkpoint(best=improved)
             if self.metrics_csv is not None:
                 self.history.append_csv(self.metrics_csv)
-            self.log(_describe(row))
+            self.log(_describe(row, list(self.metrics)))
             if self.early_stopping is not None and self.bad_epochs >= self.early_stopping:
                 self.stopped_early = True
                 self.log(f"early stopping: no improvement of {self.monitor} for "
@@ -294,7 +301,7 @@ class Trainer:
     def _step_scheduler(self, monitored: float) -> None:
         if self.scheduler is None:
             return
-        if type(self.scheduler).__name__ == "ReduceLROnPlateau":
+        if isinstance(self.scheduler, ReduceLROnPlateau):
             self.scheduler.step(monitored)
         else:
             self.scheduler.step()
@@ -433,15 +440,76 @@ class Trainer:
         return int(state["epoch"])
 
 
-def _labels(y) -> np.ndarray:
-    return y._data if isinstance(y, Tensor) else np.asarray(y)
+def _check_metrics(metrics) -> dict:
+    """``metrics`` as a dict of name -> callable, or a TypeError saying what is wrong."""
+    if not isinstance(metrics, dict):
+        raise TypeError(f"Trainer: metrics must be a dict of name -> metric(outputs, targets), "
+                        f"e.g. {{'accuracy': autograd_cnn.metrics.accuracy}}, got "
+                        f"{type(metrics).__name__}")
+    for name, fn in metrics.items():
+        if not isinstance(name, str) or not name or name == "loss":
+            raise TypeError(f"Trainer: metric names must be non-empty strings other than "
+                            f"'loss' (they become history columns), got {name!r}")
+        if not callable(fn):
+            raise TypeError(f"Trainer: metric {name!r} must be callable as "
+                            f"metric(outputs, targets), got {fn!r}")
+    return dict(metrics)
 
 
-def _describe(row: dict) -> str:
-    parts = [f"epoch {row['epoch']:3d}", f"train loss {row['train_loss']:.4f}",
-             f"acc {row['train_accuracy']:.4f}"]
+class _Sums:
+    """Per-sample sums over one pass: the loss, the samples seen, and each metric.
+
+    A metric gives the mean over its batch, so it counts once per sample of that batch: the
+    epoch's value is the mean over all samples, however unequal the batches (the last one is
+    often short). ``totals`` is one float64 array [loss, seen, metric...], the form
+    ``reduce_metrics`` sums over ranks."""
+
+    def __init__(self, metrics: dict):
+        self.metrics = metrics
+        self.totals = np.zeros(2 + len(metrics), dtype=np.float64)
+
+    @property
+    def seen(self) -> float:
+        return self.totals[1]
+
+    def add(self, loss: float, out, y) -> None:
+        n = len(y)
+        self.totals[0] += loss * n
+        self.totals[1] += n
+        for i, (name, fn) in enumerate(self.metrics.items(), start=2):
+            self.totals[i] += _metric_value(name, fn, out, y) * n
+
+    def means(self) -> dict:
+        seen = self.totals[1]
+        values = [float(v / seen) for v in self.totals[2:]]
+        return {"loss": float(self.totals[0] / seen), **dict(zip(self.metrics, values))}
+
+    def postfix(self) -> dict:
+        means = self.means()
+        return {"loss": f"{means.pop('loss'):.4f}",
+                **{_short(k): f"{v:.3f}" for k, v in means.items()}}
+
+
+def _metric_value(name: str, fn, out, y) -> float:
+    value = fn(out, y)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"Trainer: metric {name!r} must return a number (the batch mean), "
+                        f"got {type(value).__name__}") from None
+
+
+def _short(name: str) -> str:
+    return "acc" if name == "accuracy" else name
+
+
+def _describe(row: dict, metrics: list) -> str:
+    def part(prefix):
+        return [f"{_short(m)} {row[f'{prefix}_{m}']:.4f}" for m in metrics]
+
+    parts = [f"epoch {row['epoch']:3d}", f"train loss {row['train_loss']:.4f}", *part("train")]
     if "val_loss" in row:
-        parts += [f"val loss {row['val_loss']:.4f}", f"acc {row['val_accuracy']:.4f}"]
+        parts += [f"val loss {row['val_loss']:.4f}", *part("val")]
     parts += [f"lr {row['lr']:.3g}", f"{row['seconds']:.2f}s"]
     return "  ".join(parts)
 

@@ -374,6 +374,9 @@ class Value:
             self.grad += grad
         return grad
 
+    def _fit_grad(self, grad):
+        return grad                 # scalars never broadcast: a gradient is a number
+
     def _release(self):
         if self._backward is not None:
             self._backward = freed_rule

@@ -22,7 +22,6 @@ import numbers
 
 import numpy as np
 
-from .. import engine
 from ..engine import graph_rule
 from ..errors import ShapeError
 from ..tensor import Tensor, get_default_dtype, leaf, _norm_dim
@@ -238,17 +237,3 @@ def _linear_map_backward(node, h):
 def _linear_map_graph(node, h):
     fn, adjoint, label = node._saved
     return (linear_map(h, adjoint, fn, label + "_adjoint"),)
-
-
-def _graph_sum_to_shape(g: Tensor, shape: tuple) -> Tensor:
-    """``engine.sum_to_shape`` in recorded ops: undo broadcasting of a recorded gradient."""
-    lead = g.ndim - len(shape)
-    if lead > 0:
-        g = g.sum(dim=tuple(range(lead)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    if stretched:
-        g = g.sum(dim=stretched, keepdim=True)
-    return g.reshape(shape) if g.shape != shape else g
-
-
-engine.graph_sum_to_shape = _graph_sum_to_shape
