@@ -20,8 +20,8 @@ copied as it is into every worker process).
 Batch augmentation (``batch_transform=``, not in PyTorch's DataLoader): a batch transform
 (``T.RandomAffine(...).batched()``, data/transforms/batch.py) applied to the first field of each
 collated batch, drawing every image's parameters at once from default_rng([seed, e, 2, b]). One
-call per batch instead of one per image: the main job's RandomAffine costs 0.1 ms a batch this
-way against 10 ms image by image.
+call per batch instead of one per image: the main job's RandomAffine costs about 0.5 ms a batch
+this way against 5-7 ms image by image.
 
 Worker processes (``num_workers=k``, see data/worker.py): batches are assembled in k processes
 and served in the same order, with the same values, as with ``num_workers=0``: the augmentation

@@ -12,9 +12,10 @@ batch (``rng.uniform(lo, hi, size=N)``), so the two forms take different streams
 A DataLoader's ``batch_transform`` draws from default_rng([seed, epoch, 2, batch]) (its
 per-image ``transform`` from [seed, epoch, 1, batch]), in worker processes as in the loader's.
 
-Costs, one thread, 32 one-channel 32x32 images (the main job's batches): RandomAffine about
-0.1 ms per batch in a Numba kernel (kernels/augment.py) against 10 ms image by image; the flips,
-the crop, brightness/contrast and noise are numpy over the batch, tens of microseconds.
+Costs, one thread, 32 one-channel 32x32 images (the main job's batches), measured under load
+(benchmarks/bench_pipeline.py): RandomAffine 0.45-0.6 ms per batch (a Numba kernel,
+kernels/augment.py, ~0.2 ms of it) against 5-7 ms image by image; the flips, the crop,
+brightness/contrast and noise are numpy over the batch, 0.03-0.6 ms (3-7x the per-image loop).
 """
 
 from __future__ import annotations
