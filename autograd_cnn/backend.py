@@ -294,6 +294,27 @@ def max_unpool2d_backward(g, indices):
     return get_kernel("pool", "max_unpool2d_backward")(g, indices)
 
 
+# ---- augmentation ------------------------------------------------------------------------------
+
+
+def warp_affine_batch(x, inv, fill: float):
+    """(N, C, H, W) warped image by image by the inverse affine maps ``inv`` (N, 2, 3) float64
+    (output pixel (j, i) -> source point), bilinear, ``fill`` outside (kernels/augment.py)."""
+    where = "warp_affine_batch"
+    check_array(x, where, "images", 4)
+    check_array(inv, where, "inverse maps", 3, dtype=np.float64)
+    if inv.shape != (x.shape[0], 2, 3):
+        raise ValueError(f"{where}: inverse maps must have shape ({x.shape[0]}, 2, 3) for a batch "
+                         f"of {x.shape[0]} images, got {inv.shape}")
+    if not np.isfinite(inv).all():
+        raise ValueError(f"{where}: inverse maps must be finite (a singular affine matrix, e.g. "
+                         "scale 0, has no inverse)")
+    fill = float(fill)
+    if not np.isfinite(fill):
+        raise ValueError(f"{where}: fill must be a finite number, got {fill}")
+    return get_kernel("augment", "warp_affine_batch")(x, inv, fill)
+
+
 # ---- interpolation: source rows/columns and weights (PyTorch's formulas) ----------------------
 
 

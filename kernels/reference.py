@@ -530,3 +530,33 @@ def adam_step(p, g, m, v, vmax, lr, beta1, beta2, eps, weight_decay, decoupled, 
         np.maximum(vmax, v, out=vmax)
         v = vmax
     p -= (lr / (1 - beta1 ** step)) * m / (np.sqrt(v) / np.sqrt(1 - beta2 ** step) + eps)
+
+
+# ==== augmentation twin (kernels/augment.py) ====================================================
+
+
+def warp_affine_batch(x, inv, fill):
+    """Per output pixel, numpy over the batch: source point, four taps (``fill`` outside)."""
+    N, C, H, W = x.shape
+    out = np.empty_like(x)
+    n = np.arange(N)
+
+    def tap(rows, cols):                                   # (N,) rows/cols -> (N, C)
+        inside = (rows >= 0) & (rows < H) & (cols >= 0) & (cols < W)
+        v = x[n, :, np.clip(rows, 0, H - 1), np.clip(cols, 0, W - 1)]
+        return np.where(inside[:, None], v, fill)
+
+    for i in range(H):
+        for j in range(W):
+            sx = inv[:, 0, 0] * j + inv[:, 0, 1] * i + inv[:, 0, 2]
+            sy = inv[:, 1, 0] * j + inv[:, 1, 1] * i + inv[:, 1, 2]
+            fx, fy = np.floor(sx), np.floor(sy)
+            wx = (sx - fx).astype(x.dtype)[:, None]
+            wy = (sy - fy).astype(x.dtype)[:, None]
+            # clipped first (far-away points would overflow int64), keeping both taps outside
+            c0 = np.clip(fx, -2, W).astype(np.int64)
+            r0 = np.clip(fy, -2, H).astype(np.int64)
+            top = tap(r0, c0) * (1 - wx) + tap(r0, c0 + 1) * wx
+            bottom = tap(r0 + 1, c0) * (1 - wx) + tap(r0 + 1, c0 + 1) * wx
+            out[:, :, i, j] = top * (1 - wy) + bottom * wy
+    return out

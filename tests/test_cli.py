@@ -68,6 +68,10 @@ def test_train_writes_the_whole_run_folder(run_dir):
     assert len(rows) == 3
     config = json.loads((run_dir / "config.json").read_text())
     assert config["model"] == "lenet5" and config["data"] == "digits"
+    # what augmentation ran: the batched RandomAffine, with its parameters
+    assert config["augment"] is True
+    assert config["augmentation"].startswith("BatchRandomAffine(degrees=(-8.0, 8.0), "
+                                             "translate=(0.08, 0.08), scale=(0.92, 1.08)")
 
 
 def test_same_seed_same_metrics(run_dir, tmp_path):

@@ -17,7 +17,10 @@ Tensor in [0, 1] exactly as torchvision's does; Normalize wants that array or Te
 
 Deterministic transforms (Normalize, SubtractMean, Pad, CenterCrop, Resize) also accept a batch
 (N, C, H, W) and are marked ``batchable``: a DataLoader applies them to a whole batch at once.
-Random ones draw per image and see one (C, H, W) image at a time.
+Random ones draw per image and see one (C, H, W) image at a time; their batch forms
+(``t.batched()``, batch.py) augment a whole batch in one call with parameters drawn per image,
+and go to ``DataLoader(batch_transform=...)``: RandomAffine, the flips, RandomCrop, ColorJitter
+(brightness, contrast) and GaussianNoise have one.
 
 What the lecture notes list as data augmentation, and where it is here: mirroring
 (RandomHorizontalFlip), random cropping (RandomCrop), rotation / shearing / scale / translation
@@ -28,9 +31,13 @@ validation/test).
 
 Files: base.py (the protocol, Compose, Lambda), convert.py (ToTensor, ToPILImage, ToArray),
 geometry.py (pad, crop, resize, flip, affine), intensity.py (normalise, grey, colour, noise,
-blur), stats.py (channel_stats, mean_image for Normalize / SubtractMean).
+blur), batch.py (batch forms of the random ones), stats.py (channel_stats, mean_image for
+Normalize / SubtractMean).
 """
 
+from .batch import (BatchColorJitter, BatchCompose, BatchGaussianNoise, BatchRandomAffine,
+                    BatchRandomCrop, BatchRandomHorizontalFlip, BatchRandomVerticalFlip,
+                    BatchTransform)
 from .base import (Compose, Lambda, RandomApply, RandomChoice, RandomOrder, RandomTransform,
                    Transform, apply_transform)
 from .convert import ConvertImageDtype, PILToTensor, ToArray, ToPILImage, ToTensor, to_tensor_array
@@ -49,4 +56,6 @@ __all__ = [
     "ColorJitter", "RandomChannelShift", "GaussianNoise", "GaussianBlur", "apply_transform",
     "channel_stats", "mean_image", "to_tensor_array", "resized_shape", "RandomApply",
     "RandomChoice", "RandomOrder", "PILToTensor", "ConvertImageDtype", "RandomErasing",
+    "BatchTransform", "BatchCompose", "BatchRandomAffine", "BatchRandomHorizontalFlip",
+    "BatchRandomVerticalFlip", "BatchRandomCrop", "BatchColorJitter", "BatchGaussianNoise",
 ]

@@ -105,6 +105,15 @@ class Transform(abc.ABC):
     def apply(self, x: np.ndarray, rng) -> np.ndarray:
         """The transform of one checked image (rng: a numpy Generator, or None if not random)."""
 
+    def batched(self):
+        """This transform's batch form, applied to a whole batch (N, C, H, W) with its own
+        random parameters per image (transforms/batch.py; ``DataLoader(batch_transform=)``).
+        A deterministic transform that accepts a batch is its own batch form."""
+        if self.batchable:
+            return self
+        raise TypeError(f"{type(self).__name__} has no batch form; apply it per image "
+                        "(DataLoader transform=)")
+
     def apply_pil(self, img, rng):
         """The transform of a PIL image (L or RGB here: through float arrays and back)."""
         if img.mode not in ("L", "RGB"):
@@ -163,6 +172,16 @@ class Compose(Transform):
 
     def __iter__(self):
         return iter(self.transforms)
+
+    def batched(self):
+        """A BatchCompose of the batch forms of the transforms (TypeError if one has none)."""
+        from .batch import BatchCompose
+        forms = []
+        for t in self.transforms:
+            if not hasattr(t, "batched"):
+                raise TypeError(f"Compose.batched: {t!r} has no batch form")
+            forms.append(t.batched())
+        return BatchCompose(forms)
 
     def __repr__(self) -> str:
         inner = "".join(f"\n    {t!r}," for t in self.transforms)

@@ -9,6 +9,7 @@ import numbers
 import numpy as np
 
 from .. import image_ops, pil
+from . import batch as _batch
 from .base import RandomTransform, Transform, _check_p, _range
 from .stats import channel_stats, mean_image
 
@@ -190,6 +191,15 @@ class ColorJitter(RandomTransform):
                 x = self._shift_hue(x, rng.uniform(*self.hue))
         return x
 
+    def batched(self):
+        """The batch form: brightness and contrast drawn per image of a batch (N, C, H, W).
+        Saturation and hue have none yet (ValueError if they are set)."""
+        if self.saturation != (1.0, 1.0) or self.hue != (0.0, 0.0):
+            raise ValueError(f"ColorJitter.batched: only brightness and contrast have a batch "
+                             f"form, got saturation={self.saturation}, hue={self.hue}; apply "
+                             "this ColorJitter per image (DataLoader transform=)")
+        return _batch.BatchColorJitter(self)
+
     def _shift_hue(self, x, h):
         if h == 0.0 or x.shape[0] != 3:
             return x
@@ -243,6 +253,10 @@ class GaussianNoise(RandomTransform):
         noise = rng.standard_normal(x.shape, dtype=np.float32 if x.dtype.itemsize <= 4 else np.float64)
         out = x + (x.dtype.type(sigma) * noise + x.dtype.type(self.mean)).astype(x.dtype, copy=False)
         return np.clip(out, 0, 1) if self.clip else out
+
+    def batched(self):
+        """The batch form: σ drawn per image of a batch (N, C, H, W), noise per pixel."""
+        return _batch.BatchGaussianNoise(self)
 
     def extra_repr(self):
         return f"std={self.std}, mean={self.mean}, clip={self.clip}"
