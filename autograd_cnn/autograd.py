@@ -429,5 +429,3 @@ def _grad_fn(self):
         return Node(self._parents[0]) if self._parents else Node(self)
     return Node(self)
 
-
-Tensor.grad_fn = property(_grad_fn)

@@ -195,7 +195,7 @@ def parse_to_args(args: tuple, kwargs: dict, where: str):
     return dtype, copy
 
 
-# ---- Tensor's device methods ------------------------------------------------------------------
+# ---- what Tensor.to() and Tensor.cuda() run (tensor_methods.py) -----------------------------
 
 
 def _tensor_to(self, *args, **kwargs) -> Tensor:
@@ -208,27 +208,10 @@ def _tensor_to(self, *args, **kwargs) -> Tensor:
     return cast(self, dtype)
 
 
-def _tensor_cpu(self) -> Tensor:
-    """The tensor itself: it already lives on the CPU."""
-    return self
-
-
 def _tensor_cuda(self, device=None, non_blocking: bool = False, memory_format=None):
     """Always refused: autograd_cnn has no GPU."""
     _refuse("cuda" if device is None else
             f"cuda:{device}" if isinstance(device, int) else device, "cuda()")
-
-
-def _tensor_device(self) -> device:
-    return _CPU
-
-
-def attach(cls=Tensor) -> None:
-    cls.to = _tensor_to
-    cls.cpu = _tensor_cpu
-    cls.cuda = _tensor_cuda
-    cls.device = property(_tensor_device, doc="Always device(type='cpu').")
-    cls.is_cuda = property(lambda self: False, doc="Always False: there is no GPU here.")
 
 
 # ---- device= on the constructors --------------------------------------------------------------
@@ -326,5 +309,3 @@ def set_default_device(dev) -> None:
 CONSTRUCTORS = ("tensor", "as_tensor", "zeros", "ones", "full", "empty", "rand", "randn",
                 "randint", "randperm", "arange", "linspace", "eye", "zeros_like", "ones_like",
                 "full_like", "empty_like", "rand_like", "randn_like")
-
-attach()

@@ -5,10 +5,9 @@ the op's label and the op's backward rule, the same node protocol ``Value`` uses
 (see ``engine.py``). ``backward()`` hands the graph to the shared engine.
 
 This file holds the class, its constructors and the node protocol. The differentiable ops live in
-``autograd_cnn/functional/``; importing the package attaches them to Tensor as methods and
-operators (``functional/methods.py`` is the table), so ``a + b``, ``x.sum(dim=1)`` and
-``F.add(a, b)`` are the same code. Two more modules attach what belongs to their concept:
-``devices.py`` (``to``, ``cpu``, ``cuda``, ``device``) and ``autograd.py`` (``grad_fn``).
+``autograd_cnn/functional/``; Tensor inherits its operators and methods from ``TensorMethods``
+(``tensor_methods.py``), each a one-line call of its op, so ``a + b``, ``x.sum(dim=1)`` and
+``F.add(a, b)`` run the same code, and ``from autograd_cnn.tensor import Tensor`` is complete.
 
 Semantics follow PyTorch: float32 by default (float64 when given or asked for), ``.grad`` is set
 on leaves only (and on non-leaves that called ``retain_grad()``), a graph is freed by backward
@@ -33,6 +32,7 @@ import numpy as np
 from . import engine
 from .engine import freed_rule
 from .random import resolve as _resolve_generator
+from .tensor_methods import TensorMethods
 
 __all__ = [
     "Tensor",
@@ -225,7 +225,7 @@ def grad_summary(g):
     return float(np.sqrt(abs(np.dot(r, r))))
 
 
-class Tensor:
+class Tensor(TensorMethods):
     """An n-dimensional array with reverse-mode autograd.
 
     data:          numpy.ndarray

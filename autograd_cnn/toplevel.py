@@ -1,7 +1,7 @@
 """The names PyTorch code calls on the package itself: ``ac.max(t, 1)``, ``ac.float``, ...
 
 Top-level functions: for every name in ``FUNCTIONS``, ``ac.<name>`` calls the Tensor method of
-that name (the functional op itself, see ``functional/methods.py``), so ``ac.flatten(x, 1)``,
+that name (which calls the functional op, see ``tensor_methods.py``), so ``ac.flatten(x, 1)``,
 ``x.flatten(1)`` and ``F.flatten(x, 1)`` are one piece of code; the top-level form also takes
 PyTorch's ``out=`` (``ac.matmul(a, b, out=c)``). Scripts call them as ``torch.X(t, ...)``; the
 list is the only place they are named.
@@ -18,7 +18,6 @@ import functools
 
 import numpy as np
 
-from . import functional  # noqa: F401  (importing it attaches the methods read below)
 from .errors import DTypeError, ShapeError
 from .tensor import Tensor
 

@@ -20,7 +20,7 @@
     dropout      dropout, dropout2d
     inplace      add_, x += y, x[i] = v, ...: the out-of-place ops written back (and recorded)
 
-Importing this package attaches the ops to ``Tensor`` as methods and operators (``methods.py``).
+``Tensor``'s methods and operators call these ops (``autograd_cnn/tensor_methods.py``).
 """
 
 from .activation import *  # noqa: F401,F403
@@ -40,6 +40,3 @@ from .loss import *  # noqa: F401,F403
 from .norm import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .inplace import *  # noqa: F401,F403
-from . import methods as _methods
-
-_methods.attach()
