@@ -57,19 +57,6 @@ def _keep_freed_memory() -> bool:
 
 
 MALLOC_TUNED = False        # True once configure() applied the malloc setting
-_THREADING_CHOSEN = False
-
-
-def _choose_threading_layer() -> None:
-    """Numba's 'workqueue' threading layer (no OpenMP/TBB runtime to clash with the host's),
-    unless the user chose one with NUMBA_THREADING_LAYER. Runs before the first kernel loads:
-    numba reads it when its parallel runtime starts."""
-    global _THREADING_CHOSEN
-    if not _THREADING_CHOSEN:
-        _THREADING_CHOSEN = True
-        if "NUMBA_THREADING_LAYER" not in os.environ:
-            import numba
-            numba.config.THREADING_LAYER = "workqueue"
 
 
 def configure(tune_malloc: bool = True) -> dict:
@@ -79,7 +66,7 @@ def configure(tune_malloc: bool = True) -> dict:
     command line and ``Trainer`` call it; importing the package changes nothing in the host
     process. Safe to call more than once. Returns what is in effect."""
     global MALLOC_TUNED
-    _choose_threading_layer()
+    _threads.choose_threading_layer()     # kernels/threads.py, which every kernel module imports
     if tune_malloc and not MALLOC_TUNED:
         MALLOC_TUNED = _keep_freed_memory()
     return {"threading_layer": os.environ.get("NUMBA_THREADING_LAYER", "workqueue"),
@@ -88,7 +75,7 @@ def configure(tune_malloc: bool = True) -> dict:
 
 class _KernelModule:
     """A kernel module (``autograd_cnn.kernels.<name>``) imported on first use, so that
-    ``import autograd_cnn`` loads no Numba; the threading layer is chosen just before."""
+    ``import autograd_cnn`` loads no Numba (the first one chooses the threading layer)."""
 
     def __init__(self, name: str):
         self._name = name
@@ -97,7 +84,6 @@ class _KernelModule:
     def __getattr__(self, attr):
         module = self.__dict__["_module"]
         if module is None:
-            _choose_threading_layer()
             module = importlib.import_module(f"{__package__}.kernels.{self._name}")
             self.__dict__["_module"] = module
         return getattr(module, attr)      # not cached: a test's monkeypatch must be seen

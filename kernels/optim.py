@@ -24,6 +24,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import reference
+from . import threads  # noqa: imported to choose Numba's threading layer first
 
 _BLOCK = 1 << 16
 

@@ -34,6 +34,13 @@ multiprocessing). What that needs, and where it is done:
   dropped (a new one starts on first use, instead of jobs queued to threads that do not
   exist: a deadlock) and the locks above are new ones, free even if a parent thread held
   them at the fork. Numba's workqueue resets its own pool in the child.
+- Numba's threading layer is 'workqueue' (``choose_threading_layer``), chosen when this module
+  is imported, which every kernel module does: Numba starts the layer at the first parallel
+  kernel, once per process, and its default where GNU OpenMP is installed is 'omp', whose fork
+  handler kills every forked child with SIGTERM. Choosing it in the backend's lazy loader
+  alone left the kernel modules imported directly (``autograd_cnn.kernels.conv``) on 'omp'. A
+  layer the user chose (NUMBA_THREADING_LAYER) is kept, and so is one Numba already started
+  for the user's own parallel functions before the first kernel module was imported.
 """
 
 from __future__ import annotations
@@ -45,6 +52,23 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 
 from .. import tuning
+
+_layer_chosen = False
+
+
+def choose_threading_layer() -> None:
+    """Numba's 'workqueue' threading layer, unless the user chose one with NUMBA_THREADING_LAYER:
+    no OpenMP/TBB runtime to clash with the host's, its threads sleep between kernels, and a
+    forked child gets a working pool. Takes effect only if it runs before Numba's first parallel
+    kernel in the process: run once, at this module's import (below)."""
+    global _layer_chosen
+    if not _layer_chosen:
+        _layer_chosen = True
+        if "NUMBA_THREADING_LAYER" not in os.environ:
+            numba.config.THREADING_LAYER = "workqueue"
+
+
+choose_threading_layer()
 
 _executor = None
 _executor_lock = threading.Lock()

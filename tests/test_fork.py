@@ -3,12 +3,22 @@
 Before the fix the child deadlocked in the first convolution that splits its batch over the
 thread pool of kernels/threads.py (jobs queued to threads that exist only in the parent).
 Each child is waited for with a timeout, so a deadlock fails the test instead of hanging it.
+
+Later, every forked child was killed by SIGTERM (exit code -15) when the parent's first parallel
+kernel had been reached through a kernel module imported directly (``autograd_cnn.kernels.conv``,
+as tests/test_kernels_conv.py does) rather than through the backend: Numba then started its
+default 'omp' layer, and GNU OpenMP's fork handler terminates every child. Numba's threading
+layer is chosen once per process, so those tests run a fresh interpreter.
 """
 
 import multiprocessing
 import os
 import pickle
+import re
+import subprocess
+import sys
 import threading
+from pathlib import Path
 import time
 
 import numpy as np
@@ -135,9 +145,6 @@ def test_dataloader_workers_run_kernels_after_the_parent_ran_them():
 def test_a_spawned_worker_loads_no_numba_until_a_kernel_runs():
     # use_one_thread in a fresh process: Numba gets one thread through its environment
     # variable when (if ever) it loads, instead of being loaded to be told
-    import subprocess
-    import sys
-
     out = subprocess.run([sys.executable, "-c", (
         "import sys, autograd_cnn as ac\n"
         "ac.backend.use_one_thread()\n"
@@ -148,3 +155,51 @@ def test_a_spawned_worker_loads_no_numba_until_a_kernel_runs():
         "print(numba.get_num_threads())\n")], capture_output=True, text=True, timeout=TIMEOUT)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "1"]
+
+
+def _fresh_python(code: str) -> str:
+    """code's stdout in a fresh interpreter (Numba chooses its threading layer once per process);
+    NUMBA_THREADING_LAYER removed so that the library's own choice is what is tested."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=TIMEOUT, env=env)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_a_child_forked_after_a_kernel_module_was_called_directly_runs_kernels():
+    # the parent state tests/test_kernels_conv.py leaves: a strided direct convolution (a
+    # parallel=True kernel) run through autograd_cnn.kernels.conv, never through the backend
+    out = _fresh_python("""
+import os, numpy as np, numba
+from autograd_cnn.kernels import conv
+x = np.random.default_rng(0).standard_normal((2, 4, 9, 8))
+w = np.random.default_rng(1).standard_normal((4, 1, 3, 3))
+geom = dict(stride=(2, 2), padding=(1, 1), groups=4, out_size=(5, 4), algorithm="direct")
+y = conv.conv2d_forward(x, w, None, **geom)
+pid = os.fork()
+if pid == 0:
+    os._exit(0 if np.array_equal(conv.conv2d_forward(x, w, None, **geom), y) else 3)
+print(numba.threading_layer(), os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+""")
+    assert out == "workqueue 0", f"threading layer and the child's exit code: {out}"
+
+
+PARALLEL_KERNEL_MODULES = sorted(
+    f.stem for f in Path(threads.__file__).parent.glob("*.py")
+    if re.search(r"@njit\([^)]*parallel=True", f.read_text()))
+
+
+@pytest.mark.parametrize("module", PARALLEL_KERNEL_MODULES)
+def test_importing_a_parallel_kernel_module_chooses_the_workqueue_layer(module):
+    # whichever kernel module is imported first, alone, chooses the layer before its
+    # parallel=True kernels can start Numba's threads
+    assert _fresh_python(f"import numba, autograd_cnn.kernels.{module}\n"
+                         "print(numba.config.THREADING_LAYER)") == "workqueue"
+
+
+def test_a_layer_the_user_chose_is_kept():
+    env_code = ("import os; os.environ['NUMBA_THREADING_LAYER'] = 'omp'\n"
+                "import numba, autograd_cnn.kernels.direct\n"
+                "print(numba.config.THREADING_LAYER)")
+    assert _fresh_python(env_code) == "omp"
