@@ -316,7 +316,8 @@ def test_squared_triplet_loss_hand_computed():
 
 def test_squared_triplet_and_dice_match_the_pytorch_oracle():
     # values from torch 2.13: the squared form built from torch ops (torch has no such loss),
-    # F.triplet_margin_loss itself, and Dice from torch.softmax / one_hot
+    # F.triplet_margin_loss itself, and Dice from torch.softmax / one_hot (`make parity` runs
+    # these against torch live, with gradients: tests/parity/test_applications_parity.py)
     a = ac.tensor([[0.5, -1.0, 2.0], [1.0, 0.0, -0.5]])
     p = ac.tensor([[0.0, -1.5, 1.0], [0.5, 0.5, 0.0]])
     n = ac.tensor([[1.0, 0.0, 2.5], [1.5, -1.0, -0.5]])

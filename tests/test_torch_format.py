@@ -2,9 +2,10 @@
 
 The committed fixtures in tests/data/torch/ were written by torch 2.13 (make_fixtures.py there).
 ``write_torch_zip`` below is a minimal writer of the same format; it is checked against those
-fixtures (same arrays read back) and was checked once by hand to load with torch.load(...,
-weights_only=True); it writes the full ResNet-18 state dict that must load into
-ac.models.resnet18() by torchvision's names.
+fixtures (same arrays read back), and `make parity` checks that torch.load(...,
+weights_only=True) reads what it writes; it writes the full ResNet-18 state dict that must load
+into ac.models.resnet18() by torchvision's names. The parity suite also loads a ResNet-18 state
+dict that PyTorch itself saves (tests/parity/test_applications_parity.py).
 """
 
 import builtins

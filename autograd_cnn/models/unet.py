@@ -20,10 +20,11 @@ Two variants. ``padding='same'`` (the default): padded 3x3 convolutions, so the 
 input's size and no cropping is needed. ``padding='valid'``: the paper's unpadded convolutions
 (each loses 2 pixels), with each skip's maps centre-cropped to the expanding path's size before
 concatenation; the output is smaller than the input (572 -> 388 for depth 4, see
-``UNet.output_size``), so the paper mirrors the input's borders to predict the whole tile
-(``F.pad(x, ..., mode='reflect')`` where the pad modes exist). Other differences from the paper:
-BatchNorm after each convolution (``batch_norm=False`` to leave it out, as the paper); widths start
-at ``base_channels`` (the paper: 64, depth 4, ``unet(1, 2, 64, 4, False, 'valid')``).
+``UNet.output_size``), so the paper mirrors the input's borders to predict the whole tile:
+``F.pad(x, (m, m, m, m), mode='reflect')`` with m = (H - output_size(H)) / 2 for the input size
+H (notebook 09). Other differences from the paper: BatchNorm after each convolution
+(``batch_norm=False`` to leave it out, as the paper); widths start at ``base_channels`` (the
+paper: 64, depth 4, ``unet(1, 2, 64, 4, False, 'valid')``).
 """
 
 from __future__ import annotations
