@@ -39,8 +39,16 @@ def time_chain(make_leaf, size, repeats):
     return statistics.median(times) / (3 * N_LINKS + 1)
 
 
+def _load() -> str:
+    try:
+        return "load average (1 min) " + open("/proc/loadavg").read().split()[0]
+    except OSError:
+        return "load average unknown"
+
+
 def main(repeats: int = 15) -> str:
     lines = ["## Per-op overhead (`benchmarks/bench_overhead.py`)", "",
+             f"Machine load before: {_load()}.", "",
              f"A chain of {3 * N_LINKS + 1} small elementwise ops (mul, add, tanh, ..., sum), "
              f"forward + backward, float32, median of {repeats}; time per op.", "",
              "| elements | autograd_cnn µs/op | PyTorch µs/op | ratio (ours / PyTorch) |",
@@ -58,6 +66,7 @@ def main(repeats: int = 15) -> str:
             lines.append(f"| {size} | {ours * 1e6:.2f} | (PyTorch not installed) | |")
     lines += ["", "Goal: no more than 2x PyTorch's per-op overhead.", ""]
     lines += layer_table(repeats)
+    lines += ["", f"Machine load after: {_load()}."]
     return "\n".join(lines) + "\n"
 
 
