@@ -97,6 +97,12 @@ SETTINGS: dict[str, Setting] = {
         1 << 23, "elements",
         f"{_EPYC}: a workqueue parallel region costs ~150 us to start and batch norm's passes "
         "are memory-bound: a second thread pays only from 8 M elements"),
+    "elementwise_parallel_min": Setting(
+        1 << 20, "elements touched (inputs + output)",
+        "PROVISIONAL, machine loaded (load 7-9 on 2 cores), 2026-12: ReLU of 131 K float32 "
+        "(one thread) 21 us, numpy 69 us; splitting over two threads paid nothing under that "
+        "load, so the cut-off sits above pooling's (1 << 19): ResNet-18's layer1 activations "
+        "(8x64x56x56 = 1.6 M) split, LeNet-5's stay on one thread"),
     "adam_parallel_min": Setting(
         1 << 20, "parameters",
         f"{_EPYC}: Adam's fused step (several reads and writes per parameter) pays a second "

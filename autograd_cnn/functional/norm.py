@@ -11,9 +11,10 @@ import numpy as np
 
 from .. import backend
 from ..errors import ShapeError
+from .activation import relu_grad
 from .base import Tensor, constant, ensure_tensor, float_input, graph_rule, linear_map, make
 
-__all__ = ["batch_norm", "local_response_norm", "layer_norm", "group_norm"]
+__all__ = ["batch_norm", "batch_norm_relu", "local_response_norm", "layer_norm", "group_norm"]
 
 
 def _stat_array(t, name: str, c: int):
@@ -47,6 +48,25 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     The arithmetic runs in kernels/norm.py (two passes over the data each way).
     Shapes: input (N, C) or (N, C, *); running stats, weight, bias (C,).
     """
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps,
+                       False)
+
+
+def batch_norm_relu(input, running_mean, running_var, weight=None, bias=None,
+                    training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """relu(batch_norm(...)) as one op: the same arguments, values, running-statistics update
+    and gradients as the two calls, in fewer passes (the clip is part of the affine pass; the
+    backward reads ReLU's mask from the output inside batch norm's two passes) and without
+    storing the pre-ReLU activation. Not a PyTorch function: an extra of this library, which
+    the zoo's ResNets use for their ``relu(bn(conv(x)))``.
+    Derivative: batch_norm's, applied to gm = g where the output is > 0, else 0.
+    Shapes: as batch_norm."""
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps,
+                       True)
+
+
+def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps,
+                relu: bool) -> Tensor:
     x = ensure_tensor(input, "batch_norm")
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected an input of shape (N, C) or (N, C, ...), got "
@@ -71,7 +91,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             parents.append(t)
     if x._data.size == 0:
         # an empty batch (PyTorch returns an empty result and leaves the statistics alone)
-        return make(np.zeros(x.shape, x.dtype), tuple(parents), "batch_norm", _empty_backward)
+        return make(np.zeros(x.shape, x.dtype), tuple(parents),
+                    "batch_norm_relu" if relu else "batch_norm", _empty_backward)
     x3 = np.ascontiguousarray(x._data).reshape(x.shape[0], c, -1)      # (N, C, *) -> (N, C, L)
     n = x3.shape[0] * x3.shape[2]
     if training:
@@ -92,9 +113,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     w = parents[1]._data.astype(np.float64) if weight is not None else None
     scale = invstd if w is None else invstd * w
     shift = parents[-1]._data.astype(np.float64) if bias is not None else np.zeros(c)
-    out = backend.batch_norm_apply(x3, mean, scale, shift).reshape(x.shape)
+    if relu:
+        out = backend.get_kernel("norm", "bn_relu_apply")(x3, mean, scale, shift)
+    else:
+        out = backend.batch_norm_apply(x3, mean, scale, shift)
     flags = (weight is not None, bias is not None, bool(training))
-    return make(out, tuple(parents), "batch_norm", _batch_norm_backward,
+    return make(out.reshape(x.shape), tuple(parents), "batch_norm_relu" if relu else "batch_norm",
+                _batch_norm_relu_backward if relu else _batch_norm_backward,
                 (x3, mean, invstd, scale, flags, eps))
 
 
@@ -113,22 +138,44 @@ def _update_running(t, arr: np.ndarray, value: np.ndarray, momentum: float) -> N
 
 
 def _batch_norm_backward(node, g):
+    return _bn_backward(node, g, None)
+
+
+def _batch_norm_relu_backward(node, g):
+    return _bn_backward(node, g, node._data)
+
+
+def _bn_backward(node, g, y):
+    """batch_norm's backward; with y (batch_norm_relu's output) first through ReLU's: the
+    training-mode passes read the mask from y themselves, eval mode masks g first."""
     x3, mean, invstd, scale, (has_w, has_b, training), _ = node._saved
     parents = node._parents
     x = parents[0]
     w = parents[1] if has_w else None
     b = parents[-1] if has_b else None
     g3 = np.ascontiguousarray(g, dtype=x3.dtype).reshape(x3.shape)
+    fused = y is not None and training
+    if y is not None:
+        y3 = y.reshape(x3.shape)
+        if not training:
+            g3 = relu_grad(g3, y3)
     # the sums feed dweight, dbias and the training-mode dx; a frozen layer in eval needs none
     if ((training and x.requires_grad) or (has_w and w.requires_grad)
             or (has_b and b.requires_grad)):
-        sum_g, sum_gx = backend.batch_norm_backward_sums(g3, x3, mean)
+        if fused:
+            sum_g, sum_gx = backend.get_kernel("norm", "bn_relu_backward_sums")(g3, y3, x3, mean)
+        else:
+            sum_g, sum_gx = backend.batch_norm_backward_sums(g3, x3, mean)
     gx = None
     if x.requires_grad:
         if training:
             count = x3.shape[0] * x3.shape[2]
-            gx = backend.batch_norm_backward_input(g3, x3, mean, scale, scale * sum_g / count,
-                                                   scale * invstd ** 2 * sum_gx / count)
+            k_0, k_x = scale * sum_g / count, scale * invstd ** 2 * sum_gx / count
+            if fused:
+                gx = backend.get_kernel("norm", "bn_relu_backward_input")(g3, y3, x3, mean,
+                                                                         scale, k_0, k_x)
+            else:
+                gx = backend.batch_norm_backward_input(g3, x3, mean, scale, k_0, k_x)
         else:
             zero = np.zeros_like(mean)
             gx = backend.batch_norm_apply(g3, zero, scale, zero)
@@ -300,3 +347,11 @@ def _batch_norm_graph(node, g):
     if has_b:
         grads.append(g3.sum(dim=dims) if b.requires_grad else None)
     return tuple(grads)
+
+
+@graph_rule(_batch_norm_relu_backward)
+def _batch_norm_relu_graph(node, g):
+    """ReLU's recorded rule (g times its constant mask: the mask's derivative is zero almost
+    everywhere), then batch_norm's."""
+    mask = relu_grad(np.ones(node.shape, g.dtype), node._data)
+    return _batch_norm_graph(node, g * constant(mask))
