@@ -274,6 +274,34 @@ def bn_relu_apply_twin(x, mean, scale, shift):
     return np.maximum(reference.bn_apply(x, mean, scale, shift), 0).astype(x.dtype, copy=False)
 
 
+def bn_add_relu_apply(x, mean, scale, shift, r):
+    """y[:, c] = max((x[:, c] - mean[c]) * scale[c] + shift[c] + r[:, c], 0) for x, r (N, C, L):
+    batch norm, the residual add and ReLU in one pass (the backward is bn_relu's, and r's
+    gradient ReLU's)."""
+    y = np.empty_like(x)
+    _split(_bn_add_relu_apply, x.shape[0] * x.shape[1], 3 * x.size, x, mean, scale, shift, r, y)
+    return y
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def _bn_add_relu_apply(x, mean, scale, shift, r, y, p0, p1):
+    c = x.shape[1]
+    t = x.dtype.type
+    z = t(0)
+    for p in range(p0, p1):
+        i, ch = p // c, p % c
+        m, a, b = t(mean[ch]), t(scale[ch]), t(shift[ch])
+        src, res, dst = x[i, ch], r[i, ch], y[i, ch]
+        for j in range(src.size):
+            v = (src[j] - m) * a + b + res[j]
+            dst[j] = z if v <= z else v
+
+
+def bn_add_relu_apply_twin(x, mean, scale, shift, r):
+    return np.maximum(reference.bn_apply(x, mean, scale, shift) + r, 0).astype(x.dtype,
+                                                                             copy=False)
+
+
 def bn_relu_backward_sums(g, y, x, mean):
     """Per channel, with gm = g where y > 0 else 0 (ReLU's backward): sum of gm and sum of
     gm * (x - mean), as float64."""
@@ -338,5 +366,6 @@ def bn_relu_backward_input_twin(g, y, x, mean, k_g, k_0, k_x):
 # AUTOGRAD_CNN_REFERENCE=1)
 TWINS = {name + suffix: getattr(reference, name) for suffix in ("", "_parallel")
          for name in ("bn_stats", "bn_apply", "bn_backward_sums", "bn_backward_input")}
-TWINS.update(bn_relu_apply=bn_relu_apply_twin, bn_relu_backward_sums=bn_relu_backward_sums_twin,
+TWINS.update(bn_relu_apply=bn_relu_apply_twin, bn_add_relu_apply=bn_add_relu_apply_twin,
+             bn_relu_backward_sums=bn_relu_backward_sums_twin,
              bn_relu_backward_input=bn_relu_backward_input_twin)

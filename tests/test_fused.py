@@ -65,6 +65,10 @@ def test_bn_relu_kernels_match_their_twins(shape, dtype, tol, split):
     assert y.dtype == dtype
     np.testing.assert_allclose(y, K.TWINS["bn_relu_apply"](x, mean, scale, shift),
                                rtol=tol, atol=tol * 10)
+    r = data(shape, dtype, 3)
+    np.testing.assert_allclose(K.bn_add_relu_apply(x, mean, scale, shift, r),
+                               K.TWINS["bn_add_relu_apply"](x, mean, scale, shift, r),
+                               rtol=tol, atol=tol * 10)
     y = K.TWINS["bn_relu_apply"](x, mean, scale, shift)     # one mask for both sides
     for got, want in zip(K.bn_relu_backward_sums(g, y, x, mean),
                          K.TWINS["bn_relu_backward_sums"](g, y, x, mean)):
@@ -89,38 +93,59 @@ def away_from_kinks(shape, seed=0):
     return rng.uniform(0.3, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
 
 
+def _bn_chain(kind, x, r, rm, rv, w, b, training):
+    """(fused, unfused) spellings of the chain ``kind``."""
+    args = (rm, rv, w, b, training, 0.1, 1e-5)
+    if kind == "bn_relu":
+        return F.batch_norm_relu(x, *args), F.relu(F.batch_norm(x, *args))
+    return F.batch_norm_add_relu(x, r, *args), F.relu(F.batch_norm(x, *args) + r)
+
+
+@pytest.mark.parametrize("kind", ["bn_relu", "bn_add_relu"])
 @pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("affine", [True, False])
-def test_batch_norm_relu_equals_the_two_ops(training, affine):
+def test_fused_batch_norm_equals_the_ops_it_fuses(kind, training, affine):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((4, 3, 5, 5)).astype(np.float32) * 2 + 0.5
+    r = rng.standard_normal(x.shape).astype(np.float32)
     w, b = (rng.standard_normal(3).astype(np.float32) for _ in range(2))
     p = ac.tensor(rng.standard_normal(x.shape).astype(np.float32))
     results = []
-    for fused in (True, False):
-        xs = [_leaf(x)] + ([_leaf(w), _leaf(b)] if affine else [])
+    for fused in (0, 1):
+        xs = [_leaf(x), _leaf(r)] + ([_leaf(w), _leaf(b)] if affine else [])
         rm, rv = np.full(3, 0.2, np.float32), np.full(3, 1.5, np.float32)
-        args = (xs[0], rm, rv) + ((xs[1], xs[2]) if affine else (None, None))
-        out = F.batch_norm_relu(*args, training, 0.1, 1e-5) if fused else \
-            F.relu(F.batch_norm(*args, training, 0.1, 1e-5))
+        out = _bn_chain(kind, xs[0], xs[1], rm, rv, *(xs[2:] if affine else (None, None)),
+                        training)[fused]
         (out * p).sum().backward()
-        results.append([out.detach().numpy(), rm, rv] + [t.grad.numpy() for t in xs])
-    assert F.batch_norm_relu.__name__ == "batch_norm_relu"
+        grads = [t.grad.numpy() if t.grad is not None else None for t in xs]
+        results.append([out.detach().numpy(), rm, rv] + grads)
     for got, want in zip(*results):
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+        if want is None:
+            assert got is None
+        else:
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("kind", ["bn_relu", "bn_add_relu"])
 @pytest.mark.parametrize("training", [True, False])
-def test_batch_norm_relu_gradcheck_float64(training):
+def test_fused_batch_norm_gradcheck_float64(kind, training):
     x = _leaf(away_from_kinks((3, 2, 4, 3)))
+    r = _leaf(away_from_kinks((3, 2, 4, 3), 1) * 0.1)
     w = _leaf(np.array([1.3, -0.7]))
     b = _leaf(np.array([0.2, -0.1]))
     rm, rv = np.array([0.1, -0.2]), np.array([1.2, 0.8])
 
-    def fn(x, w, b):
-        return F.batch_norm_relu(x, rm.copy(), rv.copy(), w, b, training)
-    assert gradcheck(fn, [x, w, b])
-    assert gradgradcheck(fn, [x, w, b])
+    def fn(x, r, w, b):
+        return _bn_chain(kind, x, r, rm.copy(), rv.copy(), w, b, training)[0]
+    assert gradcheck(fn, [x, r, w, b])
+    assert gradgradcheck(fn, [x, r, w, b])
+
+
+def test_batch_norm_add_relu_rejects_a_residual_of_another_shape():
+    x = ac.tensor(np.ones((2, 3, 4), np.float32))
+    with pytest.raises(ValueError, match=r"residual has shape \(2, 3, 1\)"):
+        F.batch_norm_add_relu(x, ac.tensor(np.ones((2, 3, 1), np.float32)), None, None,
+                              training=True)
 
 
 def test_add_relu_gradcheck_float64_and_broadcast():

@@ -12,7 +12,7 @@ from .. import nn
 from ..nn import init
 
 __all__ = ["check_int", "check_width", "scaled", "check_dropout", "kaiming_fan_out_init",
-           "bn_relu", "add_relu"]
+           "bn_relu", "bn_add_relu"]
 
 
 def _stock(module, cls) -> bool:
@@ -32,11 +32,15 @@ def bn_relu(bn, relu, x):
     return relu(bn(x))
 
 
-def add_relu(relu, out, identity):
-    """``relu(out + identity)`` (a residual join), as F.add_relu when ``relu`` is a stock ReLU."""
-    if _stock(relu, nn.ReLU):
-        return F.add_relu(out, identity)
-    return relu(out + identity)
+def bn_add_relu(bn, relu, x, identity):
+    """``relu(bn(x) + identity)`` (a residual block's end), as one fused op
+    (F.batch_norm_add_relu) when ``bn`` and ``relu`` are stock modules without hooks; else the
+    module calls."""
+    if _stock(bn, nn.BatchNorm2d) and _stock(relu, nn.ReLU) and identity.shape == x.shape \
+            and identity.dtype == x.dtype:
+        return bn._normalise(x, lambda *args: F.batch_norm_add_relu(args[0], identity,
+                                                                    *args[1:]))
+    return relu(bn(x) + identity)
 
 
 def check_int(value, name: str, owner: str, minimum: int = 1) -> int:

@@ -33,7 +33,7 @@ from __future__ import annotations
 from .. import functional as F
 from .. import nn
 from ..nn import init
-from ._utils import add_relu, bn_relu, check_int, check_width, kaiming_fan_out_init, scaled
+from ._utils import bn_add_relu, bn_relu, check_int, check_width, kaiming_fan_out_init, scaled
 
 __all__ = ["BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet34", "resnet50",
            "resnet101", "resnet152", "ShortcutA", "CifarResNet", "resnet20", "resnet32",
@@ -84,13 +84,13 @@ class BasicBlock(nn.Module):
         self.stride = stride
 
     def forward(self, x):
-        # bn_relu / add_relu: the same as relu(bn(...)) / relu(out + identity), fused
+        # bn_relu, bn_add_relu: relu(bn(...)) and relu(bn(...) + identity), fused
         out = bn_relu(self.bn1, self.relu, self.conv1(x))
-        out = self.bn2(self.conv2(out))
+        out = self.conv2(out)
         if not self.shortcut:
-            return self.relu(out)
+            return bn_relu(self.bn2, self.relu, out)
         identity = x if self.downsample is None else self.downsample(x)
-        return add_relu(self.relu, out, identity)
+        return bn_add_relu(self.bn2, self.relu, out, identity)
 
 
 class Bottleneck(nn.Module):
@@ -119,14 +119,14 @@ class Bottleneck(nn.Module):
         self.stride = stride
 
     def forward(self, x):
-        # bn_relu / add_relu: the same as relu(bn(...)) / relu(out + identity), fused
+        # bn_relu, bn_add_relu: relu(bn(...)) and relu(bn(...) + identity), fused
         out = bn_relu(self.bn1, self.relu, self.conv1(x))
         out = bn_relu(self.bn2, self.relu, self.conv2(out))
-        out = self.bn3(self.conv3(out))
+        out = self.conv3(out)
         if not self.shortcut:
-            return self.relu(out)
+            return bn_relu(self.bn3, self.relu, out)
         identity = x if self.downsample is None else self.downsample(x)
-        return add_relu(self.relu, out, identity)
+        return bn_add_relu(self.bn3, self.relu, out, identity)
 
 
 class ResNet(nn.Module):
