@@ -9,12 +9,11 @@ what the memory bandwidth allows. Sums are accumulated in float64 whatever the d
 Each kernel comes twice. The plain one walks the array in memory order (sample, channel,
 position) with flat indices, so that BatchNorm1d's (N, C, 1) is read row by row and vectorised
 across channels, not as one strided column per channel (5 us instead of 95 us for the affine map
-of a (64, 512) batch); ``*_parallel`` splits the channels with ``prange`` (each
-iteration owns one channel's statistics and output slice) through a per-channel helper. The
-passes are memory-bound: a second thread gains only on big activations (statistics
-of 1.6 M elements: 0.35 ms serial, 0.55 ms parallel; of 26 M: 14 vs 12 ms, measured here), and
-starting a parallel region costs ~150 us in Numba's workqueue pool, so the backend uses the
-parallel forms from 8 M elements.
+of a (64, 512) batch); ``*_parallel`` splits the channels over ``threads.split_batch``'s threads
+(each share owns its channels' statistics and output slices) through a per-channel helper: the
+pool the convolutions use, which wakes in 50-100 us, where a Numba ``prange`` region took ~150 us
+to start and its idle threads spun against the convolutions' pool. The passes are memory-bound,
+so the backend switches to the parallel forms only from tuning 'norm_parallel_min' elements.
 
 Twins in ``kernels/reference.py``; the formulas are in ``autograd_cnn/functional/norm.py``.
 """
@@ -22,7 +21,7 @@ Twins in ``kernels/reference.py``; the formulas are in ``autograd_cnn/functional
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .. import tuning
 from . import reference
@@ -89,13 +88,17 @@ def bn_stats(x):
     return mean, squares / (n * l)
 
 
-@njit(parallel=True, cache=True)
 def bn_stats_parallel(x):
     c = x.shape[1]
     mean, var = np.empty(c, np.float64), np.empty(c, np.float64)
-    for ch in prange(c):
-        _stats_channel(x, ch, mean, var)
+    split_batch(c, lambda c0, c1: _stats_channels(x, mean, var, c0, c1))
     return mean, var
+
+
+@njit(cache=True, nogil=True)
+def _stats_channels(x, mean, var, c0, c1):
+    for ch in range(c0, c1):
+        _stats_channel(x, ch, mean, var)
 
 
 @njit(cache=True, fastmath=_FAST)
@@ -131,12 +134,16 @@ def bn_apply(x, mean, scale, shift):
     return y
 
 
-@njit(parallel=True, cache=True)
 def bn_apply_parallel(x, mean, scale, shift):
     y = np.empty_like(x)
-    for ch in prange(x.shape[1]):
-        _apply_channel(x, ch, mean, scale, shift, y)
+    split_batch(x.shape[1], lambda c0, c1: _apply_channels(x, mean, scale, shift, y, c0, c1))
     return y
+
+
+@njit(cache=True, nogil=True)
+def _apply_channels(x, mean, scale, shift, y, c0, c1):
+    for ch in range(c0, c1):
+        _apply_channel(x, ch, mean, scale, shift, y)
 
 
 @njit(cache=True, fastmath=_FAST)
@@ -180,13 +187,17 @@ def bn_backward_sums(g, x, mean):
     return sum_g, sum_gx
 
 
-@njit(parallel=True, cache=True)
 def bn_backward_sums_parallel(g, x, mean):
     c = x.shape[1]
     sum_g, sum_gx = np.empty(c, np.float64), np.empty(c, np.float64)
-    for ch in prange(c):
-        _sums_channel(g, x, ch, mean, sum_g, sum_gx)
+    split_batch(c, lambda c0, c1: _sums_channels(g, x, mean, sum_g, sum_gx, c0, c1))
     return sum_g, sum_gx
+
+
+@njit(cache=True, nogil=True)
+def _sums_channels(g, x, mean, sum_g, sum_gx, c0, c1):
+    for ch in range(c0, c1):
+        _sums_channel(g, x, ch, mean, sum_g, sum_gx)
 
 
 @njit(cache=True, fastmath=_FAST)
@@ -224,12 +235,16 @@ def bn_backward_input(g, x, mean, k_g, k_0, k_x):
     return dx
 
 
-@njit(parallel=True, cache=True)
 def bn_backward_input_parallel(g, x, mean, k_g, k_0, k_x):
     dx = np.empty_like(x)
-    for ch in prange(x.shape[1]):
-        _input_channel(g, x, ch, mean, k_g, k_0, k_x, dx)
+    split_batch(x.shape[1], lambda c0, c1: _input_channels(g, x, mean, k_g, k_0, k_x, dx, c0, c1))
     return dx
+
+
+@njit(cache=True, nogil=True)
+def _input_channels(g, x, mean, k_g, k_0, k_x, dx, c0, c1):
+    for ch in range(c0, c1):
+        _input_channel(g, x, ch, mean, k_g, k_0, k_x, dx)
 
 
 # ---- batch norm + ReLU, fused: y = max(bn(x), 0) -------------------------------------------------
