@@ -64,7 +64,10 @@ def sgd_step(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, maximiz
 @njit(cache=True, nogil=True)
 def _sgd_blocks(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, maximize, first,
                 b0, b1):
-    _sgd_range(p, g, buf, b0 * _BLOCK, min(p.size, b1 * _BLOCK), lr, momentum, dampening,
+    # slices and a literal 0 start, not a runtime offset into the whole arrays: with one the
+    # loop ran 6x slower (48 K elements: 640 against 100 us; signed-index checks, no SIMD)
+    lo, hi = b0 * _BLOCK, min(p.size, b1 * _BLOCK)
+    _sgd_range(p[lo:hi], g[lo:hi], buf[lo:hi], 0, hi - lo, lr, momentum, dampening,
                weight_decay, nesterov, maximize, first)
 
 
