@@ -222,3 +222,21 @@ def test_a_hook_on_a_resnet_relu_still_sees_every_call():
     model.layer1[0].relu.register_forward_hook(lambda m, i, o: seen.append(o.shape))
     model(ac.tensor(np.zeros((1, 3, 8, 8), np.float32)))
     assert seen == [(1, 16, 8, 8)] * 2          # bn1 -> relu, and the residual join
+
+
+@pytest.mark.parametrize("momentum,nesterov,first", [(0.0, False, False), (0.9, False, True),
+                                                     (0.9, True, False)])
+def test_sgd_step_split_over_threads_matches_its_twin(monkeypatch, momentum, nesterov, first):
+    from autograd_cnn.kernels import optim as O
+    from autograd_cnn.kernels import reference as R
+    monkeypatch.setitem(tuning._overrides, "sgd_parallel_min", 0)
+    monkeypatch.setattr(O, "workers", lambda n: 2)    # split even on a one-thread runner
+    n = 3 * O._BLOCK + 5
+    p, g, buf = (data(n, np.float32, s) for s in range(3))
+    p2, buf2 = p.copy(), buf.copy()
+    args = (0.1, momentum, 0.0, 0.01, nesterov, False, first)
+    O.sgd_step(p, g, buf if momentum else np.empty(0, np.float32), *args)
+    R.sgd_step(p2, g, buf2 if momentum else None, *args)
+    np.testing.assert_allclose(p, p2, rtol=1e-6, atol=1e-7)
+    if momentum:
+        np.testing.assert_allclose(buf, buf2, rtol=1e-6, atol=1e-7)
