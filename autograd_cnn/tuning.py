@@ -97,6 +97,19 @@ SETTINGS: dict[str, Setting] = {
         1 << 23, "elements",
         f"{_EPYC}: a workqueue parallel region costs ~150 us to start and batch norm's passes "
         "are memory-bound: a second thread pays only from 8 M elements"),
+    "elementwise_parallel_min": Setting(
+        1 << 23, "elements touched (inputs + output)",
+        "PROVISIONAL, 2-core AMD EPYC under load 5-6 (other tenants), 2026-12, float32 "
+        "(kernels/elementwise.py, norm.py's fused batch norm + ReLU), us one thread / split "
+        "over two: relu of 0.1 M 43 / 274, 1.6 M 844 / 1567, 6.4 M 11242 / 6570; bn+relu input "
+        "gradient 1.6 M 1487 / 4432, 6.4 M 16947 / 15991 (numpy's relu, for scale: 101, 868, "
+        "7818). With the other core busy a second thread rarely pays, so only ResNet's stem "
+        "(8x64x112x112) splits; measure again on a quiet machine"),
+    "sgd_parallel_min": Setting(
+        1 << 20, "parameters",
+        "PROVISIONAL, 2-core AMD EPYC under load 5-6, 2026-12, SGD with momentum float32, one "
+        "thread / split over the shared threads: 262 K 2.5 / 3.5 ms, 1 M 8.5 / 6.4 ms, 2.4 M "
+        "20.9 / 19.0 ms (an earlier prange form measured slower at every size)"),
     "adam_parallel_min": Setting(
         1 << 20, "parameters",
         f"{_EPYC}: Adam's fused step (several reads and writes per parameter) pays a second "

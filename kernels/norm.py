@@ -9,12 +9,11 @@ what the memory bandwidth allows. Sums are accumulated in float64 whatever the d
 Each kernel comes twice. The plain one walks the array in memory order (sample, channel,
 position) with flat indices, so that BatchNorm1d's (N, C, 1) is read row by row and vectorised
 across channels, not as one strided column per channel (5 us instead of 95 us for the affine map
-of a (64, 512) batch); ``*_parallel`` splits the channels with ``prange`` (each
-iteration owns one channel's statistics and output slice) through a per-channel helper. The
-passes are memory-bound: a second thread gains only on big activations (statistics
-of 1.6 M elements: 0.35 ms serial, 0.55 ms parallel; of 26 M: 14 vs 12 ms, measured here), and
-starting a parallel region costs ~150 us in Numba's workqueue pool, so the backend uses the
-parallel forms from 8 M elements.
+of a (64, 512) batch); ``*_parallel`` splits the channels over ``threads.split_batch``'s threads
+(each share owns its channels' statistics and output slices) through a per-channel helper: the
+pool the convolutions use, which wakes in 50-100 us, where a Numba ``prange`` region took ~150 us
+to start and its idle threads spun against the convolutions' pool. The passes are memory-bound,
+so the backend switches to the parallel forms only from tuning 'norm_parallel_min' elements.
 
 Twins in ``kernels/reference.py``; the formulas are in ``autograd_cnn/functional/norm.py``.
 """
@@ -22,10 +21,11 @@ Twins in ``kernels/reference.py``; the formulas are in ``autograd_cnn/functional
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
+from .. import tuning
 from . import reference
-from . import threads  # noqa: imported to choose Numba's threading layer first
+from .threads import split_batch, workers
 
 # Only reassociation (and fused multiply-adds): it lets LLVM vectorise the sums (5x faster
 # here, measured), and keeps NaN and Inf semantics, which the full fastmath set would not.
@@ -88,13 +88,17 @@ def bn_stats(x):
     return mean, squares / (n * l)
 
 
-@njit(parallel=True, cache=True)
 def bn_stats_parallel(x):
     c = x.shape[1]
     mean, var = np.empty(c, np.float64), np.empty(c, np.float64)
-    for ch in prange(c):
-        _stats_channel(x, ch, mean, var)
+    split_batch(c, lambda c0, c1: _stats_channels(x, mean, var, c0, c1))
     return mean, var
+
+
+@njit(cache=True, nogil=True)
+def _stats_channels(x, mean, var, c0, c1):
+    for ch in range(c0, c1):
+        _stats_channel(x, ch, mean, var)
 
 
 @njit(cache=True, fastmath=_FAST)
@@ -130,12 +134,16 @@ def bn_apply(x, mean, scale, shift):
     return y
 
 
-@njit(parallel=True, cache=True)
 def bn_apply_parallel(x, mean, scale, shift):
     y = np.empty_like(x)
-    for ch in prange(x.shape[1]):
-        _apply_channel(x, ch, mean, scale, shift, y)
+    split_batch(x.shape[1], lambda c0, c1: _apply_channels(x, mean, scale, shift, y, c0, c1))
     return y
+
+
+@njit(cache=True, nogil=True)
+def _apply_channels(x, mean, scale, shift, y, c0, c1):
+    for ch in range(c0, c1):
+        _apply_channel(x, ch, mean, scale, shift, y)
 
 
 @njit(cache=True, fastmath=_FAST)
@@ -179,13 +187,17 @@ def bn_backward_sums(g, x, mean):
     return sum_g, sum_gx
 
 
-@njit(parallel=True, cache=True)
 def bn_backward_sums_parallel(g, x, mean):
     c = x.shape[1]
     sum_g, sum_gx = np.empty(c, np.float64), np.empty(c, np.float64)
-    for ch in prange(c):
-        _sums_channel(g, x, ch, mean, sum_g, sum_gx)
+    split_batch(c, lambda c0, c1: _sums_channels(g, x, mean, sum_g, sum_gx, c0, c1))
     return sum_g, sum_gx
+
+
+@njit(cache=True, nogil=True)
+def _sums_channels(g, x, mean, sum_g, sum_gx, c0, c1):
+    for ch in range(c0, c1):
+        _sums_channel(g, x, ch, mean, sum_g, sum_gx)
 
 
 @njit(cache=True, fastmath=_FAST)
@@ -223,15 +235,152 @@ def bn_backward_input(g, x, mean, k_g, k_0, k_x):
     return dx
 
 
-@njit(parallel=True, cache=True)
 def bn_backward_input_parallel(g, x, mean, k_g, k_0, k_x):
     dx = np.empty_like(x)
-    for ch in prange(x.shape[1]):
-        _input_channel(g, x, ch, mean, k_g, k_0, k_x, dx)
+    split_batch(x.shape[1], lambda c0, c1: _input_channels(g, x, mean, k_g, k_0, k_x, dx, c0, c1))
     return dx
+
+
+@njit(cache=True, nogil=True)
+def _input_channels(g, x, mean, k_g, k_0, k_x, dx, c0, c1):
+    for ch in range(c0, c1):
+        _input_channel(g, x, ch, mean, k_g, k_0, k_x, dx)
+
+
+# ---- batch norm + ReLU, fused: y = max(bn(x), 0) -------------------------------------------------
+#
+# One pass forward (the affine map and the clip), two backward that read ReLU's mask (y <= 0
+# -> the gradient is 0) from the output on the fly: no masked gradient and no pre-ReLU output
+# is ever stored. They run as elementwise.py's loops do: nogil, over a range (planes n*C + c
+# forward and for the input gradient, channels for the sums), split over threads.split_batch's
+# threads from tuning 'elementwise_parallel_min' elements touched. Twins beside them.
+
+
+def _split(kernel, n: int, touched: int, *args) -> None:
+    """kernel(*args, i0, i1) over [0, n): in this thread for small jobs, else split."""
+    if touched < tuning.get("elementwise_parallel_min") or workers(n) == 1:
+        kernel(*args, 0, n)
+    else:
+        split_batch(n, lambda i0, i1: kernel(*args, i0, i1))
+
+
+def bn_relu_apply(x, mean, scale, shift):
+    """y[:, c] = max((x[:, c] - mean[c]) * scale[c] + shift[c], 0) for x (N, C, L), NaN kept."""
+    y = np.empty_like(x)
+    _split(_bn_relu_apply, x.shape[0] * x.shape[1], 2 * x.size, x, mean, scale, shift, y)
+    return y
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def _bn_relu_apply(x, mean, scale, shift, y, p0, p1):
+    c = x.shape[1]
+    t = x.dtype.type
+    z = t(0)
+    for p in range(p0, p1):
+        i, ch = p // c, p % c
+        m, a, b = t(mean[ch]), t(scale[ch]), t(shift[ch])
+        src, dst = x[i, ch], y[i, ch]
+        for j in range(src.size):
+            v = (src[j] - m) * a + b
+            dst[j] = z if v <= z else v
+
+
+def bn_relu_apply_twin(x, mean, scale, shift):
+    return np.maximum(reference.bn_apply(x, mean, scale, shift), 0).astype(x.dtype, copy=False)
+
+
+def bn_add_relu_apply(x, mean, scale, shift, r):
+    """y[:, c] = max((x[:, c] - mean[c]) * scale[c] + shift[c] + r[:, c], 0) for x, r (N, C, L):
+    batch norm, the residual add and ReLU in one pass (the backward is bn_relu's, and r's
+    gradient ReLU's)."""
+    y = np.empty_like(x)
+    _split(_bn_add_relu_apply, x.shape[0] * x.shape[1], 3 * x.size, x, mean, scale, shift, r, y)
+    return y
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def _bn_add_relu_apply(x, mean, scale, shift, r, y, p0, p1):
+    c = x.shape[1]
+    t = x.dtype.type
+    z = t(0)
+    for p in range(p0, p1):
+        i, ch = p // c, p % c
+        m, a, b = t(mean[ch]), t(scale[ch]), t(shift[ch])
+        src, res, dst = x[i, ch], r[i, ch], y[i, ch]
+        for j in range(src.size):
+            v = (src[j] - m) * a + b + res[j]
+            dst[j] = z if v <= z else v
+
+
+def bn_add_relu_apply_twin(x, mean, scale, shift, r):
+    return np.maximum(reference.bn_apply(x, mean, scale, shift) + r, 0).astype(x.dtype,
+                                                                             copy=False)
+
+
+def bn_relu_backward_sums(g, y, x, mean):
+    """Per channel, with gm = g where y > 0 else 0 (ReLU's backward): sum of gm and sum of
+    gm * (x - mean), as float64."""
+    c = x.shape[1]
+    sum_g, sum_gx = np.empty(c, np.float64), np.empty(c, np.float64)
+    _split(_bn_relu_sums, c, 3 * x.size, g, y, x, mean, sum_g, sum_gx)
+    return sum_g, sum_gx
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def _bn_relu_sums(g, y, x, mean, sum_g, sum_gx, c0, c1):
+    zg = g.dtype.type(0)
+    zy = y.dtype.type(0)
+    for ch in range(c0, c1):
+        m = mean[ch]
+        a = np.float64(0.0)
+        b = np.float64(0.0)
+        for i in range(x.shape[0]):
+            grow, yrow, xrow = g[i, ch], y[i, ch], x[i, ch]
+            for j in range(xrow.size):
+                gm = zg if yrow[j] <= zy else grow[j]
+                a += gm
+                b += gm * (xrow[j] - m)
+        sum_g[ch] = a
+        sum_gx[ch] = b
+
+
+def bn_relu_backward_sums_twin(g, y, x, mean):
+    return reference.bn_backward_sums(np.where(y <= 0, np.zeros((), g.dtype), g), x, mean)
+
+
+def bn_relu_backward_input(g, y, x, mean, k_g, k_0, k_x):
+    """dx[:, c] = k_g[c] gm - k_0[c] - k_x[c] (x - mean[c]), gm = g where y > 0 else 0: the
+    training-mode input gradient of batch norm + ReLU, constants from the caller."""
+    dx = np.empty_like(x)
+    _split(_bn_relu_input, x.shape[0] * x.shape[1], 4 * x.size, g, y, x, mean, k_g, k_0, k_x,
+           dx)
+    return dx
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def _bn_relu_input(g, y, x, mean, k_g, k_0, k_x, dx, p0, p1):
+    c = x.shape[1]
+    t = x.dtype.type
+    zg = g.dtype.type(0)
+    zy = y.dtype.type(0)
+    for p in range(p0, p1):
+        i, ch = p // c, p % c
+        m, a, b, d = t(mean[ch]), t(k_g[ch]), t(k_0[ch]), t(k_x[ch])
+        grow, yrow, xrow, out = g[i, ch], y[i, ch], x[i, ch], dx[i, ch]
+        for j in range(xrow.size):
+            gm = zg if yrow[j] <= zy else grow[j]
+            out[j] = a * gm - b - d * (xrow[j] - m)
+
+
+def bn_relu_backward_input_twin(g, y, x, mean, k_g, k_0, k_x):
+    return reference.bn_backward_input(np.where(y <= 0, np.zeros((), g.dtype), g), x, mean,
+                                       k_g, k_0, k_x)
 
 
 # the numpy twin of each kernel, serial and parallel (backend.get_kernel runs it when
 # AUTOGRAD_CNN_REFERENCE=1)
 TWINS = {name + suffix: getattr(reference, name) for suffix in ("", "_parallel")
          for name in ("bn_stats", "bn_apply", "bn_backward_sums", "bn_backward_input")}
+TWINS.update(bn_relu_apply=bn_relu_apply_twin, bn_add_relu_apply=bn_add_relu_apply_twin,
+             bn_relu_backward_sums=bn_relu_backward_sums_twin,
+             bn_relu_backward_input=bn_relu_backward_input_twin)

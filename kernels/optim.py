@@ -7,9 +7,11 @@ C-contiguous parameters (the caller flattens them). Hyperparameters arrive as fl
 cast to the parameter's dtype, so float32 parameters are updated in float32 arithmetic, as
 PyTorch does.
 
-SGD's update is a few multiply-adds per element: one thread saturates the memory bandwidth, and
-a parallel version measured slower at every size (2.4 M elements: 1.0 ms serial, 2.8 ms on two
-threads; 103 M: 72 vs 112 ms). Adam's square root and division make it compute-bound enough to
+SGD's update is a few multiply-adds per element, memory-bound: a ``prange`` version measured
+slower at every size (2.4 M elements: 1.0 ms serial, 2.8 ms on two threads; 103 M: 72 vs
+112 ms), so ``sgd_step`` splits big parameters (tuning 'sgd_parallel_min') over
+``threads.split_batch``'s already running threads instead, and loops in the calling thread below
+that. Adam's square root and division make it compute-bound enough to
 gain from two threads from about a million elements (1 M: 2.6 -> 1.6 ms; 25 M: 59 -> 35 ms), so
 it comes twice: ``adam_step_parallel`` splits the elements into blocks with ``prange`` (each
 iteration owns its block), ``adam_step`` loops; both call the same helper on a range.
@@ -23,8 +25,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .. import tuning
 from . import reference
-from . import threads  # noqa: imported to choose Numba's threading layer first
+from .threads import split_batch, workers
 
 _BLOCK = 1 << 16
 
@@ -45,13 +48,27 @@ def _sgd_range(p, g, buf, lo, hi, lr, momentum, dampening, weight_decay, nestero
         p[i] -= lr_ * d
 
 
-@njit(cache=True)
 def sgd_step(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, maximize, first):
     """SGD in place on p (and the momentum buffer buf, unused when momentum == 0):
     d = g (+ wd p);  b = d at the first step, else mu b + (1 - tau) d;  d = d + mu b (nesterov)
-    or b;  p -= lr d."""
-    _sgd_range(p, g, buf, 0, p.size, lr, momentum, dampening, weight_decay, nesterov,
-               maximize, first)
+    or b;  p -= lr d.  From tuning 'sgd_parallel_min' elements the blocks of _BLOCK elements
+    are split over threads.split_batch's threads (each share owns its blocks)."""
+    if p.size < tuning.get("sgd_parallel_min") or workers(2) == 1:
+        _sgd_blocks(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, maximize, first,
+                    0, (p.size + _BLOCK - 1) // _BLOCK)
+    else:
+        split_batch((p.size + _BLOCK - 1) // _BLOCK, lambda b0, b1: _sgd_blocks(
+            p, g, buf, lr, momentum, dampening, weight_decay, nesterov, maximize, first, b0, b1))
+
+
+@njit(cache=True, nogil=True)
+def _sgd_blocks(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, maximize, first,
+                b0, b1):
+    # slices and a literal 0 start, not a runtime offset into the whole arrays: with one the
+    # loop ran 6x slower (48 K elements: 640 against 100 us; signed-index checks, no SIMD)
+    lo, hi = b0 * _BLOCK, min(p.size, b1 * _BLOCK)
+    _sgd_range(p[lo:hi], g[lo:hi], buf[lo:hi], 0, hi - lo, lr, momentum, dampening,
+               weight_decay, nesterov, maximize, first)
 
 
 @njit(cache=True)

@@ -8,26 +8,71 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Tensor, constant, ensure_tensor, float_input, graph_rule, make, norm_dim
+from .. import backend
+from .base import (Tensor, constant, ensure_tensor, float_input, graph_rule, make, norm_dim,
+                   operands)
 from .elementwise import where as where_
 from .special import erf_array
 
 __all__ = [
     "relu", "leaky_relu", "elu", "softplus", "hardtanh", "prelu", "sigmoid", "tanh", "step",
     "softmax", "log_softmax", "gelu", "silu", "mish", "hardswish", "hardsigmoid", "relu6",
-    "logsigmoid", "softsign",
+    "logsigmoid", "softsign", "add_relu",
 ]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def kernel_ready(*arrays) -> bool:
+    """True when kernels/elementwise.py's one-pass loops can take these arrays: float32 or
+    float64, one dtype and shape, C-contiguous (a broadcast gradient is not: numpy runs it)."""
+    a = arrays[0]
+    if a.dtype not in _FLOATS or not a.flags.c_contiguous:
+        return False
+    return all(b.dtype == a.dtype and b.shape == a.shape and b.flags.c_contiguous
+               for b in arrays[1:])
 
 
 def relu(x, inplace: bool = False) -> Tensor:
-    """max(0, x).  d/dx = 1 for x > 0, else 0.  (``inplace`` is accepted for PyTorch
-    compatibility; the result is always a new tensor.)"""
+    """max(0, x), NaN kept.  d/dx = 0 where the output is <= 0, else 1 (PyTorch's
+    threshold_backward).  (``inplace`` is accepted for PyTorch compatibility; the result is
+    always a new tensor.)  Float arrays run in kernels/elementwise.py (one pass, both cores on
+    big arrays)."""
     x = ensure_tensor(x, "relu")
-    return make(np.maximum(x._data, 0), (x,), "relu", _relu_backward)
+    d = x._data
+    out = backend.get_kernel("elementwise", "relu")(d) if kernel_ready(d) else np.maximum(d, 0)
+    return make(out, (x,), "relu", _relu_backward)
+
+
+def relu_grad(g: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """ReLU's backward from its output y: 0 where y <= 0, else g."""
+    if kernel_ready(g, y):
+        return backend.get_kernel("elementwise", "relu_backward")(g, y)
+    return np.where(y <= 0, np.zeros((), g.dtype), g)
 
 
 def _relu_backward(node, g):
-    return (g * (node._data > 0),)
+    return (relu_grad(g, node._data),)
+
+
+def add_relu(a, b) -> Tensor:
+    """relu(a + b) in one pass: ResNet's residual join ``out = relu(out + identity)``. Not a
+    PyTorch function (an extra of this library, like every fused op here): the same values
+    and gradients as ``relu(a + b)``, without storing the sum.  d/da = d/db = 0 where the
+    output is <= 0, else 1.  Shapes broadcast as in ``add``; one shape runs in
+    kernels/elementwise.py."""
+    a, b = operands(a, b, "add_relu")
+    da, db = a._data, b._data
+    if kernel_ready(da, db):
+        out = backend.get_kernel("elementwise", "add_relu")(da, db)
+    else:
+        out = np.maximum(da + db, 0)
+    return make(out, (a, b), "add_relu", _add_relu_backward)
+
+
+def _add_relu_backward(node, g):
+    gm = relu_grad(g, node._data)
+    return gm, gm
 
 
 def leaky_relu(x, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
@@ -150,6 +195,8 @@ def tanh(x) -> Tensor:
 
 def _tanh_backward(node, g):
     t = node._data
+    if kernel_ready(g, t):
+        return (backend.get_kernel("elementwise", "tanh_backward")(g, t),)
     return (g * (1 - t * t),)
 
 
@@ -328,6 +375,12 @@ def _masked(rule):
 
 for _rule in (_relu_backward, _leaky_relu_backward, _hardtanh_backward, _step_backward):
     graph_rule(_rule)(_masked(_rule))
+
+
+@graph_rule(_add_relu_backward)
+def _add_relu_graph(node, g):
+    (gm,) = _masked(_relu_backward)(node, g)
+    return gm, gm
 
 
 @graph_rule(_elu_backward)

@@ -11,9 +11,11 @@ import numpy as np
 
 from .. import backend
 from ..errors import ShapeError
+from .activation import relu_grad
 from .base import Tensor, constant, ensure_tensor, float_input, graph_rule, linear_map, make
 
-__all__ = ["batch_norm", "local_response_norm", "layer_norm", "group_norm"]
+__all__ = ["batch_norm", "batch_norm_relu", "batch_norm_add_relu", "local_response_norm",
+           "layer_norm", "group_norm"]
 
 
 def _stat_array(t, name: str, c: int):
@@ -47,6 +49,38 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     The arithmetic runs in kernels/norm.py (two passes over the data each way).
     Shapes: input (N, C) or (N, C, *); running stats, weight, bias (C,).
     """
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps,
+                       False)
+
+
+def batch_norm_relu(input, running_mean, running_var, weight=None, bias=None,
+                    training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """relu(batch_norm(...)) as one op: the same arguments, values, running-statistics update
+    and gradients as the two calls, in fewer passes (the clip is part of the affine pass; the
+    backward reads ReLU's mask from the output inside batch norm's two passes) and without
+    storing the pre-ReLU activation. Not a PyTorch function: an extra of this library, which
+    the zoo's ResNets use for their ``relu(bn(conv(x)))``.
+    Derivative: batch_norm's, applied to gm = g where the output is > 0, else 0.
+    Shapes: as batch_norm."""
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps,
+                       True)
+
+
+def batch_norm_add_relu(input, residual, running_mean, running_var, weight=None, bias=None,
+                        training: bool = False, momentum: float = 0.1,
+                        eps: float = 1e-5) -> Tensor:
+    """relu(batch_norm(input, ...) + residual) as one op: a residual block's end, ResNet's
+    ``relu(bn2(conv2(out)) + identity)``. The same values, statistics update and gradients as
+    the three calls, in one pass forward, and neither the normalised activation nor the sum is
+    stored. Not a PyTorch function: an extra of this library (the zoo's ResNets call it).
+    Derivative: with gm = g where the output is > 0, else 0: d/dresidual = gm, and batch_norm's
+    derivative applied to gm. Shapes: residual has the input's shape; the rest as batch_norm."""
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps,
+                       True, residual)
+
+
+def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps,
+                relu: bool, residual=None) -> Tensor:
     x = ensure_tensor(input, "batch_norm")
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected an input of shape (N, C) or (N, C, ...), got "
@@ -69,9 +103,17 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                 raise TypeError(f"batch_norm: input is {x.dtype} but {name} is {t.dtype}; "
                                 "convert one (model.double() or x.float()) so both match")
             parents.append(t)
+    label = "batch_norm_add_relu" if residual is not None else \
+        "batch_norm_relu" if relu else "batch_norm"
+    if residual is not None:
+        r = ensure_tensor(residual, label)
+        if r.shape != x.shape or r.dtype != x.dtype:
+            raise ValueError(f"{label}: residual has shape {r.shape} and dtype {r.dtype}, "
+                             f"expected the input's, {x.shape} and {x.dtype}")
+        parents.append(r)
     if x._data.size == 0:
         # an empty batch (PyTorch returns an empty result and leaves the statistics alone)
-        return make(np.zeros(x.shape, x.dtype), tuple(parents), "batch_norm", _empty_backward)
+        return make(np.zeros(x.shape, x.dtype), tuple(parents), label, _empty_backward)
     x3 = np.ascontiguousarray(x._data).reshape(x.shape[0], c, -1)      # (N, C, *) -> (N, C, L)
     n = x3.shape[0] * x3.shape[2]
     if training:
@@ -91,10 +133,20 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     invstd = 1.0 / np.sqrt(var + eps)
     w = parents[1]._data.astype(np.float64) if weight is not None else None
     scale = invstd if w is None else invstd * w
-    shift = parents[-1]._data.astype(np.float64) if bias is not None else np.zeros(c)
-    out = backend.batch_norm_apply(x3, mean, scale, shift).reshape(x.shape)
+    shift = parents[1 + (weight is not None)]._data.astype(np.float64) if bias is not None \
+        else np.zeros(c)
+    if residual is not None:
+        r3 = np.ascontiguousarray(parents[-1]._data).reshape(x3.shape)
+        out = backend.get_kernel("norm", "bn_add_relu_apply")(x3, mean, scale, shift, r3)
+        rule = _batch_norm_add_relu_backward
+    elif relu:
+        out = backend.get_kernel("norm", "bn_relu_apply")(x3, mean, scale, shift)
+        rule = _batch_norm_relu_backward
+    else:
+        out = backend.batch_norm_apply(x3, mean, scale, shift)
+        rule = _batch_norm_backward
     flags = (weight is not None, bias is not None, bool(training))
-    return make(out, tuple(parents), "batch_norm", _batch_norm_backward,
+    return make(out.reshape(x.shape), tuple(parents), label, rule,
                 (x3, mean, invstd, scale, flags, eps))
 
 
@@ -113,22 +165,51 @@ def _update_running(t, arr: np.ndarray, value: np.ndarray, momentum: float) -> N
 
 
 def _batch_norm_backward(node, g):
+    return _bn_backward(node, g, None)
+
+
+def _batch_norm_relu_backward(node, g):
+    return _bn_backward(node, g, node._data)
+
+
+def _batch_norm_add_relu_backward(node, g):
+    r = node._parents[-1]
+    gr = relu_grad(np.ascontiguousarray(g, dtype=r.dtype), node._data) if r.requires_grad \
+        else None
+    return _bn_backward(node, g, node._data) + (gr,)
+
+
+def _bn_backward(node, g, y):
+    """batch_norm's backward; with y (batch_norm_relu's output) first through ReLU's: the
+    training-mode passes read the mask from y themselves, eval mode masks g first."""
     x3, mean, invstd, scale, (has_w, has_b, training), _ = node._saved
     parents = node._parents
     x = parents[0]
     w = parents[1] if has_w else None
-    b = parents[-1] if has_b else None
+    b = parents[1 + has_w] if has_b else None
     g3 = np.ascontiguousarray(g, dtype=x3.dtype).reshape(x3.shape)
+    fused = y is not None and training
+    if y is not None:
+        y3 = y.reshape(x3.shape)
+        if not training:
+            g3 = relu_grad(g3, y3)
     # the sums feed dweight, dbias and the training-mode dx; a frozen layer in eval needs none
     if ((training and x.requires_grad) or (has_w and w.requires_grad)
             or (has_b and b.requires_grad)):
-        sum_g, sum_gx = backend.batch_norm_backward_sums(g3, x3, mean)
+        if fused:
+            sum_g, sum_gx = backend.get_kernel("norm", "bn_relu_backward_sums")(g3, y3, x3, mean)
+        else:
+            sum_g, sum_gx = backend.batch_norm_backward_sums(g3, x3, mean)
     gx = None
     if x.requires_grad:
         if training:
             count = x3.shape[0] * x3.shape[2]
-            gx = backend.batch_norm_backward_input(g3, x3, mean, scale, scale * sum_g / count,
-                                                   scale * invstd ** 2 * sum_gx / count)
+            k_0, k_x = scale * sum_g / count, scale * invstd ** 2 * sum_gx / count
+            if fused:
+                gx = backend.get_kernel("norm", "bn_relu_backward_input")(g3, y3, x3, mean,
+                                                                         scale, k_0, k_x)
+            else:
+                gx = backend.batch_norm_backward_input(g3, x3, mean, scale, k_0, k_x)
         else:
             zero = np.zeros_like(mean)
             gx = backend.batch_norm_apply(g3, zero, scale, zero)
@@ -273,7 +354,7 @@ def _batch_norm_graph(node, g):
     parents = node._parents
     x = parents[0]
     w = parents[1] if has_w else None
-    b = parents[-1] if has_b else None
+    b = parents[1 + has_w] if has_b else None
     n, c = x.shape[0], x.shape[1]
     dims = (0, 2)
     x3t = x.reshape(n, c, -1)
@@ -300,3 +381,17 @@ def _batch_norm_graph(node, g):
     if has_b:
         grads.append(g3.sum(dim=dims) if b.requires_grad else None)
     return tuple(grads)
+
+
+@graph_rule(_batch_norm_relu_backward)
+def _batch_norm_relu_graph(node, g):
+    """ReLU's recorded rule (g times its constant mask: the mask's derivative is zero almost
+    everywhere), then batch_norm's."""
+    mask = relu_grad(np.ones(node.shape, g.dtype), node._data)
+    return _batch_norm_graph(node, g * constant(mask))
+
+
+@graph_rule(_batch_norm_add_relu_backward)
+def _batch_norm_add_relu_graph(node, g):
+    gm = g * constant(relu_grad(np.ones(node.shape, g.dtype), node._data))
+    return _batch_norm_graph(node, gm) + ((gm if node._parents[-1].requires_grad else None),)

@@ -33,7 +33,7 @@ from __future__ import annotations
 from .. import functional as F
 from .. import nn
 from ..nn import init
-from ._utils import check_int, check_width, kaiming_fan_out_init, scaled
+from ._utils import bn_add_relu, bn_relu, check_int, check_width, kaiming_fan_out_init, scaled
 
 __all__ = ["BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet34", "resnet50",
            "resnet101", "resnet152", "ShortcutA", "CifarResNet", "resnet20", "resnet32",
@@ -84,12 +84,13 @@ class BasicBlock(nn.Module):
         self.stride = stride
 
     def forward(self, x):
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
+        # bn_relu, bn_add_relu: relu(bn(...)) and relu(bn(...) + identity), fused
+        out = bn_relu(self.bn1, self.relu, self.conv1(x))
+        out = self.conv2(out)
         if not self.shortcut:
-            return self.relu(out)
+            return bn_relu(self.bn2, self.relu, out)
         identity = x if self.downsample is None else self.downsample(x)
-        return self.relu(out + identity)
+        return bn_add_relu(self.bn2, self.relu, out, identity)
 
 
 class Bottleneck(nn.Module):
@@ -118,13 +119,14 @@ class Bottleneck(nn.Module):
         self.stride = stride
 
     def forward(self, x):
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
+        # bn_relu, bn_add_relu: relu(bn(...)) and relu(bn(...) + identity), fused
+        out = bn_relu(self.bn1, self.relu, self.conv1(x))
+        out = bn_relu(self.bn2, self.relu, self.conv2(out))
+        out = self.conv3(out)
         if not self.shortcut:
-            return self.relu(out)
+            return bn_relu(self.bn3, self.relu, out)
         identity = x if self.downsample is None else self.downsample(x)
-        return self.relu(out + identity)
+        return bn_add_relu(self.bn3, self.relu, out, identity)
 
 
 class ResNet(nn.Module):
@@ -186,7 +188,8 @@ class ResNet(nn.Module):
         return nn.Sequential(*layers)
 
     def forward(self, x):
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))   # (N, 3, 224, 224) -> (N, 64, 56, 56)
+        x = bn_relu(self.bn1, self.relu, self.conv1(x))     # (N, 3, 224, 224) -> (N, 64, 112, 112)
+        x = self.maxpool(x)                                     # -> (N, 64, 56, 56)
         x = self.layer2(self.layer1(x))                         # -> (N, 128 e, 28, 28)
         x = self.layer4(self.layer3(x))                         # -> (N, 512 e, 7, 7)
         return self.fc(self.flatten(self.avgpool(x)))          # -> (N, num_classes)
@@ -306,7 +309,7 @@ class CifarResNet(nn.Module):
         return nn.Sequential(*layers)
 
     def forward(self, x):
-        x = self.relu(self.bn1(self.conv1(x)))                   # (N, 3, 32, 32) -> (N, 16, 32, 32)
+        x = bn_relu(self.bn1, self.relu, self.conv1(x))         # (N, 3, 32, 32) -> (N, 16, 32, 32)
         x = self.layer3(self.layer2(self.layer1(x)))             # -> (N, 64, 8, 8)
         return self.fc(self.flatten(self.avgpool(x)))           # -> (N, num_classes)
 

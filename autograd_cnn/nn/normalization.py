@@ -84,13 +84,18 @@ class _BatchNorm(Module):
                              f"channels (shape {input.shape}); the channel dim is dim 1")
 
     def forward(self, input):
+        return self._normalise(input, F.batch_norm)
+
+    def _normalise(self, input, op):
+        """``op`` (F.batch_norm, or a fused form with its arguments: F.batch_norm_relu, which
+        the zoo's ResNets call) with this layer's statistics, parameters and mode."""
         self._check_input(input)
         tracking = self.training and self.track_running_stats
         factor = 0.0 if self.momentum is None else self.momentum
         if tracking and self.momentum is None:   # cumulative moving average
             factor = 1.0 / (int(self.num_batches_tracked.item()) + 1)
         use_batch_stats = self.training or self.running_mean is None
-        out = F.batch_norm(
+        out = op(
             input,
             self.running_mean if not self.training or self.track_running_stats else None,
             self.running_var if not self.training or self.track_running_stats else None,
