@@ -97,6 +97,12 @@ SETTINGS: dict[str, Setting] = {
         1 << 23, "elements",
         f"{_EPYC}: a workqueue parallel region costs ~150 us to start and batch norm's passes "
         "are memory-bound: a second thread pays only from 8 M elements"),
+    "elementwise_kernel_min": Setting(
+        4096, "elements",
+        "2-core AMD EPYC, load 0.3, 2026-12-03, float32, us per call, the Numba loop (with "
+        "backend.get_kernel) / numpy: relu of 1 element 2.24 / 1.10, 1 K 1.79 / 1.09, 4 K "
+        "2.13 / 2.55, 16 K 3.50 / 8.25, 64 K 8.15 / 27.7; tanh's backward 1 K 2.08 / 1.79, "
+        "4 K 2.70 / 3.26: below ~4 K elements numpy's ufunc call is the cheaper one"),
     "elementwise_parallel_min": Setting(
         1 << 23, "elements touched (inputs + output)",
         "PROVISIONAL, 2-core AMD EPYC under load 5-6 (other tenants), 2026-12, float32 "

@@ -46,6 +46,27 @@ def test_elementwise_kernels_match_their_twins(size, dtype, split):
         np.testing.assert_array_equal(got, want, err_msg=name)
 
 
+@pytest.mark.parametrize("size", [10, 5000])
+def test_the_ops_take_the_kernels_from_their_size_floor(size, monkeypatch):
+    # tiny arrays stay with numpy (its call is cheaper), from tuning's floor the one-pass loops
+    calls = []
+    for name in ("relu", "relu_backward", "add_relu", "tanh_backward"):
+        real = getattr(E, name)
+        monkeypatch.setattr(E, name, lambda *a, _r=real, _n=name: calls.append(_n) or _r(*a))
+    rng = np.random.default_rng(0)
+    a = ac.tensor(rng.standard_normal(size).astype(np.float32), requires_grad=True)
+    b = ac.tensor(rng.standard_normal(size).astype(np.float32), requires_grad=True)
+    (F.relu(a) + F.add_relu(a, b) + ac.tanh(b)).sum().backward()
+    big = size >= tuning.get("elementwise_kernel_min")
+    assert sorted(set(calls)) == (["add_relu", "relu", "relu_backward", "tanh_backward"]
+                                  if big else [])
+    x, y = a.detach().numpy(), b.detach().numpy()
+    want_a = (x > 0).astype(np.float32) + (x + y > 0)
+    want_b = (x + y > 0).astype(np.float32) + (1 - np.tanh(y) ** 2)
+    np.testing.assert_allclose(a.grad.numpy(), want_a, rtol=1e-6)
+    np.testing.assert_allclose(b.grad.numpy(), want_b, rtol=1e-6)
+
+
 def test_relu_keeps_nan_and_its_backward_is_pytorchs():
     x = np.array([np.nan, -1.0, 0.0, 2.0], np.float32)
     np.testing.assert_array_equal(E.relu(x), [np.nan, 0, 0, 2])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import backend
+from .. import backend, tuning
 from .base import (Tensor, constant, ensure_tensor, float_input, graph_rule, make, norm_dim,
                    operands)
 from .elementwise import where as where_
@@ -24,10 +24,12 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def kernel_ready(*arrays) -> bool:
-    """True when kernels/elementwise.py's one-pass loops can take these arrays: float32 or
-    float64, one dtype and shape, C-contiguous (a broadcast gradient is not: numpy runs it)."""
+    """True when kernels/elementwise.py's one-pass loops can take these arrays and pay: float32
+    or float64, one dtype and shape, C-contiguous (a broadcast gradient is not: numpy runs it),
+    at least tuning 'elementwise_kernel_min' elements (below, numpy's call is cheaper)."""
     a = arrays[0]
-    if a.dtype not in _FLOATS or not a.flags.c_contiguous:
+    if a.size < tuning.get("elementwise_kernel_min") or a.dtype not in _FLOATS \
+            or not a.flags.c_contiguous:
         return False
     return all(b.dtype == a.dtype and b.shape == a.shape and b.flags.c_contiguous
                for b in arrays[1:])
