@@ -56,13 +56,14 @@ def test_the_ops_take_the_kernels_from_their_size_floor(size, monkeypatch):
     rng = np.random.default_rng(0)
     a = ac.tensor(rng.standard_normal(size).astype(np.float32), requires_grad=True)
     b = ac.tensor(rng.standard_normal(size).astype(np.float32), requires_grad=True)
-    (F.relu(a) + F.add_relu(a, b) + ac.tanh(b)).sum().backward()
+    c = rng.standard_normal(size).astype(np.float32)   # a dense upstream gradient, as in a net
+    ((F.relu(a) + F.add_relu(a, b) + ac.tanh(b)) * ac.tensor(c)).sum().backward()
     big = size >= tuning.get("elementwise_kernel_min")
     assert sorted(set(calls)) == (["add_relu", "relu", "relu_backward", "tanh_backward"]
                                   if big else [])
     x, y = a.detach().numpy(), b.detach().numpy()
-    want_a = (x > 0).astype(np.float32) + (x + y > 0)
-    want_b = (x + y > 0).astype(np.float32) + (1 - np.tanh(y) ** 2)
+    want_a = c * ((x > 0).astype(np.float32) + (x + y > 0))
+    want_b = c * ((x + y > 0).astype(np.float32) + (1 - np.tanh(y) ** 2))
     np.testing.assert_allclose(a.grad.numpy(), want_a, rtol=1e-6)
     np.testing.assert_allclose(b.grad.numpy(), want_b, rtol=1e-6)
 
