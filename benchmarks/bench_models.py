@@ -193,21 +193,68 @@ def child(name: str, library: str, rounds: int, warmup: int) -> None:
     print(json.dumps({"times": times, "base": base, "peak": _status_mb("VmHWM")}))
 
 
-def run_children(name: str, libraries, rounds: int, warmup: int, repeats: int) -> dict:
+ONE_THREAD = {"NUMBA_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+
+
+def run_children(name: str, libraries, rounds: int, warmup: int, repeats: int,
+                 env: dict | None = None) -> dict:
     """Alternate one process per library ``repeats`` times; per library: the median step time,
-    the median training memory (peak - base) and the largest process peak."""
+    the median training memory (peak - base) and the largest process peak. ``env``: extra
+    environment variables of the children (ONE_THREAD: every thread pool of both libraries on
+    one thread)."""
     runs = {lib: [] for lib in libraries}
     for _ in range(repeats):
         for lib in libraries:
             proc = subprocess.run([sys.executable, __file__, "--child", name, lib, str(rounds),
                                    str(warmup)], capture_output=True, text=True,
-                                  env=dict(os.environ))
+                                  env={**os.environ, **(env or {})})
             if proc.returncode != 0:
                 raise RuntimeError(f"{name} ({lib}) failed:\n{proc.stderr}")
             runs[lib].append(json.loads(proc.stdout.strip().splitlines()[-1]))
     return {lib: {"time": statistics.median(t for r in rs for t in r["times"]),
                   "memory": statistics.median(r["peak"] - r["base"] for r in rs),
                   "process": max(r["peak"] for r in rs)} for lib, rs in runs.items()}
+
+
+class _BusyCore:
+    """``with _BusyCore():`` a process spinning on one core (another tenant), for the
+    contention column."""
+
+    def __enter__(self):
+        self.proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        time.sleep(0.5)
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.kill()
+        self.proc.wait()
+        return False
+
+
+def scaling_table(libraries, quick: bool) -> list:
+    """Step time with 1 and 2 threads (scaling = 1-thread time / 2-thread time), and with 2
+    threads while a busy loop holds one of the cores (slowdown = that time / the quiet one)."""
+    lines = ["### Thread scaling and contention", "",
+             "The same steps with every thread pool of both libraries on one thread "
+             "(NUMBA_NUM_THREADS=1, OPENBLAS_NUM_THREADS=1, OMP_NUM_THREADS=1), on their "
+             "default 2 threads, and on 2 threads while another process spins on one of the "
+             "two cores (`python -c 'while True: pass'`). Scaling = 1-thread time / 2-thread "
+             "time (issue 16's goals: >= 1.7x for ResNet-18, >= 1.4x for LeNet-5, ours); "
+             "slowdown = contended time / quiet 2-thread time.", "",
+             "| model | library | 1 thread ms | 2 threads ms | scaling | 2 threads, one core "
+             "busy ms | slowdown |", "|---|---|---|---|---|---|---|"]
+    for name, (batch, shape, _, rounds, warmup) in CASES.items():
+        rounds = max(2, rounds // 3) if quick else max(3, rounds // 2)
+        one = run_children(name, libraries, rounds, warmup, 1 if quick else 2, ONE_THREAD)
+        two = run_children(name, libraries, rounds, warmup, 1 if quick else 2)
+        with _BusyCore():
+            busy = run_children(name, libraries, rounds, warmup, 1 if quick else 2)
+        for lib in libraries:
+            t1, t2, tb = one[lib]["time"], two[lib]["time"], busy[lib]["time"]
+            label = "autograd_cnn" if lib == "ours" else "PyTorch"
+            lines.append(f"| {name} (batch {batch}) | {label} | {t1 * 1e3:.1f} | "
+                         f"{t2 * 1e3:.1f} | {t1 / t2:.2f}x | {tb * 1e3:.1f} | {tb / t2:.2f}x |")
+    return lines + [""]
 
 
 def profile(name: str, steps: int = 3) -> tuple:
@@ -287,6 +334,7 @@ def main(quick: bool = False) -> str:
               "compiled kernels from the cache (measured: +72 MB; twenty more steps added under "
               "2 MB); PyTorch's kernels are in the process from import, which is why our whole "
               "process is the smaller one.", ""]
+    lines += scaling_table(libraries, quick)
     for name in CASES:
         ops, functions = profile(name)
         lines += [f"### Where our {name} step goes (cProfile over 3 steps; the profiler adds "
