@@ -86,12 +86,13 @@ def _lanes(k: int) -> int:
 
 def _make_taps(kp, kh, kw, pb):
     """y[n, k, oy, ox] = sum_{c,i,j} wt[c, i, j, k] xp[n, c, oy+i, ox+j] for k < k_out, images
-    n0 .. n1-1.  xf flat (N, C, Hp, Wp), wf flat (C, KH, KW, KP), yf flat (N, k_out, Ho, Wo)."""
+    n0 .. n1-1, where only the rows r0 <= oy+i < r1 of xp are read (the others must be zero:
+    padding).  xf flat (N, C, Hp, Wp), wf flat (C, KH, KW, KP), yf flat (N, k_out, Ho, Wo)."""
     ukp, ukh, ukw, upb = _u(kp), _u(kh), _u(kw), _u(pb)
     nblock = pb * kp
 
     @njit(cache=True, nogil=True, fastmath={"contract"})
-    def taps(xf, wf, n0, n1, c_in, hp, wp, ho, wo, k_out, yf):
+    def taps(xf, wf, n0, n1, c_in, hp, wp, ho, wo, k_out, r0, r1, yf):
         acc = _block(nblock, xf.dtype)
         one = _block(kp, xf.dtype)
         uc, uhp, uwp, uho, uwo, uk = _u(c_in), _u(hp), _u(wp), _u(ho), _u(wo), _u(k_out)
@@ -99,11 +100,16 @@ def _make_taps(kp, kh, kw, pb):
         for n in range(_u(n0), _u(n1)):
             for oy in range(_u(0), uho):
                 yb = n * uk * uho * uwo + oy * uwo
+                # the kernel rows i that read the rows r0 <= oy + i < r1 (the others are zero)
+                i0 = _u(max(0, r0 - np.int64(oy)))
+                i1 = _u(max(min(kh, r1 - np.int64(oy)), 0))
+                if i1 < i0:
+                    i1 = i0
                 for ox0 in range(_u(0), full, upb):
                     for q in range(_u(0), _u(nblock)):
                         acc[q] = 0
                     for c in range(_u(0), uc):
-                        for i in range(_u(0), ukh):
+                        for i in range(i0, i1):
                             xb = ((n * uc + c) * uhp + oy + i) * uwp + ox0
                             for j in range(_u(0), ukw):
                                 wb = ((c * ukh + i) * ukw + j) * ukp
@@ -118,7 +124,7 @@ def _make_taps(kp, kh, kw, pb):
                     for k in range(_u(0), ukp):
                         one[k] = 0
                     for c in range(_u(0), uc):
-                        for i in range(_u(0), ukh):
+                        for i in range(i0, i1):
                             xb = ((n * uc + c) * uhp + oy + i) * uwp + ox
                             for j in range(_u(0), ukw):
                                 wb = ((c * ukh + i) * ukw + j) * ukp
@@ -200,7 +206,7 @@ def _pixels_per_block(kp, wo):
 
 
 def _taps_kernel(kp, kh, kw, wo, dtype):
-    return _compile((kp, kh, kw, _pixels_per_block(kp, wo)), _make_taps, dtype, 11)
+    return _compile((kp, kh, kw, _pixels_per_block(kp, wo)), _make_taps, dtype, 13)
 
 
 def _channels_last_weights(w):
@@ -211,14 +217,16 @@ def _channels_last_weights(w):
     return wt
 
 
-def _correlate(xp, wt, k_out, out, first, stop):
+def _correlate(xp, wt, k_out, out, first, stop, rows=None):
     """out[first:stop] = the correlation of the padded images xp (B, C, Hp, Wp) (images first ..
-    stop-1) with wt (C, KH, KW, KP) (see _make_taps)."""
+    stop-1) with wt (C, KH, KW, KP) (see _make_taps); ``rows`` (r0, r1): xp's rows outside
+    [r0, r1) are zero and skipped."""
     c_in, kh, kw, kp = wt.shape
     ho, wo = out.shape[2:]
+    r0, r1 = rows if rows is not None else (0, xp.shape[2])
     fn = _taps_kernel(kp, kh, kw, wo, xp.dtype)
     fn(np.ascontiguousarray(xp).reshape(-1), wt.reshape(-1), 0, stop - first, c_in,
-       xp.shape[2], xp.shape[3], ho, wo, k_out, out[first:stop].reshape(-1))
+       xp.shape[2], xp.shape[3], ho, wo, k_out, r0, r1, out[first:stop].reshape(-1))
 
 
 def forward(x, w, padding, out_size):
@@ -232,7 +240,8 @@ def forward(x, w, padding, out_size):
     def work(first, stop):
         xbuf = None if grid.in_place() else \
             buffer("smallconv.x", (stop - first) * c_in * grid.hp * grid.wp, x.dtype)
-        _correlate(grid.pad(x, first, stop - first, xbuf), wt, k_out, y, first, stop)
+        _correlate(grid.pad(x, first, stop - first, xbuf), wt, k_out, y, first, stop,
+                   (grid.pt, grid.pt + grid.h_in))
 
     split_batch(n_img, work)
     return y
@@ -248,6 +257,7 @@ def backward_input(g, w, in_size, padding):
     dx = np.zeros((n_img, c_in) + tuple(in_size), dtype=g.dtype)
     gh, gw = ho + 2 * (kh - 1), wo + 2 * (kw - 1)
     pt, pl, h_in, w_in = grid.pt, grid.pl, grid.h_in, grid.w_in
+    rows = (kh - 1, kh - 1 + ho)           # gp's rows of g: the rest is the zero border
 
     def work(first, stop):
         b = stop - first
@@ -255,11 +265,11 @@ def backward_input(g, w, in_size, padding):
         gp.fill(0)
         gp[:, :, kh - 1:kh - 1 + ho, kw - 1:kw - 1 + wo] = g[first:stop]
         if grid.in_place():
-            _correlate(gp, wt, c_in, dx, first, stop)
+            _correlate(gp, wt, c_in, dx, first, stop, rows)
             return
         dxp = buffer("smallconv.dx", b * c_in * grid.hp * grid.wp, g.dtype).reshape(
             b, c_in, grid.hp, grid.wp)
-        _correlate(gp, wt, c_in, dxp, 0, b)
+        _correlate(gp, wt, c_in, dxp, 0, b, rows)
         dx[first:stop, :, :h_in, :w_in] = dxp[:, :, pt:pt + h_in, pl:pl + w_in]
 
     split_batch(n_img, work)
