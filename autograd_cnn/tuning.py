@@ -70,6 +70,12 @@ SETTINGS: dict[str, Setting] = {
         16, "input and output channels per group",
         f"{_XEON}, bench_conv: Winograd F(2x2,3x3) 0.94-1.00x PyTorch on 64-256 channels; on "
         "fewer channels its transforms (memory-bound, 4x the input) dominate"),
+    "conv_smallconv_max_k": Setting(
+        16, "output channels (stride 1, one group, small images)",
+        f"{_EPYC}, 2026-12-03, LeNet-5 C3 (64x6x14x14 -> 16, 5x5) through F.conv2d, load < 1, "
+        "medians: smallconv forward 0.72 / 0.64 ms (2 / 1 threads) vs shifted 1.55 / 1.31, "
+        "fwd+bwd 3.28 / 3.00 vs 5.86 / 4.92; 16 channels x 5 pixels is the register block, "
+        "more channels would need smaller pixel blocks (not measured)"),
     "im2col_wide_max_pixels": Setting(
         256, "output pixels per image",
         f"{_EPYC}: below 256 output pixels a per-image GEMM is dominated by call overhead; one "

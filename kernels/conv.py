@@ -13,7 +13,7 @@ with x zero outside the image. ``padding`` is (pt, pl), the top and left padding
 right padding follow from ``out_size`` = (Ho, Wo). So 'same' padding with an even kernel (one
 more row at the end) and the output_padding of a transposed convolution need nothing extra.
 
-Four algorithms, chosen per call by ``choose_algorithm`` (measured on this machine, see
+Five algorithms, chosen per call by ``choose_algorithm`` (measured on this machine, see
 benchmarks/RESULTS.md) or forced with ``algorithm=``:
 
     'direct'    loops in Numba (kernels/direct.py): depthwise and few-tap layers (LeNet's
@@ -24,6 +24,8 @@ benchmarks/RESULTS.md) or forced with ``algorithm=``:
                 copy of the flat padded image, one GEMM per chunk
     'winograd'  F(2x2, 3x3) for 3x3 stride-1 kernels (kernels/winograd.py): 2.25x fewer
                 multiplications; its backward computes dx and dw from one transform of dy
+    'smallconv' stride 1, one group, few output channels (LeNet's C3; kernels/smallconv.py): a
+                direct kernel keeping a block of pixels x all output channels in registers
 
 All but the strided direct loops split the batch over one thread per core (kernels/threads.py).
 """
@@ -31,9 +33,9 @@ All but the strided direct loops split the batch over one thread per core (kerne
 from __future__ import annotations
 
 from .. import tuning
-from . import direct, im2col, reference, shifted, winograd
+from . import direct, im2col, reference, shifted, smallconv, winograd
 
-ALGORITHMS = ("auto", "direct", "im2col", "shifted", "winograd")
+ALGORITHMS = ("auto", "direct", "im2col", "shifted", "smallconv", "winograd")
 
 __all__ = [
     "ALGORITHMS", "choose_algorithm", "conv2d_forward", "conv2d_backward",
@@ -60,6 +62,11 @@ def choose_algorithm(c_in, k_out, kernel_size, stride, dilation, groups, out_siz
         return "winograd"
     if tuple(stride) == (1, 1) and im2col.use_wide(kg, rows, npix) and \
             (kh, kw) != (1, 1):
+        if smallconv.applies(kernel_size, stride, dilation, groups) and \
+                k_out <= tuning.get("conv_smallconv_max_k"):
+            # Few output channels (LeNet C3): all of them and a few pixels fit in registers;
+            # shifted's GEMM would be 16 rows deep with 40% junk columns on 10x10 outputs.
+            return "smallconv"
         return "shifted"
     return "im2col"
 
@@ -71,6 +78,10 @@ def _resolve(algorithm, c_in, k_out, kernel_size, stride, dilation, groups, out_
         raise ValueError("conv kernels: algorithm='winograd' needs a 3x3 kernel with stride 1 "
                          f"and dilation 1, got kernel {tuple(kernel_size)}, stride "
                          f"{tuple(stride)}, dilation {tuple(dilation)}")
+    if algorithm == "smallconv" and not smallconv.applies(kernel_size, stride, dilation, groups):
+        raise ValueError("conv kernels: algorithm='smallconv' needs stride 1, dilation 1 and "
+                         f"groups 1, got stride {tuple(stride)}, dilation {tuple(dilation)}, "
+                         f"groups {groups}")
     if algorithm == "shifted" and tuple(stride) != (1, 1):
         raise ValueError(f"conv kernels: algorithm='shifted' needs stride 1, got {tuple(stride)}")
     if algorithm not in ALGORITHMS:
@@ -87,7 +98,9 @@ def conv2d_forward(x, w, bias=None, *, stride=(1, 1), padding=(0, 0), dilation=(
                     out_size)
     if algo == "winograd":
         return winograd.forward(x, w, bias, padding, groups, out_size)
-    if algo == "shifted":
+    if algo == "smallconv":
+        y = smallconv.forward(x, w, padding, out_size)
+    elif algo == "shifted":
         y = shifted.forward(x, w, padding, dilation, groups, out_size)
     elif algo == "direct":
         y = direct.forward(x, w, stride, padding, dilation, groups, out_size)
@@ -109,6 +122,8 @@ def conv2d_backward_input(g, w, *, in_size, stride=(1, 1), padding=(0, 0), dilat
     if algo == "winograd":
         return winograd.backward(None, w, g, in_size, padding, groups, need_input=True,
                                  need_weight=False)[0]
+    if algo == "smallconv":
+        return smallconv.backward_input(g, w, in_size, padding)
     if algo == "shifted":
         return shifted.backward_input(g, w, in_size, padding, dilation, groups)
     if algo == "direct":
@@ -125,6 +140,8 @@ def conv2d_backward_weight(x, g, *, kernel_size, stride=(1, 1), padding=(0, 0),
     if algo == "winograd":
         return winograd.backward(x, None, g, x.shape[2:], padding, groups, need_input=False,
                                  need_weight=True)[1]
+    if algo == "smallconv":
+        return smallconv.backward_weight(x, g, kernel_size, padding)
     if algo == "shifted":
         return shifted.backward_weight(x, g, kernel_size, padding, dilation, groups)
     if algo == "direct":

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from autograd_cnn import backend, tuning
-from autograd_cnn.kernels import conv, reference as ref, winograd
+from autograd_cnn.kernels import conv, reference as ref, smallconv, winograd
 
 TOL = {np.float64: 1e-12, np.float32: 1e-5}
 
@@ -33,11 +33,16 @@ CASES = {
     "even kernel same": (2, 3, 4, 5, 2, 2, 2, (1, 1), (0, 0), (1, 1), 1, (1, 1)),
     "3x3 asymmetric": (2, 5, 6, 6, 3, 3, 3, (1, 1), (0, 1), (1, 1), 1, (2, 0)),
     "stride > kernel": (2, 3, 11, 10, 4, 2, 3, (4, 3), (1, 0), (1, 1), 1, (1, 0)),
+    # LeNet C3's channels and kernel, a row of 9 outputs (one 5-pixel block of smallconv and 4
+    # single pixels); 17 output channels (smallconv pads them to 24 lanes, 3-pixel blocks)
+    "5x5 16 channels": (2, 6, 12, 13, 16, 5, 5, (1, 1), (0, 0), (1, 1), 1, (0, 0)),
+    "5x5 17 channels padded": (3, 2, 8, 9, 17, 5, 4, (1, 1), (2, 1), (1, 1), 1, (1, 2)),
 }
 NOJIT_CASES = {"3x3 pad 1", "strided grouped", "depthwise dilated", "even kernel same"}
 # im2col has two column layouts: 'wide' (tiny images, the default at these sizes) and
 # 'batched' (one GEMM per image), forced here by setting the wide thresholds to zero
-ALGORITHMS = ["auto", "direct", "im2col", "im2col-batched", "shifted", "winograd"]
+ALGORITHMS = ["auto", "direct", "im2col", "im2col-batched", "shifted", "smallconv",
+              "winograd"]
 
 
 def _params():
@@ -48,6 +53,8 @@ def _params():
             if algo == "winograd" and not winograd.applies((kh, kw), stride, dil):
                 continue
             if algo == "shifted" and stride != (1, 1):
+                continue
+            if algo == "smallconv" and not smallconv.applies((kh, kw), stride, dil, case[10]):
                 continue
             for dtype in (np.float64, np.float32):
                 marks = [pytest.mark.nojit] if name in NOJIT_CASES and algo != "auto" else []
@@ -138,7 +145,7 @@ def test_bias_grad(dtype):
 
 
 @pytest.mark.nojit
-@pytest.mark.parametrize("algo", ["direct", "im2col", "winograd"])
+@pytest.mark.parametrize("algo", ["direct", "im2col", "smallconv", "winograd"])
 def test_empty_batch(algo):
     x = np.zeros((0, 4, 6, 6))
     w = np.ones((4, 4, 3, 3))
@@ -150,7 +157,7 @@ def test_empty_batch(algo):
     np.testing.assert_array_equal(dw, np.zeros((4, 4, 3, 3)))
 
 
-@pytest.mark.parametrize("algo", ["direct", "im2col"])
+@pytest.mark.parametrize("algo", ["direct", "im2col", "smallconv"])
 def test_nan_and_inf_survive(algo):
     # fastmath is off: a NaN or Inf in the input reaches the outputs whose window reads it
     x = np.zeros((1, 2, 6, 6), dtype=np.float32)
@@ -178,7 +185,9 @@ def test_algorithm_choice_and_errors():
 
     assert choice(32, 32, 3, 1, 32, 56) == "direct"          # depthwise
     assert choice(1, 6, 5, 1, 1, 28) == "direct"             # LeNet C1
-    assert choice(6, 16, 5, 1, 1, 10) == "shifted"           # LeNet C3
+    assert choice(6, 16, 5, 1, 1, 10) == "smallconv"         # LeNet C3
+    assert choice(6, 32, 5, 1, 1, 10) == "shifted"           # more output channels
+    assert choice(6, 16, 5, 1, 2, 10) == "shifted"           # groups: not smallconv's
     assert choice(64, 64, 3, 1, 1, 56) == "winograd"
     assert choice(64, 64, 3, 2, 1, 28) == "im2col"
     assert choice(3, 96, 11, 4, 1, 55) == "im2col"           # AlexNet conv1
@@ -190,6 +199,9 @@ def test_algorithm_choice_and_errors():
         conv.conv2d_forward(x, w, out_size=(1, 1), algorithm="fft")
     with pytest.raises(ValueError, match="'shifted' needs stride 1"):
         conv.conv2d_forward(x, w, stride=(2, 2), out_size=(1, 1), algorithm="shifted")
+    for geom in (dict(stride=(2, 2)), dict(dilation=(1, 2)), dict(groups=2)):
+        with pytest.raises(ValueError, match="'smallconv' needs stride 1, dilation 1 and groups 1"):
+            conv.conv2d_backward(x, w, np.zeros((1, 2, 1, 1)), algorithm="smallconv", **geom)
 
 
 # ---- backend: validation and the reference switch ---------------------------------------------
