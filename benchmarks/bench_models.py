@@ -64,7 +64,8 @@ def load_torch() -> bool:
     except ImportError:
         return False
     torch, tnn, TF = _torch, _torch.nn, _torch.nn.functional
-    torch.set_num_threads(2)
+    # 2 threads, as ours, unless a child runs with ONE_THREAD's environment
+    torch.set_num_threads(1 if os.environ.get("OMP_NUM_THREADS") == "1" else 2)
 
     class TorchBasicBlock(tnn.Module):
         def __init__(self, cin, planes, stride=1):
