@@ -45,6 +45,7 @@ from . import data, metrics, models, ops, utils
 from .summary import summary
 from .backend import configure
 from . import tuning
+from .capture import compile  # noqa: A001  (torch.compile's name)
 
 # Loaded on first use (PEP 562): graph drawing needs graphviz, which a training script never
 # touches; ``ac.viz`` works as before.

@@ -580,6 +580,7 @@ def _run_config(args, run: _Run, sets, classes, in_channels, model, lr, weight_d
         f"default for {args.model} with {args.optimizer}",
         "momentum": args.momentum, "weight_decay": weight_decay,
         "scheduler": args.scheduler, "augment": args.augment, "seed": args.seed,
+        "capture": args.capture,
         "augmentation": repr(_augmentation(args)) if args.augment else None,
         "world_size": run.world, "effective_batch_size": args.batch_size * run.world,
         "patience": args.patience, "image_size": MODELS[args.model].image_size,
@@ -603,7 +604,8 @@ def _make_trainer(args, run: _Run, model, optimizer, scheduler, config: dict):
                    extra_state={"config": config},
                    metrics_csv=run.out / "metrics.csv" if main else None,
                    save_checkpoints=main,
-                   reduce_metrics=run.dist.allreduce_array if run.parallel else None)
+                   reduce_metrics=run.dist.allreduce_array if run.parallel else None,
+                   capture=args.capture)
 
 
 def _resume(args, run: _Run, trainer, scheduler, config: dict) -> None:
@@ -1095,6 +1097,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bars (default: when stderr is a terminal)")
     t.add_argument("--quiet", action="store_true", help="print only the result")
+    t.add_argument("--capture", action=argparse.BooleanOptionalAction, default=False,
+                   help="replay the model's ops without their Python once a batch shape has "
+                        "been seen twice (autograd_cnn.compile; the results are the same)")
     t.add_argument("--distributed", action="store_true",
                    help="data-parallel over MPI (implied when started by mpiexec with more "
                         "than one rank; needs autograd_cnn[distributed])")

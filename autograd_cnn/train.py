@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from . import backend
+from .capture import compile as compile_model
 from . import random as _random
 from .engine import no_grad
 from .metrics import ConfusionMatrix, accuracy
@@ -141,13 +142,16 @@ class Trainer:
                      epoch's (loss sum, samples seen, one sum per metric) so every rank logs
                      the global figures
                      (autograd_cnn.distributed.allreduce_array)
+    capture:         run the model through ``autograd_cnn.compile`` (captured steps: its ops
+                     replayed without their Python once a batch shape has been seen twice);
+                     ``trainer.forward.explain()`` says what was captured
     """
 
     def __init__(self, model, optimizer, loss_fn, scheduler=None, checkpoint_dir=None,
                  monitor: str = "val_accuracy", mode: str = "max", early_stopping=None,
                  restore_best: bool = False, progress=None, log=None, extra_state=None,
                  metrics_csv=None, save_checkpoints: bool = True, reduce_metrics=None,
-                 metrics=None):
+                 metrics=None, capture: bool = False):
         if mode not in ("min", "max"):
             raise ValueError(f"Trainer: mode must be 'min' or 'max', got {mode!r}")
         if early_stopping is not None and (not isinstance(early_stopping, int)
@@ -160,6 +164,8 @@ class Trainer:
         self.metrics = _check_metrics(DEFAULT_METRICS if metrics is None else metrics)
         backend.configure()         # the process-wide settings training is measured with
         self.model = model
+        # the model, or the model with captured steps: what train_epoch and evaluate call
+        self.forward = compile_model(model) if capture else model
         self.optimizer = optimizer
         self.loss_fn = loss_fn
         self.scheduler = scheduler
@@ -193,7 +199,7 @@ class Trainer:
         batches = _progress(loader, self.progress, desc=f"epoch {epoch + 1}", unit="batch")
         for x, y in batches:
             self.optimizer.zero_grad()
-            out = self.model(x)
+            out = self.forward(x)
             loss = self.loss_fn(out, y)
             value = loss.item()
             if not math.isfinite(value):
@@ -221,7 +227,7 @@ class Trainer:
         try:
             with no_grad():
                 for x, y in loader:
-                    out = self.model(x)
+                    out = self.forward(x)
                     sums.add(self.loss_fn(out, y).item(), out, y)
                     if matrix is None:
                         matrix = ConfusionMatrix(num_classes or out.shape[1])

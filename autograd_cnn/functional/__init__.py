@@ -40,3 +40,4 @@ from .loss import *  # noqa: F401,F403
 from .norm import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .inplace import *  # noqa: F401,F403
+from . import replay  # noqa: F401,E402  (registers the ops' replays for ac.compile)

@@ -20,6 +20,7 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
+from ..capture import structure_changed
 from ..devices import check_device, parse_to_args
 from ..engine import no_grad
 from ..tensor import Tensor
@@ -151,6 +152,7 @@ class Module:
             raise TypeError(f"cannot assign a {type(param).__name__} as parameter '{name}' "
                             "(nn.Parameter or None expected); wrap it: nn.Parameter(t)")
         self._parameters[name] = param
+        structure_changed()
 
     def register_buffer(self, name: str, tensor, persistent: bool = True) -> None:
         """Add state that is not a parameter (saved in ``state_dict`` unless persistent=False,
@@ -184,6 +186,7 @@ class Module:
             raise TypeError(f"submodule '{name}' must be a Module or None, got "
                             f"{type(module).__name__}")
         self._modules[name] = module
+        structure_changed()
 
     register_module = add_module
 
@@ -195,6 +198,7 @@ class Module:
             for store in (d, buffers, modules):
                 store.pop(name, None)
             self._parameters[name] = value
+            structure_changed()
         elif params is not None and name in params:
             if value is not None:
                 raise TypeError(f"cannot assign a {type(value).__name__} as parameter "
@@ -205,6 +209,7 @@ class Module:
             for store in (d, params, buffers):
                 store.pop(name, None)
             modules[name] = value
+            structure_changed()
         elif modules is not None and name in modules:
             if value is not None:
                 raise TypeError(f"cannot assign a {type(value).__name__} as submodule "
