@@ -113,6 +113,31 @@ class AvgPoolSaved(NamedTuple):
     divisor_override: int           # 0: none
 
 
+class AdaptiveAvgPoolSaved(NamedTuple):
+    """What an adaptive average-pooling node keeps: the input's (H, W)."""
+    in_size: tuple
+
+
+class MaxUnpoolSaved(NamedTuple):
+    """What a max-unpooling node keeps: the switches as contiguous int64 (N, C, H, W)."""
+    indices: np.ndarray
+
+
+class NearestSaved(NamedTuple):
+    """What a nearest-neighbour interpolation node keeps: the input's (H, W) and the scales
+    the kernel used ((None, None): in/out)."""
+    in_size: tuple
+    scales: tuple
+
+
+class BilinearSaved(NamedTuple):
+    """What a bilinear interpolation node keeps: the input's (H, W), align_corners, the
+    scales."""
+    in_size: tuple
+    align_corners: bool
+    scales: tuple
+
+
 def _pool(name: str):
     """The pooling kernel ``name``: the arguments were checked here, once (a PoolGeometry)."""
     return backend.get_kernel("pool", name)
@@ -195,8 +220,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
 
 
 def _max_pool_backward(node, g):
-    idx, in_hw = node._saved
-    gx = _pool("max_pool2d_backward")(_grad4d(g, node), idx, *in_hw)
+    saved = node._saved
+    gx = _pool("max_pool2d_backward")(_grad4d(g, node), saved.indices, *saved.in_size)
     return (gx.reshape(node._parents[0].shape),)
 
 
@@ -236,16 +261,16 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
         div = _int(divisor_override, where, "divisor_override")
         if div == 0:
             raise ValueError(f"{where}: divisor_override must be non-zero, got 0")
-    saved = AvgPoolSaved(geom.in_size, k, s, p, bool(count_include_pad), div)
     y = _pool("avg_pool2d_forward")(x4, *k, *s, *p, *out_hw, bool(count_include_pad), div)
     # (N, C, H, W) -> (N, C, Ho, Wo)
-    return make(_out(y, unbatched), (x,), where, _avg_pool_backward, saved)
+    return make(_out(y, unbatched), (x,), where, _avg_pool_backward,
+                AvgPoolSaved(geom.in_size, k, s, p, bool(count_include_pad), div))
 
 
 def _avg_pool_backward(node, g):
-    in_hw, k, s, p, count_include_pad, div = node._saved
-    gx = _pool("avg_pool2d_backward")(_grad4d(g, node), *in_hw, *k, *s, *p, count_include_pad,
-                                      div)
+    sv = node._saved
+    gx = _pool("avg_pool2d_backward")(_grad4d(g, node), *sv.in_size, *sv.kernel_size, *sv.stride,
+                                      *sv.padding, sv.count_include_pad, sv.divisor_override)
     return (gx.reshape(node._parents[0].shape),)
 
 
@@ -273,11 +298,12 @@ def adaptive_avg_pool2d(x, output_size):
     x, x4, unbatched = _input4d(x, where)
     out_hw = _adaptive_size(where, output_size, x4.shape[2:])
     y = _pool("adaptive_avg_pool2d_forward")(x4, *out_hw)
-    return make(_out(y, unbatched), (x,), where, _adaptive_avg_backward, x4.shape[2:])
+    return make(_out(y, unbatched), (x,), where, _adaptive_avg_backward,
+                AdaptiveAvgPoolSaved(x4.shape[2:]))
 
 
 def _adaptive_avg_backward(node, g):
-    gx = _pool("adaptive_avg_pool2d_backward")(_grad4d(g, node), *node._saved)
+    gx = _pool("adaptive_avg_pool2d_backward")(_grad4d(g, node), *node._saved.in_size)
     return (gx.reshape(node._parents[0].shape),)
 
 
@@ -341,11 +367,11 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     out_hw = _unpool_size(where, x4.shape[2:], k, s, p, output_size)
     y = backend.max_unpool2d(x4, ind4, out_hw)
     # (N, C, H, W) -> (N, C, Ho, Wo)
-    return make(_out(y, unbatched), (x,), where, _max_unpool_backward, ind4)
+    return make(_out(y, unbatched), (x,), where, _max_unpool_backward, MaxUnpoolSaved(ind4))
 
 
 def _max_unpool_backward(node, g):
-    gx = _pool("max_unpool2d_backward")(_grad4d(g, node), node._saved)
+    gx = _pool("max_unpool2d_backward")(_grad4d(g, node), node._saved.indices)
     return (gx.reshape(node._parents[0].shape),)
 
 
@@ -429,21 +455,23 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
         return resize.separable_resize(x, x4, out_hw, mode, bool(align_corners), scales)
     if mode == "nearest":
         y = backend.interpolate_nearest(x4, out_hw, scales)
-        return make(y, (x,), "interpolate_nearest", _nearest_backward, (x4.shape[2:], scales))
+        return make(y, (x,), "interpolate_nearest", _nearest_backward,
+                    NearestSaved(x4.shape[2:], scales))
     corners = bool(align_corners)
     y = backend.interpolate_bilinear(x4, out_hw, corners, scales)
     return make(y, (x,), "interpolate_bilinear", _bilinear_backward,
-                (x4.shape[2:], corners, scales))
+                BilinearSaved(x4.shape[2:], corners, scales))
 
 
 def _nearest_backward(node, g):
-    in_hw, scales = node._saved
-    return (backend.interpolate_nearest_backward(_grad4d(g, node), in_hw, scales),)
+    sv = node._saved
+    return (backend.interpolate_nearest_backward(_grad4d(g, node), sv.in_size, sv.scales),)
 
 
 def _bilinear_backward(node, g):
-    in_hw, corners, scales = node._saved
-    return (backend.interpolate_bilinear_backward(_grad4d(g, node), in_hw, corners, scales),)
+    sv = node._saved
+    return (backend.interpolate_bilinear_backward(_grad4d(g, node), sv.in_size, sv.align_corners,
+                                                  sv.scales),)
 
 
 # ---- the rules in recorded ops, for backward(create_graph=True) ---------------------------------
@@ -458,7 +486,7 @@ def _as4d(h: np.ndarray, like: np.ndarray) -> np.ndarray:
 
 @graph_rule(_max_pool_backward)
 def _max_pool_graph(node, g):
-    idx, in_hw = node._saved
+    idx = node._saved.indices
 
     def pick(h):                        # the adjoint: h at the winners, (N, C, Ho, Wo)
         h4 = _as4d(h, node._data)
@@ -470,12 +498,13 @@ def _max_pool_graph(node, g):
 
 @graph_rule(_avg_pool_backward)
 def _avg_pool_graph(node, g):
-    in_hw, k, s, p, count_include_pad, div = node._saved
+    sv = node._saved
     out_hw = node.shape[-2:]
 
     def pool(h):
-        return _pool("avg_pool2d_forward")(_as4d(h, node._data), *k, *s, *p, *out_hw,
-                                           count_include_pad, div).reshape(node.shape)
+        return _pool("avg_pool2d_forward")(_as4d(h, node._data), *sv.kernel_size, *sv.stride,
+                                           *sv.padding, *out_hw, sv.count_include_pad,
+                                           sv.divisor_override).reshape(node.shape)
     return (linear_map(g, lambda a: _avg_pool_backward(node, a)[0], pool, "avg_pool_spread"),)
 
 
@@ -492,7 +521,7 @@ def _adaptive_avg_graph(node, g):
 
 @graph_rule(_max_unpool_backward)
 def _max_unpool_graph(node, g):
-    ind4 = node._saved
+    ind4 = node._saved.indices
     out_hw = node.shape[-2:]
 
     def place(h):                       # the adjoint: unpool h to the output's positions
@@ -504,7 +533,7 @@ def _max_unpool_graph(node, g):
 
 @graph_rule(_nearest_backward)
 def _nearest_graph(node, g):
-    in_hw, scales = node._saved
+    scales = node._saved.scales
     out_hw = node.shape[-2:]
 
     def resample(h):
@@ -514,7 +543,7 @@ def _nearest_graph(node, g):
 
 @graph_rule(_bilinear_backward)
 def _bilinear_graph(node, g):
-    in_hw, corners, scales = node._saved
+    corners, scales = node._saved.align_corners, node._saved.scales
     out_hw = node.shape[-2:]
 
     def resample(h):
