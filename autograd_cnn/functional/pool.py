@@ -26,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import backend
+from ..args import int_pair, int_value
 from ..geometry import PoolGeometry
 from ..engine import is_grad_enabled
 from . import resize
@@ -38,28 +39,8 @@ __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool
 # ---- argument checking --------------------------------------------------------------------------
 
 
-def _int(v, where: str, name: str) -> int:
-    if isinstance(v, (bool, np.bool_)):
-        raise TypeError(f"{where}: {name} must be an int, got {v!r} (bool)")
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, numbers.Real) and not math.isfinite(v):
-        # a TypeError, as conv2d's: the fault is the type (a float), not only its value
-        raise TypeError(f"{where}: {name} must be an int, got {v!r} ({type(v).__name__}, not "
-                        "even finite)")
-    raise TypeError(f"{where}: {name} must be an int or a pair of ints, got {v!r} "
-                    f"({type(v).__name__})")
-
-
-def _pair(v, where: str, name: str) -> tuple[int, int]:
-    """An int or a 1/2-sequence of ints as (h, w)."""
-    if isinstance(v, (list, tuple)):
-        if len(v) not in (1, 2):
-            raise ValueError(f"{where}: {name} must be an int or a pair of ints, got {v!r}")
-        v = tuple(_int(e, where, name) for e in v)
-        return (v[0], v[0]) if len(v) == 1 else v
-    v = _int(v, where, name)
-    return v, v
+# sizes as args.int_pair reads them here: an int, (h, w) or (k,); errors in pooling's wording
+_POOL_PAIR = dict(allow_single=True, wording="element")
 
 
 def _input4d(x, where: str) -> tuple[Tensor, np.ndarray, bool]:
@@ -145,16 +126,11 @@ def _pool(name: str):
 
 def _pool_args(where, x4, kernel_size, stride, padding, dilation, ceil_mode) -> PoolGeometry:
     """The checked window geometry: kernel, stride, padding, dilation, (Ho, Wo) as pairs."""
-    k = _pair(kernel_size, where, "kernel_size")
+    k = int_pair(kernel_size, "kernel_size", where, 1, **_POOL_PAIR)
     s = k if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0) \
-        else _pair(stride, where, "stride")
-    p = _pair(padding, where, "padding")
-    d = _pair(dilation, where, "dilation")
-    for name, v in (("kernel_size", k), ("stride", s), ("dilation", d)):
-        if min(v) < 1:
-            raise ValueError(f"{where}: {name} must be positive, got {v}")
-    if min(p) < 0:
-        raise ValueError(f"{where}: padding must be non-negative, got {p}")
+        else int_pair(stride, "stride", where, 1, **_POOL_PAIR)
+    p = int_pair(padding, "padding", where, 0, **_POOL_PAIR)
+    d = int_pair(dilation, "dilation", where, 1, **_POOL_PAIR)
     ext = (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1)       # the dilated kernel's extent
     if p[0] > ext[0] // 2 or p[1] > ext[1] // 2:
         raise ValueError(f"{where}: padding {p} must be at most half the (dilated) kernel size "
@@ -258,7 +234,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     k, s, p, out_hw = geom.kernel_size, geom.stride, geom.padding, geom.out_size
     div = 0
     if divisor_override is not None:
-        div = _int(divisor_override, where, "divisor_override")
+        div = int_value(divisor_override, "divisor_override", where)
         if div == 0:
             raise ValueError(f"{where}: divisor_override must be non-zero, got 0")
     y = _pool("avg_pool2d_forward")(x4, *k, *s, *p, *out_hw, bool(count_include_pad), div)
@@ -283,7 +259,8 @@ def _adaptive_size(where, output_size, in_hw):
         sizes = tuple(output_size) * (2 if len(output_size) == 1 else 1)
     else:
         sizes = (output_size, output_size)
-    out = tuple(in_hw[i] if v is None else _int(v, where, "output_size")
+    out = tuple(in_hw[i] if v is None else
+                int_value(v, "output_size", where, "an int, None or a pair of them")
                 for i, v in enumerate(sizes))
     if min(out) < 1:
         raise ValueError(f"{where}: output_size must be positive, got {output_size!r}")
@@ -323,7 +300,7 @@ def _unpool_size(where, in_hw, k, s, p, output_size):
         if len(sizes) != 2:
             raise ValueError(f"{where}: output_size must be (H, W) or (N, C, H, W), got "
                              f"{output_size!r}")
-        out = tuple(_int(v, where, "output_size") for v in sizes)
+        out = tuple(int_value(v, "output_size", where) for v in sizes)
         for i in range(2):
             lo, hi = default[i] - s[i], default[i] + s[i]
             if not lo < out[i] < hi:
@@ -358,9 +335,9 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
                          f"{x.shape}; they must match")
     ind4 = np.ascontiguousarray(ind, dtype=np.int64)
     ind4 = ind4[None] if unbatched else ind4
-    k = _pair(kernel_size, where, "kernel_size")
-    s = k if stride is None else _pair(stride, where, "stride")
-    p = _pair(padding, where, "padding")
+    k = int_pair(kernel_size, "kernel_size", where, **_POOL_PAIR)
+    s = k if stride is None else int_pair(stride, "stride", where, **_POOL_PAIR)
+    p = int_pair(padding, "padding", where, **_POOL_PAIR)
     if min(k) < 1 or min(s) < 1 or min(p) < 0:
         raise ValueError(f"{where}: kernel_size and stride must be positive and padding "
                          f"non-negative, got kernel_size {k}, stride {s}, padding {p}")
@@ -388,10 +365,7 @@ def _interp_sizes(where, in_hw, size, scale_factor, recompute_scale_factor):
         raise ValueError(f"{where}: give exactly one of size and scale_factor, got size={size!r}"
                          f", scale_factor={scale_factor!r}")
     if size is not None:
-        out = _pair(size, where, "size")
-        if min(out) < 1:
-            raise ValueError(f"{where}: size must be positive, got {size!r}")
-        return out, (None, None)
+        return int_pair(size, "size", where, 1, **_POOL_PAIR), (None, None)
     scales = scale_factor if isinstance(scale_factor, (list, tuple)) else (scale_factor,) * 2
     if len(scales) != 2:
         raise ValueError(f"{where}: scale_factor must be a number or a pair, got "
