@@ -31,6 +31,7 @@ and ``Tensor.grad_fn``: a view of a tensor's node with ``name()`` and ``next_fun
 from __future__ import annotations
 
 import weakref
+from typing import NamedTuple
 
 import numpy as np
 
@@ -131,6 +132,26 @@ class Function:
         return wrapped[0] if single else wrapped
 
 
+class FunctionSaved(NamedTuple):
+    """What a single-output Function's node keeps: the ctx its forward filled in."""
+    ctx: FunctionCtx
+
+
+class FunctionPackedSaved(NamedTuple):
+    """What a multi-output Function's hidden node keeps: the ctx, and the offsets of each
+    output's slice in the flat gradient (len(outputs) + 1 of them)."""
+    ctx: FunctionCtx
+    offsets: np.ndarray
+
+
+class FunctionOutputSaved(NamedTuple):
+    """What output ``index`` of a multi-output Function keeps: its position among the tensor
+    outputs and its slice [start, stop) of the hidden node's flat gradient."""
+    index: int
+    start: int
+    stop: int
+
+
 def _differentiable(ctx, out) -> bool:
     return isinstance(out, Tensor) and out.dtype.kind == "f" and \
         id(out) not in ctx._non_differentiable
@@ -142,7 +163,7 @@ def _record(cls, ctx, inputs: tuple, outputs: tuple) -> tuple:
     ctx._output_meta = tuple((o._data.shape, o.dtype) for o in tensors)
     name = cls.__name__
     if len(tensors) == 1 and _differentiable(ctx, tensors[0]):
-        out = Tensor._from_op(tensors[0]._data, inputs, name, _single_rule, ctx)
+        out = Tensor._from_op(tensors[0]._data, inputs, name, _single_rule, FunctionSaved(ctx))
         _link_saved_outputs(ctx, {id(tensors[0]): out})
         return tuple(out if o is tensors[0] else o for o in outputs)
     sizes = [o._data.size if _differentiable(ctx, o) else 0 for o in tensors]
@@ -150,14 +171,16 @@ def _record(cls, ctx, inputs: tuple, outputs: tuple) -> tuple:
     dtype = np.result_type(*[o.dtype for o, n in zip(tensors, sizes) if n] or [np.float64])
     # the hidden node: its "data" only gives the flat gradient its shape (a zero-stride view)
     packed = np.broadcast_to(np.zeros((), dtype), (int(offsets[-1]),))
-    hidden = Tensor._from_op(packed, inputs, name, _packed_rule, (ctx, offsets))
+    hidden = Tensor._from_op(packed, inputs, name, _packed_rule,
+                            FunctionPackedSaved(ctx, offsets))
     wrapped, recorded, k = [], {}, 0
     for o in outputs:
         if isinstance(o, Tensor):
             if sizes[k]:
                 recorded[id(o)] = Tensor._from_op(o._data, (hidden,), f"{name}[{k}]",
                                                   _output_rule,
-                                                  (k, int(offsets[k]), int(offsets[k + 1])))
+                                                  FunctionOutputSaved(k, int(offsets[k]),
+                                                                      int(offsets[k + 1])))
                 o = recorded[id(o)]
             else:
                 o = leaf(o._data)
@@ -175,18 +198,18 @@ def _link_saved_outputs(ctx, recorded: dict) -> None:
 
 def _output_rule(node, g):
     # output k of a multi-output Function: its gradient goes to slice k of the flat array
-    k, start, stop = node._saved
+    start, stop = node._saved.start, node._saved.stop
     flat = np.zeros(node._parents[0]._data.shape, dtype=node._parents[0].dtype)
     flat[start:stop] = np.ravel(g)
     return (flat,)
 
 
 def _single_rule(node, g):
-    return _call_backward(node._saved, (g,))
+    return _call_backward(node._saved.ctx, (g,))
 
 
 def _packed_rule(node, flat):
-    ctx, offsets = node._saved
+    ctx, offsets = node._saved.ctx, node._saved.offsets
     grads = []
     for k, (shape, dtype) in enumerate(ctx._output_meta):
         if offsets[k + 1] > offsets[k]:
@@ -202,7 +225,7 @@ def _packed_rule(node, flat):
 
 @graph_rule(_output_rule)
 def _output_graph(node, g):
-    k, start, stop = node._saved
+    start, stop = node._saved.start, node._saved.stop
     n, shape = node._parents[0]._data.shape[0], node._data.shape
 
     def place(a):
@@ -216,12 +239,12 @@ def _output_graph(node, g):
 
 @graph_rule(_single_rule)
 def _single_graph(node, g):
-    return _call_backward(node._saved, (g,), create_graph=True)
+    return _call_backward(node._saved.ctx, (g,), create_graph=True)
 
 
 @graph_rule(_packed_rule)
 def _packed_graph(node, flat):
-    ctx, offsets = node._saved
+    ctx, offsets = node._saved.ctx, node._saved.offsets
     grads = []
     for k, (shape, dtype) in enumerate(ctx._output_meta):
         start, stop = int(offsets[k]), int(offsets[k + 1])
@@ -411,7 +434,7 @@ def _is_function_node(t: Tensor) -> bool:
 
 def _edge(p: Tensor) -> tuple:
     if p._backward is _output_rule:             # output k of a multi-output Function
-        return Node(p._parents[0]), p._saved[0]
+        return Node(p._parents[0]), p._saved.index
     if p._backward is not None:
         return Node(p), 0
     if p._op:                                   # the NodeRecord left by a freed node

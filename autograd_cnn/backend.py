@@ -27,6 +27,7 @@ import sys
 import numpy as np
 
 from . import tuning
+from .args import int_pair
 from .kernels import reference as _reference     # plain numpy: cheap to import
 
 
@@ -449,21 +450,13 @@ def _array(where: str, name: str, a, ndim: int, dtype=None) -> np.ndarray:
     return a
 
 
-def _pair(where: str, name: str, v, minimum: int) -> tuple:
-    if (not isinstance(v, (tuple, list)) or len(v) != 2
-            or any(isinstance(e, bool) or not isinstance(e, (int, np.integer)) for e in v)):
-        raise TypeError(f"{where}: {name} must be a pair of ints, got {v!r}")
-    if any(e < minimum for e in v):
-        raise ValueError(f"{where}: {name} must be >= {minimum}, got {tuple(v)}")
-    return int(v[0]), int(v[1])
-
-
 def _geometry(where, stride, padding, dilation, groups):
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"{where}: groups must be a positive int, got {groups!r}")
-    return dict(stride=_pair(where, "stride", stride, 1),
-                padding=_pair(where, "padding", padding, 0),
-                dilation=_pair(where, "dilation", dilation, 1), groups=int(groups))
+    return dict(stride=int_pair(stride, "stride", where, 1, allow_int=False),
+                padding=int_pair(padding, "padding", where, 0, allow_int=False),
+                dilation=int_pair(dilation, "dilation", where, 1, allow_int=False),
+                groups=int(groups))
 
 
 def _check_weight(where, w, c_in, groups):
@@ -495,7 +488,7 @@ def conv2d_forward(x, w, bias=None, *, stride=(1, 1), padding=(0, 0), dilation=(
     geom = _geometry(where, stride, padding, dilation, groups)
     _check_weight(where, w, x.shape[1], geom["groups"])
     _check_bias(where, bias, w.shape[0], x.dtype)
-    out_size = _pair(where, "out_size", out_size, 1)
+    out_size = int_pair(out_size, "out_size", where, 1, allow_int=False)
     return get_kernel("conv", "conv2d_forward")(x, w, bias, out_size=out_size, **geom)
 
 
@@ -523,7 +516,7 @@ def conv2d_backward_input(g, w, *, in_size, stride=(1, 1), padding=(0, 0), dilat
     _array(where, "g", g, 4)
     _array(where, "w", w, 4, g.dtype)
     geom = _geometry(where, stride, padding, dilation, groups)
-    in_size = _pair(where, "in_size", in_size, 1)
+    in_size = int_pair(in_size, "in_size", where, 1, allow_int=False)
     if g.shape[1] != w.shape[0] or w.shape[0] % geom["groups"]:
         raise ValueError(f"{where}: g has {g.shape[1]} channels but w has {w.shape[0]} output "
                          f"channels (w shape {w.shape}, groups={geom['groups']})")
@@ -537,7 +530,7 @@ def conv2d_backward_weight(x, g, *, kernel_size, stride=(1, 1), padding=(0, 0),
     _array(where, "x", x, 4)
     _array(where, "g", g, 4, x.dtype)
     geom = _geometry(where, stride, padding, dilation, groups)
-    kernel_size = _pair(where, "kernel_size", kernel_size, 1)
+    kernel_size = int_pair(kernel_size, "kernel_size", where, 1, allow_int=False)
     grp = geom["groups"]
     if x.shape[0] != g.shape[0] or x.shape[1] % grp or g.shape[1] % grp:
         raise ValueError(f"{where}: x {x.shape} and g {g.shape} need the same batch size and "
@@ -565,7 +558,7 @@ def conv_transpose2d_forward(x, w, bias=None, *, stride=(1, 1), padding=(0, 0),
         raise ValueError(f"{where}: input has {x.shape[1]} channels but weight expects "
                          f"{w.shape[0]} (weight shape {w.shape}, groups={grp})")
     _check_bias(where, bias, w.shape[1] * grp, x.dtype)
-    out_size = _pair(where, "out_size", out_size, 1)
+    out_size = int_pair(out_size, "out_size", where, 1, allow_int=False)
     return get_kernel("conv", "conv_transpose2d_forward")(x, w, bias, out_size=out_size, **geom)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..args import int_pair
 from . import image_ops
 from .dataset import ArrayDataset, Dataset, _check_index
 from .pil import open_image, pillow
@@ -84,7 +85,7 @@ class ImageFolder(Dataset):
             raise ValueError(f"ImageFolder: mode must be None, 'L' or 'RGB', got {mode!r}")
         if transform is not None and not callable(transform):
             raise TypeError(f"ImageFolder: transform must be callable, got {transform!r}")
-        self.size = None if size is None else image_ops._pair(size, "ImageFolder: size")
+        self.size = None if size is None else int_pair(size, "size", "ImageFolder")
         exts = tuple(e.lower() for e in extensions)
         class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
         if not class_dirs:

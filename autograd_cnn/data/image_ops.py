@@ -13,20 +13,12 @@ import math
 
 import numpy as np
 
+from ..args import int_pair
+
 __all__ = [
     "resize", "resize_weights", "pad", "crop", "center_crop", "affine_matrix", "warp_affine",
     "gaussian_blur", "to_grayscale",
 ]
-
-
-def _pair(value, name: str) -> tuple[int, int]:
-    """An int or an (h, w) pair of positive ints."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        value = (int(value), int(value))
-    if (not isinstance(value, (tuple, list)) or len(value) != 2
-            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)):
-        raise TypeError(f"{name}: expected an int or a pair of ints (h, w), got {value!r}")
-    return int(value[0]), int(value[1])
 
 
 # ---- resize -------------------------------------------------------------------------------------
@@ -59,7 +51,7 @@ def resize(x: np.ndarray, size, antialias: bool = True) -> np.ndarray:
     so (..., H, W) -> (..., Ho, Wo) for any leading axes. A constant image stays constant, and
     values stay within the input's range (every output is a convex combination of inputs).
     """
-    ho, wo = _pair(size, "resize: size")
+    ho, wo = int_pair(size, "size", "resize")
     if ho < 1 or wo < 1:
         raise ValueError(f"resize: size must be positive, got {(ho, wo)}")
     h, w = x.shape[-2:]
@@ -127,7 +119,7 @@ def crop(x: np.ndarray, top: int, left: int, height: int, width: int) -> np.ndar
 
 def center_crop(x: np.ndarray, size) -> np.ndarray:
     """The central (h, w) window; (..., H, W) -> (..., h, w). Odd leftovers go to the bottom/right."""
-    ch, cw = _pair(size, "center_crop: size")
+    ch, cw = int_pair(size, "size", "center_crop")
     h, w = x.shape[-2:]
     if ch > h or cw > w:
         raise ValueError(f"center_crop: size {(ch, cw)} is larger than the image ({h}x{w}); "

@@ -17,17 +17,12 @@ the same number of batches and no rank waits in a collective for one that has fi
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
+from ..args import int_value, positive_int
+
 __all__ = ["DistributedSampler"]
-
-
-def _int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise TypeError(f"DistributedSampler: {name} must be an int, got {value!r}")
-    return int(value)
 
 
 class DistributedSampler:
@@ -45,15 +40,15 @@ class DistributedSampler:
             mpi_rank, mpi_size = init()
             num_replicas = mpi_size if num_replicas is None else num_replicas
             rank = mpi_rank if rank is None else rank
-        self.num_replicas = _int(num_replicas, "num_replicas")
-        self.rank = _int(rank, "rank")
+        self.num_replicas = int_value(num_replicas, "num_replicas", "DistributedSampler")
+        self.rank = int_value(rank, "rank", "DistributedSampler")
         if self.num_replicas < 1:
             raise ValueError(f"DistributedSampler: num_replicas must be at least 1, got "
                              f"{self.num_replicas}")
         if not 0 <= self.rank < self.num_replicas:
             raise ValueError(f"DistributedSampler: rank must be in [0, {self.num_replicas - 1}] "
                              f"(num_replicas {self.num_replicas}), got {self.rank}")
-        self.seed = _int(seed, "seed")
+        self.seed = int_value(seed, "seed", "DistributedSampler")
         self.dataset, self.shuffle, self.drop_last = dataset, bool(shuffle), bool(drop_last)
         n = len(dataset)
         if from_mpi and self.num_replicas > 1:
@@ -71,11 +66,8 @@ class DistributedSampler:
 
     def set_epoch(self, epoch: int) -> None:
         """Shuffle for epoch ``epoch`` next (call it with the same value on every rank)."""
-        epoch = _int(epoch, "epoch")
-        if epoch < 0:
-            raise ValueError(f"DistributedSampler.set_epoch: epoch must be non-negative, got "
-                             f"{epoch}")
-        self.epoch = epoch
+        self.epoch = positive_int(epoch, "epoch", "DistributedSampler.set_epoch",
+                                  allow_zero=True)
 
     def indices(self) -> np.ndarray:
         n = len(self.dataset)

@@ -20,6 +20,8 @@ Running statistics: as BatchNorm, with the global mean and the unbiased N/(N-1) 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .. import backend
@@ -30,6 +32,22 @@ from ..tensor import Tensor
 from ._mpi import _import_mpi, comm_world
 
 __all__ = ["SyncBatchNorm", "convert_sync_batchnorm", "sync_batch_norm"]
+
+
+class SyncBatchNormSaved(NamedTuple):
+    """What a sync_batch_norm node keeps: the input as contiguous (N, C, L), the global
+    per-channel mean and 1/sqrt(var + eps), the scale (weight * invstd), which optional
+    parents it has, the global count N, and the communicator with its MPI module (the
+    backward joins an Allreduce)."""
+    x: np.ndarray
+    mean: np.ndarray
+    invstd: np.ndarray
+    scale: np.ndarray
+    has_weight: bool
+    has_bias: bool
+    count: float
+    comm: object
+    mpi: object
 
 
 def sync_batch_norm(x: Tensor, running_mean, running_var, weight, bias, momentum: float,
@@ -62,13 +80,15 @@ def sync_batch_norm(x: Tensor, running_mean, running_var, weight, bias, momentum
     scale = invstd if w is None else invstd * w
     shift = bias._data.astype(np.float64) if bias is not None else np.zeros(c)
     out = backend.batch_norm_apply(x3, mean, scale, shift).reshape(x.shape)
-    flags = (weight is not None, bias is not None)
     return make(out, tuple(parents), "sync_batch_norm", _sync_backward,
-                (x3, mean, invstd, scale, flags, n, comm, MPI))
+                SyncBatchNormSaved(x3, mean, invstd, scale, weight is not None,
+                                   bias is not None, n, comm, MPI))
 
 
 def _sync_backward(node, g):
-    x3, mean, invstd, scale, (has_w, has_b), n, comm, MPI = node._saved
+    sv = node._saved
+    x3, mean, invstd, scale, n = sv.x, sv.mean, sv.invstd, sv.scale, sv.count
+    has_w, has_b, comm, MPI = sv.has_weight, sv.has_bias, sv.comm, sv.mpi
     parents = node._parents
     x = parents[0]
     w = parents[1] if has_w else None

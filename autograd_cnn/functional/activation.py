@@ -6,6 +6,8 @@ channel (dim 1) or a single shared entry; ``softmax``/``log_softmax`` normalise 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .. import backend, tuning
@@ -77,17 +79,28 @@ def _add_relu_backward(node, g):
     return gm, gm
 
 
+class LeakyReluSaved(NamedTuple):
+    """What a leaky_relu node keeps: the slope for x <= 0."""
+    negative_slope: float
+
+
 def leaky_relu(x, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x for x > 0, negative_slope * x otherwise.  d/dx = 1 or negative_slope."""
     x = float_input(x, "leaky_relu")
     d = x._data
     out = np.where(d > 0, d, d * np.asarray(negative_slope, d.dtype))
-    return make(out, (x,), "leaky_relu", _leaky_relu_backward, negative_slope)
+    return make(out, (x,), "leaky_relu", _leaky_relu_backward,
+                LeakyReluSaved(negative_slope))
 
 
 def _leaky_relu_backward(node, g):
-    slope = np.asarray(node._saved, dtype=g.dtype)
+    slope = np.asarray(node._saved.negative_slope, dtype=g.dtype)
     return (np.where(node._parents[0]._data > 0, g, g * slope),)
+
+
+class EluSaved(NamedTuple):
+    """What an elu node keeps: alpha."""
+    alpha: float
 
 
 def elu(x, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -96,12 +109,18 @@ def elu(x, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     d = x._data
     a = np.asarray(alpha, d.dtype)
     out = np.where(d > 0, d, a * np.expm1(np.minimum(d, 0)))
-    return make(out, (x,), "elu", _elu_backward, alpha)
+    return make(out, (x,), "elu", _elu_backward, EluSaved(alpha))
 
 
 def _elu_backward(node, g):
-    alpha = np.asarray(node._saved, dtype=g.dtype)
+    alpha = np.asarray(node._saved.alpha, dtype=g.dtype)
     return (np.where(node._parents[0]._data > 0, g, g * (node._data + alpha)),)
+
+
+class SoftplusSaved(NamedTuple):
+    """What a softplus node keeps: beta and the threshold above which it is linear."""
+    beta: float
+    threshold: float
 
 
 def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -112,13 +131,19 @@ def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     bx = d * np.asarray(beta, d.dtype)
     out = np.where(bx > threshold, d, np.logaddexp(0, bx) / np.asarray(beta, d.dtype))
     return make(out.astype(d.dtype, copy=False), (x,), "softplus", _softplus_backward,
-                (beta, threshold))
+                SoftplusSaved(beta, threshold))
 
 
 def _softplus_backward(node, g):
-    beta, threshold = node._saved
+    beta, threshold = node._saved.beta, node._saved.threshold
     bx = node._parents[0]._data * np.asarray(beta, g.dtype)
     return (np.where(bx > threshold, g, g * _sigmoid(bx)),)
+
+
+class HardtanhSaved(NamedTuple):
+    """What a hardtanh node keeps: the clamp's bounds."""
+    min_val: float
+    max_val: float
 
 
 def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
@@ -127,13 +152,19 @@ def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = Fal
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) is greater than max_val ({max_val})")
     return make(np.clip(x._data, min_val, max_val), (x,), "hardtanh", _hardtanh_backward,
-                (min_val, max_val))
+                HardtanhSaved(min_val, max_val))
 
 
 def _hardtanh_backward(node, g):
-    lo, hi = node._saved
+    lo, hi = node._saved.min_val, node._saved.max_val
     x = node._parents[0]._data
     return (g * ((x > lo) & (x < hi)),)
+
+
+class PreluSaved(NamedTuple):
+    """What a prelu node keeps: the weight's array shaped to broadcast against x ((1, C, 1,
+    ...), or 0-d when shared)."""
+    weight: np.ndarray
 
 
 def prelu(x, weight) -> Tensor:
@@ -153,12 +184,12 @@ def prelu(x, weight) -> Tensor:
         )
     a = weight._data.reshape((1, c) + (1,) * (x.ndim - 2)) if c != 1 else weight._data.reshape(())
     d = x._data
-    return make(np.where(d > 0, d, a * d), (x, weight), "prelu", _prelu_backward, a)
+    return make(np.where(d > 0, d, a * d), (x, weight), "prelu", _prelu_backward, PreluSaved(a))
 
 
 def _prelu_backward(node, g):
     x, weight = node._parents
-    a = node._saved
+    a = node._saved.weight
     pos = x._data > 0
     gx = np.where(pos, g, g * a) if x.requires_grad else None
     gw = None
@@ -214,6 +245,11 @@ def _step_backward(node, g):
     return (np.zeros_like(g),)
 
 
+class SoftmaxSaved(NamedTuple):
+    """What a softmax node keeps: the (non-negative) dim it normalises along."""
+    dim: int
+
+
 def softmax(x, dim: int = -1) -> Tensor:
     """s_i = e^(x_i - m) / sum_j e^(x_j - m) along ``dim`` (m = max, for stability).
     d/dx: s * (g - sum(g * s))."""
@@ -222,12 +258,17 @@ def softmax(x, dim: int = -1) -> Tensor:
     d = x._data
     e = np.exp(d - d.max(axis=dim, keepdims=True))
     s = e / e.sum(axis=dim, keepdims=True)
-    return make(s, (x,), "softmax", _softmax_backward, dim)
+    return make(s, (x,), "softmax", _softmax_backward, SoftmaxSaved(dim))
 
 
 def _softmax_backward(node, g):
-    s, dim = node._data, node._saved
+    s, dim = node._data, node._saved.dim
     return (s * (g - (g * s).sum(axis=dim, keepdims=True)),)
+
+
+class LogSoftmaxSaved(NamedTuple):
+    """What a log_softmax node keeps: the (non-negative) dim it normalises along."""
+    dim: int
 
 
 def log_softmax(x, dim: int = -1) -> Tensor:
@@ -238,11 +279,12 @@ def log_softmax(x, dim: int = -1) -> Tensor:
     d = x._data
     shifted = d - d.max(axis=dim, keepdims=True)
     out = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
-    return make(out, (x,), "log_softmax", _log_softmax_backward, dim)
+    return make(out, (x,), "log_softmax", _log_softmax_backward,
+                LogSoftmaxSaved(dim))
 
 
 def _log_softmax_backward(node, g):
-    dim = node._saved
+    dim = node._saved.dim
     return (g - np.exp(node._data) * g.sum(axis=dim, keepdims=True),)
 
 
@@ -251,6 +293,16 @@ def _log_softmax_backward(node, g):
 _SQRT_2_OVER_PI = np.sqrt(2.0 / np.pi)
 _INV_SQRT_2 = 1.0 / np.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
+
+
+class GeluSaved(NamedTuple):
+    """What a gelu node keeps: Phi(x), the normal CDF at the input."""
+    cdf: np.ndarray
+
+
+class GeluTanhSaved(NamedTuple):
+    """What a gelu(approximate='tanh') node keeps: t = tanh(sqrt(2/pi) (x + 0.044715 x^3))."""
+    tanh: np.ndarray
 
 
 def gelu(x, approximate: str = "none") -> Tensor:
@@ -264,44 +316,55 @@ def gelu(x, approximate: str = "none") -> Tensor:
     d = x._data
     if approximate == "tanh":
         t = np.tanh(_SQRT_2_OVER_PI * (d + 0.044715 * d ** 3)).astype(d.dtype, copy=False)
-        return make(0.5 * d * (1 + t), (x,), "gelu_tanh", _gelu_tanh_backward, t)
+        return make(0.5 * d * (1 + t), (x,), "gelu_tanh", _gelu_tanh_backward,
+                    GeluTanhSaved(t))
     cdf = 0.5 * (1 + erf_array(d * np.asarray(_INV_SQRT_2, d.dtype)))
-    return make(d * cdf, (x,), "gelu", _gelu_backward, cdf)
+    return make(d * cdf, (x,), "gelu", _gelu_backward, GeluSaved(cdf))
 
 
 def _gelu_backward(node, g):
-    x, cdf = node._parents[0]._data, node._saved
+    x, cdf = node._parents[0]._data, node._saved.cdf
     pdf = np.exp(-0.5 * x * x) * np.asarray(_INV_SQRT_2PI, g.dtype)
     return (g * (cdf + x * pdf),)
 
 
 def _gelu_tanh_backward(node, g):
-    x, t = node._parents[0]._data, node._saved
+    x, t = node._parents[0]._data, node._saved.tanh
     du = np.asarray(_SQRT_2_OVER_PI, g.dtype) * (1 + 3 * 0.044715 * x * x)
     return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du),)
+
+
+class SiluSaved(NamedTuple):
+    """What a silu node keeps: sigmoid(x)."""
+    sigmoid: np.ndarray
 
 
 def silu(x, inplace: bool = False) -> Tensor:
     """x sigmoid(x) (swish).  d/dx = s (1 + x (1 - s)), s = sigmoid(x)."""
     x = float_input(x, "silu")
     s = _sigmoid(x._data)
-    return make(x._data * s, (x,), "silu", _silu_backward, s)
+    return make(x._data * s, (x,), "silu", _silu_backward, SiluSaved(s))
 
 
 def _silu_backward(node, g):
-    x, s = node._parents[0]._data, node._saved
+    x, s = node._parents[0]._data, node._saved.sigmoid
     return (g * s * (1 + x * (1 - s)),)
+
+
+class MishSaved(NamedTuple):
+    """What a mish node keeps: tanh(softplus(x))."""
+    tanh_softplus: np.ndarray
 
 
 def mish(x, inplace: bool = False) -> Tensor:
     """x tanh(softplus(x)).  d/dx = t + x sigmoid(x) (1 - t^2), t = tanh(softplus(x))."""
     x = float_input(x, "mish")
     t = np.tanh(np.logaddexp(0, x._data)).astype(x.dtype, copy=False)
-    return make(x._data * t, (x,), "mish", _mish_backward, t)
+    return make(x._data * t, (x,), "mish", _mish_backward, MishSaved(t))
 
 
 def _mish_backward(node, g):
-    x, t = node._parents[0]._data, node._saved
+    x, t = node._parents[0]._data, node._saved.tanh_softplus
     return (g * (t + x * _sigmoid(x) * (1 - t * t)),)
 
 
@@ -389,12 +452,12 @@ def _add_relu_graph(node, g):
 def _elu_graph(node, g):
     x = node._parents[0]
     pos = x._data > 0
-    return (where_(pos, g, g * (node + float(node._saved))),)
+    return (where_(pos, g, g * (node + float(node._saved.alpha))),)
 
 
 @graph_rule(_softplus_backward)
 def _softplus_graph(node, g):
-    beta, threshold = node._saved
+    beta, threshold = node._saved.beta, node._saved.threshold
     x = node._parents[0]
     big = x._data * beta > threshold
     return (where_(big, g, g * sigmoid(x * beta)),)
@@ -427,13 +490,13 @@ def _tanh_graph(node, g):
 
 @graph_rule(_softmax_backward)
 def _softmax_graph(node, g):
-    dim = node._saved
+    dim = node._saved.dim
     return (node * (g - (g * node).sum(dim=dim, keepdim=True)),)
 
 
 @graph_rule(_log_softmax_backward)
 def _log_softmax_graph(node, g):
-    dim = node._saved
+    dim = node._saved.dim
     return (g - node.exp() * g.sum(dim=dim, keepdim=True),)
 
 

@@ -19,6 +19,8 @@ PyTorch and its backward raises here too. fmod and remainder: d/da = 1, d/db = -
 
 from __future__ import annotations
 
+from typing import Callable, NamedTuple
+
 import numpy as np
 
 from ..errors import DTypeError
@@ -88,19 +90,25 @@ def div(a, b, *, rounding_mode=None) -> Tensor:
 divide = true_divide = div
 
 
+class RemainderSaved(NamedTuple):
+    """What an fmod/remainder node keeps: the rounded quotient's function q(a, b) (numpy),
+    recomputed in the backward (d/db = -q(a, b))."""
+    quotient: Callable
+
+
 def _remainder_op(a, b, name: str, remainder, quotient) -> Tensor:
     """a - q(a, b) * b for a rounded quotient q; the node saves q's function for the backward."""
     a, b = operands(a, b, name)
     _check_int_zero(a, b, name)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = remainder(a._data, b._data)
-    return make(out, (a, b), name, _remainder_backward, quotient)
+    return make(out, (a, b), name, _remainder_backward, RemainderSaved(quotient))
 
 
 def _saved_quotient(node) -> np.ndarray:
     a, b = node._parents
     with np.errstate(divide="ignore", invalid="ignore"):   # piecewise constant: no gradient
-        return node._saved(a._data, b._data)
+        return node._saved.quotient(a._data, b._data)
 
 
 def _remainder_backward(node, g):

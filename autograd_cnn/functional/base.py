@@ -10,15 +10,24 @@ An op is a forward function and a backward rule side by side:
         return (g * node._data,)
 
 ``make`` records the parents, the label and the rule (``Tensor._from_op``). A rule receives the
-node (its ``data`` is the output, ``_parents`` the inputs, ``_saved`` whatever the forward kept)
-and the gradient of the output, and returns one gradient per parent (None for a parent that needs
+node (its ``data`` is the output, ``_parents`` the inputs, ``_saved`` what the forward kept) and
+the gradient of the output, and returns one gradient per parent (None for a parent that needs
 none: check ``parent.requires_grad`` before computing an expensive one). A rule may return a
 gradient in the broadcast shape: the engine sums it back to the parent's shape.
+
+What an op saves is None or a named record: a NamedTuple ``<Op>Saved`` defined next to the op,
+read by field name in its rules (``node._saved.dim``), even when it holds a single value:
+
+    class SoftmaxSaved(NamedTuple):
+        dim: int
+
+    make(y, (x,), "softmax", _softmax_backward, SoftmaxSaved(d))
 """
 
 from __future__ import annotations
 
 import numbers
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -218,6 +227,14 @@ def constant(array) -> Tensor:
     return leaf(np.asarray(array))
 
 
+class LinearMapSaved(NamedTuple):
+    """What a recorded linear map keeps: the map, its adjoint (both numpy -> numpy) and the
+    label its adjoint's node gets."""
+    fn: Callable
+    adjoint: Callable
+    label: str
+
+
 def linear_map(g, fn, adjoint, label: str) -> Tensor:
     """``fn(g)`` recorded as an op, for a map that is linear in ``g`` (most backward rules of
     shape ops and pooling: scatter, pad, window sums). Its backward is ``adjoint`` (the
@@ -225,15 +242,14 @@ def linear_map(g, fn, adjoint, label: str) -> Tensor:
     differentiated any number of times. fn, adjoint: numpy array -> numpy array."""
     g = g if isinstance(g, Tensor) else constant(g)
     return make(np.asarray(fn(g._data)), (g,), label, _linear_map_backward,
-                (fn, adjoint, label))
+                LinearMapSaved(fn, adjoint, label))
 
 
 def _linear_map_backward(node, h):
-    fn, adjoint, label = node._saved
-    return (adjoint(np.asarray(h)),)
+    return (node._saved.adjoint(np.asarray(h)),)
 
 
 @graph_rule(_linear_map_backward)
 def _linear_map_graph(node, h):
-    fn, adjoint, label = node._saved
-    return (linear_map(h, adjoint, fn, label + "_adjoint"),)
+    saved = node._saved
+    return (linear_map(h, saved.adjoint, saved.fn, saved.label + "_adjoint"),)

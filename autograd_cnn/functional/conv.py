@@ -91,6 +91,20 @@ class ConvSaved(NamedTuple):
     w: np.ndarray
 
 
+class ConvInputGradSaved(NamedTuple):
+    """What a recorded conv2d input-gradient node (create_graph) keeps: the geometry and the
+    input's (H, W)."""
+    geometry: ConvGeometry
+    in_size: tuple
+
+
+class ConvWeightGradSaved(NamedTuple):
+    """What a recorded conv2d weight-gradient node (create_graph) keeps: the geometry and the
+    kernel's (kH, kW)."""
+    geometry: ConvGeometry
+    kernel_size: tuple
+
+
 def _kernel(name: str):
     return backend.get_kernel("conv", name)
 
@@ -170,13 +184,15 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> T
 def _conv2d_backward(node, g):
     """dx: transposed convolution of g with w; dw: correlation of g with x; db: sum of g.
     Only the gradients whose input requires grad are computed."""
-    geom, xd, wd = node._saved
+    saved = node._saved
+    xd, wd = saved.x, saved.w
     x, w = node._parents[0], node._parents[1]
     g = np.ascontiguousarray(g, dtype=xd.dtype)
     dx = dw = None
     if x.requires_grad or w.requires_grad:
         dx, dw = _kernel("conv2d_backward")(xd, wd, g, need_input=x.requires_grad,
-                                            need_weight=w.requires_grad, **geom.args)
+                                            need_weight=w.requires_grad,
+                                            **saved.geometry.args)
     if len(node._parents) == 2:
         return dx, dw
     b = node._parents[2]
@@ -245,7 +261,8 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
 def _conv_transpose2d_backward(node, g):
     """y = conv2d-backward-input(x, w), so dL/dx = conv2d(g, w) (same geometry) and dL/dw is
     conv2d's weight gradient with g as the convolution's input and x as its output gradient."""
-    geom, xd, wd = node._saved
+    saved = node._saved
+    geom, xd, wd = saved.geometry, saved.x, saved.w
     x, w = node._parents[0], node._parents[1]
     g = np.ascontiguousarray(g, dtype=xd.dtype)
     dx = (_kernel("conv2d_forward")(g, wd, None, out_size=xd.shape[2:], **geom.args)
@@ -276,12 +293,12 @@ def _conv_input_grad(g: Tensor, w: Tensor, geom: ConvGeometry, in_size) -> Tenso
     gx = _kernel("conv2d_backward_input")(_data(g), _data(w), in_size=tuple(in_size),
                                           **geom.args)
     return make(gx, (g, w), "conv2d_input_grad", _conv_input_grad_backward,
-                (geom, tuple(in_size)))
+                ConvInputGradSaved(geom, tuple(in_size)))
 
 
 def _conv_input_grad_backward(node, h):
     # <G(g, w), h> = <g, conv(h, w)> = <w, W(h, g)>
-    geom, in_size = node._saved
+    geom = node._saved.geometry
     g, w = node._parents
     h = np.ascontiguousarray(h, dtype=g.dtype)
     dg = (_kernel("conv2d_forward")(h, _data(w), None, out_size=g.shape[2:], **geom.args)
@@ -296,12 +313,12 @@ def _conv_weight_grad(x: Tensor, g: Tensor, geom: ConvGeometry, kernel_size) -> 
     gw = _kernel("conv2d_backward_weight")(_data(x), _data(g), kernel_size=tuple(kernel_size),
                                            **geom.args)
     return make(gw, (x, g), "conv2d_weight_grad", _conv_weight_grad_backward,
-                (geom, tuple(kernel_size)))
+                ConvWeightGradSaved(geom, tuple(kernel_size)))
 
 
 def _conv_weight_grad_backward(node, h):
     # <W(x, g), h> = <x, G(g, h)> = <g, conv(x, h)>
-    geom, _ = node._saved
+    geom = node._saved.geometry
     x, g = node._parents
     h = np.ascontiguousarray(h, dtype=x.dtype)
     dx = (_kernel("conv2d_backward_input")(_data(g), h, in_size=x.shape[2:], **geom.args)
@@ -313,7 +330,7 @@ def _conv_weight_grad_backward(node, h):
 
 @graph_rule(_conv2d_backward)
 def _conv2d_graph(node, g):
-    geom = node._saved[0]
+    geom = node._saved.geometry
     x, w = node._parents[0], node._parents[1]
     dx = _conv_input_grad(g, w, geom, x.shape[2:]) if x.requires_grad else None
     dw = _conv_weight_grad(x, g, geom, w.shape[2:]) if w.requires_grad else None
@@ -325,7 +342,7 @@ def _conv2d_graph(node, g):
 
 @graph_rule(_conv_input_grad_backward)
 def _conv_input_grad_graph(node, h):
-    geom, _ = node._saved
+    geom = node._saved.geometry
     g, w = node._parents
     return (_conv_op(h, w, geom, g.shape[2:]) if g.requires_grad else None,
             _conv_weight_grad(h, g, geom, w.shape[2:]) if w.requires_grad else None)
@@ -333,7 +350,7 @@ def _conv_input_grad_graph(node, h):
 
 @graph_rule(_conv_weight_grad_backward)
 def _conv_weight_grad_graph(node, h):
-    geom, _ = node._saved
+    geom = node._saved.geometry
     x, g = node._parents
     return (_conv_input_grad(g, h, geom, x.shape[2:]) if x.requires_grad else None,
             _conv_op(x, h, geom, g.shape[2:]) if g.requires_grad else None)
@@ -342,7 +359,7 @@ def _conv_weight_grad_graph(node, h):
 @graph_rule(_conv_transpose2d_backward)
 def _conv_transpose2d_graph(node, g):
     # y = G(x, w): dL/dx = conv(g, w), dL/dw = W(g, x)
-    geom = node._saved[0]
+    geom = node._saved.geometry
     x, w = node._parents[0], node._parents[1]
     dx = _conv_op(g, w, geom, x.shape[2:]) if x.requires_grad else None
     dw = _conv_weight_grad(g, x, geom, w.shape[2:]) if w.requires_grad else None

@@ -11,6 +11,8 @@ drawn from ``generator`` (a numpy Generator or an int seed) or the package's gen
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..random import resolve
@@ -27,17 +29,23 @@ def _check_p(p, where: str) -> float:
     return float(p)
 
 
+class DropoutSaved(NamedTuple):
+    """What a dropout node keeps: the scaled mask m / (1 - p), in x's dtype (x's shape, or
+    (N, C, 1, 1) for dropout2d)."""
+    mask: np.ndarray
+
+
 def _apply_mask(x: Tensor, p: float, mask_shape: tuple, generator, where: str) -> Tensor:
     if p == 1.0:
         mask = np.zeros(mask_shape, x.dtype)
     else:
         keep = resolve(generator).random(mask_shape) >= p
         mask = keep.astype(x.dtype) * np.asarray(1.0 / (1.0 - p), x.dtype)
-    return make(x._data * mask, (x,), where, _dropout_backward, mask)
+    return make(x._data * mask, (x,), where, _dropout_backward, DropoutSaved(mask))
 
 
 def _dropout_backward(node, g):
-    return (g * node._saved,)
+    return (g * node._saved.mask,)
 
 
 def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
@@ -69,4 +77,4 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
 
 @graph_rule(_dropout_backward)
 def _dropout_graph(node, g):
-    return (g * constant(node._saved),)
+    return (g * constant(node._saved.mask),)

@@ -15,6 +15,8 @@ subscripts that appear once, in alphabetical order), operands as a list, spaces.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..errors import ShapeError
@@ -56,6 +58,13 @@ def _parse(equation: str, ndims: list) -> tuple[list, str]:
     return subs, out
 
 
+class EinsumSaved(NamedTuple):
+    """What an einsum node keeps: the explicit subscripts of each operand and of the output
+    ('...' spelled out in letters)."""
+    subscripts: list
+    out_subscripts: str
+
+
 def einsum(equation: str, *operands) -> Tensor:
     """The sum over the subscripts missing from the output of the products of the operands'
     elements, e.g. 'ij,jk->ik' is matmul, 'bi,bi->b' a batched dot, 'ii' a trace.
@@ -75,7 +84,7 @@ def einsum(equation: str, *operands) -> Tensor:
         raise ShapeError(f"einsum: {equation!r} does not fit the operand shapes "
                          f"{[tuple(t.shape) for t in ts]}: {err}") from None
     return make(np.asarray(out, dtype=dt), tuple(ts), "einsum", _einsum_backward,
-                (subs, out_sub))
+                EinsumSaved(subs, out_sub))
 
 
 def _grad_plan(subs, out_sub, i):
@@ -92,7 +101,7 @@ def _grad_plan(subs, out_sub, i):
 
 
 def _einsum_backward(node, g):
-    subs, out_sub = node._saved
+    subs, out_sub = node._saved.subscripts, node._saved.out_subscripts
     ops = node._parents
     grads = []
     for i, (t, s) in enumerate(zip(ops, subs)):
@@ -121,7 +130,7 @@ def _einsum_backward(node, g):
 @graph_rule(_einsum_backward)
 def _einsum_graph(node, g):
     """The same contractions as ``_einsum_backward``, recorded with ``einsum`` itself."""
-    subs, out_sub = node._saved
+    subs, out_sub = node._saved.subscripts, node._saved.out_subscripts
     ops = node._parents
     grads = []
     for i, (t, s) in enumerate(zip(ops, subs)):

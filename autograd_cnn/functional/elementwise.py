@@ -6,6 +6,8 @@ returns gradients in that broadcast shape; the engine sums them back to each inp
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..errors import DTypeError
@@ -185,6 +187,12 @@ def _cos_backward(node, g):
     return (-g * np.sin(node._parents[0]._data),)
 
 
+class ClipSaved(NamedTuple):
+    """What a clip node keeps: the bounds (None: no bound; numbers or arrays)."""
+    min: object
+    max: object
+
+
 def clip(x, min=None, max=None) -> Tensor:
     """Clamp to [min, max] (either may be None).  d/dx = 1 inside [min, max], 0 outside."""
     x = ensure_tensor(x, "clip")
@@ -203,11 +211,12 @@ def clip(x, min=None, max=None) -> Tensor:
         out = np.maximum(out, min)
     if max is not None:
         out = np.minimum(out, max)
-    return make(np.asarray(out, dtype=dtype), (x,), "clip", _clip_backward, (min, max))
+    return make(np.asarray(out, dtype=dtype), (x,), "clip", _clip_backward,
+                ClipSaved(min, max))
 
 
 def _clip_backward(node, g):
-    lo, hi = node._saved
+    lo, hi = node._saved.min, node._saved.max
     x = node._parents[0]._data
     inside = np.ones(x.shape, dtype=bool)
     if lo is not None:
@@ -242,6 +251,11 @@ def _minmax_backward(node, g):
     return g * wins_a / share, g * wins_b / share
 
 
+class WhereSaved(NamedTuple):
+    """What a where node keeps: the bool condition."""
+    condition: np.ndarray
+
+
 def where(condition, a, b) -> Tensor:
     """a where condition else b.  d/da = condition, d/db = not condition."""
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
@@ -256,11 +270,12 @@ def where(condition, a, b) -> Tensor:
     except ValueError:
         raise ValueError(f"where: condition of shape {cond.shape} cannot be broadcast with the "
                          f"values' shapes {a._data.shape} and {b._data.shape}") from None
-    return make(np.where(cond, a._data, b._data), (a, b), "where", _where_backward, cond)
+    return make(np.where(cond, a._data, b._data), (a, b), "where", _where_backward,
+                WhereSaved(cond))
 
 
 def _where_backward(node, g):
-    cond = node._saved
+    cond = node._saved.condition
     zero = np.zeros((), dtype=g.dtype)
     return np.where(cond, g, zero), np.where(cond, zero, g)
 
@@ -415,7 +430,7 @@ def _minmax_graph(node, g):
 
 @graph_rule(_where_backward)
 def _where_graph(node, g):
-    cond = node._saved
+    cond = node._saved.condition
     return where(cond, g, 0.0), where(cond, 0.0, g)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 import numbers
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -66,12 +67,19 @@ def index_select(x, dim: int, index) -> Tensor:
     return _take(x, d, idx, "index_select")
 
 
+class IndexSelectSaved(NamedTuple):
+    """What an index_select (or repeat_interleave) node keeps: the dim and the 1-D index."""
+    dim: int
+    index: np.ndarray
+
+
 def _take(x: Tensor, d: int, idx: np.ndarray, label: str) -> Tensor:
-    return make(np.take(x._data, idx, axis=d), (x,), label, _index_select_backward, (d, idx))
+    return make(np.take(x._data, idx, axis=d), (x,), label, _index_select_backward,
+                IndexSelectSaved(d, idx))
 
 
 def _index_select_backward(node, g):
-    d, idx = node._saved
+    d, idx = node._saved.dim, node._saved.index
     x = node._parents[0]
     gx = np.zeros(x.shape, dtype=g.dtype)
     np.add.at(gx, (slice(None),) * d + (idx,), g)
@@ -137,6 +145,13 @@ def _scatter_args(x, dim, index, src, where):
     return x, d, idx, src, src_is_tensor
 
 
+class ScatterSaved(NamedTuple):
+    """What a scatter node keeps: the written positions (an index tuple into the output) and
+    the index's shape (the corner of src that was read)."""
+    positions: tuple
+    index_shape: tuple
+
+
 def scatter(x, dim: int, index, src=None, *, value=None, reduce=None) -> Tensor:
     """A copy of x with out[.., index[i, j, ..], ..] = src[i, j, ..] along ``dim`` (src a
     tensor at least as large as index, or a number). ``reduce`` 'add' / 'multiply' combine
@@ -163,11 +178,12 @@ def scatter(x, dim: int, index, src=None, *, value=None, reduce=None) -> Tensor:
     if reduce is not None:                   # PyTorch has no gradient for these either
         return leaf(out)
     parents = (x, src) if is_t else (x,)
-    return make(out, parents, "scatter", _scatter_backward, (pos, idx.shape))
+    return make(out, parents, "scatter", _scatter_backward,
+                ScatterSaved(pos, idx.shape))
 
 
 def _scatter_backward(node, g):
-    pos, shape = node._saved
+    pos, shape = node._saved.positions, node._saved.index_shape
     x = node._parents[0]
     gx = None
     if x.requires_grad:
@@ -183,6 +199,12 @@ def _scatter_backward(node, g):
     return gx, gs
 
 
+class ScatterAddSaved(NamedTuple):
+    """What a scatter_add node keeps: the positions added to and the index's shape."""
+    positions: tuple
+    index_shape: tuple
+
+
 def scatter_add(x, dim: int, index, src) -> Tensor:
     """A copy of x with src[i, j, ..] added at out[.., index[i, j, ..], ..] along ``dim``
     (repeated indices accumulate).  d/dx = 1;  d/dsrc = g gathered at index."""
@@ -192,11 +214,12 @@ def scatter_add(x, dim: int, index, src) -> Tensor:
     pos = _positions(idx, d)
     out = x._data.copy()
     np.add.at(out, pos, src._data[tuple(slice(0, n) for n in idx.shape)])
-    return make(out, (x, src), "scatter_add", _scatter_add_backward, (pos, idx.shape))
+    return make(out, (x, src), "scatter_add", _scatter_add_backward,
+                ScatterAddSaved(pos, idx.shape))
 
 
 def _scatter_add_backward(node, g):
-    pos, shape = node._saved
+    pos, shape = node._saved.positions, node._saved.index_shape
     src = node._parents[1]
     gs = None
     if src.requires_grad:
@@ -206,6 +229,11 @@ def _scatter_add_backward(node, g):
 
 
 # ---- masks -------------------------------------------------------------------------------------
+
+
+class MaskedFillSaved(NamedTuple):
+    """What a masked_fill node keeps: the bool mask (as given, broadcasting with x)."""
+    mask: np.ndarray
 
 
 def masked_fill(x, mask, value) -> Tensor:
@@ -232,11 +260,12 @@ def masked_fill(x, mask, value) -> Tensor:
     else:
         v = value
     out = np.where(m, np.asarray(v).astype(x.dtype), x._data)
-    return make(out.reshape(shape), parents, "masked_fill", _masked_fill_backward, m)
+    return make(out.reshape(shape), parents, "masked_fill", _masked_fill_backward,
+                MaskedFillSaved(m))
 
 
 def _masked_fill_backward(node, g):
-    m = node._saved
+    m = node._saved.mask
     zero = np.zeros((), g.dtype)
     gx = np.where(m, zero, g)
     if len(node._parents) == 1:
@@ -256,17 +285,31 @@ def triu(x, diagonal: int = 0) -> Tensor:
     return _triangle(x, diagonal, "triu", np.triu)
 
 
+class TriangleSaved(NamedTuple):
+    """What a tril/triu node keeps: numpy's np.tril or np.triu, and the diagonal."""
+    fn: Callable
+    diagonal: int
+
+
 def _triangle(x, diagonal, name, fn):
     x = ensure_tensor(x, name)
     if x.ndim < 2:
         raise ShapeError(f"{name}: input tensor must have at least 2 dimensions, got shape "
                          f"{x.shape}")
-    return make(fn(x._data, int(diagonal)), (x,), name, _triangle_backward, (fn, int(diagonal)))
+    return make(fn(x._data, int(diagonal)), (x,), name, _triangle_backward,
+                TriangleSaved(fn, int(diagonal)))
 
 
 def _triangle_backward(node, g):
-    fn, k = node._saved
+    fn, k = node._saved.fn, node._saved.diagonal
     return (fn(g, k),)
+
+
+class RollSaved(NamedTuple):
+    """What a roll node keeps: the shifts and the (non-negative) dims, None for the flattened
+    tensor."""
+    shifts: tuple
+    dims: tuple | None
 
 
 def roll(x, shifts, dims=None) -> Tensor:
@@ -278,17 +321,18 @@ def roll(x, shifts, dims=None) -> Tensor:
         if len(shifts_t) != 1:
             raise ShapeError(f"roll: without dims, shifts must be a single number, got {shifts}")
         return make(np.roll(x._data, shifts_t[0]), (x,), "roll", _roll_backward,
-                    (shifts_t, None))
+                    RollSaved(shifts_t, None))
     dims_t = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
     if len(shifts_t) != len(dims_t):
         raise ShapeError(f"roll: shifts and dims must align, got {len(shifts_t)} shifts and "
                          f"{len(dims_t)} dims")
     axes = tuple(norm_dim(d, x.ndim, "roll") for d in dims_t)
-    return make(np.roll(x._data, shifts_t, axes), (x,), "roll", _roll_backward, (shifts_t, axes))
+    return make(np.roll(x._data, shifts_t, axes), (x,), "roll", _roll_backward,
+                RollSaved(shifts_t, axes))
 
 
 def _roll_backward(node, g):
-    shifts, axes = node._saved
+    shifts, axes = node._saved.shifts, node._saved.dims
     back = tuple(-s for s in shifts)
     return (np.roll(g, back[0]) if axes is None else np.roll(g, back, axes),)
 
@@ -310,6 +354,14 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
         raise ValueError(f"one_hot: class values must be smaller than num_classes "
                          f"({num_classes}), got {int(idx.max())}")
     return leaf((idx[..., None] == np.arange(num_classes)).astype(np.int64))
+
+
+class EmbeddingSaved(NamedTuple):
+    """What an embedding node keeps: the indices, padding_idx (non-negative, or None) and the
+    per-row gradient scale of scale_grad_by_freq ((num_embeddings, 1), or None)."""
+    indices: np.ndarray
+    padding_idx: int | None
+    scale: np.ndarray | None
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float = 2.0,
@@ -335,7 +387,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
     if scale_grad_by_freq:
         counts = np.bincount(idx.reshape(-1), minlength=w.shape[0]).astype(w.dtype)
         scale = 1 / np.maximum(counts, 1)[:, None]          # (num_embeddings, 1)
-    return make(w._data[idx], (w,), "embedding", _embedding_backward, (idx, padding_idx, scale))
+    return make(w._data[idx], (w,), "embedding", _embedding_backward,
+                EmbeddingSaved(idx, padding_idx, scale))
 
 
 def _renorm_rows(w: Tensor, idx: np.ndarray, max_norm: float, norm_type: float) -> None:
@@ -350,7 +403,7 @@ def _renorm_rows(w: Tensor, idx: np.ndarray, max_norm: float, norm_type: float) 
 
 
 def _embedding_backward(node, g):
-    idx, pad, scale = node._saved
+    idx, pad, scale = node._saved.indices, node._saved.padding_idx, node._saved.scale
     gw = np.zeros(node._parents[0].shape, g.dtype)
     np.add.at(gw, idx.reshape(-1), g.reshape(idx.size, -1))
     if scale is not None:
@@ -367,7 +420,7 @@ def _embedding_backward(node, g):
 
 @graph_rule(_index_select_backward)
 def _index_select_graph(node, g):
-    d, idx = node._saved
+    d, idx = node._saved.dim, node._saved.index
     return (linear_map(g, lambda a: _index_select_backward(node, a)[0],
                        lambda h: np.take(h, idx, axis=d), "index_select_scatter"),)
 
@@ -390,7 +443,7 @@ def _src_maps(pos, shape, src_shape):
 
 @graph_rule(_scatter_backward)
 def _scatter_graph(node, g):
-    pos, shape = node._saved
+    pos, shape = node._saved.positions, node._saved.index_shape
     x = node._parents[0]
 
     def zero_at(a):
@@ -410,7 +463,7 @@ def _scatter_graph(node, g):
 
 @graph_rule(_scatter_add_backward)
 def _scatter_add_graph(node, g):
-    pos, shape = node._saved
+    pos, shape = node._saved.positions, node._saved.index_shape
     src = node._parents[1]
     gs = None
     if src.requires_grad:
@@ -422,7 +475,7 @@ def _scatter_add_graph(node, g):
 @graph_rule(_masked_fill_backward)
 def _masked_fill_graph(node, g):
     from .elementwise import where
-    m = node._saved
+    m = node._saved.mask
     gx = where(m, 0.0, g)
     if len(node._parents) == 1:
         return (gx,)
@@ -431,20 +484,20 @@ def _masked_fill_graph(node, g):
 
 @graph_rule(_triangle_backward)
 def _triangle_graph(node, g):
-    fn, k = node._saved
+    fn, k = node._saved.fn, node._saved.diagonal
     return (g * constant(fn(np.ones(node.shape, g.dtype), k)),)
 
 
 @graph_rule(_roll_backward)
 def _roll_graph(node, g):
-    shifts, axes = node._saved
+    shifts, axes = node._saved.shifts, node._saved.dims
     back = tuple(-s for s in shifts)
     return (roll(g, back[0]) if axes is None else roll(g, back, axes),)
 
 
 @graph_rule(_embedding_backward)
 def _embedding_graph(node, g):
-    idx, pad, scale = node._saved
+    idx, pad, scale = node._saved.indices, node._saved.padding_idx, node._saved.scale
 
     def rows(h):
         h = np.array(h, copy=True)

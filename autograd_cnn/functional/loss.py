@@ -18,6 +18,8 @@ because the composition would be slower and less stable.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .activation import _sigmoid, log_softmax, sigmoid, softmax, softplus
@@ -191,6 +193,17 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     return _reduce(loss, reduction, picked_w.sum())
 
 
+class CrossEntropySaved(NamedTuple):
+    """What a cross_entropy node with class-index targets keeps: e^(x - max), its sum over
+    the classes, the target indices (with the class dim kept, size 1), each sample's class
+    weight (0 for ignored samples) and the class dim."""
+    exp_shifted: np.ndarray
+    total: np.ndarray
+    indices: np.ndarray
+    picked_weight: np.ndarray
+    class_dim: int
+
+
 def _picked_cross_entropy(x: Tensor, idx: np.ndarray, picked_w: np.ndarray, cdim: int) -> Tensor:
     """l = -w_y log softmax(x)_y with y = idx along cdim (idx keeps cdim as a size-1 dim):
     log softmax(x)_y = x_y - m - log sum_c e^(x_c - m), m the max.
@@ -204,11 +217,13 @@ def _picked_cross_entropy(x: Tensor, idx: np.ndarray, picked_w: np.ndarray, cdim
     with np.errstate(invalid="ignore"):      # an ignored sample may pick a -inf logit
         loss = np.where(picked_w != 0, -(picked_w.astype(d.dtype) * logp_y.squeeze(cdim)), 0)
     return make(np.asarray(loss), (x,), "cross_entropy", _picked_cross_entropy_backward,
-                (e, total, idx, picked_w, cdim))
+                CrossEntropySaved(e, total, idx, picked_w, cdim))
 
 
 def _picked_cross_entropy_backward(node, g):
-    e, total, idx, picked_w, cdim = node._saved
+    sv = node._saved
+    e, total, idx, picked_w, cdim = (sv.exp_shifted, sv.total, sv.indices, sv.picked_weight,
+                                     sv.class_dim)
     gw = np.expand_dims(g * picked_w, cdim).astype(e.dtype)   # (N, 1, ...)
     gx = e * (gw / total)                                     # g w_y softmax(x)
     np.put_along_axis(gx, idx, np.take_along_axis(gx, idx, cdim) - gw, cdim)
@@ -234,6 +249,16 @@ def _cross_entropy_probs(input, target, weight, reduction, eps):
     return _reduce(loss, reduction, input._data.size // n_classes)
 
 
+class SoftCrossEntropySaved(NamedTuple):
+    """What a cross_entropy node with per-class coefficients (probability targets, label
+    smoothing) keeps: log softmax(x), the coefficients A, the class dim, and dA/dtarget (None
+    when the target is not a parent)."""
+    log_probs: np.ndarray
+    coef: np.ndarray
+    class_dim: int
+    scale: np.ndarray | None
+
+
 def _coef_cross_entropy(x: Tensor, coef: Tensor, cdim: int, target, scale=None) -> Tensor:
     """l = -sum_c A_c log softmax(x)_c along cdim (A = coef._data). ``target``, when given, is
     the tensor A was made from as A = target * scale + offset (so dA/dtarget = scale)."""
@@ -246,11 +271,12 @@ def _coef_cross_entropy(x: Tensor, coef: Tensor, cdim: int, target, scale=None) 
     loss = -terms.sum(axis=cdim)
     parents = (x,) if target is None else (x, target)
     return make(np.asarray(loss), parents, "cross_entropy", _coef_cross_entropy_backward,
-                (logp, coef._data, cdim, scale))
+                SoftCrossEntropySaved(logp, coef._data, cdim, scale))
 
 
 def _coef_cross_entropy_backward(node, g):
-    logp, coef, cdim, scale = node._saved
+    sv = node._saved
+    logp, coef, cdim, scale = sv.log_probs, sv.coef, sv.class_dim, sv.scale
     g = np.expand_dims(g, cdim)
     x = node._parents[0]
     gx = g * (np.exp(logp) * coef.sum(axis=cdim, keepdims=True) - coef) \
@@ -279,6 +305,14 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100,
     return _reduce(loss, reduction, picked_w.sum())
 
 
+class BinaryCrossEntropySaved(NamedTuple):
+    """What a binary_cross_entropy node keeps: log x and log(1 - x) (clamped at -100) and the
+    weight (None: unweighted)."""
+    log_x: np.ndarray
+    log_1mx: np.ndarray
+    weight: np.ndarray | None
+
+
 def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of probabilities x in [0, 1] against targets y in [0, 1]:
 
@@ -305,13 +339,14 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
     if w is not None:
         loss = loss * w
     out = make(np.asarray(loss, x.dtype), (input, target), "binary_cross_entropy",
-               _bce_backward, (log_x, log_1mx, w))
+               _bce_backward, BinaryCrossEntropySaved(log_x, log_1mx, w))
     return _reduce(out, reduction)
 
 
 def _bce_backward(node, g):
     x, y = node._parents
-    log_x, log_1mx, w = node._saved
+    sv = node._saved
+    log_x, log_1mx, w = sv.log_x, sv.log_1mx, sv.weight
     if w is not None:
         g = g * w
     gx = gy = None
@@ -340,6 +375,15 @@ def _softplus(z: np.ndarray) -> np.ndarray:
     return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
 
 
+class BCEWithLogitsSaved(NamedTuple):
+    """What a binary_cross_entropy_with_logits node keeps: the weight and pos_weight (None:
+    not given), softplus(-x) and softplus(x)."""
+    weight: np.ndarray | None
+    pos_weight: np.ndarray | None
+    softplus_neg: np.ndarray
+    softplus_pos: np.ndarray
+
+
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str = "mean",
                                      pos_weight=None) -> Tensor:
     """Binary cross-entropy of logits x (sigma = sigmoid), stable for any x:
@@ -364,13 +408,14 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str 
     if w is not None:
         loss = loss * w
     out = make(np.asarray(loss, x.dtype), (input, target), "binary_cross_entropy_with_logits",
-               _bce_logits_backward, (w, pw, sp_neg, sp_pos))
+               _bce_logits_backward, BCEWithLogitsSaved(w, pw, sp_neg, sp_pos))
     return _reduce(out, reduction)
 
 
 def _bce_logits_backward(node, g):
     x, y = node._parents
-    w, pw, sp_neg, sp_pos = node._saved
+    sv = node._saved
+    w, pw, sp_neg, sp_pos = sv.weight, sv.pos_weight, sv.softplus_neg, sv.softplus_pos
     if w is not None:
         g = g * w
     gx = gy = None
@@ -648,7 +693,8 @@ def l2_penalty(parameters) -> Tensor:
 
 @graph_rule(_picked_cross_entropy_backward)
 def _picked_cross_entropy_graph(node, g):
-    e, total, idx, picked_w, cdim = node._saved
+    sv = node._saved
+    idx, picked_w, cdim = sv.indices, sv.picked_weight, sv.class_dim
     x = node._parents[0]
     onehot = np.zeros(x.shape, x.dtype)
     np.put_along_axis(onehot, idx, 1, cdim)
@@ -658,7 +704,7 @@ def _picked_cross_entropy_graph(node, g):
 
 @graph_rule(_coef_cross_entropy_backward)
 def _coef_cross_entropy_graph(node, g):
-    _, coef, cdim, scale = node._saved
+    coef, cdim, scale = node._saved.coef, node._saved.class_dim, node._saved.scale
     x = node._parents[0]
     g = g.unsqueeze(cdim)
     if len(node._parents) == 2:
@@ -676,7 +722,7 @@ def _coef_cross_entropy_graph(node, g):
 @graph_rule(_bce_backward)
 def _bce_graph(node, g):
     x, y = node._parents
-    _, _, w = node._saved
+    w = node._saved.weight
     if w is not None:
         g = g * constant(w)
     gx = gy = None
@@ -691,7 +737,7 @@ def _bce_graph(node, g):
 def _bce_logits_graph(node, g):
     # l = pw y softplus(-x) + (1 - y) softplus(x), times w
     x, y = node._parents
-    w, pw, _, _ = node._saved
+    w, pw = node._saved.weight, node._saved.pos_weight
     if w is not None:
         g = g * constant(w)
     pwy = y if pw is None else constant(pw) * y

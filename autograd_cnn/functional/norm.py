@@ -7,6 +7,8 @@ statistics of batch_norm are per channel (dim 1), over the batch and every spati
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .. import backend
@@ -79,6 +81,20 @@ def batch_norm_add_relu(input, residual, running_mean, running_var, weight=None,
                        True, residual)
 
 
+class BatchNormSaved(NamedTuple):
+    """What a batch_norm node (and its fused ReLU forms) keeps: the input as contiguous
+    (N, C, L), the per-channel mean and 1/sqrt(var + eps) it normalised with, the per-channel
+    scale (weight * invstd), which optional parents it has, the mode, and eps."""
+    x: np.ndarray
+    mean: np.ndarray
+    invstd: np.ndarray
+    scale: np.ndarray
+    has_weight: bool
+    has_bias: bool
+    training: bool
+    eps: float
+
+
 def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps,
                 relu: bool, residual=None) -> Tensor:
     x = ensure_tensor(input, "batch_norm")
@@ -145,9 +161,9 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
     else:
         out = backend.batch_norm_apply(x3, mean, scale, shift)
         rule = _batch_norm_backward
-    flags = (weight is not None, bias is not None, bool(training))
     return make(out.reshape(x.shape), tuple(parents), label, rule,
-                (x3, mean, invstd, scale, flags, eps))
+                BatchNormSaved(x3, mean, invstd, scale, weight is not None, bias is not None,
+                               bool(training), eps))
 
 
 def _empty_backward(node, g):
@@ -182,7 +198,9 @@ def _batch_norm_add_relu_backward(node, g):
 def _bn_backward(node, g, y):
     """batch_norm's backward; with y (batch_norm_relu's output) first through ReLU's: the
     training-mode passes read the mask from y themselves, eval mode masks g first."""
-    x3, mean, invstd, scale, (has_w, has_b, training), _ = node._saved
+    sv = node._saved
+    x3, mean, invstd, scale = sv.x, sv.mean, sv.invstd, sv.scale
+    has_w, has_b, training = sv.has_weight, sv.has_bias, sv.training
     parents = node._parents
     x = parents[0]
     w = parents[1] if has_w else None
@@ -233,6 +251,18 @@ def _window_sum(a: np.ndarray, before: int, after: int) -> np.ndarray:
     return s
 
 
+class LocalResponseNormSaved(NamedTuple):
+    """What a local_response_norm node keeps: D and D^-beta per element, the window's reach
+    before and after each channel, and alpha, beta, size."""
+    denom: np.ndarray
+    scale: np.ndarray
+    before: int
+    after: int
+    alpha: float
+    beta: float
+    size: int
+
+
 def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.75,
                         k: float = 1.0) -> Tensor:
     """Local response normalisation across channels (AlexNet, section 3.3), PyTorch's form:
@@ -255,11 +285,13 @@ def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.7
     denom = np.asarray(k, dt) + np.asarray(alpha / size, dt) * _window_sum(d * d, before, after)
     scale = denom ** np.asarray(-beta, dt)                      # D^-beta
     return make(d * scale, (x,), "local_response_norm", _lrn_backward,
-                (denom, scale, before, after, alpha, beta, size))
+                LocalResponseNormSaved(denom, scale, before, after, alpha, beta, size))
 
 
 def _lrn_backward(node, g):
-    denom, scale, before, after, alpha, beta, size = node._saved
+    sv = node._saved
+    denom, scale, before, after = sv.denom, sv.scale, sv.before, sv.after
+    alpha, beta, size = sv.alpha, sv.beta, sv.size
     x = node._parents[0]._data
     dt = x.dtype
     inner = g * x * scale / denom                               # g_c x_c D_c^(-beta-1)
@@ -278,7 +310,9 @@ def _window_op(t: Tensor, before: int, after: int) -> Tensor:
 def _lrn_graph(node, g):
     """The docstring's derivative in recorded ops; D is rebuilt from x so that its own
     dependence on x is recorded (the constant k is folded into the constant part)."""
-    denom, scale, before, after, alpha, beta, size = node._saved
+    sv = node._saved
+    denom, before, after = sv.denom, sv.before, sv.after
+    alpha, beta, size = sv.alpha, sv.beta, sv.size
     x = node._parents[0]
     xd = x._data
     a = alpha / size
@@ -350,7 +384,9 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
 def _batch_norm_graph(node, g):
     """The formulas of batch_norm's docstring with tensors: xh is recomputed from x so that the
     batch statistics' dependence on x is recorded too (training mode)."""
-    x3, mean, invstd, scale, (has_w, has_b, training), eps = node._saved
+    sv = node._saved
+    mean, invstd, eps = sv.mean, sv.invstd, sv.eps
+    has_w, has_b, training = sv.has_weight, sv.has_bias, sv.training
     parents = node._parents
     x = parents[0]
     w = parents[1] if has_w else None

@@ -26,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import backend
+from ..args import int_pair, int_value
 from ..geometry import PoolGeometry
 from ..engine import is_grad_enabled
 from . import resize
@@ -38,28 +39,8 @@ __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool
 # ---- argument checking --------------------------------------------------------------------------
 
 
-def _int(v, where: str, name: str) -> int:
-    if isinstance(v, (bool, np.bool_)):
-        raise TypeError(f"{where}: {name} must be an int, got {v!r} (bool)")
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, numbers.Real) and not math.isfinite(v):
-        # a TypeError, as conv2d's: the fault is the type (a float), not only its value
-        raise TypeError(f"{where}: {name} must be an int, got {v!r} ({type(v).__name__}, not "
-                        "even finite)")
-    raise TypeError(f"{where}: {name} must be an int or a pair of ints, got {v!r} "
-                    f"({type(v).__name__})")
-
-
-def _pair(v, where: str, name: str) -> tuple[int, int]:
-    """An int or a 1/2-sequence of ints as (h, w)."""
-    if isinstance(v, (list, tuple)):
-        if len(v) not in (1, 2):
-            raise ValueError(f"{where}: {name} must be an int or a pair of ints, got {v!r}")
-        v = tuple(_int(e, where, name) for e in v)
-        return (v[0], v[0]) if len(v) == 1 else v
-    v = _int(v, where, name)
-    return v, v
+# sizes as args.int_pair reads them here: an int, (h, w) or (k,); errors in pooling's wording
+_POOL_PAIR = dict(allow_single=True, wording="element")
 
 
 def _input4d(x, where: str) -> tuple[Tensor, np.ndarray, bool]:
@@ -113,6 +94,31 @@ class AvgPoolSaved(NamedTuple):
     divisor_override: int           # 0: none
 
 
+class AdaptiveAvgPoolSaved(NamedTuple):
+    """What an adaptive average-pooling node keeps: the input's (H, W)."""
+    in_size: tuple
+
+
+class MaxUnpoolSaved(NamedTuple):
+    """What a max-unpooling node keeps: the switches as contiguous int64 (N, C, H, W)."""
+    indices: np.ndarray
+
+
+class NearestSaved(NamedTuple):
+    """What a nearest-neighbour interpolation node keeps: the input's (H, W) and the scales
+    the kernel used ((None, None): in/out)."""
+    in_size: tuple
+    scales: tuple
+
+
+class BilinearSaved(NamedTuple):
+    """What a bilinear interpolation node keeps: the input's (H, W), align_corners, the
+    scales."""
+    in_size: tuple
+    align_corners: bool
+    scales: tuple
+
+
 def _pool(name: str):
     """The pooling kernel ``name``: the arguments were checked here, once (a PoolGeometry)."""
     return backend.get_kernel("pool", name)
@@ -120,16 +126,11 @@ def _pool(name: str):
 
 def _pool_args(where, x4, kernel_size, stride, padding, dilation, ceil_mode) -> PoolGeometry:
     """The checked window geometry: kernel, stride, padding, dilation, (Ho, Wo) as pairs."""
-    k = _pair(kernel_size, where, "kernel_size")
+    k = int_pair(kernel_size, "kernel_size", where, 1, **_POOL_PAIR)
     s = k if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0) \
-        else _pair(stride, where, "stride")
-    p = _pair(padding, where, "padding")
-    d = _pair(dilation, where, "dilation")
-    for name, v in (("kernel_size", k), ("stride", s), ("dilation", d)):
-        if min(v) < 1:
-            raise ValueError(f"{where}: {name} must be positive, got {v}")
-    if min(p) < 0:
-        raise ValueError(f"{where}: padding must be non-negative, got {p}")
+        else int_pair(stride, "stride", where, 1, **_POOL_PAIR)
+    p = int_pair(padding, "padding", where, 0, **_POOL_PAIR)
+    d = int_pair(dilation, "dilation", where, 1, **_POOL_PAIR)
     ext = (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1)       # the dilated kernel's extent
     if p[0] > ext[0] // 2 or p[1] > ext[1] // 2:
         raise ValueError(f"{where}: padding {p} must be at most half the (dilated) kernel size "
@@ -195,8 +196,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
 
 
 def _max_pool_backward(node, g):
-    idx, in_hw = node._saved
-    gx = _pool("max_pool2d_backward")(_grad4d(g, node), idx, *in_hw)
+    saved = node._saved
+    gx = _pool("max_pool2d_backward")(_grad4d(g, node), saved.indices, *saved.in_size)
     return (gx.reshape(node._parents[0].shape),)
 
 
@@ -233,19 +234,19 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     k, s, p, out_hw = geom.kernel_size, geom.stride, geom.padding, geom.out_size
     div = 0
     if divisor_override is not None:
-        div = _int(divisor_override, where, "divisor_override")
+        div = int_value(divisor_override, "divisor_override", where)
         if div == 0:
             raise ValueError(f"{where}: divisor_override must be non-zero, got 0")
-    saved = AvgPoolSaved(geom.in_size, k, s, p, bool(count_include_pad), div)
     y = _pool("avg_pool2d_forward")(x4, *k, *s, *p, *out_hw, bool(count_include_pad), div)
     # (N, C, H, W) -> (N, C, Ho, Wo)
-    return make(_out(y, unbatched), (x,), where, _avg_pool_backward, saved)
+    return make(_out(y, unbatched), (x,), where, _avg_pool_backward,
+                AvgPoolSaved(geom.in_size, k, s, p, bool(count_include_pad), div))
 
 
 def _avg_pool_backward(node, g):
-    in_hw, k, s, p, count_include_pad, div = node._saved
-    gx = _pool("avg_pool2d_backward")(_grad4d(g, node), *in_hw, *k, *s, *p, count_include_pad,
-                                      div)
+    sv = node._saved
+    gx = _pool("avg_pool2d_backward")(_grad4d(g, node), *sv.in_size, *sv.kernel_size, *sv.stride,
+                                      *sv.padding, sv.count_include_pad, sv.divisor_override)
     return (gx.reshape(node._parents[0].shape),)
 
 
@@ -258,7 +259,8 @@ def _adaptive_size(where, output_size, in_hw):
         sizes = tuple(output_size) * (2 if len(output_size) == 1 else 1)
     else:
         sizes = (output_size, output_size)
-    out = tuple(in_hw[i] if v is None else _int(v, where, "output_size")
+    out = tuple(in_hw[i] if v is None else
+                int_value(v, "output_size", where, "an int, None or a pair of them")
                 for i, v in enumerate(sizes))
     if min(out) < 1:
         raise ValueError(f"{where}: output_size must be positive, got {output_size!r}")
@@ -273,11 +275,12 @@ def adaptive_avg_pool2d(x, output_size):
     x, x4, unbatched = _input4d(x, where)
     out_hw = _adaptive_size(where, output_size, x4.shape[2:])
     y = _pool("adaptive_avg_pool2d_forward")(x4, *out_hw)
-    return make(_out(y, unbatched), (x,), where, _adaptive_avg_backward, x4.shape[2:])
+    return make(_out(y, unbatched), (x,), where, _adaptive_avg_backward,
+                AdaptiveAvgPoolSaved(x4.shape[2:]))
 
 
 def _adaptive_avg_backward(node, g):
-    gx = _pool("adaptive_avg_pool2d_backward")(_grad4d(g, node), *node._saved)
+    gx = _pool("adaptive_avg_pool2d_backward")(_grad4d(g, node), *node._saved.in_size)
     return (gx.reshape(node._parents[0].shape),)
 
 
@@ -297,7 +300,7 @@ def _unpool_size(where, in_hw, k, s, p, output_size):
         if len(sizes) != 2:
             raise ValueError(f"{where}: output_size must be (H, W) or (N, C, H, W), got "
                              f"{output_size!r}")
-        out = tuple(_int(v, where, "output_size") for v in sizes)
+        out = tuple(int_value(v, "output_size", where) for v in sizes)
         for i in range(2):
             lo, hi = default[i] - s[i], default[i] + s[i]
             if not lo < out[i] < hi:
@@ -332,20 +335,20 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
                          f"{x.shape}; they must match")
     ind4 = np.ascontiguousarray(ind, dtype=np.int64)
     ind4 = ind4[None] if unbatched else ind4
-    k = _pair(kernel_size, where, "kernel_size")
-    s = k if stride is None else _pair(stride, where, "stride")
-    p = _pair(padding, where, "padding")
+    k = int_pair(kernel_size, "kernel_size", where, **_POOL_PAIR)
+    s = k if stride is None else int_pair(stride, "stride", where, **_POOL_PAIR)
+    p = int_pair(padding, "padding", where, **_POOL_PAIR)
     if min(k) < 1 or min(s) < 1 or min(p) < 0:
         raise ValueError(f"{where}: kernel_size and stride must be positive and padding "
                          f"non-negative, got kernel_size {k}, stride {s}, padding {p}")
     out_hw = _unpool_size(where, x4.shape[2:], k, s, p, output_size)
     y = backend.max_unpool2d(x4, ind4, out_hw)
     # (N, C, H, W) -> (N, C, Ho, Wo)
-    return make(_out(y, unbatched), (x,), where, _max_unpool_backward, ind4)
+    return make(_out(y, unbatched), (x,), where, _max_unpool_backward, MaxUnpoolSaved(ind4))
 
 
 def _max_unpool_backward(node, g):
-    gx = _pool("max_unpool2d_backward")(_grad4d(g, node), node._saved)
+    gx = _pool("max_unpool2d_backward")(_grad4d(g, node), node._saved.indices)
     return (gx.reshape(node._parents[0].shape),)
 
 
@@ -362,10 +365,7 @@ def _interp_sizes(where, in_hw, size, scale_factor, recompute_scale_factor):
         raise ValueError(f"{where}: give exactly one of size and scale_factor, got size={size!r}"
                          f", scale_factor={scale_factor!r}")
     if size is not None:
-        out = _pair(size, where, "size")
-        if min(out) < 1:
-            raise ValueError(f"{where}: size must be positive, got {size!r}")
-        return out, (None, None)
+        return int_pair(size, "size", where, 1, **_POOL_PAIR), (None, None)
     scales = scale_factor if isinstance(scale_factor, (list, tuple)) else (scale_factor,) * 2
     if len(scales) != 2:
         raise ValueError(f"{where}: scale_factor must be a number or a pair, got "
@@ -429,21 +429,23 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
         return resize.separable_resize(x, x4, out_hw, mode, bool(align_corners), scales)
     if mode == "nearest":
         y = backend.interpolate_nearest(x4, out_hw, scales)
-        return make(y, (x,), "interpolate_nearest", _nearest_backward, (x4.shape[2:], scales))
+        return make(y, (x,), "interpolate_nearest", _nearest_backward,
+                    NearestSaved(x4.shape[2:], scales))
     corners = bool(align_corners)
     y = backend.interpolate_bilinear(x4, out_hw, corners, scales)
     return make(y, (x,), "interpolate_bilinear", _bilinear_backward,
-                (x4.shape[2:], corners, scales))
+                BilinearSaved(x4.shape[2:], corners, scales))
 
 
 def _nearest_backward(node, g):
-    in_hw, scales = node._saved
-    return (backend.interpolate_nearest_backward(_grad4d(g, node), in_hw, scales),)
+    sv = node._saved
+    return (backend.interpolate_nearest_backward(_grad4d(g, node), sv.in_size, sv.scales),)
 
 
 def _bilinear_backward(node, g):
-    in_hw, corners, scales = node._saved
-    return (backend.interpolate_bilinear_backward(_grad4d(g, node), in_hw, corners, scales),)
+    sv = node._saved
+    return (backend.interpolate_bilinear_backward(_grad4d(g, node), sv.in_size, sv.align_corners,
+                                                  sv.scales),)
 
 
 # ---- the rules in recorded ops, for backward(create_graph=True) ---------------------------------
@@ -458,7 +460,7 @@ def _as4d(h: np.ndarray, like: np.ndarray) -> np.ndarray:
 
 @graph_rule(_max_pool_backward)
 def _max_pool_graph(node, g):
-    idx, in_hw = node._saved
+    idx = node._saved.indices
 
     def pick(h):                        # the adjoint: h at the winners, (N, C, Ho, Wo)
         h4 = _as4d(h, node._data)
@@ -470,12 +472,13 @@ def _max_pool_graph(node, g):
 
 @graph_rule(_avg_pool_backward)
 def _avg_pool_graph(node, g):
-    in_hw, k, s, p, count_include_pad, div = node._saved
+    sv = node._saved
     out_hw = node.shape[-2:]
 
     def pool(h):
-        return _pool("avg_pool2d_forward")(_as4d(h, node._data), *k, *s, *p, *out_hw,
-                                           count_include_pad, div).reshape(node.shape)
+        return _pool("avg_pool2d_forward")(_as4d(h, node._data), *sv.kernel_size, *sv.stride,
+                                           *sv.padding, *out_hw, sv.count_include_pad,
+                                           sv.divisor_override).reshape(node.shape)
     return (linear_map(g, lambda a: _avg_pool_backward(node, a)[0], pool, "avg_pool_spread"),)
 
 
@@ -492,7 +495,7 @@ def _adaptive_avg_graph(node, g):
 
 @graph_rule(_max_unpool_backward)
 def _max_unpool_graph(node, g):
-    ind4 = node._saved
+    ind4 = node._saved.indices
     out_hw = node.shape[-2:]
 
     def place(h):                       # the adjoint: unpool h to the output's positions
@@ -504,7 +507,7 @@ def _max_unpool_graph(node, g):
 
 @graph_rule(_nearest_backward)
 def _nearest_graph(node, g):
-    in_hw, scales = node._saved
+    scales = node._saved.scales
     out_hw = node.shape[-2:]
 
     def resample(h):
@@ -514,7 +517,7 @@ def _nearest_graph(node, g):
 
 @graph_rule(_bilinear_backward)
 def _bilinear_graph(node, g):
-    in_hw, corners, scales = node._saved
+    corners, scales = node._saved.align_corners, node._saved.scales
     out_hw = node.shape[-2:]
 
     def resample(h):

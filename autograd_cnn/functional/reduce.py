@@ -48,6 +48,12 @@ def _as_dtype(x: Tensor, dtype, where: str) -> Tensor:
     return x if dtype is None else cast_to(x, np.dtype(dtype))
 
 
+class SumSaved(NamedTuple):
+    """What a sum node keeps: the reduced dims (None: all) and keepdim."""
+    dims: tuple | None
+    keepdim: bool
+
+
 def sum(x, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """sum of x over dim.  d/dx_i = 1 (the gradient is copied to every summed element).
     Integer and bool tensors sum to int64 (as in PyTorch) unless ``dtype`` is given."""
@@ -55,18 +61,24 @@ def sum(x, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     dims = _reduce_dims(dim, x, "sum")
     out = x._data.sum(axis=dims, keepdims=keepdim,
                       dtype=np.int64 if x._data.dtype.kind in "biu" else None)
-    return make(np.asarray(out), (x,), "sum", _sum_backward, (dims, keepdim))
+    return make(np.asarray(out), (x,), "sum", _sum_backward, SumSaved(dims, keepdim))
 
 
 def _sum_backward(node, g):
-    dims, keepdim = node._saved
-    return (expand_reduced(g, node._parents[0].shape, dims, keepdim),)
+    saved = node._saved
+    return (expand_reduced(g, node._parents[0].shape, saved.dims, saved.keepdim),)
 
 
 def _require_float(x: Tensor, where: str) -> None:
     if x.dtype.kind != "f":
         raise DTypeError(f"{where}: expected a floating-point tensor, got dtype {x.dtype} "
                          f"(as in PyTorch; convert with .float() first, or pass dtype=)")
+
+
+class MeanSaved(NamedTuple):
+    """What a mean node keeps: the reduced dims (None: all) and keepdim."""
+    dims: tuple | None
+    keepdim: bool
 
 
 def mean(x, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
@@ -76,14 +88,23 @@ def mean(x, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     _require_float(x, "mean")
     dims = _reduce_dims(dim, x, "mean")
     out = x._data.mean(axis=dims, keepdims=keepdim)
-    return make(np.asarray(out, dtype=x.dtype), (x,), "mean", _mean_backward, (dims, keepdim))
+    return make(np.asarray(out, dtype=x.dtype), (x,), "mean", _mean_backward,
+                MeanSaved(dims, keepdim))
 
 
 def _mean_backward(node, g):
-    dims, keepdim = node._saved
+    dims, keepdim = node._saved.dims, node._saved.keepdim
     shape = node._parents[0].shape
     n = _count(shape, dims)
     return (expand_reduced(g / n, shape, dims, keepdim),)
+
+
+class MaxDimSaved(NamedTuple):
+    """What ``max``/``min`` along a dim keep: the dim, the chosen indices (with the dim kept
+    when keepdim) and keepdim."""
+    dim: int
+    indices: np.ndarray
+    keepdim: bool
 
 
 def _extreme(x, dim, keepdim, name, pick, arg):
@@ -105,7 +126,7 @@ def _extreme(x, dim, keepdim, name, pick, arg):
         values = values.squeeze(d)
     else:
         idx = np.expand_dims(idx, d)
-    out = make(values, (x,), name, _extreme_dim_backward, (d, idx, keepdim))
+    out = make(values, (x,), name, _extreme_dim_backward, MaxDimSaved(d, idx, keepdim))
     return ValuesIndices(out, leaf(idx.astype(np.int64)))
 
 
@@ -122,7 +143,8 @@ def _extreme_all_backward(node, g):
 
 def _extreme_dim_backward(node, g):
     # with a dim the gradient goes to the returned index (one element per slice)
-    d, idx, keepdim = node._saved
+    saved = node._saved
+    d, idx, keepdim = saved.dim, saved.indices, saved.keepdim
     x = node._parents[0]
     gx = np.zeros(x.shape, dtype=np.result_type(g, x.dtype))
     g = np.asarray(g)
@@ -150,16 +172,22 @@ def min(x, dim=None, keepdim: bool = False):
     return _extreme(x, dim, keepdim, "min", np.min, np.argmin)
 
 
+class AmaxSaved(NamedTuple):
+    """What an amax/amin node keeps: the reduced dims (None: all) and keepdim."""
+    dims: tuple | None
+    keepdim: bool
+
+
 def _amax_like(x, dim, keepdim, name, pick):
     x = ensure_tensor(x, name)
     dims = _reduce_dims(dim, x, name)
     out = np.asarray(pick(x._data, axis=dims, keepdims=keepdim))
-    return make(out, (x,), name, _amax_backward, (dims, keepdim))
+    return make(out, (x,), name, _amax_backward, AmaxSaved(dims, keepdim))
 
 
 def _amax_backward(node, g):
     # ties share the gradient evenly (PyTorch's amax/amin)
-    dims, keepdim = node._saved
+    dims, keepdim = node._saved.dims, node._saved.keepdim
     x = node._parents[0]._data
     out = expand_reduced(node._data, x.shape, dims, keepdim)
     hit = (x == out)
@@ -198,6 +226,15 @@ def _centred(x: Tensor, dims):
     return x._data - x._data.mean(axis=dims, keepdims=True)
 
 
+class VarSaved(NamedTuple):
+    """What a var node keeps: the reduced dims (None: all), keepdim, the centred input
+    x - mean (keepdims) and the degrees of freedom n - correction (0: none left)."""
+    dims: tuple | None
+    keepdim: bool
+    centred: np.ndarray
+    dof: int
+
+
 def var(x, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
     """sum (x - mean)^2 / (n - correction); unbiased (correction 1) by default, as in PyTorch.
     d/dx_i = 2 (x_i - mean) / (n - correction)."""
@@ -209,13 +246,24 @@ def var(x, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.asarray((centred * centred).sum(axis=dims, keepdims=keepdim) / dof,
                          dtype=x.dtype)
-    return make(out, (x,), "var", _var_backward, (dims, keepdim, centred, dof))
+    return make(out, (x,), "var", _var_backward,
+                VarSaved(dims, keepdim, centred, dof))
 
 
 def _var_backward(node, g):
-    dims, keepdim, centred, dof = node._saved
+    saved = node._saved
+    centred = saved.centred
     with np.errstate(divide="ignore", invalid="ignore"):
-        return (expand_reduced(g, centred.shape, dims, keepdim) * centred * (2 / dof),)
+        return (expand_reduced(g, centred.shape, saved.dims, saved.keepdim) * centred *
+                (2 / saved.dof),)
+
+
+class StdSaved(NamedTuple):
+    """What a std node keeps: as var's (dims, keepdim, centred input, degrees of freedom)."""
+    dims: tuple | None
+    keepdim: bool
+    centred: np.ndarray
+    dof: int
 
 
 def std(x, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
@@ -229,15 +277,22 @@ def std(x, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.sqrt((centred * centred).sum(axis=dims, keepdims=keepdim) / dof)
     return make(np.asarray(out, dtype=x.dtype), (x,), "std", _std_backward,
-                (dims, keepdim, centred, dof))
+                StdSaved(dims, keepdim, centred, dof))
 
 
 def _std_backward(node, g):
-    dims, keepdim, centred, dof = node._saved
-    shape = centred.shape
+    saved = node._saved
+    centred = saved.centred
     with np.errstate(divide="ignore", invalid="ignore"):
         scaled = np.where(node._data == 0, 0, g / node._data)
-        return (expand_reduced(scaled, shape, dims, keepdim) * centred / dof,)
+        return (expand_reduced(scaled, centred.shape, saved.dims, saved.keepdim) * centred /
+                saved.dof,)
+
+
+class LogsumexpSaved(NamedTuple):
+    """What a logsumexp node keeps: the reduced dims (None: all) and keepdim."""
+    dims: tuple | None
+    keepdim: bool
 
 
 def logsumexp(x, dim=None, keepdim: bool = False) -> Tensor:
@@ -253,14 +308,20 @@ def logsumexp(x, dim=None, keepdim: bool = False) -> Tensor:
     if not keepdim:
         out = out.squeeze(axis=dims) if dims is not None else out.reshape(())
     return make(np.asarray(out, dtype=d.dtype), (x,), "logsumexp", _logsumexp_backward,
-                (dims, keepdim))
+                LogsumexpSaved(dims, keepdim))
 
 
 def _logsumexp_backward(node, g):
-    dims, keepdim = node._saved
+    dims, keepdim = node._saved.dims, node._saved.keepdim
     x = node._parents[0]._data
     out = expand_reduced(node._data, x.shape, dims, keepdim)
     return (expand_reduced(g, x.shape, dims, keepdim) * np.exp(x - out),)
+
+
+class ProdSaved(NamedTuple):
+    """What a prod node keeps: the reduced dims (None: all) and keepdim."""
+    dims: tuple | None
+    keepdim: bool
 
 
 def prod(x, dim=None, keepdim: bool = False) -> Tensor:
@@ -269,11 +330,11 @@ def prod(x, dim=None, keepdim: bool = False) -> Tensor:
     dims = _reduce_dims(dim, x, "prod")
     out = np.asarray(x._data.prod(axis=dims, keepdims=keepdim,
                                   dtype=np.int64 if x._data.dtype.kind in "biu" else None))
-    return make(out, (x,), "prod", _prod_backward, (dims, keepdim))
+    return make(out, (x,), "prod", _prod_backward, ProdSaved(dims, keepdim))
 
 
 def _prod_backward(node, g):
-    dims, keepdim = node._saved
+    dims, keepdim = node._saved.dims, node._saved.keepdim
     x = node._parents[0]._data
     axes = tuple(range(x.ndim)) if dims is None else dims
     # product of the others, exact also where x has zeros: move reduced axes last, flatten,
@@ -286,6 +347,13 @@ def _prod_backward(node, g):
     others = (left * right).reshape(moved.shape)
     others = np.moveaxis(others, tuple(range(x.ndim - len(axes), x.ndim)), axes)
     return (expand_reduced(g, x.shape, dims, keepdim) * others,)
+
+
+class NormSaved(NamedTuple):
+    """What a p-norm node keeps: p (a float), the reduced dims (None: all) and keepdim."""
+    p: float
+    dims: tuple | None
+    keepdim: bool
 
 
 def norm(x, p=2, dim=None, keepdim: bool = False) -> Tensor:
@@ -312,11 +380,11 @@ def norm(x, p=2, dim=None, keepdim: bool = False) -> Tensor:
         out = (a * a).sum(axis=dims, keepdims=keepdim) ** 0.5 if p == 2 else \
             (a ** p).sum(axis=dims, keepdims=keepdim) ** (1.0 / p)
     return make(np.asarray(out, dtype=x.dtype), (x,), "norm", _norm_backward,
-                (float(p), dims, keepdim))
+                NormSaved(float(p), dims, keepdim))
 
 
 def _norm_backward(node, g):
-    p, dims, keepdim = node._saved
+    p, dims, keepdim = node._saved.p, node._saved.dims, node._saved.keepdim
     x = node._parents[0]._data
     n = expand_reduced(node._data, x.shape, dims, keepdim)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -378,13 +446,13 @@ def _expand_graph(g: Tensor, shape: tuple, dims, keepdim: bool) -> Tensor:
 
 @graph_rule(_sum_backward)
 def _sum_graph(node, g):
-    dims, keepdim = node._saved
-    return (_expand_graph(g, node._parents[0].shape, dims, keepdim),)
+    saved = node._saved
+    return (_expand_graph(g, node._parents[0].shape, saved.dims, saved.keepdim),)
 
 
 @graph_rule(_mean_backward)
 def _mean_graph(node, g):
-    dims, keepdim = node._saved
+    dims, keepdim = node._saved.dims, node._saved.keepdim
     shape = node._parents[0].shape
     return (_expand_graph(g / _count(shape, dims), shape, dims, keepdim),)
 
@@ -402,7 +470,7 @@ def _extreme_all_graph(node, g):
 
 @graph_rule(_extreme_dim_backward)
 def _extreme_dim_graph(node, g):
-    d, idx, keepdim = node._saved
+    d, idx, keepdim = node._saved.dim, node._saved.indices, node._saved.keepdim
     full = idx if keepdim else np.expand_dims(idx, d)
     return (linear_map(g, lambda a: _extreme_dim_backward(node, a)[0],
                        lambda h: (np.take_along_axis(h, full, axis=d) if keepdim else
@@ -412,7 +480,7 @@ def _extreme_dim_graph(node, g):
 
 @graph_rule(_amax_backward)
 def _amax_graph(node, g):
-    dims, keepdim = node._saved
+    dims, keepdim = node._saved.dims, node._saved.keepdim
     x = node._parents[0]
     share = _amax_backward(node, np.ones(node.shape, node.dtype))[0]
     return (_expand_graph(g, x.shape, dims, keepdim) * constant(share),)
@@ -420,7 +488,7 @@ def _amax_graph(node, g):
 
 @graph_rule(_var_backward)
 def _var_graph(node, g):
-    dims, keepdim, _, dof = node._saved
+    dims, keepdim, dof = node._saved.dims, node._saved.keepdim, node._saved.dof
     x = node._parents[0]
     centred = x - x.mean(dim=dims, keepdim=True) if dims is not None else x - x.mean()
     return (_expand_graph(g, x.shape, dims, keepdim) * centred * (2 / dof),)
@@ -428,7 +496,7 @@ def _var_graph(node, g):
 
 @graph_rule(_std_backward)
 def _std_graph(node, g):
-    dims, keepdim, _, dof = node._saved
+    dims, keepdim, dof = node._saved.dims, node._saved.keepdim, node._saved.dof
     x = node._parents[0]
     centred = x - x.mean(dim=dims, keepdim=True) if dims is not None else x - x.mean()
     return (_expand_graph(g / node, x.shape, dims, keepdim) * centred / dof,)
@@ -436,7 +504,7 @@ def _std_graph(node, g):
 
 @graph_rule(_logsumexp_backward)
 def _logsumexp_graph(node, g):
-    dims, keepdim = node._saved
+    dims, keepdim = node._saved.dims, node._saved.keepdim
     x = node._parents[0]
     out = _expand_graph(node, x.shape, dims, keepdim)
     return (_expand_graph(g, x.shape, dims, keepdim) * (x - out).exp(),)
@@ -444,7 +512,7 @@ def _logsumexp_graph(node, g):
 
 @graph_rule(_norm_backward)
 def _norm_graph(node, g):
-    p, dims, keepdim = node._saved
+    p, dims, keepdim = node._saved.p, node._saved.dims, node._saved.keepdim
     x = node._parents[0]
     n = _expand_graph(node, x.shape, dims, keepdim)
     zero = n._data == 0
@@ -458,7 +526,7 @@ def _norm_graph(node, g):
 
 @graph_rule(_prod_backward)
 def _prod_graph(node, g):
-    dims, keepdim = node._saved
+    dims, keepdim = node._saved.dims, node._saved.keepdim
     x = node._parents[0]
     if not np.all(x._data):
         raise RuntimeError("backward(create_graph=True) of prod: an input element is 0, where "

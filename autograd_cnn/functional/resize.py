@@ -21,6 +21,7 @@ Rows of M, for output position i (PyTorch's source-index rules; scale = in / out
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -70,6 +71,13 @@ def resize_matrix(n_in: int, n_out: int, mode: str, align_corners: bool, scale) 
     return m
 
 
+class ResizeSaved(NamedTuple):
+    """What a separable resize node keeps: one (out x in) matrix per resized dim, and the
+    (N, C, ...) shape of the batched input."""
+    matrices: list
+    in_shape: tuple
+
+
 def separable_resize(x: Tensor, data: np.ndarray, out_sizes, mode: str, align_corners: bool,
                      scales) -> Tensor:
     """Resize the last len(out_sizes) dims of ``data`` ((N, C, L) or (N, C, H, W))."""
@@ -77,7 +85,7 @@ def separable_resize(x: Tensor, data: np.ndarray, out_sizes, mode: str, align_co
             for n, o, s in zip(data.shape[2:], out_sizes, scales)]
     y = _apply(mats, data)
     return make(np.ascontiguousarray(y), (x,), f"interpolate_{mode}", _resize_backward,
-                (mats, data.shape))
+                ResizeSaved(mats, data.shape))
 
 
 def _apply(mats, data):
@@ -87,7 +95,7 @@ def _apply(mats, data):
 
 
 def _resize_backward(node, g):
-    mats, shape = node._saved
+    mats, shape = node._saved.matrices, node._saved.in_shape
     g = g.reshape((shape[0], shape[1]) + g.shape[-len(mats):])
     if len(mats) == 1:
         gx = g @ mats[0]
@@ -98,7 +106,7 @@ def _resize_backward(node, g):
 
 @graph_rule(_resize_backward)
 def _resize_graph(node, g):
-    mats, shape = node._saved
+    mats, shape = node._saved.matrices, node._saved.in_shape
     return (linear_map(g, lambda a: _resize_backward(node, a)[0],
                        lambda h: _apply(mats, h.reshape(shape)).reshape(node.shape),
                        "resize_adjoint"),)

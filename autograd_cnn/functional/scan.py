@@ -11,6 +11,8 @@ tensors cumsum/cumprod to int64, as in PyTorch. A 0-d tensor is treated as one e
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..errors import ShapeError
@@ -34,11 +36,16 @@ def _prepare(x, dim, dtype, where):
     return x, _dim_arg(x, dim, where)
 
 
+class CumsumSaved(NamedTuple):
+    """What a cumsum node keeps: the (non-negative) dim it runs along."""
+    dim: int
+
+
 def cumsum(x, dim: int, *, dtype=None) -> Tensor:
     """Running sum along ``dim``.  Backward: the reversed running sum of g."""
     x, d = _prepare(x, dim, dtype, "cumsum")
     out = np.cumsum(x._data.reshape(x.shape or (1,)), axis=d).reshape(x.shape)
-    return make(out, (x,), "cumsum", _cumsum_backward, d)
+    return make(out, (x,), "cumsum", _cumsum_backward, CumsumSaved(d))
 
 
 def _reverse_cumsum(g: np.ndarray, d: int) -> np.ndarray:
@@ -47,7 +54,12 @@ def _reverse_cumsum(g: np.ndarray, d: int) -> np.ndarray:
 
 def _cumsum_backward(node, g):
     x = node._parents[0]
-    return (_reverse_cumsum(g.reshape(x.shape or (1,)), node._saved).reshape(x.shape),)
+    return (_reverse_cumsum(g.reshape(x.shape or (1,)), node._saved.dim).reshape(x.shape),)
+
+
+class CumprodSaved(NamedTuple):
+    """What a cumprod node keeps: the (non-negative) dim it runs along."""
+    dim: int
 
 
 def cumprod(x, dim: int, *, dtype=None) -> Tensor:
@@ -55,12 +67,12 @@ def cumprod(x, dim: int, *, dtype=None) -> Tensor:
     zeros, the exact sum over i >= j of g_i times the product of x_k (k <= i, k != j)."""
     x, d = _prepare(x, dim, dtype, "cumprod")
     out = np.cumprod(x._data.reshape(x.shape or (1,)), axis=d).reshape(x.shape)
-    return make(out, (x,), "cumprod", _cumprod_backward, d)
+    return make(out, (x,), "cumprod", _cumprod_backward, CumprodSaved(d))
 
 
 def _cumprod_backward(node, g):
     x = node._parents[0]
-    d = node._saved
+    d = node._saved.dim
     shape = x.shape or (1,)
     xd, y, g = x._data.reshape(shape), node._data.reshape(shape), g.reshape(shape)
     if np.all(xd != 0):
@@ -89,18 +101,24 @@ def _order(data: np.ndarray, d: int, descending: bool) -> np.ndarray:
     return np.argsort(key, axis=d, kind="stable")
 
 
+class SortSaved(NamedTuple):
+    """What a sort/topk node keeps: the dim and the indices each value was taken from."""
+    dim: int
+    indices: np.ndarray
+
+
 def _picked(x: Tensor, d: int, idx: np.ndarray, label: str) -> ValuesIndices:
     """(values, int64 indices) of x at ``idx`` along d."""
     data = x._data.reshape(x.shape or (1,))
     values = np.take_along_axis(data, idx, axis=d)
     if not x.ndim:
         values, idx = values.reshape(()), idx.reshape(())
-    return ValuesIndices(make(values, (x,), label, _picked_backward, (d, idx)),
+    return ValuesIndices(make(values, (x,), label, _picked_backward, SortSaved(d, idx)),
                          leaf(idx.astype(np.int64)))
 
 
 def _picked_backward(node, g):
-    d, idx = node._saved
+    d, idx = node._saved.dim, node._saved.indices
     x = node._parents[0]
     shape = x.shape or (1,)
     gx = np.zeros(shape, g.dtype)
@@ -149,7 +167,7 @@ def _cumsum_map(d, shape):
 
 @graph_rule(_cumsum_backward)
 def _cumsum_graph(node, g):
-    d, shape = node._saved, node._parents[0].shape
+    d, shape = node._saved.dim, node._parents[0].shape
     return (linear_map(g, lambda a: _cumsum_backward(node, a)[0], _cumsum_map(d, shape),
                        "cumsum_reversed"),)
 
@@ -158,7 +176,7 @@ def _cumsum_graph(node, g):
 def _cumprod_graph(node, g):
     from .elementwise import where
     from .shape import stack
-    x, d = node._parents[0], node._saved
+    x, d = node._parents[0], node._saved.dim
     flat = x if x.ndim else x.reshape(1)
     y, gf = (node if x.ndim else node.reshape(1)), (g if x.ndim else g.reshape(1))
     if np.all(x._data != 0):
@@ -175,7 +193,7 @@ def _cumprod_graph(node, g):
 
 @graph_rule(_picked_backward)
 def _picked_graph(node, g):
-    d, idx = node._saved
+    d, idx = node._saved.dim, node._saved.indices
     shape = node._parents[0].shape
 
     def pick(h):

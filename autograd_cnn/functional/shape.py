@@ -7,6 +7,7 @@ transpose it back, scatter-add it into the indexed positions (repeated indices a
 from __future__ import annotations
 
 import builtins
+from typing import NamedTuple
 
 import numpy as np
 
@@ -126,18 +127,28 @@ def unflatten(x, dim: int, sizes) -> Tensor:
     return reshape(x, x.shape[:d] + tuple(sizes) + x.shape[d + 1:])
 
 
+class TransposeSaved(NamedTuple):
+    """What a transpose node keeps: the two (non-negative) dims it swapped."""
+    dim0: int
+    dim1: int
+
+
 def transpose(x, dim0: int = 0, dim1: int = 1) -> Tensor:
     """Swap two dims.  Backward: swap them back."""
     x = ensure_tensor(x, "transpose")
     a = norm_dim(dim0, x.ndim, "transpose")
     b = norm_dim(dim1, x.ndim, "transpose")
     return as_view(make(np.swapaxes(x._data, a, b), (x,), "transpose", _transpose_backward,
-                        (a, b)), x)
+                        TransposeSaved(a, b)), x)
 
 
 def _transpose_backward(node, g):
-    a, b = node._saved
-    return (np.swapaxes(g, a, b),)
+    return (np.swapaxes(g, node._saved.dim0, node._saved.dim1),)
+
+
+class PermuteSaved(NamedTuple):
+    """What a permute node keeps: the permutation (non-negative dims)."""
+    dims: tuple
 
 
 def permute(x, *dims) -> Tensor:
@@ -149,11 +160,12 @@ def permute(x, *dims) -> Tensor:
     dims = tuple(norm_dim(d, x.ndim, "permute") for d in dims)
     if sorted(dims) != list(range(x.ndim)):
         raise ShapeError(f"permute: {dims} is not a permutation of 0..{x.ndim - 1}")
-    return as_view(make(np.transpose(x._data, dims), (x,), "permute", _permute_backward, dims), x)
+    return as_view(make(np.transpose(x._data, dims), (x,), "permute", _permute_backward,
+                        PermuteSaved(dims)), x)
 
 
 def _permute_backward(node, g):
-    return (np.transpose(g, np.argsort(node._saved)),)
+    return (np.transpose(g, np.argsort(node._saved.dims)),)
 
 
 def squeeze(x, dim=None) -> Tensor:
@@ -265,6 +277,13 @@ def _index_key(key, ndim: int):
     return tuple(basic), tuple(advanced)
 
 
+class GetitemSaved(NamedTuple):
+    """What an indexing node keeps: the normalised key and whether it is basic (a view: ints,
+    slices, None, ...) or advanced (index arrays, whose repeats accumulate)."""
+    key: tuple
+    basic: bool
+
+
 def _basic(x: Tensor, key) -> Tensor:
     if Ellipsis not in key:
         key = key + (Ellipsis,)             # a trailing ... keeps x[0] of a vector a 0-d view
@@ -273,7 +292,7 @@ def _basic(x: Tensor, key) -> Tensor:
     except IndexError as err:
         raise IndexError(f"index {_show(key)} is invalid for a tensor of shape {x.shape}: "
                          f"{err}") from None
-    return as_view(make(out, (x,), "getitem", _getitem_backward, (key, True)), x)
+    return as_view(make(out, (x,), "getitem", _getitem_backward, GetitemSaved(key, True)), x)
 
 
 def _advanced(x: Tensor, key) -> Tensor:
@@ -282,7 +301,7 @@ def _advanced(x: Tensor, key) -> Tensor:
     except IndexError as err:
         raise IndexError(f"index {_show(key)} is invalid for a tensor of shape {x.shape}: "
                          f"{err}") from None
-    return make(out, (x,), "getitem", _getitem_backward, (key, False))
+    return make(out, (x,), "getitem", _getitem_backward, GetitemSaved(key, False))
 
 
 def _show(key) -> str:
@@ -308,14 +327,19 @@ def getitem(x, key) -> Tensor:
 
 
 def _getitem_backward(node, g):
-    key, basic = node._saved
+    key = node._saved.key
     x = node._parents[0]
     gx = np.zeros(x.shape, dtype=np.result_type(g, x.dtype))
-    if basic:
+    if node._saved.basic:
         gx[key] = g                 # basic indexing never repeats an element
     else:
         np.add.at(gx, key, g)       # repeated indices accumulate
     return (gx,)
+
+
+class IndexPutSaved(NamedTuple):
+    """What an index_put node keeps: the key the value was written at (as given)."""
+    key: object
 
 
 def index_put(x, key, value) -> Tensor:
@@ -326,11 +350,11 @@ def index_put(x, key, value) -> Tensor:
     v = value if isinstance(value, Tensor) else ensure_tensor(value, "index_put")
     out = x._data.copy()
     assign(out, key, v._data)
-    return make(out, (x, v), "index_put", _index_put_backward, key)
+    return make(out, (x, v), "index_put", _index_put_backward, IndexPutSaved(key))
 
 
 def _index_put_backward(node, g):
-    key = node._saved
+    key = node._saved.key
     x, v = node._parents
     gx = gv = None
     if x.requires_grad:
@@ -377,6 +401,12 @@ def narrow(x, dim: int, start: int, length: int) -> Tensor:
     return getitem(x, key)
 
 
+class GatherSaved(NamedTuple):
+    """What a gather node keeps: the full index tuple (the given index along the dim, aranges
+    along the others) that picked the output from the input."""
+    index: tuple
+
+
 def gather(x, dim: int, index) -> Tensor:
     """out[i][j] = x[index[i][j]][j] for dim=0 (generally: index picks along ``dim``).
     index is an int tensor with x's number of dims and sizes no larger than x's.
@@ -400,17 +430,23 @@ def gather(x, dim: int, index) -> Tensor:
                          f"size {n} (indices must be in [0, {n}))")
     full = tuple(idx if i == d else np.arange(s).reshape((-1,) + (1,) * (idx.ndim - 1 - i))
                  for i, s in enumerate(idx.shape))
-    return make(x._data[full], (x,), "gather", _gather_backward, full)
+    return make(x._data[full], (x,), "gather", _gather_backward, GatherSaved(full))
 
 
 def _gather_backward(node, g):
     x = node._parents[0]
     gx = np.zeros(x.shape, dtype=np.result_type(g, x.dtype))
-    np.add.at(gx, node._saved, g)
+    np.add.at(gx, node._saved.index, g)
     return (gx,)
 
 
 # ---- joining and splitting ---------------------------------------------------------------------
+
+
+class CatSaved(NamedTuple):
+    """What a cat node keeps: the dim and the offsets where each input after the first starts."""
+    dim: int
+    bounds: np.ndarray
 
 
 def cat(tensors, dim: int = 0) -> Tensor:
@@ -426,15 +462,19 @@ def cat(tensors, dim: int = 0) -> Tensor:
                              f"{ref} outside dim {d}")
     out = np.concatenate([t._data for t in tensors], axis=d)
     bounds = np.cumsum([t.shape[d] for t in tensors])[:-1]
-    return make(out, tuple(tensors), "cat", _cat_backward, (d, bounds))
+    return make(out, tuple(tensors), "cat", _cat_backward, CatSaved(d, bounds))
 
 
 def _cat_backward(node, g):
-    d, bounds = node._saved
-    return tuple(np.split(g, bounds, axis=d))
+    return tuple(np.split(g, node._saved.bounds, axis=node._saved.dim))
 
 
 concatenate = cat
+
+
+class StackSaved(NamedTuple):
+    """What a stack node keeps: the new dim."""
+    dim: int
 
 
 def stack(tensors, dim: int = 0) -> Tensor:
@@ -448,11 +488,11 @@ def stack(tensors, dim: int = 0) -> Tensor:
                              f"{tensors[0].shape}; all must be equal")
     d = norm_dim(dim, tensors[0].ndim + 1, "stack")
     out = np.stack([t._data for t in tensors], axis=d)
-    return make(out, tuple(tensors), "stack", _stack_backward, d)
+    return make(out, tuple(tensors), "stack", _stack_backward, StackSaved(d))
 
 
 def _stack_backward(node, g):
-    d = node._saved
+    d = node._saved.dim
     return tuple(np.take(g, i, axis=d) for i in range(len(node._parents)))
 
 
@@ -486,6 +526,17 @@ def chunk(x, chunks: int, dim: int = 0) -> tuple:
 
 
 _PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+class PadSaved(NamedTuple):
+    """What a constant pad node keeps: the slices of the output that hold the input."""
+    key: tuple
+
+
+class PadIndexSaved(NamedTuple):
+    """What a reflect/replicate/circular pad node keeps: the open-mesh index (np.ix_) that
+    reads each output position from the input."""
+    index: tuple
 
 
 def pad(x, pad, mode: str = "constant", value=None) -> Tensor:
@@ -528,7 +579,7 @@ def pad(x, pad, mode: str = "constant", value=None) -> Tensor:
         out = np.pad(x._data, widths, mode="constant",
                      constant_values=0 if value is None else value)
         key = tuple(slice(b, b + n) for (b, _), n in zip(widths, x.shape))
-        return make(out, (x,), "pad", _pad_backward, key)
+        return make(out, (x,), "pad", _pad_backward, PadSaved(key))
     index = []
     for (b, a), n in zip(widths, x.shape):
         if mode == "reflect" and (b >= n or a >= n) or mode == "circular" and (b > n or a > n):
@@ -546,17 +597,22 @@ def pad(x, pad, mode: str = "constant", value=None) -> Tensor:
             p = np.mod(p, n)
         index.append(p)
     key = np.ix_(*index)
-    return make(x._data[key], (x,), f"pad_{mode}", _pad_index_backward, key)
+    return make(x._data[key], (x,), f"pad_{mode}", _pad_index_backward, PadIndexSaved(key))
 
 
 def _pad_backward(node, g):
-    return (g[node._saved],)
+    return (g[node._saved.key],)
 
 
 def _pad_index_backward(node, g):
     gx = np.zeros(node._parents[0].shape, g.dtype)
-    np.add.at(gx, node._saved, g)
+    np.add.at(gx, node._saved.index, g)
     return (gx,)
+
+
+class RepeatSaved(NamedTuple):
+    """What a repeat node keeps: the repeat count per dim."""
+    sizes: tuple
 
 
 def repeat(x, *sizes) -> Tensor:
@@ -567,11 +623,11 @@ def repeat(x, *sizes) -> Tensor:
     if len(sizes) < x.ndim:
         raise ShapeError(f"repeat: {len(sizes)} sizes given for a tensor with {x.ndim} dims")
     data = x._data.reshape((1,) * (len(sizes) - x.ndim) + x.shape)
-    return make(np.tile(data, sizes), (x,), "repeat", _repeat_backward, sizes)
+    return make(np.tile(data, sizes), (x,), "repeat", _repeat_backward, RepeatSaved(sizes))
 
 
 def _repeat_backward(node, g):
-    sizes = node._saved
+    sizes = node._saved.sizes
     x = node._parents[0]
     base = (1,) * (len(sizes) - x.ndim) + x.shape
     split_shape = []
@@ -581,17 +637,22 @@ def _repeat_backward(node, g):
     return (g.reshape(x.shape),)
 
 
+class FlipSaved(NamedTuple):
+    """What a flip node keeps: the (non-negative) dims it reversed."""
+    dims: tuple
+
+
 def flip(x, dims) -> Tensor:
     """Reverse the order of elements along ``dims``.  Backward: flip back."""
     x = ensure_tensor(x, "flip")
     dims = dims if isinstance(dims, (tuple, list)) else (dims,)
     axes = tuple(norm_dim(d, x.ndim, "flip") for d in dims)
     # a copy, as in PyTorch (numpy's flip is a view with negative strides)
-    return make(np.flip(x._data, axes).copy(), (x,), "flip", _flip_backward, axes)
+    return make(np.flip(x._data, axes).copy(), (x,), "flip", _flip_backward, FlipSaved(axes))
 
 
 def _flip_backward(node, g):
-    return (np.flip(g, node._saved),)
+    return (np.flip(g, node._saved.dims),)
 
 
 
@@ -641,30 +702,29 @@ def _identity_graph(node, g):
 
 @graph_rule(_transpose_backward)
 def _transpose_graph(node, g):
-    a, b = node._saved
-    return (g.transpose(a, b),)
+    return (g.transpose(node._saved.dim0, node._saved.dim1),)
 
 
 @graph_rule(_permute_backward)
 def _permute_graph(node, g):
-    return (g.permute(*np.argsort(node._saved).tolist()),)
+    return (g.permute(*np.argsort(node._saved.dims).tolist()),)
 
 
 @graph_rule(_flip_backward)
 def _flip_graph(node, g):
-    return (g.flip(node._saved),)
+    return (g.flip(node._saved.dims),)
 
 
 @graph_rule(_getitem_backward)
 def _getitem_graph(node, g):
-    key, basic = node._saved
+    key = node._saved.key
     return (linear_map(g, lambda a: _getitem_backward(node, a)[0], lambda h: h[key],
                        "getitem_scatter"),)
 
 
 @graph_rule(_index_put_backward)
 def _index_put_graph(node, g):
-    key = node._saved
+    key = node._saved.key
     x, v = node._parents
     gx = gv = None
     if x.requires_grad:
@@ -688,32 +748,32 @@ def _index_put_graph(node, g):
 
 @graph_rule(_gather_backward)
 def _gather_graph(node, g):
-    full = node._saved
+    full = node._saved.index
     return (linear_map(g, lambda a: _gather_backward(node, a)[0], lambda h: h[full],
                        "gather_scatter"),)
 
 
 @graph_rule(_cat_backward)
 def _cat_graph(node, g):
-    d, bounds = node._saved
+    d, bounds = node._saved.dim, node._saved.bounds
     edges = [0] + [int(b) for b in bounds] + [g.shape[d]]
     return tuple(narrow(g, d, a, b - a) for a, b in zip(edges[:-1], edges[1:]))
 
 
 @graph_rule(_stack_backward)
 def _stack_graph(node, g):
-    d = node._saved
+    d = node._saved.dim
     return tuple(getitem(g, (slice(None),) * d + (i,)) for i in range(len(node._parents)))
 
 
 @graph_rule(_pad_backward)
 def _pad_graph(node, g):
-    return (getitem(g, node._saved),)
+    return (getitem(g, node._saved.key),)
 
 
 @graph_rule(_repeat_backward)
 def _repeat_graph(node, g):
-    sizes = node._saved
+    sizes = node._saved.sizes
     return (linear_map(g, lambda a: _repeat_backward(node, a)[0],
                        lambda h: np.tile(h.reshape((1,) * (len(sizes) - h.ndim) + h.shape),
                                          sizes), "repeat_sum"),)
@@ -721,6 +781,6 @@ def _repeat_graph(node, g):
 
 @graph_rule(_pad_index_backward)
 def _pad_index_graph(node, g):
-    key = node._saved
+    key = node._saved.index
     return (linear_map(g, lambda a: _pad_index_backward(node, a)[0], lambda h: h[key],
                        "pad_scatter"),)

@@ -8,6 +8,7 @@ import numbers
 
 import numpy as np
 
+from ...args import int_pair
 from .. import image_ops, pil
 from . import batch as _batch
 from .base import RandomTransform, Transform, _check_p, _range, _size_hw
@@ -68,7 +69,7 @@ class CenterCrop(Transform):
     batchable = True
 
     def __init__(self, size):
-        self.size = image_ops._pair(size, "CenterCrop: size")
+        self.size = int_pair(size, "size", "CenterCrop")
         if min(self.size) < 1:
             raise ValueError(f"CenterCrop: size must be positive, got {self.size}")
 
@@ -109,7 +110,7 @@ def _resize_size(size, owner: str):
         if size < 1:
             raise ValueError(f"{owner}: size must be positive, got {size}")
         return int(size)
-    pair = image_ops._pair(size, f"{owner}: size")
+    pair = int_pair(size, "size", owner)
     if min(pair) < 1:
         raise ValueError(f"{owner}: size must be positive, got {pair}")
     return pair
@@ -222,7 +223,7 @@ class RandomCrop(RandomTransform):
     def __init__(self, size, padding=0, pad_if_needed: bool = False, fill: float = 0.0,
                  padding_mode: str = "constant", generator=None):
         super().__init__(generator)
-        self.size = image_ops._pair(size, "RandomCrop: size")
+        self.size = int_pair(size, "size", "RandomCrop")
         if min(self.size) < 1:
             raise ValueError(f"RandomCrop: size must be positive, got {self.size}")
         if isinstance(pad_if_needed, str):          # the old positional order (fill, mode)
@@ -281,7 +282,7 @@ class RandomResizedCrop(RandomTransform):
         super().__init__(generator)
         if isinstance(size, (list, tuple)) and len(size) == 1:
             size = size[0]
-        self.size = image_ops._pair(size, "RandomResizedCrop: size")
+        self.size = int_pair(size, "size", "RandomResizedCrop")
         if min(self.size) < 1:
             raise ValueError(f"RandomResizedCrop: size must be positive, got {self.size}")
         for name, value in (("scale", scale), ("ratio", ratio)):
