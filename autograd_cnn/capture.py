@@ -201,7 +201,7 @@ class _Plan:
                                 for t in self.externals]
         self.structure = _structure[0]
         self.verified = False
-        self.needs = None                   # set per requires_grad pattern in _grad_flags
+        self.needs = None                   # per step, set by grad_flags
 
     def guards_hold(self) -> bool:
         if self.modules and self.structure != _structure[0]:
@@ -371,29 +371,31 @@ class Compiled:
         for plan in plans:
             if plan.guards_hold():
                 if isinstance(plan, _Eager):
-                    return self._eager(plan.reason, args, kwargs, count=True)
+                    return self._eager(plan.reason, args, kwargs)
                 if plan.verified:
                     self.stats["replays"] += 1
                     return self._replay(plan, tensors)
                 return self._check(plan, key, tensors, args, kwargs)
         return self._capture(key, tensors, args, kwargs)
 
-    def _eager(self, reason, args, kwargs, count=True):
+    def _refuse(self, reason: str) -> None:
+        """fullgraph=True: raise; otherwise warn once per reason (the call runs eagerly)."""
         if self._fullgraph:
             raise RuntimeError(f"compile(fullgraph=True): {self.__name__} cannot be captured: "
                                f"{reason}")
         if reason not in self._warned:
             self._warned.add(reason)
             warnings.warn(f"compile: {self.__name__} runs eagerly: {reason}", RuntimeWarning,
-                          stacklevel=3)
-        if count:
-            self.stats["eager"] += 1
+                          stacklevel=4)
+
+    def _eager(self, reason, args, kwargs):
+        self._refuse(reason)
+        self.stats["eager"] += 1
         return self._fn(*args, **kwargs)
 
     def _keep(self, key, entry) -> None:
         with self._lock:
-            plans = [p for p in self._plans.get(key, ()) if p.guards_hold() is False or
-                     p is not entry]
+            plans = [p for p in self._plans.get(key, ()) if p is not entry]
             plans.insert(0, entry)
             self._plans[key] = plans[:self.MAX_PLANS]
 
@@ -427,13 +429,7 @@ class Compiled:
         if reason is not None:
             guards = _Plan(tape, len(tensors), [], "") if tape.modules else None
             self._keep(key, _Eager(reason, guards))
-            if self._fullgraph:
-                raise RuntimeError(f"compile(fullgraph=True): {self.__name__} cannot be "
-                                   f"captured: {reason}")
-            if reason not in self._warned:
-                self._warned.add(reason)
-                warnings.warn(f"compile: {self.__name__} runs eagerly: {reason}",
-                              RuntimeWarning, stacklevel=3)
+            self._refuse(reason)
             return result
         plan = _Plan(tape, len(tensors), outputs, f"compiled {self.__name__}")
         plan.grad_flags(tuple(t.requires_grad for t in tensors))
