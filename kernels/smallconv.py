@@ -15,11 +15,17 @@ off by default), which packs the unrolled KP lanes into SIMD FMAs. The block mus
 PB*KP above 80 values or PB above 7 measured 30-50x slower (the block is no longer
 promoted to registers).
 
-Backward, with the same kernel shapes:
+Backward:
 
-    dx = the full correlation of g (zero-padded by KH-1, KW-1) with the flipped weights
-         w'[c, k, i, j] = w[k, c, KH-1-i, KW-1-j]: the forward kernel with C and K swapped,
-         then cropped to the image (padding)
+    dx[n, c, y, x] = sum_{k, i, j} w[k, c, i, j] g[n, k, y + pt - i, x + pl - j]: summed straight
+         into dx by its own kernel (``_make_input_grad``), vectorised along the image row (XL
+         pixels) with all C input channels (6 on C3, not padded to 8 lanes) in registers, and
+         only the kernel rows that reach g visited. An earlier form ran the forward kernel on g
+         zero-padded by KH-1, KW-1 with flipped weights: 8 lanes for 6 channels and all the zero
+         border taps, 1.0-1.1 ms on C3 at one thread against 0.53 ms now. LLVM does not unroll a
+         block of RB x CC x XL = 96 values, so this kernel writes its vectors explicitly
+         (``_fma_lanes``, ``_copy_lanes``, ``_store_lanes``: LLVM vector IR, masked at the row
+         ends)
     dw[k, c, i, j] = sum_{n, oy, ox} g[n, k, oy, ox] xp[n, c, oy + i, ox + j]: for each (c, i)
          a (KW, KP) block accumulated over the output pixels, g laid out channels-last
 
@@ -72,6 +78,146 @@ def _block_jit(size, dtype):
     if isinstance(size, types.IntegerLiteral):
         n = size.literal_value
         return lambda size, dtype: carray(_stack(n, dtype), (n,))
+
+
+@intrinsic
+def _fma_lanes_jit(typingctx, acc, ai, wv, src, si, lanes):
+    """acc[ai:ai+L] += wv * src[si:si+L] as one L-wide vector multiply-add (L a literal int):
+    an unaligned vector load of src, a broadcast of wv, and a load and store of acc that LLVM's
+    SROA turns into a register when acc is a stack block indexed by constants."""
+    if not isinstance(lanes, types.IntegerLiteral) or acc.dtype != src.dtype:
+        return None
+    n = lanes.literal_value
+
+    def codegen(context, builder, signature, args):
+        acc_t, _, wv_t, src_t = signature.args[:4]
+        elt = context.get_data_type(acc_t.dtype)
+        vec = llvm_ir.VectorType(elt, n)
+        size = context.get_abi_sizeof(elt)
+
+        def at(arr_t, arr, index):
+            data = context.make_array(arr_t)(context, builder, arr).data
+            return builder.bitcast(builder.gep(data, [index]), vec.as_pointer())
+
+        pa, ps = at(acc_t, args[0], args[1]), at(src_t, args[3], args[4])
+        w = context.cast(builder, args[2], wv_t, acc_t.dtype)
+        i32 = llvm_ir.IntType(32)
+        wvec = builder.insert_element(llvm_ir.Constant(vec, llvm_ir.Undefined), w,
+                                      llvm_ir.Constant(i32, 0))
+        wvec = builder.shuffle_vector(wvec, llvm_ir.Constant(vec, llvm_ir.Undefined),
+                                      llvm_ir.Constant(llvm_ir.VectorType(i32, n), [0] * n))
+        suffix = {4: "f32", 8: "f64"}[size]
+        fma = cgutils.get_or_insert_function(builder.module,
+                                             llvm_ir.FunctionType(vec, [vec] * 3),
+                                             f"llvm.fma.v{n}{suffix}")
+        total = builder.call(fma, [wvec, builder.load(ps, align=size),
+                                   builder.load(pa, align=size)])
+        builder.store(total, pa, align=size)
+        return context.get_dummy_value()
+    return types.none(acc, ai, wv, src, si, lanes), codegen
+
+
+def _masked(builder, context, signature, args, n, load):
+    """The shared part of _load_lanes_jit / _store_lanes_jit: the element pointers of the two
+    arrays as vector pointers, and the mask of the first ``count`` of ``n`` lanes."""
+    dst_t, _, src_t = signature.args[:3]
+    elt = context.get_data_type(dst_t.dtype)
+    vec = llvm_ir.VectorType(elt, n)
+
+    def at(arr_t, arr, index):
+        data = context.make_array(arr_t)(context, builder, arr).data
+        return builder.bitcast(builder.gep(data, [index]), vec.as_pointer())
+
+    i64 = llvm_ir.IntType(64)
+    count = builder.insert_element(llvm_ir.Constant(llvm_ir.VectorType(i64, n), llvm_ir.Undefined),
+                                   context.cast(builder, args[4], signature.args[4], types.int64),
+                                   llvm_ir.Constant(llvm_ir.IntType(32), 0))
+    count = builder.shuffle_vector(count, llvm_ir.Constant(llvm_ir.VectorType(i64, n),
+                                                           llvm_ir.Undefined),
+                                   llvm_ir.Constant(llvm_ir.VectorType(llvm_ir.IntType(32), n),
+                                                    [0] * n))
+    mask = builder.icmp_signed("<", llvm_ir.Constant(llvm_ir.VectorType(i64, n), list(range(n))),
+                               count)
+    size = context.get_abi_sizeof(elt)
+    suffix = f"v{n}{ {4: 'f32', 8: 'f64'}[size] }.p0"
+    return at(dst_t, args[0], args[1]), at(src_t, args[2], args[3]), mask, vec, size, suffix
+
+
+@intrinsic
+def _copy_lanes_jit(typingctx, dst, di, src, si, count, lanes):
+    """dst[di:di+L] = src[si:si+count] followed by zeros (0 <= count <= L, L a literal int):
+    a masked vector load (src is not read past its count) and a full vector store."""
+    if not isinstance(lanes, types.IntegerLiteral) or dst.dtype != src.dtype:
+        return None
+    n = lanes.literal_value
+
+    def codegen(context, builder, signature, args):
+        pd, ps, mask, vec, size, suffix = _masked(builder, context, signature, args, n, True)
+        i32 = llvm_ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, llvm_ir.FunctionType(vec, [ps.type, i32, mask.type, vec]),
+            f"llvm.masked.load.{suffix}")
+        value = builder.call(fn, [ps, llvm_ir.Constant(i32, size), mask,
+                                  llvm_ir.Constant(vec, None)])
+        builder.store(value, pd, align=size)
+        return context.get_dummy_value()
+    return types.none(dst, di, src, si, count, lanes), codegen
+
+
+@intrinsic
+def _store_lanes_jit(typingctx, dst, di, src, si, count, lanes):
+    """dst[di:di+count] = src[si:si+count] (0 <= count <= L, L a literal int): a full vector
+    load of src and a masked vector store (dst is not written past its count)."""
+    if not isinstance(lanes, types.IntegerLiteral) or dst.dtype != src.dtype:
+        return None
+    n = lanes.literal_value
+
+    def codegen(context, builder, signature, args):
+        pd, ps, mask, vec, size, suffix = _masked(builder, context, signature, args, n, False)
+        i32 = llvm_ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, llvm_ir.FunctionType(llvm_ir.VoidType(),
+                                                 [vec, pd.type, i32, mask.type]),
+            f"llvm.masked.store.{suffix}")
+        builder.call(fn, [builder.load(ps, align=size), pd, llvm_ir.Constant(i32, size), mask])
+        return context.get_dummy_value()
+    return types.none(dst, di, src, si, count, lanes), codegen
+
+
+def _copy_lanes(dst, di, src, si, count, lanes):
+    """dst[di:di+lanes] = src[si:si+count] then zeros (numpy, when Numba's JIT is disabled)."""
+    dst[di:di + lanes] = 0
+    dst[di:di + count] = src[si:si + count]
+
+
+def _store_lanes(dst, di, src, si, count, lanes):
+    """dst[di:di+count] = src[si:si+count] (numpy, when Numba's JIT is disabled)."""
+    dst[di:di + count] = src[si:si + count]
+
+
+@overload(_copy_lanes, inline="always")
+def _copy_lanes_overload(dst, di, src, si, count, lanes):
+    if isinstance(lanes, types.IntegerLiteral):
+        return lambda dst, di, src, si, count, lanes: _copy_lanes_jit(dst, di, src, si, count,
+                                                                      lanes)
+
+
+@overload(_store_lanes, inline="always")
+def _store_lanes_overload(dst, di, src, si, count, lanes):
+    if isinstance(lanes, types.IntegerLiteral):
+        return lambda dst, di, src, si, count, lanes: _store_lanes_jit(dst, di, src, si, count,
+                                                                       lanes)
+
+
+def _fma_lanes(acc, ai, wv, src, si, lanes):
+    """acc[ai:ai+lanes] += wv * src[si:si+lanes] (numpy, when Numba's JIT is disabled)."""
+    acc[ai:ai + lanes] += wv * src[si:si + lanes]
+
+
+@overload(_fma_lanes, inline="always")
+def _fma_lanes_overload(acc, ai, wv, src, si, lanes):
+    if isinstance(lanes, types.IntegerLiteral):
+        return lambda acc, ai, wv, src, si, lanes: _fma_lanes_jit(acc, ai, wv, src, si, lanes)
 
 
 def applies(kernel_size, stride, dilation, groups) -> bool:
@@ -166,16 +312,86 @@ def _make_weight_grad(kp, kh, kw):
     return weight_grad
 
 
+def _make_input_grad(cc, kh, kw, xl, rb):
+    """dx[n, c, y, x] = sum_{k, i, j} w[k, c, i, j] g[n, k, y + pt - i, x + pl - j] (g zero
+    outside its Ho x Wo) for the images n0 .. n1-1: the input gradient as a correlation summed
+    straight into dx, a block of RB rows x CC input channels x XL consecutive pixels of a row
+    (the vectors) in registers, over the K * KH * KW taps; per tap, RB vector loads of g and
+    RB * CC broadcast multiply-adds. Only the kernel rows that reach g are visited; the
+    columns are not pruned (a vector spans the row), so g is read from a frame with zero borders.
+
+    gf flat (N, K, Ho, Wo); wf flat (NCB, K, KH, KW, CC): wf[b, k, i, j, q] = w[k, b*CC + q, i, j]
+    (zero past C); gs: K * GH * GW zeros, the frame (``_input_frame``: one image of g at row
+    KH - 1, column KW - 1, rewritten per image, the borders never written); dxf flat
+    (N, C, H, W), every element written."""
+    ucc, ukh, ukw, uxl, urb = _u(cc), _u(kh), _u(kw), _u(xl), _u(rb)
+    nblock = rb * cc * xl
+
+    @njit(cache=True, nogil=True, fastmath={"contract"})
+    def input_grad(gf, wf, n0, n1, k_out, ho, wo, c_in, h, w, pt, pl, gh, gw, gs, dxf):
+        acc = _block(nblock, gf.dtype)
+        uk, uho, uwo, uc, uh, uw = _u(k_out), _u(ho), _u(wo), _u(c_in), _u(h), _u(w)
+        ugh, ugw, upt, upl = _u(gh), _u(gw), _u(pt), _u(pl)
+        nxb = (uw + uxl - 1) // uxl
+        ncb = (uc + ucc - 1) // ucc
+        # the columns of g that some pixel of dx reads (the others are not copied)
+        cols = min(uwo, nxb * uxl + upl)
+        for n in range(_u(n0), _u(n1)):
+            for k in range(_u(0), uk):                 # this image of g into the frame
+                for r in range(_u(0), uho):
+                    src = ((n * uk + k) * uho + r) * uwo
+                    dst = (k * ugh + r + ukh - 1) * ugw + ukw - 1
+                    for q in range(_u(0), cols, uxl):
+                        _copy_lanes(gs, dst + q, gf, src + q, min(uxl, cols - q), xl)
+            for cb in range(_u(0), ncb):
+                for y0 in range(_u(0), uh, urb):
+                    # the kernel rows i with which some row y0 .. y0+RB-1 reaches a row of g
+                    i0 = _u(max(0, np.int64(y0) + pt - ho + 1))
+                    i1 = _u(max(0, min(kh, np.int64(y0) + rb + pt)))
+                    for x0 in range(_u(0), uw, uxl):
+                        for q in range(_u(0), _u(nblock)):
+                            acc[q] = 0
+                        for k in range(_u(0), uk):
+                            for i in range(i0, i1):
+                                # the frame's element of g[k, y0 + pt - i, x0 + pl] (j = 0)
+                                gb = (k * ugh + y0 + upt + ukh - 1 - i) * ugw + x0 + upl \
+                                    + ukw - 1
+                                wb = ((cb * uk + k) * ukh + i) * ukw * ucc
+                                for j in range(_u(0), ukw):
+                                    for yy in range(_u(0), urb):
+                                        for q in range(_u(0), ucc):
+                                            _fma_lanes(acc, (yy * ucc + q) * uxl,
+                                                       wf[wb + j * ucc + q], gs,
+                                                       gb + yy * ugw - j, xl)
+                        for yy in range(_u(0), min(urb, uh - y0)):
+                            for q in range(_u(0), min(ucc, uc - cb * ucc)):
+                                db = ((n * uc + cb * ucc + q) * uh + y0 + yy) * uw + x0
+                                _store_lanes(dxf, db, acc, (yy * ucc + q) * uxl,
+                                             min(uxl, uw - x0), xl)
+    return input_grad
+
+
+def _input_frame(kh, kw, ho, wo, w_in, pl, xl, rb):
+    """(GH, GW): the frame of g that _make_input_grad's kernel reads. Rows: KH - 1 of zeros
+    above g's Ho and RB - 1 below (a row block's kernel rows reach at most that far past g);
+    columns: KW - 1 zeros left of g, and on the right up to the last vector of the last pixel
+    block (x0 + pl + XL - 1 + KW - 1), with room for the copy's whole vectors."""
+    nxb = -(-w_in // xl)
+    cols = min(wo, nxb * xl + pl)
+    right = max(nxb * xl + pl, -(-cols // xl) * xl)
+    return kh - 1 + ho + rb - 1, kw - 1 + right
+
+
 _kernels: dict = {}
 _compile_lock = threading.Lock()
 
 
-def _compile(key, make, dtype, n_args):
+def _compile(key, make, dtype, n_args, arrays=(0, 1, -1)):
     """The kernel ``make(*key)``, compiled for ``dtype`` with LLVM's SLP vectoriser on (memoised;
     Numba's on-disk cache then serves later processes). The vectoriser switch is Numba's global
     configuration, read when a function is compiled: it is set only around this compilation,
     under a lock (another thread compiling at that moment would get vectorised code too, which
-    is harmless)."""
+    is harmless). ``arrays``: the positions of the kernel's array arguments."""
     full = (make.__name__, key, np.dtype(dtype).str)
     fn = _kernels.get(full)
     if fn is not None:
@@ -186,7 +402,9 @@ def _compile(key, make, dtype, n_args):
             fn = make(*key)
             empty = np.zeros(1, dtype)
             # a call with no images compiles the kernel (or loads it from the cache)
-            args = [empty, empty] + [0] * (n_args - 3) + [empty]
+            args = [0] * n_args
+            for a in arrays:
+                args[a] = empty
             saved = config.SLP_VECTORIZE
             config.SLP_VECTORIZE = 1
             try:
@@ -247,30 +465,70 @@ def forward(x, w, padding, out_size):
     return y
 
 
+def _vector_lanes(itemsize):
+    """Values per SIMD register of the host: 64 bytes with AVX-512, else 32."""
+    return (64 if _avx512() else 32) // itemsize
+
+
+def _avx512():
+    global _HAS_AVX512
+    if _HAS_AVX512 is None:
+        try:
+            import llvmlite.binding as ll
+            _HAS_AVX512 = "+avx512f" in ll.get_host_cpu_features().flatten()
+        except Exception:        # unknown host: assume the smaller registers
+            _HAS_AVX512 = False
+    return _HAS_AVX512
+
+
+_HAS_AVX512 = None
+# dx's register block: at most this many vectors of accumulators (RB rows x CC channels), and
+# at least _MIN_CHAINS of them (independent multiply-add chains hide the FMA latency).
+_DX_VECTORS = 12
+_MIN_CHAINS = 6
+
+
+def _input_blocking(c_in, w_in, itemsize):
+    """(CC, XL, RB) of _make_input_grad for C input channels and rows of W pixels: XL a whole
+    register or half of one, whichever wastes fewer lanes on the row (the whole one on a tie);
+    the channels in as few blocks of at most _DX_VECTORS as possible; more rows per block only
+    when the channels alone give fewer than _MIN_CHAINS accumulators (extra rows cost kernel
+    rows that reach no row of g: LeNet C3's dx, measured: 1 row 528 us, 2 rows 572)."""
+    v = _vector_lanes(itemsize)
+    xl = min((v, v // 2), key=lambda n: (-(-w_in // n) * n, -n))
+    nb = -(-c_in // _DX_VECTORS)
+    cc = -(-c_in // nb)
+    rb = max(1, min(_DX_VECTORS // cc, -(-_MIN_CHAINS // cc)))
+    return cc, xl, rb
+
+
+def _input_weights(w, cc):
+    """w (K, C, KH, KW) -> (NCB, K, KH, KW, CC), the input channels in blocks of CC, innermost,
+    zero past C."""
+    k_out, c_in, kh, kw = w.shape
+    ncb = -(-c_in // cc)
+    wt = np.zeros((ncb * cc, k_out, kh, kw), dtype=w.dtype)
+    wt[:c_in] = w.transpose(1, 0, 2, 3)
+    return np.ascontiguousarray(wt.reshape(ncb, cc, k_out, kh, kw).transpose(0, 2, 3, 4, 1))
+
+
 def backward_input(g, w, in_size, padding):
     """dL/dx (stride 1).  g (N, K, Ho, Wo), w (K, C, KH, KW) -> dx (N, C, H, W)."""
     n_img, k_out, ho, wo = g.shape
     _, c_in, kh, kw = w.shape
-    grid = _Grid(in_size, (kh, kw), padding, (1, 1), (ho, wo))
-    # the flipped weights with input and output channels swapped: (K, KH, KW, CP)
-    wt = _channels_last_weights(np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)))
-    dx = np.zeros((n_img, c_in) + tuple(in_size), dtype=g.dtype)
-    gh, gw = ho + 2 * (kh - 1), wo + 2 * (kw - 1)
-    pt, pl, h_in, w_in = grid.pt, grid.pl, grid.h_in, grid.w_in
-    rows = (kh - 1, kh - 1 + ho)           # gp's rows of g: the rest is the zero border
+    (h, w_in), (pt, pl) = in_size, padding
+    cc, xl, rb = _input_blocking(c_in, w_in, g.itemsize)
+    fn = _compile((cc, kh, kw, xl, rb), _make_input_grad, g.dtype, 16, (0, 1, 14, 15))
+    wt = _input_weights(w, cc)
+    gh, gw = _input_frame(kh, kw, ho, wo, w_in, pl, xl, rb)
+    dx = np.empty((n_img, c_in, h, w_in), dtype=g.dtype)
+    gf = np.ascontiguousarray(g).reshape(-1)
 
     def work(first, stop):
-        b = stop - first
-        gp = buffer("smallconv.g", b * k_out * gh * gw, g.dtype).reshape(b, k_out, gh, gw)
-        gp.fill(0)
-        gp[:, :, kh - 1:kh - 1 + ho, kw - 1:kw - 1 + wo] = g[first:stop]
-        if grid.in_place():
-            _correlate(gp, wt, c_in, dx, first, stop, rows)
-            return
-        dxp = buffer("smallconv.dx", b * c_in * grid.hp * grid.wp, g.dtype).reshape(
-            b, c_in, grid.hp, grid.wp)
-        _correlate(gp, wt, c_in, dxp, 0, b, rows)
-        dx[first:stop, :, :h_in, :w_in] = dxp[:, :, pt:pt + h_in, pl:pl + w_in]
+        frame = buffer("smallconv.gframe", k_out * gh * gw, g.dtype)
+        frame.fill(0)
+        fn(gf, wt.reshape(-1), first, stop, k_out, ho, wo, c_in, h, w_in, pt, pl, gh, gw, frame,
+           dx.reshape(-1))
 
     split_batch(n_img, work)
     return dx
