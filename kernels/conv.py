@@ -99,8 +99,8 @@ def conv2d_forward(x, w, bias=None, *, stride=(1, 1), padding=(0, 0), dilation=(
     if algo == "winograd":
         return winograd.forward(x, w, bias, padding, groups, out_size)
     if algo == "smallconv":
-        y = smallconv.forward(x, w, padding, out_size)
-    elif algo == "shifted":
+        return smallconv.forward(x, w, padding, out_size, bias)     # the bias in its registers
+    if algo == "shifted":
         y = shifted.forward(x, w, padding, dilation, groups, out_size)
     elif algo == "direct":
         y = direct.forward(x, w, stride, padding, dilation, groups, out_size)

@@ -48,10 +48,11 @@ from .shifted import _Grid
 from .threads import split_batch
 
 _u = np.uint64       # unsigned indices: no wrap-around checks for negative ones in the hot loops
-# The (PB, KP) block of accumulators must stay in registers: PB * KP <= 80 values and PB <= 7
-# (measured: LeNet C3's 5 x 16 and its dx's 7 x 8 run at speed; 10 x 16 and 10 x 8 30-50x slower)
-_VALUES_PER_BLOCK = 80
-_MAX_PIXELS = 7
+# The forward's (PB, KP) block of accumulators: at most this many SIMD registers (LeNet C3 at
+# one thread, kernel alone: 10 pixels x 16 channels 334 us, 5 x 16 349 us; the block written
+# with scalar loops, for LLVM's SLP vectoriser, had to stay under 80 values and 7 pixels, or
+# LLVM stopped unrolling it and it ran 30-50x slower)
+_ACC_VECTORS = 12
 
 
 @intrinsic
@@ -231,14 +232,16 @@ def _lanes(k: int) -> int:
 
 
 def _make_taps(kp, kh, kw, pb):
-    """y[n, k, oy, ox] = sum_{c,i,j} wt[c, i, j, k] xp[n, c, oy+i, ox+j] for k < k_out, images
-    n0 .. n1-1, where only the rows r0 <= oy+i < r1 of xp are read (the others must be zero:
-    padding).  xf flat (N, C, Hp, Wp), wf flat (C, KH, KW, KP), yf flat (N, k_out, Ho, Wo)."""
+    """y[n, k, oy, ox] = b[k] + sum_{c,i,j} wt[c, i, j, k] xp[n, c, oy+i, ox+j] for k < k_out,
+    images n0 .. n1-1, where only the rows r0 <= oy+i < r1 of xp are read (the others must be
+    zero: padding).  xf flat (N, C, Hp, Wp), wf flat (C, KH, KW, KP), bf (KP,) (zeros for no
+    bias), yf flat (N, k_out, Ho, Wo). Per tap, one KP-wide vector of weights times PB pixels
+    (``_fma_lanes``), the (PB, KP) block in registers."""
     ukp, ukh, ukw, upb = _u(kp), _u(kh), _u(kw), _u(pb)
     nblock = pb * kp
 
     @njit(cache=True, nogil=True, fastmath={"contract"})
-    def taps(xf, wf, n0, n1, c_in, hp, wp, ho, wo, k_out, r0, r1, yf):
+    def taps(xf, wf, bf, n0, n1, c_in, hp, wp, ho, wo, k_out, r0, r1, yf):
         acc = _block(nblock, xf.dtype)
         one = _block(kp, xf.dtype)
         uc, uhp, uwp, uho, uwo, uk = _u(c_in), _u(hp), _u(wp), _u(ho), _u(wo), _u(k_out)
@@ -252,31 +255,28 @@ def _make_taps(kp, kh, kw, pb):
                 if i1 < i0:
                     i1 = i0
                 for ox0 in range(_u(0), full, upb):
-                    for q in range(_u(0), _u(nblock)):
-                        acc[q] = 0
+                    for p in range(_u(0), upb):
+                        for k in range(_u(0), ukp):
+                            acc[p * ukp + k] = bf[k]
                     for c in range(_u(0), uc):
                         for i in range(i0, i1):
                             xb = ((n * uc + c) * uhp + oy + i) * uwp + ox0
                             for j in range(_u(0), ukw):
                                 wb = ((c * ukh + i) * ukw + j) * ukp
                                 for p in range(_u(0), upb):
-                                    xv = xf[xb + p + j]
-                                    for k in range(_u(0), ukp):
-                                        acc[p * ukp + k] += xv * wf[wb + k]
+                                    _fma_lanes(acc, p * ukp, xf[xb + p + j], wf, wb, kp)
                     for p in range(_u(0), upb):
                         for k in range(_u(0), uk):
                             yf[yb + k * uho * uwo + ox0 + p] = acc[p * ukp + k]
                 for ox in range(full, uwo):           # the row's last Wo % PB pixels
                     for k in range(_u(0), ukp):
-                        one[k] = 0
+                        one[k] = bf[k]
                     for c in range(_u(0), uc):
                         for i in range(i0, i1):
                             xb = ((n * uc + c) * uhp + oy + i) * uwp + ox
                             for j in range(_u(0), ukw):
                                 wb = ((c * ukh + i) * ukw + j) * ukp
-                                xv = xf[xb + j]
-                                for k in range(_u(0), ukp):
-                                    one[k] += xv * wf[wb + k]
+                                _fma_lanes(one, 0, xf[xb + j], wf, wb, kp)
                     for k in range(_u(0), uk):
                         yf[yb + k * uho * uwo + ox] = one[k]
     return taps
@@ -415,16 +415,12 @@ def _compile(key, make, dtype, n_args, arrays=(0, 1, -1)):
     return fn
 
 
-def _pixels_per_block(kp, wo):
-    """PB for rows of Wo pixels: at most _MAX_PIXELS and _VALUES_PER_BLOCK / KP, covering as
-    many of the row's pixels with whole blocks as possible (the rest go one at a time, a chain of
-    dependent multiply-adds, several times slower per pixel)."""
-    cap = max(1, min(_MAX_PIXELS, _VALUES_PER_BLOCK // kp))
+def _pixels_per_block(kp, wo, itemsize):
+    """PB for rows of Wo pixels: at most _ACC_VECTORS registers of accumulators (PB pixels x KP
+    lanes), covering as many of the row's pixels with whole blocks as possible (the rest go one
+    at a time, a chain of dependent multiply-adds, several times slower per pixel)."""
+    cap = max(1, _ACC_VECTORS // -(-kp // _vector_lanes(itemsize)))
     return max(range(1, cap + 1), key=lambda pb: (wo // pb * pb, pb))
-
-
-def _taps_kernel(kp, kh, kw, wo, dtype):
-    return _compile((kp, kh, kw, _pixels_per_block(kp, wo)), _make_taps, dtype, 13)
 
 
 def _channels_last_weights(w):
@@ -435,31 +431,30 @@ def _channels_last_weights(w):
     return wt
 
 
-def _correlate(xp, wt, k_out, out, first, stop, rows=None):
-    """out[first:stop] = the correlation of the padded images xp (B, C, Hp, Wp) (images first ..
-    stop-1) with wt (C, KH, KW, KP) (see _make_taps); ``rows`` (r0, r1): xp's rows outside
-    [r0, r1) are zero and skipped."""
-    c_in, kh, kw, kp = wt.shape
-    ho, wo = out.shape[2:]
-    r0, r1 = rows if rows is not None else (0, xp.shape[2])
-    fn = _taps_kernel(kp, kh, kw, wo, xp.dtype)
-    fn(np.ascontiguousarray(xp).reshape(-1), wt.reshape(-1), 0, stop - first, c_in,
-       xp.shape[2], xp.shape[3], ho, wo, k_out, r0, r1, out[first:stop].reshape(-1))
-
-
-def forward(x, w, padding, out_size):
-    """y = x * w (stride 1).  x (N, C, H, W), w (K, C, KH, KW) -> y (N, K, Ho, Wo)."""
+def forward(x, w, padding, out_size, bias=None):
+    """y = x * w + b (stride 1).  x (N, C, H, W), w (K, C, KH, KW), bias (K,) or None
+    -> y (N, K, Ho, Wo)."""
     n_img, c_in = x.shape[:2]
     k_out, _, kh, kw = w.shape
+    ho, wo = out_size
     grid = _Grid(x.shape[2:], (kh, kw), padding, (1, 1), out_size)
     wt = _channels_last_weights(w)
-    y = np.empty((n_img, k_out) + tuple(out_size), dtype=x.dtype)
+    kp = wt.shape[-1]
+    bt = np.zeros(kp, dtype=x.dtype)
+    if bias is not None:
+        bt[:k_out] = bias
+    fn = _compile((kp, kh, kw, _pixels_per_block(kp, wo, x.itemsize)), _make_taps, x.dtype, 14,
+                  (0, 1, 2, 13))
+    y = np.empty((n_img, k_out, ho, wo), dtype=x.dtype)
+    rows = (grid.pt, grid.pt + grid.h_in)     # xp's rows of x: the others are zero, skipped
 
     def work(first, stop):
+        b = stop - first
         xbuf = None if grid.in_place() else \
-            buffer("smallconv.x", (stop - first) * c_in * grid.hp * grid.wp, x.dtype)
-        _correlate(grid.pad(x, first, stop - first, xbuf), wt, k_out, y, first, stop,
-                   (grid.pt, grid.pt + grid.h_in))
+            buffer("smallconv.x", b * c_in * grid.hp * grid.wp, x.dtype)
+        xp = np.ascontiguousarray(grid.pad(x, first, b, xbuf))      # images first .. stop-1
+        fn(xp.reshape(-1), wt.reshape(-1), bt, 0, b, c_in, grid.hp, grid.wp, ho, wo, k_out,
+           rows[0], rows[1], y[first:stop].reshape(-1))
 
     split_batch(n_img, work)
     return y
@@ -482,23 +477,22 @@ def _avx512():
 
 
 _HAS_AVX512 = None
-# dx's register block: at most this many vectors of accumulators (RB rows x CC channels), and
-# at least _MIN_CHAINS of them (independent multiply-add chains hide the FMA latency).
-_DX_VECTORS = 12
+# dx's register block: at most _ACC_VECTORS vectors of accumulators (RB rows x CC channels),
+# and at least _MIN_CHAINS of them (independent multiply-add chains hide the FMA latency).
 _MIN_CHAINS = 6
 
 
 def _input_blocking(c_in, w_in, itemsize):
     """(CC, XL, RB) of _make_input_grad for C input channels and rows of W pixels: XL a whole
     register or half of one, whichever wastes fewer lanes on the row (the whole one on a tie);
-    the channels in as few blocks of at most _DX_VECTORS as possible; more rows per block only
+    the channels in as few blocks of at most _ACC_VECTORS as possible; more rows per block only
     when the channels alone give fewer than _MIN_CHAINS accumulators (extra rows cost kernel
     rows that reach no row of g: LeNet C3's dx, measured: 1 row 528 us, 2 rows 572)."""
     v = _vector_lanes(itemsize)
     xl = min((v, v // 2), key=lambda n: (-(-w_in // n) * n, -n))
-    nb = -(-c_in // _DX_VECTORS)
+    nb = -(-c_in // _ACC_VECTORS)
     cc = -(-c_in // nb)
-    rb = max(1, min(_DX_VECTORS // cc, -(-_MIN_CHAINS // cc)))
+    rb = max(1, min(_ACC_VECTORS // cc, -(-_MIN_CHAINS // cc)))
     return cc, xl, rb
 
 
