@@ -45,7 +45,7 @@ from numba.extending import intrinsic, overload
 
 from .scratch import buffer
 from .shifted import _Grid
-from .threads import split_batch
+from .threads import share_items, workers
 
 _u = np.uint64       # unsigned indices: no wrap-around checks for negative ones in the hot loops
 # The forward's (PB, KP) block of accumulators: at most this many SIMD registers (LeNet C3 at
@@ -221,6 +221,92 @@ def _fma_lanes_overload(acc, ai, wv, src, si, lanes):
         return lambda acc, ai, wv, src, si, lanes: _fma_lanes_jit(acc, ai, wv, src, si, lanes)
 
 
+@intrinsic
+def _fetch_add_jit(typingctx, counter, index):
+    """counter[index] += 1 as one atomic read-modify-write (sequentially consistent); returns the
+    value before."""
+    if not (isinstance(counter, types.Array) and counter.dtype == types.int64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        ptr = builder.gep(data, [args[1]])
+        return builder.atomic_rmw("add", ptr, llvm_ir.Constant(llvm_ir.IntType(64), 1),
+                                  "seq_cst")
+    return types.int64(counter, index), codegen
+
+
+@intrinsic
+def _load_acquire_jit(typingctx, counter, index):
+    """counter[index], read with acquire ordering (what the releasing thread wrote before its
+    atomic add is visible after)."""
+    if not (isinstance(counter, types.Array) and counter.dtype == types.int64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        return builder.load_atomic(builder.gep(data, [args[1]]), "acquire", 8)
+    return types.int64(counter, index), codegen
+
+
+@intrinsic
+def _cycles_jit(typingctx):
+    """The processor's cycle counter (llvm.readcyclecounter; 0 where the target has none)."""
+    def codegen(context, builder, signature, args):
+        fn = cgutils.get_or_insert_function(
+            builder.module, llvm_ir.FunctionType(llvm_ir.IntType(64), []),
+            "llvm.readcyclecounter")
+        return builder.call(fn, [])
+    return types.int64(), codegen
+
+
+_claim_lock = threading.Lock()
+
+
+def _claim(counter, index):
+    """counter[index] += 1, returning the value before: atomically (a lock when Numba's JIT is
+    disabled, an atomic add in compiled code). Index 0 hands out the images, index 1 counts
+    those finished."""
+    with _claim_lock:
+        old = int(counter[index])
+        counter[index] = old + 1
+    return old
+
+
+@overload(_claim, inline="always")
+def _claim_overload(counter, index):
+    return lambda counter, index: _fetch_add_jit(counter, index)
+
+
+# How long the calling thread spins for a helper's last images before it sleeps on its future:
+# processor cycles (~0.3 ms at 3.5 GHz) and, where there is no cycle counter, loop iterations.
+_SPIN_CYCLES = 1 << 20
+_SPIN_LOOPS = 1 << 22
+
+
+@njit(cache=True, nogil=True)
+def _wait_done(counters, total):
+    """True once every counter of ``counters`` (m, 2) has counted ``total`` images finished,
+    False if that takes longer than the spin budget (the caller then waits on the helpers'
+    futures)."""
+    t0 = _cycles_jit()
+    for _ in range(_SPIN_LOOPS):
+        finished = True
+        for r in range(counters.shape[0]):
+            if _load_acquire_jit(counters[r], 1) < total:
+                finished = False
+        if finished:
+            return True
+        if _cycles_jit() - t0 > _SPIN_CYCLES:
+            break
+    return False
+
+
+def _wait_done_py(counters, total):
+    """_wait_done when Numba's JIT is disabled: no spinning (the futures are waited on)."""
+    return bool((counters[:, 1] >= total).all())
+
+
 def applies(kernel_size, stride, dilation, groups) -> bool:
     """True for the geometries this kernel computes: stride 1, dilation 1, one group."""
     return tuple(stride) == (1, 1) and tuple(dilation) == (1, 1) and groups == 1
@@ -233,20 +319,23 @@ def _lanes(k: int) -> int:
 
 def _make_taps(kp, kh, kw, pb):
     """y[n, k, oy, ox] = b[k] + sum_{c,i,j} wt[c, i, j, k] xp[n, c, oy+i, ox+j] for k < k_out,
-    images n0 .. n1-1, where only the rows r0 <= oy+i < r1 of xp are read (the others must be
-    zero: padding).  xf flat (N, C, Hp, Wp), wf flat (C, KH, KW, KP), bf (KP,) (zeros for no
+    for the images n < n_img claimed from ``counter`` (``_claim``), where only the rows
+    r0 <= oy+i < r1 of xp are read (the others must be zero: padding).  xf flat (N, C, Hp, Wp), wf flat (C, KH, KW, KP), bf (KP,) (zeros for no
     bias), yf flat (N, k_out, Ho, Wo). Per tap, one KP-wide vector of weights times PB pixels
     (``_fma_lanes``), the (PB, KP) block in registers."""
     ukp, ukh, ukw, upb = _u(kp), _u(kh), _u(kw), _u(pb)
     nblock = pb * kp
 
     @njit(cache=True, nogil=True, fastmath={"contract"})
-    def taps(xf, wf, bf, n0, n1, c_in, hp, wp, ho, wo, k_out, r0, r1, yf):
+    def taps(xf, wf, bf, counter, n_img, c_in, hp, wp, ho, wo, k_out, r0, r1, yf):
         acc = _block(nblock, xf.dtype)
         one = _block(kp, xf.dtype)
         uc, uhp, uwp, uho, uwo, uk = _u(c_in), _u(hp), _u(wp), _u(ho), _u(wo), _u(k_out)
         full = uwo // upb * upb
-        for n in range(_u(n0), _u(n1)):
+        while True:
+            n = _u(_claim(counter, 0))
+            if n >= _u(n_img):
+                break
             for oy in range(_u(0), uho):
                 yb = n * uk * uho * uwo + oy * uwo
                 # the kernel rows i that read the rows r0 <= oy + i < r1 (the others are zero)
@@ -279,42 +368,53 @@ def _make_taps(kp, kh, kw, pb):
                                 _fma_lanes(one, 0, xf[xb + j], wf, wb, kp)
                     for k in range(_u(0), uk):
                         yf[yb + k * uho * uwo + ox] = one[k]
+            _claim(counter, 1)
     return taps
 
 
 def _make_weight_grad(kp, kh, kw):
-    """dwf[c, i, j, k] += sum_{n0 <= n < n1, oy, ox} gt[n, oy, ox, k] xp[n, c, oy+i, ox+j].
-    xf flat (N, C, Hp, Wp), gf flat (N, Ho, Wo, KP) (channels last, zero past k_out),
-    dwf flat (C, KH, KW, KP)."""
+    """dwf[c, i, j, k] += sum_{oy, ox} g[n, k, oy, ox] xp[n, c, oy+i, ox+j] for the images
+    n < n_img claimed from ``counter``: per image, g[n] channels last into gt, then for each
+    (c, i) a (KW, KP) block of dw in registers over the Ho x Wo pixels, one KP-wide vector of
+    gt times KW broadcast pixels of xp each. xf flat (N, C, Hp, Wp), gf flat (N, k_out, Ho, Wo),
+    gt: scratch of Ho * Wo * KP, zero past k_out (only the first k_out lanes are written),
+    dwf flat (C, KH, KW, KP): this thread's partial sum."""
     ukp, ukh, ukw = _u(kp), _u(kh), _u(kw)
     nblock = kw * kp
 
     @njit(cache=True, nogil=True, fastmath={"contract"})
-    def weight_grad(xf, gf, n0, n1, c_in, hp, wp, ho, wo, dwf):
+    def weight_grad(xf, gf, counter, n_img, c_in, hp, wp, ho, wo, k_out, gt, dwf):
         acc = _block(nblock, xf.dtype)
-        uc, uhp, uwp, uho, uwo = _u(c_in), _u(hp), _u(wp), _u(ho), _u(wo)
-        for c in range(_u(0), uc):
-            for i in range(_u(0), ukh):
-                for q in range(_u(0), _u(nblock)):
-                    acc[q] = 0
-                for n in range(_u(n0), _u(n1)):
+        uc, uhp, uwp, uho, uwo, uk = _u(c_in), _u(hp), _u(wp), _u(ho), _u(wo), _u(k_out)
+        npix = uho * uwo
+        while True:
+            n = _u(_claim(counter, 0))
+            if n >= _u(n_img):
+                break
+            for k in range(_u(0), uk):            # g[n] (K, Ho*Wo) -> gt (Ho*Wo, KP)
+                gb = (n * uk + k) * npix
+                for q in range(_u(0), npix):
+                    gt[q * ukp + k] = gf[gb + q]
+            for c in range(_u(0), uc):
+                for i in range(_u(0), ukh):
+                    db = (c * ukh + i) * ukw * ukp
+                    for q in range(_u(0), _u(nblock)):
+                        acc[q] = dwf[db + q]
                     for oy in range(_u(0), uho):
                         xb = ((n * uc + c) * uhp + oy + i) * uwp
-                        gb = (n * uho + oy) * uwo * ukp
+                        gb = oy * uwo * ukp
                         for ox in range(_u(0), uwo):
                             for j in range(_u(0), ukw):
-                                xv = xf[xb + ox + j]
-                                for k in range(_u(0), ukp):
-                                    acc[j * ukp + k] += xv * gf[gb + ox * ukp + k]
-                db = (c * ukh + i) * ukw * ukp
-                for q in range(_u(0), _u(nblock)):
-                    dwf[db + q] += acc[q]
+                                _fma_lanes(acc, j * ukp, xf[xb + ox + j], gt, gb + ox * ukp, kp)
+                    for q in range(_u(0), _u(nblock)):
+                        dwf[db + q] = acc[q]
+            _claim(counter, 1)
     return weight_grad
 
 
 def _make_input_grad(cc, kh, kw, xl, rb):
     """dx[n, c, y, x] = sum_{k, i, j} w[k, c, i, j] g[n, k, y + pt - i, x + pl - j] (g zero
-    outside its Ho x Wo) for the images n0 .. n1-1: the input gradient as a correlation summed
+    outside its Ho x Wo) for the images n < n_img claimed from ``counter``: the input gradient as a correlation summed
     straight into dx, a block of RB rows x CC input channels x XL consecutive pixels of a row
     (the vectors) in registers, over the K * KH * KW taps; per tap, RB vector loads of g and
     RB * CC broadcast multiply-adds. Only the kernel rows that reach g are visited; the
@@ -328,7 +428,7 @@ def _make_input_grad(cc, kh, kw, xl, rb):
     nblock = rb * cc * xl
 
     @njit(cache=True, nogil=True, fastmath={"contract"})
-    def input_grad(gf, wf, n0, n1, k_out, ho, wo, c_in, h, w, pt, pl, gh, gw, gs, dxf):
+    def input_grad(gf, wf, counter, n_img, k_out, ho, wo, c_in, h, w, pt, pl, gh, gw, gs, dxf):
         acc = _block(nblock, gf.dtype)
         uk, uho, uwo, uc, uh, uw = _u(k_out), _u(ho), _u(wo), _u(c_in), _u(h), _u(w)
         ugh, ugw, upt, upl = _u(gh), _u(gw), _u(pt), _u(pl)
@@ -336,7 +436,10 @@ def _make_input_grad(cc, kh, kw, xl, rb):
         ncb = (uc + ucc - 1) // ucc
         # the columns of g that some pixel of dx reads (the others are not copied)
         cols = min(uwo, nxb * uxl + upl)
-        for n in range(_u(n0), _u(n1)):
+        while True:
+            n = _u(_claim(counter, 0))
+            if n >= _u(n_img):
+                break
             for k in range(_u(0), uk):                 # this image of g into the frame
                 for r in range(_u(0), uho):
                     src = ((n * uk + k) * uho + r) * uwo
@@ -368,6 +471,7 @@ def _make_input_grad(cc, kh, kw, xl, rb):
                                 db = ((n * uc + cb * ucc + q) * uh + y0 + yy) * uw + x0
                                 _store_lanes(dxf, db, acc, (yy * ucc + q) * uxl,
                                              min(uxl, uw - x0), xl)
+            _claim(counter, 1)
     return input_grad
 
 
@@ -386,12 +490,14 @@ _kernels: dict = {}
 _compile_lock = threading.Lock()
 
 
-def _compile(key, make, dtype, n_args, arrays=(0, 1, -1)):
+def _compile(key, make, dtype, spec):
     """The kernel ``make(*key)``, compiled for ``dtype`` with LLVM's SLP vectoriser on (memoised;
     Numba's on-disk cache then serves later processes). The vectoriser switch is Numba's global
     configuration, read when a function is compiled: it is set only around this compilation,
     under a lock (another thread compiling at that moment would get vectorised code too, which
-    is harmless). ``arrays``: the positions of the kernel's array arguments."""
+    is harmless). ``spec`` (number of arguments, positions of the arrays of ``dtype``, position
+    of the int64 counter): a call of those types with no images compiles the kernel (or loads
+    it from the cache), the types of every later call."""
     full = (make.__name__, key, np.dtype(dtype).str)
     fn = _kernels.get(full)
     if fn is not None:
@@ -400,11 +506,11 @@ def _compile(key, make, dtype, n_args, arrays=(0, 1, -1)):
         fn = _kernels.get(full)
         if fn is None:
             fn = make(*key)
-            empty = np.zeros(1, dtype)
-            # a call with no images compiles the kernel (or loads it from the cache)
+            n_args, arrays, counter = spec
             args = [0] * n_args
             for a in arrays:
-                args[a] = empty
+                args[a] = np.zeros(1, dtype)
+            args[counter] = np.zeros(2, np.int64)
             saved = config.SLP_VECTORIZE
             config.SLP_VECTORIZE = 1
             try:
@@ -413,6 +519,11 @@ def _compile(key, make, dtype, n_args, arrays=(0, 1, -1)):
                 config.SLP_VECTORIZE = saved
             _kernels[full] = fn
     return fn
+
+
+def _done():
+    """The wait ``share_items`` calls for the helpers' last images (see _wait_done)."""
+    return _wait_done_py if config.DISABLE_JIT else _wait_done
 
 
 def _pixels_per_block(kp, wo, itemsize):
@@ -431,6 +542,16 @@ def _channels_last_weights(w):
     return wt
 
 
+def _padded(x, grid):
+    """x in its zero-padded frame (N, C, Hp, Wp), flat: x itself when no padding is needed, else
+    this thread's scratch (padded once for the batch here; the helpers only read it)."""
+    if grid.in_place():
+        return np.ascontiguousarray(x).reshape(-1)
+    n_img, c_in = x.shape[:2]
+    buf = buffer("smallconv.x", n_img * c_in * grid.hp * grid.wp, x.dtype)
+    return grid.pad(x, 0, n_img, buf).reshape(-1)
+
+
 def forward(x, w, padding, out_size, bias=None):
     """y = x * w + b (stride 1).  x (N, C, H, W), w (K, C, KH, KW), bias (K,) or None
     -> y (N, K, Ho, Wo)."""
@@ -438,25 +559,21 @@ def forward(x, w, padding, out_size, bias=None):
     k_out, _, kh, kw = w.shape
     ho, wo = out_size
     grid = _Grid(x.shape[2:], (kh, kw), padding, (1, 1), out_size)
-    wt = _channels_last_weights(w)
-    kp = wt.shape[-1]
+    wt = _channels_last_weights(w).reshape(-1)
+    kp = _lanes(k_out)
     bt = np.zeros(kp, dtype=x.dtype)
     if bias is not None:
         bt[:k_out] = bias
-    fn = _compile((kp, kh, kw, _pixels_per_block(kp, wo, x.itemsize)), _make_taps, x.dtype, 14,
-                  (0, 1, 2, 13))
+    fn = _compile((kp, kh, kw, _pixels_per_block(kp, wo, x.itemsize)), _make_taps, x.dtype,
+                  (14, (0, 1, 2, 13), 3))
     y = np.empty((n_img, k_out, ho, wo), dtype=x.dtype)
-    rows = (grid.pt, grid.pt + grid.h_in)     # xp's rows of x: the others are zero, skipped
+    xf, yf = _padded(x, grid), y.reshape(-1)
+    r0, r1 = grid.pt, grid.pt + grid.h_in     # xp's rows of x: the others are zero, skipped
 
-    def work(first, stop):
-        b = stop - first
-        xbuf = None if grid.in_place() else \
-            buffer("smallconv.x", b * c_in * grid.hp * grid.wp, x.dtype)
-        xp = np.ascontiguousarray(grid.pad(x, first, b, xbuf))      # images first .. stop-1
-        fn(xp.reshape(-1), wt.reshape(-1), bt, 0, b, c_in, grid.hp, grid.wp, ho, wo, k_out,
-           rows[0], rows[1], y[first:stop].reshape(-1))
+    def run(counter, slot):
+        fn(xf, wt, bt, counter[0], n_img, c_in, grid.hp, grid.wp, ho, wo, k_out, r0, r1, yf)
 
-    split_batch(n_img, work)
+    share_items(n_img, run, _done())
     return y
 
 
@@ -506,50 +623,62 @@ def _input_weights(w, cc):
     return np.ascontiguousarray(wt.reshape(ncb, cc, k_out, kh, kw).transpose(0, 2, 3, 4, 1))
 
 
+def backward(x, w, g, padding, need_input=True, need_weight=True):
+    """(dx, dw), each None unless asked for, in one parallel region (each thread claims images
+    for dx, then for dw: one helper wake-up for both).  x (N, C, H, W), w (K, C, KH, KW),
+    g (N, K, Ho, Wo) -> dx (N, C, H, W), dw (K, C, KH, KW)."""
+    n_img, c_in, h, w_in = x.shape
+    k_out, _, kh, kw = w.shape
+    ho, wo = g.shape[2:]
+    pt, pl = padding
+    gf = np.ascontiguousarray(g).reshape(-1)
+    parts = []                 # (run(counter row, slot), finish()) of each gradient asked for
+    dx = dw = None
+    if need_input:
+        cc, xl, rb = _input_blocking(c_in, w_in, g.itemsize)
+        fx = _compile((cc, kh, kw, xl, rb), _make_input_grad, g.dtype, (16, (0, 1, 14, 15), 2))
+        wi = _input_weights(w, cc).reshape(-1)
+        gh, gw = _input_frame(kh, kw, ho, wo, w_in, pl, xl, rb)
+        dx = np.empty((n_img, c_in, h, w_in), dtype=g.dtype)
+        dxf = dx.reshape(-1)
+
+        def run_dx(counter, slot):
+            frame = buffer("smallconv.gframe", k_out * gh * gw, g.dtype)
+            frame.fill(0)
+            fx(gf, wi, counter, n_img, k_out, ho, wo, c_in, h, w_in, pt, pl, gh, gw, frame, dxf)
+        parts.append(run_dx)
+    if need_weight:
+        kp = _lanes(k_out)
+        grid = _Grid((h, w_in), (kh, kw), padding, (1, 1), (ho, wo))
+        fw = _compile((kp, kh, kw), _make_weight_grad, x.dtype, (12, (0, 1, 10, 11), 2))
+        xf = _padded(x, grid)
+        partial = np.zeros((workers(n_img), c_in, kh, kw, kp), dtype=x.dtype)
+
+        def run_dw(counter, slot):
+            gt = buffer("smallconv.gt", ho * wo * kp, x.dtype)
+            gt.fill(0)
+            fw(xf, gf, counter, n_img, c_in, grid.hp, grid.wp, ho, wo, k_out, gt,
+               partial[slot].reshape(-1))
+        parts.append(run_dw)
+
+    def run(counters, slot):
+        for part, counter in zip(parts, counters):
+            part(counter, slot)
+
+    share_items(n_img, run, _done(), len(parts))
+    if need_weight:
+        dwt = partial.sum(axis=0) if len(partial) > 1 else partial[0]
+        dw = np.ascontiguousarray(dwt[..., :k_out].transpose(3, 0, 1, 2))
+    return dx, dw
+
+
 def backward_input(g, w, in_size, padding):
     """dL/dx (stride 1).  g (N, K, Ho, Wo), w (K, C, KH, KW) -> dx (N, C, H, W)."""
-    n_img, k_out, ho, wo = g.shape
-    _, c_in, kh, kw = w.shape
-    (h, w_in), (pt, pl) = in_size, padding
-    cc, xl, rb = _input_blocking(c_in, w_in, g.itemsize)
-    fn = _compile((cc, kh, kw, xl, rb), _make_input_grad, g.dtype, 16, (0, 1, 14, 15))
-    wt = _input_weights(w, cc)
-    gh, gw = _input_frame(kh, kw, ho, wo, w_in, pl, xl, rb)
-    dx = np.empty((n_img, c_in, h, w_in), dtype=g.dtype)
-    gf = np.ascontiguousarray(g).reshape(-1)
-
-    def work(first, stop):
-        frame = buffer("smallconv.gframe", k_out * gh * gw, g.dtype)
-        frame.fill(0)
-        fn(gf, wt.reshape(-1), first, stop, k_out, ho, wo, c_in, h, w_in, pt, pl, gh, gw, frame,
-           dx.reshape(-1))
-
-    split_batch(n_img, work)
-    return dx
+    x = np.empty((g.shape[0], w.shape[1]) + tuple(in_size), dtype=g.dtype)   # its shape only
+    return backward(x, w, g, padding, need_weight=False)[0]
 
 
 def backward_weight(x, g, kernel_size, padding):
     """dL/dw (stride 1).  x (N, C, H, W), g (N, K, Ho, Wo) -> dw (K, C, KH, KW)."""
-    n_img, c_in = x.shape[:2]
-    k_out, ho, wo = g.shape[1:]
-    kh, kw = kernel_size
-    kp = _lanes(k_out)
-    grid = _Grid(x.shape[2:], kernel_size, padding, (1, 1), (ho, wo))
-    fn = _compile((kp, kh, kw), _make_weight_grad, x.dtype, 10)
-
-    def work(first, stop):
-        b = stop - first
-        xbuf = None if grid.in_place() else \
-            buffer("smallconv.x", b * c_in * grid.hp * grid.wp, x.dtype)
-        xp = np.ascontiguousarray(grid.pad(x, first, b, xbuf))
-        gt = buffer("smallconv.gt", b * ho * wo * kp, x.dtype).reshape(b, ho, wo, kp)
-        gt[..., k_out:] = 0
-        gt[..., :k_out] = g[first:stop].transpose(0, 2, 3, 1)
-        dwt = np.zeros((c_in, kh, kw, kp), dtype=x.dtype)
-        fn(xp.reshape(-1), gt.reshape(-1), 0, b, c_in, grid.hp, grid.wp, ho, wo,
-           dwt.reshape(-1))
-        return dwt
-
-    shares = split_batch(n_img, work)
-    dwt = sum(shares[1:], shares[0])
-    return np.ascontiguousarray(dwt[..., :k_out].transpose(3, 0, 1, 2))
+    w = np.empty((g.shape[1], x.shape[1]) + tuple(kernel_size), dtype=x.dtype)  # its shape only
+    return backward(x, w, g, padding, need_input=False)[1]
