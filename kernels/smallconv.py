@@ -18,7 +18,7 @@ promoted to registers).
 Backward:
 
     dx[n, c, y, x] = sum_{k, i, j} w[k, c, i, j] g[n, k, y + pt - i, x + pl - j]: summed straight
-         into dx by its own kernel (``_make_input_grad``), vectorised along the image row (XL
+         into dx by its own kernel (``_make_backward``), vectorised along the image row (XL
          pixels) with all C input channels (6 on C3, not padded to 8 lanes) in registers, and
          only the kernel rows that reach g visited. An earlier form ran the forward kernel on g
          zero-padded by KH-1, KW-1 with flipped weights: 8 lanes for 6 channels and all the zero
@@ -236,37 +236,12 @@ def _fetch_add_jit(typingctx, counter, index):
     return types.int64(counter, index), codegen
 
 
-@intrinsic
-def _load_acquire_jit(typingctx, counter, index):
-    """counter[index], read with acquire ordering (what the releasing thread wrote before its
-    atomic add is visible after)."""
-    if not (isinstance(counter, types.Array) and counter.dtype == types.int64):
-        return None
-
-    def codegen(context, builder, signature, args):
-        data = context.make_array(signature.args[0])(context, builder, args[0]).data
-        return builder.load_atomic(builder.gep(data, [args[1]]), "acquire", 8)
-    return types.int64(counter, index), codegen
-
-
-@intrinsic
-def _cycles_jit(typingctx):
-    """The processor's cycle counter (llvm.readcyclecounter; 0 where the target has none)."""
-    def codegen(context, builder, signature, args):
-        fn = cgutils.get_or_insert_function(
-            builder.module, llvm_ir.FunctionType(llvm_ir.IntType(64), []),
-            "llvm.readcyclecounter")
-        return builder.call(fn, [])
-    return types.int64(), codegen
-
-
 _claim_lock = threading.Lock()
 
 
 def _claim(counter, index):
     """counter[index] += 1, returning the value before: atomically (a lock when Numba's JIT is
-    disabled, an atomic add in compiled code). Index 0 hands out the images, index 1 counts
-    those finished."""
+    disabled, an atomic add in compiled code). The kernels hand out their images with it."""
     with _claim_lock:
         old = int(counter[index])
         counter[index] = old + 1
@@ -276,35 +251,6 @@ def _claim(counter, index):
 @overload(_claim, inline="always")
 def _claim_overload(counter, index):
     return lambda counter, index: _fetch_add_jit(counter, index)
-
-
-# How long the calling thread spins for a helper's last images before it sleeps on its future:
-# processor cycles (~0.3 ms at 3.5 GHz) and, where there is no cycle counter, loop iterations.
-_SPIN_CYCLES = 1 << 20
-_SPIN_LOOPS = 1 << 22
-
-
-@njit(cache=True, nogil=True)
-def _wait_done(counters, total):
-    """True once every counter of ``counters`` (m, 2) has counted ``total`` images finished,
-    False if that takes longer than the spin budget (the caller then waits on the helpers'
-    futures)."""
-    t0 = _cycles_jit()
-    for _ in range(_SPIN_LOOPS):
-        finished = True
-        for r in range(counters.shape[0]):
-            if _load_acquire_jit(counters[r], 1) < total:
-                finished = False
-        if finished:
-            return True
-        if _cycles_jit() - t0 > _SPIN_CYCLES:
-            break
-    return False
-
-
-def _wait_done_py(counters, total):
-    """_wait_done when Numba's JIT is disabled: no spinning (the futures are waited on)."""
-    return bool((counters[:, 1] >= total).all())
 
 
 def applies(kernel_size, stride, dilation, groups) -> bool:
@@ -319,19 +265,21 @@ def _lanes(k: int) -> int:
 
 def _make_taps(kp, kh, kw, pb):
     """y[n, k, oy, ox] = b[k] + sum_{c,i,j} wt[c, i, j, k] xp[n, c, oy+i, ox+j] for k < k_out,
-    for the images n < n_img claimed from ``counter`` (``_claim``), where only the rows
-    r0 <= oy+i < r1 of xp are read (the others must be zero: padding).  xf flat (N, C, Hp, Wp), wf flat (C, KH, KW, KP), bf (KP,) (zeros for no
-    bias), yf flat (N, k_out, Ho, Wo). Per tap, one KP-wide vector of weights times PB pixels
-    (``_fma_lanes``), the (PB, KP) block in registers."""
+    for the images n < n_img claimed from ``counters[0]`` (``_claim``; a helper, limit < n_img,
+    stops after image limit - 1), where only the rows r0 <= oy+i < r1 of xp are read (the
+    others must be zero: padding).  xf flat (N, C, Hp, Wp), wf flat (C, KH, KW, KP), bf (KP,)
+    (zeros for no bias), yf flat (N, k_out, Ho, Wo). Per tap, one KP-wide vector of weights
+    times PB pixels (``_fma_lanes``), the (PB, KP) block in registers."""
     ukp, ukh, ukw, upb = _u(kp), _u(kh), _u(kw), _u(pb)
     nblock = pb * kp
 
     @njit(cache=True, nogil=True, fastmath={"contract"})
-    def taps(xf, wf, bf, counter, n_img, c_in, hp, wp, ho, wo, k_out, r0, r1, yf):
+    def taps(xf, wf, bf, counters, n_img, limit, c_in, hp, wp, ho, wo, k_out, r0, r1, yf):
         acc = _block(nblock, xf.dtype)
         one = _block(kp, xf.dtype)
         uc, uhp, uwp, uho, uwo, uk = _u(c_in), _u(hp), _u(wp), _u(ho), _u(wo), _u(k_out)
         full = uwo // upb * upb
+        counter = counters[0]
         while True:
             n = _u(_claim(counter, 0))
             if n >= _u(n_img):
@@ -368,115 +316,117 @@ def _make_taps(kp, kh, kw, pb):
                                 _fma_lanes(one, 0, xf[xb + j], wf, wb, kp)
                     for k in range(_u(0), uk):
                         yf[yb + k * uho * uwo + ox] = one[k]
-            _claim(counter, 1)
+            if n + 1 >= _u(limit):       # a helper leaves the last images to the caller
+                break
     return taps
 
 
-def _make_weight_grad(kp, kh, kw):
-    """dwf[c, i, j, k] += sum_{oy, ox} g[n, k, oy, ox] xp[n, c, oy+i, ox+j] for the images
-    n < n_img claimed from ``counter``: per image, g[n] channels last into gt, then for each
-    (c, i) a (KW, KP) block of dw in registers over the Ho x Wo pixels, one KP-wide vector of
-    gt times KW broadcast pixels of xp each. xf flat (N, C, Hp, Wp), gf flat (N, k_out, Ho, Wo),
-    gt: scratch of Ho * Wo * KP, zero past k_out (only the first k_out lanes are written),
-    dwf flat (C, KH, KW, KP): this thread's partial sum."""
-    ukp, ukh, ukw = _u(kp), _u(kh), _u(kw)
-    nblock = kw * kp
+def _make_backward(cc, kh, kw, xl, rb, kp):
+    """Both gradients of y = x * w for the images claimed from ``counters`` (a pass over them
+    for dx, then one for dw, each thread in one call: no return to Python, and so no wait for
+    the GIL, between the two):
 
-    @njit(cache=True, nogil=True, fastmath={"contract"})
-    def weight_grad(xf, gf, counter, n_img, c_in, hp, wp, ho, wo, k_out, gt, dwf):
-        acc = _block(nblock, xf.dtype)
-        uc, uhp, uwp, uho, uwo, uk = _u(c_in), _u(hp), _u(wp), _u(ho), _u(wo), _u(k_out)
-        npix = uho * uwo
-        while True:
-            n = _u(_claim(counter, 0))
-            if n >= _u(n_img):
-                break
-            for k in range(_u(0), uk):            # g[n] (K, Ho*Wo) -> gt (Ho*Wo, KP)
-                gb = (n * uk + k) * npix
-                for q in range(_u(0), npix):
-                    gt[q * ukp + k] = gf[gb + q]
-            for c in range(_u(0), uc):
-                for i in range(_u(0), ukh):
-                    db = (c * ukh + i) * ukw * ukp
-                    for q in range(_u(0), _u(nblock)):
-                        acc[q] = dwf[db + q]
-                    for oy in range(_u(0), uho):
-                        xb = ((n * uc + c) * uhp + oy + i) * uwp
-                        gb = oy * uwo * ukp
-                        for ox in range(_u(0), uwo):
-                            for j in range(_u(0), ukw):
-                                _fma_lanes(acc, j * ukp, xf[xb + ox + j], gt, gb + ox * ukp, kp)
-                    for q in range(_u(0), _u(nblock)):
-                        dwf[db + q] = acc[q]
-            _claim(counter, 1)
-    return weight_grad
+    dx[n, c, y, x] = sum_{k, i, j} w[k, c, i, j] g[n, k, y + pt - i, x + pl - j] (g zero
+        outside its Ho x Wo), if do_dx, with counters[rx]: a correlation summed straight into
+        dx, a block of RB rows x CC input channels x XL consecutive pixels of a row (the
+        vectors) in registers over the K * KH * KW taps; per tap, RB vector loads of g and
+        RB * CC broadcast multiply-adds. Only the kernel rows that reach g are visited; the
+        columns are not pruned (a vector spans the row), so g is read from a frame with zero
+        borders, gs (K * GH * GW, ``_input_frame``: g[n] at row KH - 1, column KW - 1).
+        wi flat (NCB, K, KH, KW, CC): wi[b, k, i, j, q] = w[k, b*CC + q, i, j] (zero past C);
+        dxf flat (N, C, H, W), every element written.
+    dwf[c, i, j, k] += sum_{oy, ox} g[n, k, oy, ox] xp[n, c, oy+i, ox+j], if do_dw, with
+        counters[rw]: per image, g[n] channels last into gt (Ho * Wo * KP), then for each (c, i)
+        a (KW, KP) block of dw in registers over the Ho x Wo pixels, one KP-wide vector of gt
+        times KW broadcast pixels of xp each. xf flat (N, C, Hp, Wp) (x zero-padded), dwf flat
+        (C, KH, KW, KP): this thread's partial sum.
 
-
-def _make_input_grad(cc, kh, kw, xl, rb):
-    """dx[n, c, y, x] = sum_{k, i, j} w[k, c, i, j] g[n, k, y + pt - i, x + pl - j] (g zero
-    outside its Ho x Wo) for the images n < n_img claimed from ``counter``: the input gradient as a correlation summed
-    straight into dx, a block of RB rows x CC input channels x XL consecutive pixels of a row
-    (the vectors) in registers, over the K * KH * KW taps; per tap, RB vector loads of g and
-    RB * CC broadcast multiply-adds. Only the kernel rows that reach g are visited; the
-    columns are not pruned (a vector spans the row), so g is read from a frame with zero borders.
-
-    gf flat (N, K, Ho, Wo); wf flat (NCB, K, KH, KW, CC): wf[b, k, i, j, q] = w[k, b*CC + q, i, j]
-    (zero past C); gs: K * GH * GW zeros, the frame (``_input_frame``: one image of g at row
-    KH - 1, column KW - 1, rewritten per image, the borders never written); dxf flat
-    (N, C, H, W), every element written."""
-    ucc, ukh, ukw, uxl, urb = _u(cc), _u(kh), _u(kw), _u(xl), _u(rb)
+    gf flat (N, K, Ho, Wo). A helper (limit < n_img) stops claiming after image limit - 1."""
+    ucc, ukh, ukw, uxl, urb, ukp = _u(cc), _u(kh), _u(kw), _u(xl), _u(rb), _u(kp)
     nblock = rb * cc * xl
+    nwblock = kw * kp
 
     @njit(cache=True, nogil=True, fastmath={"contract"})
-    def input_grad(gf, wf, counter, n_img, k_out, ho, wo, c_in, h, w, pt, pl, gh, gw, gs, dxf):
+    def backward(gf, wi, xf, counters, n_img, limit, k_out, ho, wo, c_in, h, w, pt, pl, gh, gw,
+                 hp, wp, gs, dxf, gt, dwf, do_dx, rx, do_dw, rw):
         acc = _block(nblock, gf.dtype)
+        wacc = _block(nwblock, gf.dtype)
         uk, uho, uwo, uc, uh, uw = _u(k_out), _u(ho), _u(wo), _u(c_in), _u(h), _u(w)
-        ugh, ugw, upt, upl = _u(gh), _u(gw), _u(pt), _u(pl)
-        nxb = (uw + uxl - 1) // uxl
-        ncb = (uc + ucc - 1) // ucc
-        # the columns of g that some pixel of dx reads (the others are not copied)
-        cols = min(uwo, nxb * uxl + upl)
-        while True:
-            n = _u(_claim(counter, 0))
-            if n >= _u(n_img):
-                break
-            for k in range(_u(0), uk):                 # this image of g into the frame
-                for r in range(_u(0), uho):
-                    src = ((n * uk + k) * uho + r) * uwo
-                    dst = (k * ugh + r + ukh - 1) * ugw + ukw - 1
-                    for q in range(_u(0), cols, uxl):
-                        _copy_lanes(gs, dst + q, gf, src + q, min(uxl, cols - q), xl)
-            for cb in range(_u(0), ncb):
-                for y0 in range(_u(0), uh, urb):
-                    # the kernel rows i with which some row y0 .. y0+RB-1 reaches a row of g
-                    i0 = _u(max(0, np.int64(y0) + pt - ho + 1))
-                    i1 = _u(max(0, min(kh, np.int64(y0) + rb + pt)))
-                    for x0 in range(_u(0), uw, uxl):
-                        for q in range(_u(0), _u(nblock)):
-                            acc[q] = 0
-                        for k in range(_u(0), uk):
-                            for i in range(i0, i1):
-                                # the frame's element of g[k, y0 + pt - i, x0 + pl] (j = 0)
-                                gb = (k * ugh + y0 + upt + ukh - 1 - i) * ugw + x0 + upl \
-                                    + ukw - 1
-                                wb = ((cb * uk + k) * ukh + i) * ukw * ucc
+        ugh, ugw, upt, upl, uhp, uwp = _u(gh), _u(gw), _u(pt), _u(pl), _u(hp), _u(wp)
+        un, ulimit, npix = _u(n_img), _u(limit), uho * uwo
+        if do_dx:
+            nxb = (uw + uxl - 1) // uxl
+            ncb = (uc + ucc - 1) // ucc
+            cols = min(uwo, nxb * uxl + upl)   # the columns of g that some pixel of dx reads
+            gs[:] = 0
+            while True:
+                n = _u(_claim(counters[rx], 0))
+                if n >= un:
+                    break
+                for k in range(_u(0), uk):                 # this image of g into the frame
+                    for r in range(_u(0), uho):
+                        src = ((n * uk + k) * uho + r) * uwo
+                        dst = (k * ugh + r + ukh - 1) * ugw + ukw - 1
+                        for q in range(_u(0), cols, uxl):
+                            _copy_lanes(gs, dst + q, gf, src + q, min(uxl, cols - q), xl)
+                for cb in range(_u(0), ncb):
+                    for y0 in range(_u(0), uh, urb):
+                        # the kernel rows i with which a row y0 .. y0+RB-1 reaches a row of g
+                        i0 = _u(max(0, np.int64(y0) + pt - ho + 1))
+                        i1 = _u(max(0, min(kh, np.int64(y0) + rb + pt)))
+                        for x0 in range(_u(0), uw, uxl):
+                            for q in range(_u(0), _u(nblock)):
+                                acc[q] = 0
+                            for k in range(_u(0), uk):
+                                for i in range(i0, i1):
+                                    # the frame's element of g[k, y0 + pt - i, x0 + pl] (j = 0)
+                                    gb = (k * ugh + y0 + upt + ukh - 1 - i) * ugw + x0 + upl \
+                                        + ukw - 1
+                                    wb = ((cb * uk + k) * ukh + i) * ukw * ucc
+                                    for j in range(_u(0), ukw):
+                                        for yy in range(_u(0), urb):
+                                            for q in range(_u(0), ucc):
+                                                _fma_lanes(acc, (yy * ucc + q) * uxl,
+                                                           wi[wb + j * ucc + q], gs,
+                                                           gb + yy * ugw - j, xl)
+                            for yy in range(_u(0), min(urb, uh - y0)):
+                                for q in range(_u(0), min(ucc, uc - cb * ucc)):
+                                    db = ((n * uc + cb * ucc + q) * uh + y0 + yy) * uw + x0
+                                    _store_lanes(dxf, db, acc, (yy * ucc + q) * uxl,
+                                                 min(uxl, uw - x0), xl)
+                if n + 1 >= ulimit:       # a helper leaves the last images to the caller
+                    break
+        if do_dw:
+            gt[:] = 0
+            while True:
+                n = _u(_claim(counters[rw], 0))
+                if n >= un:
+                    break
+                for k in range(_u(0), uk):            # g[n] (K, Ho*Wo) -> gt (Ho*Wo, KP)
+                    gb = (n * uk + k) * npix
+                    for q in range(_u(0), npix):
+                        gt[q * ukp + k] = gf[gb + q]
+                for c in range(_u(0), uc):
+                    for i in range(_u(0), ukh):
+                        db = (c * ukh + i) * ukw * ukp
+                        for q in range(_u(0), _u(nwblock)):
+                            wacc[q] = dwf[db + q]
+                        for oy in range(_u(0), uho):
+                            xb = ((n * uc + c) * uhp + oy + i) * uwp
+                            gb = oy * uwo * ukp
+                            for ox in range(_u(0), uwo):
                                 for j in range(_u(0), ukw):
-                                    for yy in range(_u(0), urb):
-                                        for q in range(_u(0), ucc):
-                                            _fma_lanes(acc, (yy * ucc + q) * uxl,
-                                                       wf[wb + j * ucc + q], gs,
-                                                       gb + yy * ugw - j, xl)
-                        for yy in range(_u(0), min(urb, uh - y0)):
-                            for q in range(_u(0), min(ucc, uc - cb * ucc)):
-                                db = ((n * uc + cb * ucc + q) * uh + y0 + yy) * uw + x0
-                                _store_lanes(dxf, db, acc, (yy * ucc + q) * uxl,
-                                             min(uxl, uw - x0), xl)
-            _claim(counter, 1)
-    return input_grad
+                                    _fma_lanes(wacc, j * ukp, xf[xb + ox + j], gt,
+                                               gb + ox * ukp, kp)
+                        for q in range(_u(0), _u(nwblock)):
+                            dwf[db + q] = wacc[q]
+                if n + 1 >= ulimit:
+                    break
+    return backward
 
 
 def _input_frame(kh, kw, ho, wo, w_in, pl, xl, rb):
-    """(GH, GW): the frame of g that _make_input_grad's kernel reads. Rows: KH - 1 of zeros
+    """(GH, GW): the frame of g that _make_backward's dx pass reads. Rows: KH - 1 of zeros
     above g's Ho and RB - 1 below (a row block's kernel rows reach at most that far past g);
     columns: KW - 1 zeros left of g, and on the right up to the last vector of the last pixel
     block (x0 + pl + XL - 1 + KW - 1), with room for the copy's whole vectors."""
@@ -497,7 +447,7 @@ def _compile(key, make, dtype, spec):
     under a lock (another thread compiling at that moment would get vectorised code too, which
     is harmless). ``spec`` (number of arguments, positions of the arrays of ``dtype``, position
     of the int64 counter): a call of those types with no images compiles the kernel (or loads
-    it from the cache), the types of every later call."""
+    it from the cache), the types of every later call (the counters 2-D)."""
     full = (make.__name__, key, np.dtype(dtype).str)
     fn = _kernels.get(full)
     if fn is not None:
@@ -510,7 +460,7 @@ def _compile(key, make, dtype, spec):
             args = [0] * n_args
             for a in arrays:
                 args[a] = np.zeros(1, dtype)
-            args[counter] = np.zeros(2, np.int64)
+            args[counter] = np.zeros((2, 1), np.int64)
             saved = config.SLP_VECTORIZE
             config.SLP_VECTORIZE = 1
             try:
@@ -521,9 +471,15 @@ def _compile(key, make, dtype, spec):
     return fn
 
 
-def _done():
-    """The wait ``share_items`` calls for the helpers' last images (see _wait_done)."""
-    return _wait_done_py if config.DISABLE_JIT else _wait_done
+def _limit(n_img, slot):
+    """The image after which a helper (slot > 0) stops claiming: it leaves the last ~1/16 of
+    the images (at least one) to the calling thread, which finishes them while the helper
+    returns to Python, sets its future and releases the GIL, so that the caller neither sleeps
+    on the future nor waits for the GIL (a sleeping thread took 20-90 us to wake here). With
+    it, spinning for the helper's last images (tried: a nogil wait on the counters, up to
+    2^20 cycles) no longer made a difference on LeNet C3 (forward 231 / 248 us, backward
+    508 / 500 us, medians without / with)."""
+    return n_img if slot == 0 else n_img - max(1, n_img // 16)
 
 
 def _pixels_per_block(kp, wo, itemsize):
@@ -565,15 +521,16 @@ def forward(x, w, padding, out_size, bias=None):
     if bias is not None:
         bt[:k_out] = bias
     fn = _compile((kp, kh, kw, _pixels_per_block(kp, wo, x.itemsize)), _make_taps, x.dtype,
-                  (14, (0, 1, 2, 13), 3))
+                  (15, (0, 1, 2, 14), 3))
     y = np.empty((n_img, k_out, ho, wo), dtype=x.dtype)
     xf, yf = _padded(x, grid), y.reshape(-1)
     r0, r1 = grid.pt, grid.pt + grid.h_in     # xp's rows of x: the others are zero, skipped
 
     def run(counter, slot):
-        fn(xf, wt, bt, counter[0], n_img, c_in, grid.hp, grid.wp, ho, wo, k_out, r0, r1, yf)
+        fn(xf, wt, bt, counter, n_img, _limit(n_img, slot), c_in, grid.hp, grid.wp, ho, wo,
+           k_out, r0, r1, yf)
 
-    share_items(n_img, run, _done())
+    share_items(n_img, run)
     return y
 
 
@@ -600,8 +557,8 @@ _MIN_CHAINS = 6
 
 
 def _input_blocking(c_in, w_in, itemsize):
-    """(CC, XL, RB) of _make_input_grad for C input channels and rows of W pixels: XL a whole
-    register or half of one, whichever wastes fewer lanes on the row (the whole one on a tie);
+    """(CC, XL, RB) of _make_backward's dx pass for C input channels and rows of W pixels: XL a
+    whole register or half of one, whichever wastes fewer lanes on the row (the whole one on a tie);
     the channels in as few blocks of at most _ACC_VECTORS as possible; more rows per block only
     when the channels alone give fewer than _MIN_CHAINS accumulators (extra rows cost kernel
     rows that reach no row of g: LeNet C3's dx, measured: 1 row 528 us, 2 rows 572)."""
@@ -624,48 +581,42 @@ def _input_weights(w, cc):
 
 
 def backward(x, w, g, padding, need_input=True, need_weight=True):
-    """(dx, dw), each None unless asked for, in one parallel region (each thread claims images
-    for dx, then for dw: one helper wake-up for both).  x (N, C, H, W), w (K, C, KH, KW),
-    g (N, K, Ho, Wo) -> dx (N, C, H, W), dw (K, C, KH, KW)."""
+    """(dx, dw), each None unless asked for, in one parallel region and one kernel call per
+    thread (``_make_backward``).  x (N, C, H, W), w (K, C, KH, KW), g (N, K, Ho, Wo)
+    -> dx (N, C, H, W), dw (K, C, KH, KW)."""
     n_img, c_in, h, w_in = x.shape
     k_out, _, kh, kw = w.shape
     ho, wo = g.shape[2:]
     pt, pl = padding
+    dtype = g.dtype
+    cc, xl, rb = _input_blocking(c_in, w_in, g.itemsize)
+    kp = _lanes(k_out)
+    fn = _compile((cc, kh, kw, xl, rb, kp), _make_backward, dtype,
+                  (26, (0, 1, 2, 18, 19, 20, 21), 3))
     gf = np.ascontiguousarray(g).reshape(-1)
-    parts = []                 # (run(counter row, slot), finish()) of each gradient asked for
+    none = np.zeros(1, dtype)
+    gh, gw = _input_frame(kh, kw, ho, wo, w_in, pl, xl, rb)
     dx = dw = None
+    wi = dxf = none
     if need_input:
-        cc, xl, rb = _input_blocking(c_in, w_in, g.itemsize)
-        fx = _compile((cc, kh, kw, xl, rb), _make_input_grad, g.dtype, (16, (0, 1, 14, 15), 2))
         wi = _input_weights(w, cc).reshape(-1)
-        gh, gw = _input_frame(kh, kw, ho, wo, w_in, pl, xl, rb)
-        dx = np.empty((n_img, c_in, h, w_in), dtype=g.dtype)
+        dx = np.empty((n_img, c_in, h, w_in), dtype=dtype)
         dxf = dx.reshape(-1)
-
-        def run_dx(counter, slot):
-            frame = buffer("smallconv.gframe", k_out * gh * gw, g.dtype)
-            frame.fill(0)
-            fx(gf, wi, counter, n_img, k_out, ho, wo, c_in, h, w_in, pt, pl, gh, gw, frame, dxf)
-        parts.append(run_dx)
-    if need_weight:
-        kp = _lanes(k_out)
-        grid = _Grid((h, w_in), (kh, kw), padding, (1, 1), (ho, wo))
-        fw = _compile((kp, kh, kw), _make_weight_grad, x.dtype, (12, (0, 1, 10, 11), 2))
-        xf = _padded(x, grid)
-        partial = np.zeros((workers(n_img), c_in, kh, kw, kp), dtype=x.dtype)
-
-        def run_dw(counter, slot):
-            gt = buffer("smallconv.gt", ho * wo * kp, x.dtype)
-            gt.fill(0)
-            fw(xf, gf, counter, n_img, c_in, grid.hp, grid.wp, ho, wo, k_out, gt,
-               partial[slot].reshape(-1))
-        parts.append(run_dw)
+    grid = _Grid((h, w_in), (kh, kw), padding, (1, 1), (ho, wo))
+    xf = _padded(x, grid) if need_weight else none
+    partial = np.zeros((workers(n_img) if need_weight else 1, c_in, kh, kw, kp), dtype=dtype)
+    passes = int(need_input) + int(need_weight)
 
     def run(counters, slot):
-        for part, counter in zip(parts, counters):
-            part(counter, slot)
+        frame = buffer("smallconv.gframe", k_out * gh * gw, dtype) if need_input else none
+        gt = buffer("smallconv.gt", ho * wo * kp, dtype) if need_weight else none
+        fn(gf, wi, xf, counters, n_img, _limit(n_img, slot), k_out, ho, wo, c_in, h, w_in, pt,
+           pl, gh, gw, grid.hp, grid.wp, frame, dxf, gt,
+           partial[slot if need_weight else 0].reshape(-1),
+           int(need_input), 0, int(need_weight), passes - 1)
 
-    share_items(n_img, run, _done(), len(parts))
+    if passes:
+        share_items(n_img, run, passes)
     if need_weight:
         dwt = partial.sum(axis=0) if len(partial) > 1 else partial[0]
         dw = np.ascontiguousarray(dwt[..., :k_out].transpose(3, 0, 1, 2))

@@ -172,29 +172,23 @@ def split_batch(n_img: int, work) -> list:
         return [first] + [job.result() for job in jobs]
 
 
-def share_items(n_items: int, run, done=None, counters: int = 1) -> None:
+def share_items(n_items: int, run, counters: int = 1) -> None:
     """Items 0 .. n_items - 1 shared out as they are claimed: ``run(counters, slot)`` runs in
     the calling thread (slot 0) and in ``workers(n_items) - 1`` helper threads (slots 1, ...),
-    all with the same ``counters`` (int64, one row [next item, items finished] per pass over
-    the items), from which a Numba kernel (nogil) claims one item at a time with an atomic add
-    and counts it finished (kernels/smallconv.py). For kernels without BLAS: no BLAS thread
-    limit is set.
+    all with the same ``counters`` (int64 (counters, 1): the next item of each pass over the
+    items), from which a Numba kernel (nogil) claims one item at a time with an atomic add
+    (kernels/smallconv.py). For kernels without BLAS: no BLAS thread limit is set.
 
     Against ``split_batch``'s fixed shares, measured on LeNet C3 (2 threads, this project's
-    2-core VM): a helper starts 20-120 us after it is woken (more the longer it slept), and
+    2-core VM): a helper starts 20-200 us after it is woken (more the longer it slept), and
     the calling thread, which starts at once, takes what the helper has not claimed yet, so
     neither waits for the other's share. And the helpers are kept off the calling thread's
     CPU (``_steer``): woken after a pause of 50 ms, the helper was put on the caller's CPU in
     197 of 200 calls and the two shares ran one after the other (a 0.25 ms forward took
     0.42 ms). If a helper never gets a core, the calling thread does all the items.
-
-    ``done(counters, n_items)``, if given: a nogil wait (spinning, bounded) for the helpers'
-    items to finish; True if they did, so the caller need not sleep on the helpers' futures
-    (waking it from that sleep cost 25-50 us). Otherwise, or if it gives up, the futures are
-    waited on (and a helper's exception is raised).
     """
     n = workers(n_items)
-    counter = np.zeros((counters, 2), dtype=np.int64)
+    counter = np.zeros((counters, 1), dtype=np.int64)
     if n == 1:
         run(counter, 0)
         return
@@ -202,8 +196,6 @@ def share_items(n_items: int, run, done=None, counters: int = 1) -> None:
     _steer(executor)
     jobs = [executor.submit(run, counter, slot) for slot in range(1, n)]
     run(counter, 0)
-    if done is not None and done(counter, n_items):
-        return
     for job in jobs:
         job.result()
 
