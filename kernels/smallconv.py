@@ -45,7 +45,7 @@ from numba.extending import intrinsic, overload
 
 from .scratch import buffer
 from .shifted import _Grid
-from .threads import share_items, workers
+from .threads import share_items
 
 _u = np.uint64       # unsigned indices: no wrap-around checks for negative ones in the hot loops
 # The forward's (PB, KP) block of accumulators: at most this many SIMD registers (LeNet C3 at
@@ -335,20 +335,24 @@ def _make_backward(cc, kh, kw, xl, rb, kp):
         borders, gs (K * GH * GW, ``_input_frame``: g[n] at row KH - 1, column KW - 1).
         wi flat (NCB, K, KH, KW, CC): wi[b, k, i, j, q] = w[k, b*CC + q, i, j] (zero past C);
         dxf flat (N, C, H, W), every element written.
-    dwf[c, i, j, k] += sum_{oy, ox} g[n, k, oy, ox] xp[n, c, oy+i, ox+j], if do_dw, with
-        counters[rw]: per image, g[n] channels last into gt (Ho * Wo * KP), then for each (c, i)
-        a (KW, KP) block of dw in registers over the Ho x Wo pixels, one KP-wide vector of gt
-        times KW broadcast pixels of xp each. xf flat (N, C, Hp, Wp) (x zero-padded), dwf flat
-        (C, KH, KW, KP): this thread's partial sum.
+    dwf[q, c, i, j, k] = sum_{n in chunk q, oy, ox} g[n, k, oy, ox] xp[n, c, oy+i, ox+j], if
+        do_dw, with counters[rw] handing out the n_chunks chunks of images (chunk q: images
+        q*N // n_chunks .. (q+1)*N // n_chunks - 1): per image, g[n] channels last into gt
+        (Ho * Wo * KP), then for each (c, i) a (KW, KP) block of dw in registers over the
+        Ho x Wo pixels, one KP-wide vector of gt times KW broadcast pixels of xp each.
+        xf flat (N, C, Hp, Wp) (x zero-padded), dwf flat (n_chunks, C, KH, KW, KP), every
+        element written. Each chunk is summed by one thread in image order, so dw (the sum
+        of the chunks, in order) does not depend on which thread took which chunk.
 
-    gf flat (N, K, Ho, Wo). A helper (limit < n_img) stops claiming after image limit - 1."""
+    gf flat (N, K, Ho, Wo). A helper (limit < n_img, limit_dw < n_chunks) stops claiming after
+    image limit - 1 (chunk limit_dw - 1)."""
     ucc, ukh, ukw, uxl, urb, ukp = _u(cc), _u(kh), _u(kw), _u(xl), _u(rb), _u(kp)
     nblock = rb * cc * xl
     nwblock = kw * kp
 
     @njit(cache=True, nogil=True, fastmath={"contract"})
-    def backward(gf, wi, xf, counters, n_img, limit, k_out, ho, wo, c_in, h, w, pt, pl, gh, gw,
-                 hp, wp, gs, dxf, gt, dwf, do_dx, rx, do_dw, rw):
+    def backward(gf, wi, xf, counters, n_img, limit, n_chunks, limit_dw, k_out, ho, wo, c_in, h,
+                 w, pt, pl, gh, gw, hp, wp, gs, dxf, gt, dwf, do_dx, rx, do_dw, rw):
         acc = _block(nblock, gf.dtype)
         wacc = _block(nwblock, gf.dtype)
         uk, uho, uwo, uc, uh, uw = _u(k_out), _u(ho), _u(wo), _u(c_in), _u(h), _u(w)
@@ -398,29 +402,34 @@ def _make_backward(cc, kh, kw, xl, rb, kp):
                     break
         if do_dw:
             gt[:] = 0
+            uchunks, size = _u(n_chunks), uc * ukh * ukw * ukp
             while True:
-                n = _u(_claim(counters[rw], 0))
-                if n >= un:
+                chunk = _u(_claim(counters[rw], 0))
+                if chunk >= uchunks:
                     break
-                for k in range(_u(0), uk):            # g[n] (K, Ho*Wo) -> gt (Ho*Wo, KP)
-                    gb = (n * uk + k) * npix
-                    for q in range(_u(0), npix):
-                        gt[q * ukp + k] = gf[gb + q]
-                for c in range(_u(0), uc):
-                    for i in range(_u(0), ukh):
-                        db = (c * ukh + i) * ukw * ukp
-                        for q in range(_u(0), _u(nwblock)):
-                            wacc[q] = dwf[db + q]
-                        for oy in range(_u(0), uho):
-                            xb = ((n * uc + c) * uhp + oy + i) * uwp
-                            gb = oy * uwo * ukp
-                            for ox in range(_u(0), uwo):
-                                for j in range(_u(0), ukw):
-                                    _fma_lanes(wacc, j * ukp, xf[xb + ox + j], gt,
-                                               gb + ox * ukp, kp)
-                        for q in range(_u(0), _u(nwblock)):
-                            dwf[db + q] = wacc[q]
-                if n + 1 >= ulimit:
+                base = chunk * size
+                for q in range(_u(0), size):
+                    dwf[base + q] = 0
+                for n in range(chunk * un // uchunks, (chunk + _u(1)) * un // uchunks):
+                    for k in range(_u(0), uk):            # g[n] (K, Ho*Wo) -> gt (Ho*Wo, KP)
+                        gb = (n * uk + k) * npix
+                        for q in range(_u(0), npix):
+                            gt[q * ukp + k] = gf[gb + q]
+                    for c in range(_u(0), uc):
+                        for i in range(_u(0), ukh):
+                            db = base + (c * ukh + i) * ukw * ukp
+                            for q in range(_u(0), _u(nwblock)):
+                                wacc[q] = dwf[db + q]
+                            for oy in range(_u(0), uho):
+                                xb = ((n * uc + c) * uhp + oy + i) * uwp
+                                gb = oy * uwo * ukp
+                                for ox in range(_u(0), uwo):
+                                    for j in range(_u(0), ukw):
+                                        _fma_lanes(wacc, j * ukp, xf[xb + ox + j], gt,
+                                                   gb + ox * ukp, kp)
+                            for q in range(_u(0), _u(nwblock)):
+                                dwf[db + q] = wacc[q]
+                if chunk + 1 >= _u(limit_dw):
                     break
     return backward
 
@@ -472,8 +481,8 @@ def _compile(key, make, dtype, spec):
 
 
 def _limit(n_img, slot):
-    """The image after which a helper (slot > 0) stops claiming: it leaves the last ~1/16 of
-    the images (at least one) to the calling thread, which finishes them while the helper
+    """The image (or chunk) after which a helper (slot > 0) stops claiming: it leaves the last
+    ~1/16 of them (at least one) to the calling thread, which finishes them while the helper
     returns to Python, sets its future and releases the GIL, so that the caller neither sleeps
     on the future nor waits for the GIL (a sleeping thread took 20-90 us to wake here). With
     it, spinning for the helper's last images (tried: a nogil wait on the counters, up to
@@ -554,6 +563,10 @@ _HAS_AVX512 = None
 # dx's register block: at most _ACC_VECTORS vectors of accumulators (RB rows x CC channels),
 # and at least _MIN_CHAINS of them (independent multiply-add chains hide the FMA latency).
 _MIN_CHAINS = 6
+# dw is summed over at most this many chunks of images (each a partial sum of its own): enough
+# to share 64 images between 2 threads in 4-image steps, few enough that the partial sums stay
+# small (16 x C*KH*KW*KP values)
+_DW_CHUNKS = 16
 
 
 def _input_blocking(c_in, w_in, itemsize):
@@ -592,7 +605,7 @@ def backward(x, w, g, padding, need_input=True, need_weight=True):
     cc, xl, rb = _input_blocking(c_in, w_in, g.itemsize)
     kp = _lanes(k_out)
     fn = _compile((cc, kh, kw, xl, rb, kp), _make_backward, dtype,
-                  (26, (0, 1, 2, 18, 19, 20, 21), 3))
+                  (28, (0, 1, 2, 20, 21, 22, 23), 3))
     gf = np.ascontiguousarray(g).reshape(-1)
     none = np.zeros(1, dtype)
     gh, gw = _input_frame(kh, kw, ho, wo, w_in, pl, xl, rb)
@@ -604,21 +617,23 @@ def backward(x, w, g, padding, need_input=True, need_weight=True):
         dxf = dx.reshape(-1)
     grid = _Grid((h, w_in), (kh, kw), padding, (1, 1), (ho, wo))
     xf = _padded(x, grid) if need_weight else none
-    partial = np.zeros((workers(n_img) if need_weight else 1, c_in, kh, kw, kp), dtype=dtype)
+    # dw in chunks of images summed in a fixed order: the same dw whichever thread took which
+    # chunk (and at any thread count), where one partial sum per thread was not reproducible
+    chunks = min(n_img, _DW_CHUNKS) if need_weight else 0
+    partial = np.empty((max(chunks, 1), c_in, kh, kw, kp), dtype=dtype)
     passes = int(need_input) + int(need_weight)
 
     def run(counters, slot):
         frame = buffer("smallconv.gframe", k_out * gh * gw, dtype) if need_input else none
         gt = buffer("smallconv.gt", ho * wo * kp, dtype) if need_weight else none
-        fn(gf, wi, xf, counters, n_img, _limit(n_img, slot), k_out, ho, wo, c_in, h, w_in, pt,
-           pl, gh, gw, grid.hp, grid.wp, frame, dxf, gt,
-           partial[slot if need_weight else 0].reshape(-1),
-           int(need_input), 0, int(need_weight), passes - 1)
+        fn(gf, wi, xf, counters, n_img, _limit(n_img, slot), chunks, _limit(chunks, slot),
+           k_out, ho, wo, c_in, h, w_in, pt, pl, gh, gw, grid.hp, grid.wp, frame, dxf, gt,
+           partial.reshape(-1), int(need_input), 0, int(need_weight), passes - 1)
 
     if passes:
         share_items(n_img, run, passes)
     if need_weight:
-        dwt = partial.sum(axis=0) if len(partial) > 1 else partial[0]
+        dwt = partial.sum(axis=0) if chunks else np.zeros(partial.shape[1:], dtype=dtype)
         dw = np.ascontiguousarray(dwt[..., :k_out].transpose(3, 0, 1, 2))
     return dx, dw
 
