@@ -1,36 +1,39 @@
 """Stride-1 convolution with few output channels (LeNet's C3: 6 -> 16 channels, 5x5, 10x10
-outputs): a direct kernel that keeps a block of outputs in registers.
+outputs): direct kernels that keep a block of outputs in vector registers.
 
-    y[n, k, oy, ox] = sum_{c, i, j} w[k, c, i, j] * xp[n, c, oy + i, ox + j]
+    y[n, k, oy, ox] = b[k] + sum_{c, i, j} w[k, c, i, j] * xp[n, c, oy + i, ox + j]
 
 xp is x zero-padded (shifted._Grid). For each output row, PB consecutive pixels times all K output
-channels are accumulated over the C*KH*KW taps in a (PB, KP) block that lives on the stack (an
-``alloca``, ``_stack``), where LLVM promotes it to vector registers: per tap, one load of the
-weight vector w[c, i, j, :] (output channels innermost, padded to KP, a multiple of 8, with
-zeros) and PB broadcast multiply-adds. No im2col matrix is written, and no junk column computed
-(the ``shifted`` GEMM's are 40% of its work on 10x10 outputs). The sizes KP, KH, KW, PB are
-compile-time constants (one kernel per geometry, made by a factory and memoised), so the loops
-over them unroll; they are compiled with LLVM's SLP vectoriser on (``_compile``: Numba leaves it
-off by default), which packs the unrolled KP lanes into SIMD FMAs. The block must stay small:
-PB*KP above 80 values or PB above 7 measured 30-50x slower (the block is no longer
-promoted to registers).
+channels are accumulated over the C*KH*KW taps in a (PB, KP) block, starting from the bias: per
+tap, one load of the weight vector w[c, i, j, :] (output channels innermost, padded to KP, a
+multiple of 8, with zeros) and PB broadcast multiply-adds. No im2col matrix is written, and no
+junk column computed (the ``shifted`` GEMM's are 40% of its work on 10x10 outputs).
 
-Backward:
+Backward, both gradients in one kernel (``_make_backward``), a pass for each:
 
     dx[n, c, y, x] = sum_{k, i, j} w[k, c, i, j] g[n, k, y + pt - i, x + pl - j]: summed straight
-         into dx by its own kernel (``_make_backward``), vectorised along the image row (XL
-         pixels) with all C input channels (6 on C3, not padded to 8 lanes) in registers, and
-         only the kernel rows that reach g visited. An earlier form ran the forward kernel on g
-         zero-padded by KH-1, KW-1 with flipped weights: 8 lanes for 6 channels and all the zero
-         border taps, 1.0-1.1 ms on C3 at one thread against 0.53 ms now. LLVM does not unroll a
-         block of RB x CC x XL = 96 values, so this kernel writes its vectors explicitly
-         (``_fma_lanes``, ``_copy_lanes``, ``_store_lanes``: LLVM vector IR, masked at the row
-         ends)
+         into dx, vectorised along the image row (XL pixels) with all C input channels (6 on
+         C3, not padded to 8 lanes) in registers, and only the kernel rows that reach g
+         visited. An earlier form ran the forward kernel on g zero-padded by KH-1, KW-1 with
+         flipped weights: 8 lanes for 6 channels and all the zero border taps, 1.0-1.1 ms on
+         C3 at one thread against 0.53 ms now (its limit: a vector spans the 14-pixel row,
+         16 lanes, and the taps whose column misses g still cost a lane each, 1.7x the useful
+         multiply-adds, at this machine's one 16-wide FMA per cycle)
     dw[k, c, i, j] = sum_{n, oy, ox} g[n, k, oy, ox] xp[n, c, oy + i, ox + j]: for each (c, i)
-         a (KW, KP) block accumulated over the output pixels, g laid out channels-last
+         a (KW, KP) block accumulated over the output pixels, g laid out channels-last per
+         image, summed over fixed chunks of images (reproducible whatever the threads do)
 
-The batch is split over threads (kernels/threads.py): each share writes its images' outputs, or
-its own dw that the driver sums. Only groups 1, stride 1 and dilation 1 (``applies``).
+The blocks are stack arrays (``_block``, an ``alloca``) indexed by compile-time constants, which
+LLVM promotes to registers; the sizes (KP, KH, KW, PB, CC, XL, RB) are constants of one kernel
+per geometry, made by a factory and memoised (``_compile``, with LLVM's SLP vectoriser on).
+The multiply-adds are written as explicit vector operations (``_fma_lanes``, ``_copy_lanes``,
+``_store_lanes``: LLVM vector IR, masked at the row ends): written as scalar loops for the
+vectoriser, a block above 80 values was no longer unrolled and ran 30-50x slower.
+
+Threads: the images are claimed one at a time, with an atomic counter (``_claim``), by the
+calling thread and the helpers of ``threads.share_items``: the caller starts at once and a
+helper joins when it wakes (20-200 us later on this project's VM), instead of a fixed share
+that the caller then waits for. Only groups 1, stride 1 and dilation 1 (``applies``).
 """
 
 from __future__ import annotations
