@@ -308,14 +308,18 @@ Goal: with a warm cache, `import autograd_cnn` + the first conv2d under 1.5 s.
   gives about PyTorch's throughput. Left on the table: the transforms are memory-bound (the
   transformed input is 4x the input) and take 40-50% of the time on 64 channels, where the
   GEMMs' 64-long inner dimension also keeps OpenBLAS at ~60% of its peak.
-- LeNet C3 (6 -> 16 channels, 5x5, 10x10 outputs): `smallconv`, a direct kernel compiled per
-  geometry that keeps 5 output pixels x 16 output channels in vector registers (a stack block
-  LLVM promotes, vectorised by LLVM's SLP pass) over the 150 taps: no im2col, no junk columns
-  (the `shifted` GEMM it replaces was (16 x 150) @ (150 x 8960), 40% junk, ~100 GF/s). Its dx
-  is the same kernel on the zero-padded gradient with the flipped weights (6 channels padded to
-  8 lanes, and the all-zero border taps skipped by rows only), its dw the same register block
-  over (j, k) per (c, i), accumulated over the pixels. PyTorch's oneDNN runs a JIT-generated
-  direct kernel of the same kind.
+- LeNet C3 (6 -> 16 channels, 5x5, 10x10 outputs): `smallconv`, direct kernels compiled per
+  geometry that keep a block of outputs in vector registers (explicit LLVM vector multiply-adds
+  on stack blocks): the forward 10 output pixels x 16 output channels over the 150 taps, the
+  bias in the accumulators; dx its own correlation straight into the image, a 14-pixel row
+  (one 16-lane vector) x the 6 input channels, only the kernel rows that reach dy (it used to
+  be the forward kernel on the zero-padded dy with flipped weights: 8 lanes for 6 channels and
+  all the zero border taps, twice the time); dw a (5, 16) block per (c, i) over the pixels.
+  dx and dw run in one kernel call per thread; the images are claimed one at a time by the
+  calling thread and the helper (threads.share_items), which is kept off the caller's CPU.
+  On this VM waking a sleeping helper costs the caller 20-90 us and a 2-thread FMA loop runs
+  only 1.5x one thread's, so the forward (~0.3 ms) gains least from the second thread.
+  PyTorch's oneDNN runs a JIT-generated direct kernel of the same kind.
 - LeNet C1 (1 channel): `direct`, one shifted multiply-add per tap over each 28x32 plane.
 - AlexNet conv1, ResNet stem: im2col + GEMM per image (batched layout), batch split over
   threads. 1x1: no im2col, one batched GEMM on BLAS's threads.

@@ -99,8 +99,8 @@ def conv2d_forward(x, w, bias=None, *, stride=(1, 1), padding=(0, 0), dilation=(
     if algo == "winograd":
         return winograd.forward(x, w, bias, padding, groups, out_size)
     if algo == "smallconv":
-        y = smallconv.forward(x, w, padding, out_size)
-    elif algo == "shifted":
+        return smallconv.forward(x, w, padding, out_size, bias)     # the bias in its registers
+    if algo == "shifted":
         y = shifted.forward(x, w, padding, dilation, groups, out_size)
     elif algo == "direct":
         y = direct.forward(x, w, stride, padding, dilation, groups, out_size)
@@ -165,6 +165,8 @@ def conv2d_backward(x, w, g, *, stride=(1, 1), padding=(0, 0), dilation=(1, 1), 
     if algo == "winograd":
         return winograd.backward(x, w, g, x.shape[2:], padding, groups,
                                  need_input=need_input, need_weight=need_weight)
+    if algo == "smallconv":                 # dx and dw in one parallel region
+        return smallconv.backward(x, w, g, padding, need_input, need_weight)
     geom = dict(stride=stride, padding=padding, dilation=dilation, groups=groups, algorithm=algo)
     dx = conv2d_backward_input(g, w, in_size=x.shape[2:], **geom) if need_input else None
     dw = (conv2d_backward_weight(x, g, kernel_size=w.shape[2:], **geom)
