@@ -50,6 +50,8 @@ CASES = {
     "lenet5": (64, (1, 32, 32), 10, 60, 5),
 }
 GOAL = 1.5
+# models whose whole forward + loss has replays (ac.compile): also timed as a captured step
+CAPTURED = {"lenet5"}
 
 
 def load_torch() -> bool:
@@ -147,6 +149,18 @@ def step_ours(model, x, y, opt):
     opt.step()
 
 
+def captured_step(model):
+    """The step with forward + loss captured by ``ac.compile`` (``Trainer(capture=True)``'s
+    way): after two eager calls the forward and backward replay their kernels as one node."""
+    loss = ac.compile(lambda x, y: F.cross_entropy(model(x), y), fullgraph=True)
+
+    def step(model, x, y, opt):
+        opt.zero_grad()
+        loss(x, y).backward()
+        opt.step()
+    return step
+
+
 def step_torch(model, x, y, opt):
     opt.zero_grad(set_to_none=True)
     TF.cross_entropy(model(x), y).backward()
@@ -181,8 +195,8 @@ def child(name: str, library: str, rounds: int, warmup: int) -> None:
     batch and optimiser exist, "peak": peak MB resident after all steps}."""
     if library == "torch":
         load_torch()
-    args = build(name, library)
-    step = step_ours if library == "ours" else step_torch
+    args = build(name, "ours" if library == "captured" else library)
+    step = {"ours": step_ours, "torch": step_torch}.get(library) or captured_step(args[0])
     base = _status_mb("VmRSS")
     for _ in range(warmup):
         step(*args)
@@ -194,11 +208,15 @@ def child(name: str, library: str, rounds: int, warmup: int) -> None:
     print(json.dumps({"times": times, "base": base, "peak": _status_mb("VmHWM")}))
 
 
+LABELS = {"ours": "autograd_cnn", "captured": "autograd_cnn, captured (`ac.compile`)",
+          "torch": "PyTorch"}
 ONE_THREAD = {"NUMBA_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 
 
 def run_children(name: str, libraries, rounds: int, warmup: int, repeats: int,
                  env: dict | None = None) -> dict:
+    if name in CAPTURED and "ours" in libraries:
+        libraries = [*libraries, "captured"]
     """Alternate one process per library ``repeats`` times; per library: the median step time,
     the median training memory (peak - base) and the largest process peak. ``env``: extra
     environment variables of the children (ONE_THREAD: every thread pool of both libraries on
@@ -250,9 +268,9 @@ def scaling_table(libraries, quick: bool) -> list:
         two = run_children(name, libraries, rounds, warmup, 1 if quick else 2)
         with _BusyCore():
             busy = run_children(name, libraries, rounds, warmup, 1 if quick else 2)
-        for lib in libraries:
+        for lib in two:
             t1, t2, tb = one[lib]["time"], two[lib]["time"], busy[lib]["time"]
-            label = "autograd_cnn" if lib == "ours" else "PyTorch"
+            label = LABELS[lib]
             lines.append(f"| {name} (batch {batch}) | {label} | {t1 * 1e3:.1f} | "
                          f"{t2 * 1e3:.1f} | {t1 / t2:.2f}x | {tb * 1e3:.1f} | {tb / t2:.2f}x |")
     return lines + [""]
@@ -308,19 +326,24 @@ def main(quick: bool = False) -> str:
     for name, (batch, shape, _, rounds, warmup) in CASES.items():
         r = run_children(name, libraries, max(2, rounds // 3) if quick else rounds, warmup,
                          1 if quick else 3)
-        ours = r["ours"]
-        label = f"{name} ({'x'.join(map(str, shape))})"
-        if have_torch:
-            theirs = r["torch"]
-            lines.append(
-                f"| {label} | {batch} | {ours['time'] * 1e3:.1f} | {theirs['time'] * 1e3:.1f} | "
-                f"{ours['time'] / theirs['time']:.2f}x | {ours['memory']:.0f} / "
-                f"{theirs['memory']:.0f} | {ours['memory'] / max(theirs['memory'], 1.0):.2f}x | "
-                f"{ours['process']:.0f} / {theirs['process']:.0f} | "
-                f"{outputs_agree(name):.1e} |")
-        else:
-            lines.append(f"| {label} | {batch} | {ours['time'] * 1e3:.1f} | (not installed) | | "
-                         f"{ours['memory']:.0f} / - | | {ours['process']:.0f} / - | |")
+        agree = f"{outputs_agree(name):.1e}" if have_torch else ""
+        for lib in ("ours", "captured"):
+            if lib not in r:
+                continue
+            ours = r[lib]
+            label = f"{name} ({'x'.join(map(str, shape))})" + (
+                ", captured step" if lib == "captured" else "")
+            if have_torch:
+                theirs = r["torch"]
+                lines.append(
+                    f"| {label} | {batch} | {ours['time'] * 1e3:.1f} | "
+                    f"{theirs['time'] * 1e3:.1f} | {ours['time'] / theirs['time']:.2f}x | "
+                    f"{ours['memory']:.0f} / {theirs['memory']:.0f} | "
+                    f"{ours['memory'] / max(theirs['memory'], 1.0):.2f}x | "
+                    f"{ours['process']:.0f} / {theirs['process']:.0f} | {agree} |")
+            else:
+                lines.append(f"| {label} | {batch} | {ours['time'] * 1e3:.1f} | (not installed) "
+                             f"| | {ours['memory']:.0f} / - | | {ours['process']:.0f} / - | |")
     lines += ["", f"Goal: within {GOAL}x of PyTorch's time and memory (ratio = ours / "
               "PyTorch; below 1 is better than PyTorch). Load average (1 min) "
               f"{load0:.2f} before and {os.getloadavg()[0]:.2f} after the table.", "",
