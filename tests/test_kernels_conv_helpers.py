@@ -13,6 +13,7 @@ adjoint pair also satisfies <A x, y> = <x, A^T y> in float64.
 import numpy as np
 import pytest
 
+from autograd_cnn import tuning
 from autograd_cnn.kernels import im2col as im2col_mod
 from autograd_cnn.kernels import reference as ref
 from autograd_cnn.kernels import shifted, winograd
@@ -324,6 +325,25 @@ def test_winograd_weight_adjoint_is_gt_du_g(dtype):
     # tests/test_kernels_conv.py compares weight_transform with G w G^T and checks the adjoint
     # identity; this compares weight_adjoint with G^T dU G itself
     du = _random(np.random.default_rng(11), (16, 2, 3, 4), dtype)     # (16, G, K/G, Cg)
+    dw = winograd.weight_adjoint(du)
+    _close(dw, ref.winograd_weight_adjoint_ref(du.astype(np.float64)), dtype, "weight_adjoint")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("groups", [1, 4])
+def test_winograd_weight_transforms_split_over_threads(dtype, groups):
+    # large enough (25 * K * Cg elements > tuning 'planes_parallel_min') that over_planes splits
+    # the output channels over the conv threads: every k written once, by the right share
+    k_out, cg = 192, 120
+    assert 25 * k_out * cg > tuning.get("planes_parallel_min")
+    rng = np.random.default_rng(12)
+    w = _random(rng, (k_out, cg, 3, 3), dtype)
+    u = winograd.weight_transform(w, groups)
+    assert u.shape == (16, groups, k_out // groups, cg) and u.dtype == dtype
+    g = ref.WINOGRAD_G
+    expected = np.einsum("ai,kcij,bj->abkc", g, w.astype(np.float64), g).reshape(u.shape)
+    _close(u, expected, dtype, "weight_transform")
+    du = _random(rng, u.shape, dtype)
     dw = winograd.weight_adjoint(du)
     _close(dw, ref.winograd_weight_adjoint_ref(du.astype(np.float64)), dtype, "weight_adjoint")
 
