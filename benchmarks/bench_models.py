@@ -198,6 +198,8 @@ def child(name: str, library: str, rounds: int, warmup: int) -> None:
     batch and optimiser exist, "peak": peak MB resident after all steps}."""
     if library == "torch":
         load_torch()
+    else:
+        ac.configure()      # what Trainer and the command line apply: glibc keeps freed pages
     args = build(name, "ours" if library == "captured" else library)
     step = {"ours": step_ours, "torch": step_torch}.get(library) or captured_step(args[0])
     base = _status_mb("VmRSS")
@@ -218,12 +220,12 @@ ONE_THREAD = {"NUMBA_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_TH
 
 def run_children(name: str, libraries, rounds: int, warmup: int, repeats: int,
                  env: dict | None = None) -> dict:
-    if name in CAPTURED and "ours" in libraries:
-        libraries = [*libraries, "captured"]
     """Alternate one process per library ``repeats`` times; per library: the median step time,
     the median training memory (peak - base) and the largest process peak. ``env``: extra
     environment variables of the children (ONE_THREAD: every thread pool of both libraries on
     one thread)."""
+    if name in CAPTURED and "ours" in libraries:
+        libraries = [*libraries, "captured"]
     runs = {lib: [] for lib in libraries}
     for _ in range(repeats):
         for lib in libraries:
@@ -314,10 +316,13 @@ def main(quick: bool = False) -> str:
     lines = ["## Whole-model training steps against PyTorch (`bench_models.py`)", "",
              "One SGD-with-momentum step (zero_grad, forward, cross-entropy, backward, update), "
              "float32, 2 threads each. Each library runs in processes of its own, alternating "
-             "ours / PyTorch three times (in one process each library's spinning threads slow "
-             "the other); time = median of all steps. Training memory = peak resident memory "
+             "ours / PyTorch (ResNet-18 three times, LeNet-5 six; in one process each "
+             "library's spinning threads slow the other); time = median of all steps. Our "
+             "processes call `ac.configure()` first, as `Trainer` and the command line do "
+             "(glibc's malloc keeps freed pages: tuning 'heap_mmap_threshold' and "
+             "'heap_trim_threshold'). Training memory = peak resident memory "
              "over the steps minus the resident memory once model, batch and optimiser exist "
-             "(median of the three processes); process = the whole process's peak, imports "
+             "(median of the processes); process = the whole process's peak, imports "
              "included. PyTorch runs the same architectures written out by hand (no "
              "torchvision for torch 2.13) with our weights loaded; the last column compares the "
              "two models' logits. Command: `python benchmarks/run.py bench_models` "
