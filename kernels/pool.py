@@ -229,9 +229,45 @@ def avg_pool2d_forward(x, kh, kw, sh, sw, ph, pw, Ho, Wo, count_include_pad, div
     """out = (sum of the window's input elements) / divisor; (N, C, H, W) -> (N, C, Ho, Wo).
     The divisor is described in ``_avg_windows``; padding contributes zeros to the sum."""
     out = np.empty(x.shape[:2] + (Ho, Wo), dtype=x.dtype)
+    if _tiled_2x2(kh, kw, sh, sw, ph, pw) and 2 * Ho <= x.shape[2] and 2 * Wo <= x.shape[3]:
+        over_planes(_avg_pool2x2_forward, x.shape[0] * x.shape[1], x.size + out.size,
+                    x, _scale(divisor_override, x.dtype), out)
+        return out
     over_planes(_avg_pool2d_forward, x.shape[0] * x.shape[1], x.size + out.size,
                 x, kh, kw, sh, sw, ph, pw, bool(count_include_pad), divisor_override, out)
     return out
+
+
+def _tiled_2x2(kh, kw, sh, sw, ph, pw) -> bool:
+    """2x2 windows, stride 2, no padding (LeNet's and most networks' average pooling). With
+    2 Ho <= H and 2 Wo <= W, checked beside each use (ceil mode's clipped last window fails
+    it), every window is whole (an odd last row or column is in none), so the divisor is 4 or
+    the override."""
+    return kh == kw == sh == sw == 2 and ph == pw == 0
+
+
+def _scale(divisor_override, dtype):
+    return np.asarray(1.0 / (divisor_override or 4), dtype=dtype)[()]
+
+
+@njit(cache=True, nogil=True)
+def _avg_pool2x2_forward(x, scale, out, p0, p1):
+    """The 2x2 / stride 2 form of ``_avg_pool2d_forward``, the same sums in the same order
+    ((top + bottom) of the left column, plus that of the right), so the same bits: written out,
+    without the general loop's per-row bookkeeping, 4-5x faster on LeNet's 28x28 and 10x10
+    planes (one thread, measured)."""
+    N, C, H, W = x.shape
+    Ho, Wo = out.shape[2], out.shape[3]
+    xp = x.reshape(N * C, H, W)
+    op = out.reshape(N * C, Ho, Wo)
+    for p in range(p0, p1):
+        for oh in range(Ho):
+            top = xp[p, 2 * oh]
+            bottom = xp[p, 2 * oh + 1]
+            orow = op[p, oh]
+            for ow in range(Wo):
+                a = 2 * ow
+                orow[ow] = ((top[a] + bottom[a]) + (top[a + 1] + bottom[a + 1])) * scale
 
 
 @njit(cache=True, nogil=True)
@@ -267,9 +303,40 @@ def avg_pool2d_backward(g, H, W, kh, kw, sh, sw, ph, pw, count_include_pad, divi
     """dL/dx[h, w] = sum over the windows containing (h, w) of g / divisor.
     (N, C, Ho, Wo) -> (N, C, H, W)."""
     gx = np.empty(g.shape[:2] + (H, W), dtype=g.dtype)
+    if _tiled_2x2(kh, kw, sh, sw, ph, pw) and 2 * g.shape[2] <= H and 2 * g.shape[3] <= W:
+        over_planes(_avg_pool2x2_backward, g.shape[0] * g.shape[1], g.size + gx.size,
+                    g, _scale(divisor_override, g.dtype), gx)
+        return gx
     over_planes(_avg_pool2d_backward, g.shape[0] * g.shape[1], g.size + gx.size,
                 g, kh, kw, sh, sw, ph, pw, bool(count_include_pad), divisor_override, gx)
     return gx
+
+
+@njit(cache=True, nogil=True)
+def _avg_pool2x2_backward(g, scale, gx, p0, p1):
+    """The 2x2 / stride 2 form of ``_avg_pool2d_backward``: each g / divisor to its window's
+    four inputs; an odd last row or column (outside every window) gets 0."""
+    N, C, Ho, Wo = g.shape
+    H, W = gx.shape[2], gx.shape[3]
+    gp = g.reshape(N * C, Ho, Wo)
+    gxp = gx.reshape(N * C, H, W)
+    z = gx.dtype.type(0)
+    for p in range(p0, p1):
+        for oh in range(Ho):
+            top = gxp[p, 2 * oh]
+            bottom = gxp[p, 2 * oh + 1]
+            grow = gp[p, oh]
+            for ow in range(Wo):
+                v = grow[ow] * scale
+                top[2 * ow] = v
+                top[2 * ow + 1] = v
+                bottom[2 * ow] = v
+                bottom[2 * ow + 1] = v
+            for w in range(2 * Wo, W):
+                top[w] = z
+                bottom[w] = z
+        for h in range(2 * Ho, H):
+            gxp[p, h, :] = z
 
 
 @njit(cache=True, nogil=True)

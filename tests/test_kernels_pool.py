@@ -110,6 +110,25 @@ def test_avg_pool_matches_reference(dtype, rtol, shape, k, s, p, d, ceil, outs,
     close(K.avg_pool2d_backward(g, *bargs), R.avg_pool2d_backward(g, *bargs), rtol)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(3, 4, 28, 28), (2, 3, 7, 9)])
+@pytest.mark.parametrize("divisor_override", [0, 3])
+def test_avg_pool_2x2_form_gives_the_general_loops_bits(dtype, shape, divisor_override):
+    # the written-out 2x2 / stride 2 kernels against the general window loops they bypass
+    x = data(shape, dtype)
+    n, c, h, w = shape
+    ho, wo = h // 2, w // 2
+    general = np.empty((n, c, ho, wo), dtype)
+    K._avg_pool2d_forward(x, 2, 2, 2, 2, 0, 0, True, divisor_override, general, 0, n * c)
+    np.testing.assert_array_equal(K.avg_pool2d_forward(x, 2, 2, 2, 2, 0, 0, ho, wo, True,
+                                                       divisor_override), general)
+    g = data((n, c, ho, wo), dtype, seed=1)
+    general = np.empty(shape, dtype)
+    K._avg_pool2d_backward(g, 2, 2, 2, 2, 0, 0, True, divisor_override, general, 0, n * c)
+    np.testing.assert_array_equal(K.avg_pool2d_backward(g, h, w, 2, 2, 2, 2, 0, 0, True,
+                                                        divisor_override), general)
+
+
 @pytest.mark.nojit
 @pytest.mark.parametrize("dtype,rtol", DTYPES)
 @pytest.mark.parametrize("shape,out", [((2, 3, 7, 9), (3, 4)), ((1, 2, 5, 5), (5, 5)),
