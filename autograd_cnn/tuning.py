@@ -65,7 +65,10 @@ SETTINGS: dict[str, Setting] = {
     "conv_direct_max_rows": Setting(
         32, "input taps C/G*KH*KW (stride 1)",
         f"{_EPYC}: LeNet-5 C1 (1 channel, 5x5 = 25 taps): direct 3.0 ms vs im2col 3.7-4.5 ms "
-        "fwd+bwd, batch 64"),
+        "fwd+bwd, batch 64; with <= conv_smallconv_max_k output channels smallconv instead "
+        "(2026-12-04, load < 0.2, 2 threads, fwd+bwd over direct: (N, C, H, K, k, pad) = "
+        "(64,1,32,6,5,0) 2.45x, (16,1,28,4,5,2) 2.10x, (32,3,32,16,3,1) 2.13x, "
+        "(8,3,224,8,3,1) 3.36x, (64,2,16,16,3,1) 3.36x, (8,1,96,12,5,2) 2.79x)"),
     "conv_winograd_min_channels": Setting(
         16, "input and output channels per group",
         f"{_XEON}, bench_conv: Winograd F(2x2,3x3) 0.94-1.00x PyTorch on 64-256 channels; on "

@@ -320,7 +320,9 @@ Goal: with a warm cache, `import autograd_cnn` + the first conv2d under 1.5 s.
   On this VM waking a sleeping helper costs the caller 20-90 us and a 2-thread FMA loop runs
   only 1.5x one thread's, so the forward (~0.3 ms) gains least from the second thread.
   PyTorch's oneDNN runs a JIT-generated direct kernel of the same kind.
-- LeNet C1 (1 channel): `direct`, one shifted multiply-add per tap over each 28x32 plane.
+- LeNet C1 (1 channel, 6 outputs): `smallconv`, the same register-blocked kernel as C3 (all 6
+  output channels x a few pixels per block); `direct` (one shifted multiply-add per tap over
+  each plane) took 2.45x its fwd+bwd time.
 - AlexNet conv1, ResNet stem: im2col + GEMM per image (batched layout), batch split over
   threads. 1x1: no im2col, one batched GEMM on BLAS's threads.
 - fwd+bwd includes the engine's copy of every leaf gradient (x.grad, w.grad): 102 MB for the

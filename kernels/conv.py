@@ -52,18 +52,20 @@ def choose_algorithm(c_in, k_out, kernel_size, stride, dilation, groups, out_siz
     if kg <= tuning.get("conv_direct_max_k_per_group") or rows <= 4:
         # The per-group GEMM would be a sliver (depthwise: 1 x KH*KW): loops win.
         return "direct"
+    small_k = smallconv.applies(kernel_size, stride, dilation, groups) and \
+        k_out <= tuning.get("conv_smallconv_max_k")
     if rows <= tuning.get("conv_direct_max_rows") and tuple(stride) == (1, 1):
         # Few input taps (LeNet's first layer: 1 channel, 5x5): the im2col matrix would be
-        # 25x the image for a GEMM with a 25-long inner dimension; one shifted multiply-add
-        # per tap over the whole plane is faster (measured: 3.0 vs 3.7-4.5 ms fwd+bwd).
-        return "direct"
+        # 25x the image for a GEMM with a 25-long inner dimension.  With few output channels
+        # smallconv keeps all of them in registers per pixel block (2.1-3.4x direct fwd+bwd);
+        # otherwise one shifted multiply-add per tap over the whole plane wins.
+        return "smallconv" if small_k else "direct"
     least = tuning.get("conv_winograd_min_channels")
     if winograd.applies(kernel_size, stride, dilation) and cg >= least and kg >= least:
         return "winograd"
     if tuple(stride) == (1, 1) and im2col.use_wide(kg, rows, npix) and \
             (kh, kw) != (1, 1):
-        if smallconv.applies(kernel_size, stride, dilation, groups) and \
-                k_out <= tuning.get("conv_smallconv_max_k"):
+        if small_k:
             # Few output channels (LeNet C3): all of them and a few pixels fit in registers;
             # shifted's GEMM would be 16 rows deep with 40% junk columns on 10x10 outputs.
             return "smallconv"

@@ -83,20 +83,25 @@ def test_unet_segments_the_generated_digits():
 
 def test_valid_unet_on_mirrored_tiles_segments_the_whole_image():
     # the paper's overlap-tile: 24x24 images mirrored to 40x40 with F.pad's reflect mode; the
-    # valid-convolution U-Net (depth 1: 40 -> 24) predicts a mask of the image's own size
-    # (digit IoU 0.69-0.76 over seeds 0-3; the notebook's larger run: 0.78)
+    # valid-convolution U-Net (depth 1: 40 -> 24) predicts a mask of the image's own size.
+    # One initialisation can stall on this tiny run (digit IoU over seeds 0-5: 0.50-0.75, the
+    # low one moving between seeds with the kernels' rounding), so the median of three is
+    # judged (0.71-0.74 measured); the notebook's larger run: 0.78
     x, m = synthetic.digit_segmentation(192, image_size=24, digit_size=12, seed=0)
     x_test, m_test = synthetic.digit_segmentation(48, image_size=24, digit_size=12, seed=1)
     mirror = lambda a: F.pad(ac.tensor(a), (8, 8, 8, 8), mode="reflect")    # noqa: E731
-    ac.manual_seed(0)
-    net = models.unet(1, 2, base_channels=8, depth=1, padding="valid")
-    fit(net, x, m, 6, optim.Adam(net.parameters(), lr=1e-2), 16,
-        loss_fn=lambda s, t: F.cross_entropy(s, t) + F.dice_loss(s, t), inputs=mirror)
-    with ac.no_grad():
-        scores = net(mirror(x_test)).numpy()
-    assert scores.shape == (48, 2, 24, 24)
-    iou = iou_per_class(scores, m_test, 2)
-    assert iou[1] > 0.5 and iou[0] > 0.85, iou
+    ious = []
+    for seed in range(3):
+        ac.manual_seed(seed)
+        net = models.unet(1, 2, base_channels=8, depth=1, padding="valid")
+        fit(net, x, m, 6, optim.Adam(net.parameters(), lr=1e-2), 16,
+            loss_fn=lambda s, t: F.cross_entropy(s, t) + F.dice_loss(s, t), inputs=mirror)
+        with ac.no_grad():
+            scores = net(mirror(x_test)).numpy()
+        assert scores.shape == (48, 2, 24, 24)
+        ious.append(iou_per_class(scores, m_test, 2))
+    iou = np.median(ious, axis=0)
+    assert iou[1] > 0.6 and iou[0] > 0.85, ious
 
 
 def test_grid_detector_reaches_map_at_half():

@@ -184,7 +184,8 @@ def test_algorithm_choice_and_errors():
         return conv.choose_algorithm(c, k, (f, f), (stride, stride), (1, 1), groups, (out, out))
 
     assert choice(32, 32, 3, 1, 32, 56) == "direct"          # depthwise
-    assert choice(1, 6, 5, 1, 1, 28) == "direct"             # LeNet C1
+    assert choice(1, 6, 5, 1, 1, 28) == "smallconv"          # LeNet C1: few taps, few outputs
+    assert choice(1, 32, 5, 1, 1, 28) == "direct"            # few taps, many outputs
     assert choice(6, 16, 5, 1, 1, 10) == "smallconv"         # LeNet C3
     assert choice(6, 32, 5, 1, 1, 10) == "shifted"           # more output channels
     assert choice(6, 16, 5, 1, 2, 10) == "shifted"           # groups: not smallconv's
