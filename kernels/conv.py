@@ -16,15 +16,15 @@ more row at the end) and the output_padding of a transposed convolution need not
 Five algorithms, chosen per call by ``choose_algorithm`` (measured on this machine, see
 benchmarks/RESULTS.md) or forced with ``algorithm=``:
 
-    'direct'    loops in Numba (kernels/direct.py): depthwise and few-tap layers (LeNet's
-                first); stride 1 as one shifted multiply-add per tap over the flat plane
+    'direct'    loops in Numba (kernels/direct.py): depthwise layers and few-tap layers with
+                many outputs; stride 1 as one shifted multiply-add per tap over the flat plane
     'im2col'    im2col + BLAS GEMM in image chunks (kernels/im2col.py); a 1x1 stride-1
                 convolution skips im2col and is a single GEMM per image
     'shifted'   stride 1, small images (kernels/shifted.py): each im2col row is one shifted
                 copy of the flat padded image, one GEMM per chunk
     'winograd'  F(2x2, 3x3) for 3x3 stride-1 kernels (kernels/winograd.py): 2.25x fewer
                 multiplications; its backward computes dx and dw from one transform of dy
-    'smallconv' stride 1, one group, few output channels (LeNet's C3; kernels/smallconv.py): a
+    'smallconv' stride 1, one group, few output channels (LeNet's C1 and C3; kernels/smallconv.py): a
                 direct kernel keeping a block of pixels x all output channels in registers
 
 All but the strided direct loops split the batch over one thread per core (kernels/threads.py).
