@@ -13,6 +13,7 @@ epoch's training + validation time, as `make demo` reports it).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import statistics
@@ -29,7 +30,8 @@ import autograd_cnn.data as D
 from autograd_cnn.data import transforms as T
 
 HERE = Path(__file__).resolve().parent
-TORCH_PYTHON = "/opt/torchenv/bin/python"
+# PyTorch runs in this interpreter when `make bench` installed it here (benchmarks/requirements.txt).
+TORCH_PYTHON = sys.executable if importlib.util.find_spec("torch") else None
 AFFINE = dict(degrees=8, translate=(0.08, 0.08), scale=(0.92, 1.08), shear=6)   # cli's
 
 # Code run before cli.main in the main-job subprocesses: the variants of the pipeline.
@@ -127,8 +129,9 @@ def main_job_section(tmp: Path, epochs: int = 5, rounds: int = 3) -> list[str]:
 
 
 def torch_section(tmp: Path, epochs: int = 30, rounds: int = 2) -> list[str]:
-    if not os.path.exists(TORCH_PYTHON):
-        return [f"(no PyTorch at {TORCH_PYTHON}: no comparison)"]
+    if TORCH_PYTHON is None:
+        return [f"(PyTorch is not installed in {sys.executable}: no comparison; "
+                "`make bench` installs it)"]
     data = tmp / "digits.npz"
     subprocess.run([sys.executable, str(HERE / "torch_main_job.py"), "--export", str(data)],
                    check=True)

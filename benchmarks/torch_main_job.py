@@ -18,7 +18,7 @@ Timed like ours: the epoch's seconds (training + validation) summed over the epo
 summary.json's train_seconds; the training steps alone beside it.
 
     .venv/bin/python benchmarks/torch_main_job.py --export /tmp/digits.npz   # our arrays
-    /opt/torchenv/bin/python benchmarks/torch_main_job.py --data /tmp/digits.npz [--epochs 30]
+    .venv/bin/python benchmarks/torch_main_job.py --data /tmp/digits.npz [--epochs 30]
 
 Prints one JSON line: train_seconds, step_seconds, augment_seconds, test_accuracy, threads, and
 warp_max_diff_vs_ours (this warp against the library's on the same images and parameters).
