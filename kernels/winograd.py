@@ -74,15 +74,17 @@ def input_transform(x, n0, pt, pl, th, tw, v):
     wp = 2 * tw + 2                         # padded width that the tiles of a row span
     q0 = min(max(0, pl), wp)                # columns [q0, q1) of a padded row hold image pixels
     q1 = max(min(wp, pl + wd), q0)
+    # scratch rows, allocated once per call (every plane overwrites them in full): allocating
+    # them per plane cost a third of the transform on 7x7 maps
+    buf = np.empty(wp, dtype=x.dtype)
+    de = np.empty((4, tw + 1), dtype=x.dtype)     # rows of the tile row, even columns
+    do = np.empty((4, tw + 1), dtype=x.dtype)     # odd columns
+    te = np.empty((4, tw + 1), dtype=x.dtype)
+    to = np.empty((4, tw + 1), dtype=x.dtype)
     for nc in range(nb * c_in):            # each iteration owns v[:, c, tiles of image n]
         n = nc // c_in
         c = nc % c_in
         xc = x[n0 + n, c]
-        buf = np.empty(wp, dtype=x.dtype)
-        de = np.empty((4, tw + 1), dtype=x.dtype)     # rows of the tile row, even columns
-        do = np.empty((4, tw + 1), dtype=x.dtype)     # odd columns
-        te = np.empty((4, tw + 1), dtype=x.dtype)
-        to = np.empty((4, tw + 1), dtype=x.dtype)
         for ty in range(th):
             # tile rows overlap by two rows: the last two of the previous become the first two
             first = 0
@@ -130,13 +132,13 @@ def output_transform(m, bias, n0, th, tw, y):
     """y[n0 + n, k] = A^T M A + bias[k], tile by tile.  m (16, K, B*TH*TW) -> y (N, K, Ho, Wo)."""
     _, k_out, ho, wo = y.shape
     nb = m.shape[2] // (th * tw)
+    # rows of the tile row; the last, partial tile row writes into a scratch row instead
+    spare = np.empty((2, 2 * tw), dtype=y.dtype)
     for nk in range(nb * k_out):           # each iteration owns the plane y[n0 + n, k]
         n = nk // k_out
         k = nk % k_out
         yk = y[n0 + n, k]
         bk = bias[k]
-        # rows of the tile row; the last, partial tile row writes into a scratch row instead
-        spare = np.empty((2, 2 * tw), dtype=y.dtype)
         for ty in range(th):
             base = (n * th + ty) * tw
             m0 = m[0, k, base:base + tw]
@@ -189,17 +191,18 @@ def output_adjoint(g, n0, th, tw, dm):
     g (N, K, Ho, Wo) -> dm (16, K, B*TH*TW)."""
     _, k_out, ho, wo = g.shape
     nb = dm.shape[2] // (th * tw)
+    # scratch, once per call (_load_split rewrites buf in full, the rest is overwritten)
+    buf = np.zeros(2 * tw + 2, dtype=g.dtype)
+    e0 = np.empty(tw + 1, dtype=g.dtype)
+    o0 = np.empty(tw + 1, dtype=g.dtype)
+    e1 = np.empty(tw + 1, dtype=g.dtype)
+    o1 = np.empty(tw + 1, dtype=g.dtype)
+    he = np.empty((4, tw), dtype=g.dtype)      # rows of A dY, even / odd column
+    ho_ = np.empty((4, tw), dtype=g.dtype)
     for nk in range(nb * k_out):           # each iteration owns dm[:, k, tiles of image n]
         n = nk // k_out
         k = nk % k_out
         gk = g[n0 + n, k]
-        buf = np.zeros(2 * tw + 2, dtype=g.dtype)
-        e0 = np.empty(tw + 1, dtype=g.dtype)
-        o0 = np.empty(tw + 1, dtype=g.dtype)
-        e1 = np.empty(tw + 1, dtype=g.dtype)
-        o1 = np.empty(tw + 1, dtype=g.dtype)
-        he = np.empty((4, tw), dtype=g.dtype)      # rows of A dY, even / odd column
-        ho_ = np.empty((4, tw), dtype=g.dtype)
         for ty in range(th):
             _load_split(gk[2 * ty], 0, wo, 0, buf, e0, o0)
             if 2 * ty + 1 < ho:
@@ -244,14 +247,17 @@ def input_adjoint(dv, n0, pt, pl, th, tw, dx):
     _, c_in, h, wd = dx.shape
     nb = dv.shape[2] // (th * tw)
     hp = 2 * th + 2
+    # the padded plane, even and odd columns apart: padded column 2s / 2s + 1 (allocated once,
+    # zeroed per plane)
+    acc_e = np.empty((hp, tw + 1), dtype=dx.dtype)
+    acc_o = np.empty((hp, tw + 1), dtype=dx.dtype)
+    ue = np.empty((4, tw + 1), dtype=dx.dtype)
+    uo = np.empty((4, tw + 1), dtype=dx.dtype)
     for nc in range(nb * c_in):            # each iteration owns the plane dx[n0 + n, c]
         n = nc // c_in
         c = nc % c_in
-        # the padded plane, even and odd columns apart: padded column 2s / 2s + 1
-        acc_e = np.zeros((hp, tw + 1), dtype=dx.dtype)
-        acc_o = np.zeros((hp, tw + 1), dtype=dx.dtype)
-        ue = np.empty((4, tw + 1), dtype=dx.dtype)
-        uo = np.empty((4, tw + 1), dtype=dx.dtype)
+        acc_e[:] = 0
+        acc_o[:] = 0
         for ty in range(th):
             base = (n * th + ty) * tw
             # dV B^T per row i: tile tx adds (a0, a1, a2, a3) to columns 2tx .. 2tx+3, so
@@ -436,8 +442,13 @@ def backward(x, w, g, in_size, padding, groups, need_input=True, need_weight=Tru
         nb = _plan(stop - first, max(c_in, k_out), ntile, g.itemsize)
         vbuf = buffer("winograd.v", 16 * c_in * nb * ntile, g.dtype)
         mbuf = buffer("winograd.m", 16 * k_out * nb * ntile, g.dtype)
-        du = np.zeros((16, groups, kg, cg), dtype=g.dtype) if need_weight else None
-        part = np.empty_like(du) if need_weight else None
+        # dU of the share: the first chunk's product is written into it, later ones are added
+        # (no zeroed 16 x K x C array and no extra pass when the share is one chunk, as on
+        # ResNet's small maps)
+        du = None
+        if need_weight:      # an empty batch has no chunk: its dU is zero
+            du = (np.empty if stop > first else np.zeros)((16, groups, kg, cg), dtype=g.dtype)
+        part = None
         for n0 in range(first, stop, nb):
             p = min(nb, stop - n0) * ntile
             v = vbuf[:16 * c_in * p].reshape(16, c_in, p)
@@ -447,8 +458,14 @@ def backward(x, w, g, in_size, padding, groups, need_input=True, need_weight=Tru
             if need_weight:
                 input_transform(x, n0, pt, pl, th, tw, v)
                 # (16, G, Kg, P) @ (16, G, P, Cg) -> (16, G, Kg, Cg), summed over chunks
-                np.matmul(dmg, v.reshape(16, groups, cg, p).transpose(0, 1, 3, 2), out=part)
-                du += part
+                vt = v.reshape(16, groups, cg, p).transpose(0, 1, 3, 2)
+                if n0 == first:
+                    np.matmul(dmg, vt, out=du)
+                else:
+                    if part is None:
+                        part = np.empty_like(du)
+                    np.matmul(dmg, vt, out=part)
+                    du += part
             if need_input:
                 # (16, G, Cg, Kg) @ (16, G, Kg, P) -> (16, G, Cg, P); v is free again
                 np.matmul(ut, dmg, out=v.reshape(16, groups, cg, p))
@@ -456,5 +473,8 @@ def backward(x, w, g, in_size, padding, groups, need_input=True, need_weight=Tru
         return du
 
     shares = split_batch(n_img, work)
-    dw = weight_adjoint(sum(shares[1:], shares[0])) if need_weight else None
+    if need_weight:
+        for share in shares[1:]:           # in place: the shares are this call's own arrays
+            shares[0] += share
+    dw = weight_adjoint(shares[0]) if need_weight else None
     return dx, dw
