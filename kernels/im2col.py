@@ -35,13 +35,22 @@ from .threads import split_batch
 @njit(cache=True, nogil=True)
 def im2col(x, n0, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, cols, wide):
     """Fill cols with the receptive fields of images n0 .. n0+B-1 of x: cols is
-    (B, C*KH*KW, Ho*Wo), or (C*KH*KW, B, Ho*Wo) when ``wide``."""
+    (B, C*KH*KW, Ho*Wo), or (C*KH*KW, B, Ho*Wo) when ``wide``.
+
+    With a horizontal stride sw > 1 each plane is first split into its sw column phases,
+    ph[q, y, t] = x[y, sw*t + q]: tap column ox*sw + d (d = j*dw - pl) is phase d mod sw at
+    t = ox + d // sw, so every tap copies unit-stride runs (which vectorise) instead of
+    gathering every sw-th pixel KH*KW times (the ResNet stem: 49 strided gathers per plane)."""
     nb = cols.shape[1] if wide else cols.shape[0]
     _, c_in, h, wd = x.shape
+    wq = (wd + sw - 1) // sw
+    ph = np.empty((sw, h, wq), dtype=x.dtype) if sw > 1 else np.empty((1, 1, 1), dtype=x.dtype)
     for nc in range(nb * c_in):               # each iteration owns the rows of (n, c)
         n = nc // c_in
         c = nc % c_in
         xc = x[n0 + n, c]
+        if sw > 1:
+            _split_phases(xc, sw, ph)
         for i in range(kh):
             oy0, oy1 = _valid(i * dh - pt, sh, h, ho)
             for j in range(kw):
@@ -50,8 +59,9 @@ def im2col(x, n0, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, cols, wide):
                 row = cols[r, n] if wide else cols[n, r]
                 row[:oy0 * wo] = 0
                 row[oy1 * wo:] = 0
-                x0 = ox0 * sw + j * dw - pl
-                x1 = x0 + (ox1 - ox0 - 1) * sw + 1
+                d = j * dw - pl
+                q = d % sw                      # floor semantics, as Python's
+                t0 = ox0 + d // sw
                 for oy in range(oy0, oy1):
                     dst = row[oy * wo:(oy + 1) * wo]
                     dst[:ox0] = 0
@@ -59,27 +69,57 @@ def im2col(x, n0, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, cols, wide):
                     if ox1 <= ox0:
                         continue
                     seg = dst[ox0:ox1]
-                    if sw == 1:                 # own branch: a runtime stride blocks SIMD
-                        src = xc[oy * sh + i * dh - pt, x0:x1]
-                        for t in range(seg.shape[0]):
-                            seg[t] = src[t]
+                    yy = oy * sh + i * dh - pt
+                    if sw == 1:
+                        src = xc[yy, ox0 + d:ox1 + d]
                     else:
-                        src = xc[oy * sh + i * dh - pt, x0:x1:sw]
-                        for t in range(seg.shape[0]):
-                            seg[t] = src[t]
+                        src = ph[q, yy, t0:t0 + (ox1 - ox0)]
+                    for t in range(seg.shape[0]):
+                        seg[t] = src[t]
+
+
+@njit(cache=True, nogil=True)
+def _split_phases(xc, sw, ph):
+    """ph[q, y, t] = xc[y, sw*t + q] (0 past the right edge).  xc (H, W) -> ph (sw, H, ceil(W/sw))."""
+    h, wd = xc.shape
+    wq = ph.shape[2]
+    for q in range(sw):
+        for yy in range(h):
+            src = xc[yy]
+            dst = ph[q, yy]
+            for t in range(wq):
+                xx = t * sw + q
+                dst[t] = src[xx] if xx < wd else 0
+
+
+@njit(cache=True, nogil=True)
+def _merge_phases(ph, sw, dxc):
+    """The adjoint of _split_phases, added: dxc[y, sw*t + q] += ph[q, y, t]."""
+    h, wd = dxc.shape
+    for q in range(sw):
+        for yy in range(h):
+            src = ph[q, yy]
+            dst = dxc[yy]
+            for t in range((wd - q + sw - 1) // sw):
+                dst[t * sw + q] += src[t]
 
 
 @njit(cache=True, nogil=True)
 def col2im(cols, n0, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, dx, wide):
     """The adjoint of im2col: add every column of cols ((B, C*KH*KW, Ho*Wo), or
     (C*KH*KW, B, Ho*Wo) when ``wide``) back onto the pixels it was read from, in
-    dx[n0 .. n0+B-1] (N, C, H, W)."""
+    dx[n0 .. n0+B-1] (N, C, H, W). With sw > 1 the taps are added into column phases
+    (unit-stride runs, as in im2col) and the phases into the plane once."""
     nb = cols.shape[1] if wide else cols.shape[0]
     _, c_in, h, wd = dx.shape
+    wq = (wd + sw - 1) // sw
+    ph = np.empty((sw, h, wq), dtype=dx.dtype) if sw > 1 else np.empty((1, 1, 1), dtype=dx.dtype)
     for nc in range(nb * c_in):               # each iteration owns the plane dx[n0 + n, c]
         n = nc // c_in
         c = nc % c_in
         dxc = dx[n0 + n, c]
+        if sw > 1:
+            ph[:] = 0
         for i in range(kh):
             oy0, oy1 = _valid(i * dh - pt, sh, h, ho)
             for j in range(kw):
@@ -88,18 +128,20 @@ def col2im(cols, n0, kh, kw, sh, sw, pt, pl, dh, dw, ho, wo, dx, wide):
                     continue
                 r = (c * kh + i) * kw + j
                 row = cols[r, n] if wide else cols[n, r]
-                x0 = ox0 * sw + j * dw - pl
-                x1 = x0 + (ox1 - ox0 - 1) * sw + 1
+                d = j * dw - pl
+                q = d % sw
+                t0 = ox0 + d // sw
                 for oy in range(oy0, oy1):
                     src = row[oy * wo + ox0:oy * wo + ox1]
+                    yy = oy * sh + i * dh - pt
                     if sw == 1:
-                        dst = dxc[oy * sh + i * dh - pt, x0:x1]
-                        for t in range(src.shape[0]):
-                            dst[t] += src[t]
+                        dst = dxc[yy, ox0 + d:ox1 + d]
                     else:
-                        dst = dxc[oy * sh + i * dh - pt, x0:x1:sw]
-                        for t in range(src.shape[0]):
-                            dst[t] += src[t]
+                        dst = ph[q, yy, t0:t0 + (ox1 - ox0)]
+                    for t in range(src.shape[0]):
+                        dst[t] += src[t]
+        if sw > 1:
+            _merge_phases(ph, sw, dxc)
 
 
 # ---- drivers: chunks of images, one reused column buffer, GEMMs through numpy (BLAS) ----------
