@@ -204,30 +204,42 @@ class CrossEntropySaved(NamedTuple):
     class_dim: int
 
 
-def _picked_cross_entropy(x: Tensor, idx: np.ndarray, picked_w: np.ndarray, cdim: int) -> Tensor:
-    """l = -w_y log softmax(x)_y with y = idx along cdim (idx keeps cdim as a size-1 dim):
-    log softmax(x)_y = x_y - m - log sum_c e^(x_c - m), m the max.
-    dl/dx = w_y (softmax(x) - onehot(y))."""
-    d = x._data
+def picked_log_softmax_loss(d: np.ndarray, idx: np.ndarray, picked_w: np.ndarray, cdim: int):
+    """(loss, e, total): l = -w_y log softmax(d)_y with y = idx along cdim (idx keeps cdim as a
+    size-1 dim), where log softmax(d)_y = d_y - m - log sum_c e^(d_c - m), m the max; e =
+    e^(d - m) and total = its sum over cdim, which the gradient reuses. The arithmetic of
+    cross_entropy's common case, shared with its captured replay (functional/replay.py)."""
     m = d.max(axis=cdim, keepdims=True)
     e = d - m
-    np.exp(e, out=e)                                  # e^(x - m), kept for the backward
+    np.exp(e, out=e)
     total = e.sum(axis=cdim, keepdims=True)
     logp_y = np.take_along_axis(d, idx, cdim) - m - np.log(total)
     with np.errstate(invalid="ignore"):      # an ignored sample may pick a -inf logit
         loss = np.where(picked_w != 0, -(picked_w.astype(d.dtype) * logp_y.squeeze(cdim)), 0)
-    return make(np.asarray(loss), (x,), "cross_entropy", _picked_cross_entropy_backward,
+    return np.asarray(loss), e, total
+
+
+def picked_log_softmax_grad(g, e: np.ndarray, total: np.ndarray, idx: np.ndarray,
+                            picked_w: np.ndarray, cdim: int) -> np.ndarray:
+    """dL/dd for L = sum g * l of ``picked_log_softmax_loss``: g w_y (softmax(d) - onehot(y))."""
+    gw = np.expand_dims(g * picked_w, cdim).astype(e.dtype)   # (N, 1, ...)
+    gx = e * (gw / total)                                     # g w_y softmax(d)
+    np.put_along_axis(gx, idx, np.take_along_axis(gx, idx, cdim) - gw, cdim)
+    return gx
+
+
+def _picked_cross_entropy(x: Tensor, idx: np.ndarray, picked_w: np.ndarray, cdim: int) -> Tensor:
+    """l = -w_y log softmax(x)_y (``picked_log_softmax_loss``); dl/dx = w_y (softmax(x) -
+    onehot(y))."""
+    loss, e, total = picked_log_softmax_loss(x._data, idx, picked_w, cdim)
+    return make(loss, (x,), "cross_entropy", _picked_cross_entropy_backward,
                 CrossEntropySaved(e, total, idx, picked_w, cdim))
 
 
 def _picked_cross_entropy_backward(node, g):
     sv = node._saved
-    e, total, idx, picked_w, cdim = (sv.exp_shifted, sv.total, sv.indices, sv.picked_weight,
-                                     sv.class_dim)
-    gw = np.expand_dims(g * picked_w, cdim).astype(e.dtype)   # (N, 1, ...)
-    gx = e * (gw / total)                                     # g w_y softmax(x)
-    np.put_along_axis(gx, idx, np.take_along_axis(gx, idx, cdim) - gw, cdim)
-    return (gx,)
+    return (picked_log_softmax_grad(g, sv.exp_shifted, sv.total, sv.indices, sv.picked_weight,
+                                    sv.class_dim),)
 
 
 def _cross_entropy_probs(input, target, weight, reduction, eps):

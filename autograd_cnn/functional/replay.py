@@ -279,14 +279,8 @@ def _cross_entropy(a, out):
         safe = np.where(valid, t, 0)
         picked_w = np.ones(safe.shape, dtype) * valid
         idx = safe[:, None]
-        m = d.max(axis=1, keepdims=True)
-        e = d - m
-        np.exp(e, out=e)
-        total = e.sum(axis=1, keepdims=True)
-        logp_y = np.take_along_axis(d, idx, 1) - m - np.log(total)
-        with np.errstate(invalid="ignore"):
-            per = np.where(picked_w != 0, -(picked_w.astype(dtype) * logp_y.squeeze(1)), 0)
-        y = np.asarray(per).sum()
+        per, e, total = loss.picked_log_softmax_loss(d, idx, picked_w, 1)
+        y = per.sum()
         scale = None
         if reduction == "mean":
             den = float(picked_w.sum())
@@ -299,10 +293,7 @@ def _cross_entropy(a, out):
         if scale is not None:
             g = g * scale
         g = np.broadcast_to(g, picked_w.shape)
-        gw = np.expand_dims(g * picked_w, 1).astype(e.dtype)
-        gx = e * (gw / total)
-        np.put_along_axis(gx, idx, np.take_along_axis(gx, idx, 1) - gw, 1)
-        return gx, None
+        return loss.picked_log_softmax_grad(g, e, total, idx, picked_w, 1), None
 
     return Replay((x, target), fwd, bwd)
 
