@@ -45,9 +45,11 @@ SETTINGS: dict[str, Setting] = {
     # ---- matrix products (autograd_cnn/backend.py matmul) ----
     "serial_blas_work": Setting(
         3_500_000, "multiply-adds m*k*n",
-        f"{_EPYC}: one BLAS thread as fast as two up to LeNet-5's fc1 (64x400x120: 54 vs "
-        "50-58 us); two pay from ResNet's head (8x512x1000: 160 vs 320 us); and with one core "
-        "busy OpenBLAS's second thread turned a 60 us product into 3 ms"),
+        f"{_EPYC}: one thread as fast as two up to LeNet-5's fc1 (64x400x120: 54 vs "
+        "50-58 us); two pay from ResNet's head (8x512x1000: 160 vs 320 us). Larger products are "
+        "split over the conv threads, never OpenBLAS's own (their spinning after a call halved "
+        "the speed of the kernels that followed; kernels/matmul.py); and with one core busy "
+        "OpenBLAS's second thread turned a 60 us product into 3 ms"),
     "numba_gemm_work": Setting(
         None, "(lo, hi) multiply-adds, or None",
         f"{_XEON}, bench_matmul: OpenBLAS beat the Numba GEMM at every size timed after a pause "

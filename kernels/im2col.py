@@ -15,7 +15,8 @@ chunks: a full-batch im2col of a ResNet layer is hundreds of MB, and touching th
 memory costs more than the arithmetic. A 1x1 convolution with stride 1 and no padding needs no
 im2col at all: the image itself is the column matrix. The batch is split over threads
 (kernels/threads.py), each running its share chunk by chunk with single-threaded BLAS; the 1x1
-case is one batched GEMM call on BLAS's own threads.
+case is one batched GEMM call per share. Never on OpenBLAS's own threads: they spin after a
+call and slow the kernels that follow (kernels/matmul.py).
 """
 
 from __future__ import annotations
@@ -210,8 +211,9 @@ def forward(x, w, stride, padding, dilation, groups, out_size):
     wm = w.reshape(groups, kg, rows)
     if _is_pointwise((kh, kw), stride, padding, (h, wd), out_size) and \
             not use_wide(kg, rows, npix):
-        # (G, Kg, Cg) @ (N, G, Cg, H*W) -> (N, G, Kg, H*W)
-        np.matmul(wm, x.reshape(n_img, groups, cg, npix), out=y.reshape(n_img, groups, kg, npix))
+        # (G, Kg, Cg) @ (N, G, Cg, H*W) -> (N, G, Kg, H*W), the images split over the threads
+        x4, y4 = x.reshape(n_img, groups, cg, npix), y.reshape(n_img, groups, kg, npix)
+        split_batch(n_img, lambda n0, n1: np.matmul(wm, x4[n0:n1], out=y4[n0:n1]))
         return y
     y3 = y.reshape(n_img, k_out, npix)
 
@@ -257,7 +259,8 @@ def backward_input(g, w, in_size, stride, padding, dilation, groups):
     if _is_pointwise((kh, kw), stride, padding, in_size, (ho, wo)) and \
             not use_wide(kg, rows, npix):
         dx = np.empty((n_img, c_in, h, wd), dtype=g.dtype)
-        np.matmul(wt, g.reshape(n_img, groups, kg, npix), out=dx.reshape(n_img, groups, cg, npix))
+        g4, dx4 = g.reshape(n_img, groups, kg, npix), dx.reshape(n_img, groups, cg, npix)
+        split_batch(n_img, lambda n0, n1: np.matmul(wt, g4[n0:n1], out=dx4[n0:n1]))
         return dx
     dx = np.zeros((n_img, c_in, h, wd), dtype=g.dtype)
 
@@ -291,11 +294,14 @@ def backward_weight(x, g, kernel_size, stride, padding, dilation, groups):
     g3 = g.reshape(n_img, k_out, npix)
     if _is_pointwise(kernel_size, stride, padding, (h, wd), (ho, wo)) and \
             not use_wide(kg, rows, npix):
-        dw = np.zeros((groups, kg, rows), dtype=x.dtype)
         xs = x.reshape(n_img, groups, cg, npix).transpose(0, 1, 3, 2)
-        # (N, G, Kg, H*W) @ (N, G, H*W, Cg) -> (N, G, Kg, Cg), summed over the batch
-        np.sum(np.matmul(g.reshape(n_img, groups, kg, npix), xs), axis=0, out=dw)
-        return dw.reshape(k_out, cg, kh, kw)
+        g4 = g.reshape(n_img, groups, kg, npix)
+        # (N, G, Kg, H*W) @ (N, G, H*W, Cg) -> (N, G, Kg, Cg), summed over each share's images
+        # and then over the shares
+        parts = split_batch(n_img, lambda n0, n1: np.matmul(g4[n0:n1], xs[n0:n1]).sum(axis=0))
+        for part in parts[1:]:
+            parts[0] += part
+        return parts[0].reshape(k_out, cg, kh, kw)
 
     def work(first, stop):
         """This share's part of dW."""

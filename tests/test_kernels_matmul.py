@@ -138,3 +138,23 @@ def test_small_products_on_one_blas_thread_are_exact(monkeypatch):
     monkeypatch.setitem(tuning._overrides, "serial_blas_work", 0)
     np.testing.assert_allclose(small, backend.matmul(a, b), rtol=1e-12)
     np.testing.assert_allclose(small, a @ b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(30, 20, 10), (3, 20, 50), (1, 7, 2), (0, 5, 4)])
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
+def test_large_products_split_over_threads_are_exact(shape, ta, tb, monkeypatch):
+    # above the one-thread threshold the product is cut into row blocks (m >= n) or column
+    # blocks (m < n), one single-threaded BLAS call each: the same sums as one call
+    m, k, n = shape
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((k, m) if ta else (m, k))
+    b = rng.standard_normal((n, k) if tb else (k, n))
+    expect = (a.T if ta else a) @ (b.T if tb else b)
+    monkeypatch.setitem(tuning._overrides, "serial_blas_work", 0)
+    got = backend.matmul(a, b, transpose_a=ta, transpose_b=tb)
+    assert got.shape == (m, n) and got.dtype == a.dtype
+    np.testing.assert_allclose(got, expect, rtol=1e-12, atol=1e-12)
+    got32 = backend.matmul(a.astype(np.float32), b.astype(np.float32), transpose_a=ta,
+                           transpose_b=tb)
+    assert got32.dtype == np.float32
+    np.testing.assert_allclose(got32, expect, rtol=1e-4, atol=1e-4)
