@@ -324,7 +324,13 @@ Goal: with a warm cache, `import autograd_cnn` + the first conv2d under 1.5 s.
   output channels x a few pixels per block); `direct` (one shifted multiply-add per tap over
   each plane) took 2.45x its fwd+bwd time.
 - AlexNet conv1, ResNet stem: im2col + GEMM per image (batched layout), batch split over
-  threads. 1x1: no im2col, one batched GEMM on BLAS's threads.
+  threads; with a stride, im2col first splits each plane into its column phases so that every
+  tap copies unit-stride runs (the stem's im2col 1.2-1.6 -> 0.3-0.5 ms an image). 1x1: no
+  im2col, a batched GEMM per share of the batch, each on one BLAS thread (OpenBLAS's own
+  threads spin after a call and slowed the kernels that followed 2x).
+- Machines: on an Intel Xeon with AVX-512 (2026-12-04 13:42, this file's history) PyTorch's
+  oneDNN was relatively stronger: C3 0.96x fwd+bwd at 2 threads (its forward 0.45x), the
+  ResNet 3x3 layers 0.94-0.97x; the tables above are the AMD EPYC's.
 - fwd+bwd includes the engine's copy of every leaf gradient (x.grad, w.grad): 102 MB for the
   1x1 layer's input, about 25 ms of its time.
 """)
