@@ -46,6 +46,13 @@ def _blas_fn(a, b, ta, tb):
     return lambda: np.matmul(aa, bb)
 
 
+# Pause before each sample of the comparison tables: OpenBLAS's threads keep spinning for
+# 50-100 ms after a product on them (measured: a 1024^3 product split over our threads took 24-29
+# ms right after, or 50 ms after, a numpy product, 12.5-12.9 ms from 200 ms on), and the 'routed'
+# column, split over our threads with one BLAS thread each, follows the 'BLAS (numpy)' one.
+PAUSE = 0.25
+
+
 def compare_table(shapes, dtype):
     lines = ["| shape (m, k, n) | product | numba | BLAS (numpy) | routed | PyTorch | "
              "routed vs PyTorch |",
@@ -60,7 +67,7 @@ def compare_table(shapes, dtype):
                    "routed": lambda: backend.matmul(a, b, ta, tb)}
             if torch is not None:
                 fns["torch"] = _torch_fn(a, b, ta, tb)
-            t = dict(zip(fns, interleaved(list(fns.values()))))
+            t = dict(zip(fns, interleaved(list(fns.values()), repeats=7, pause=PAUSE)))
 
             def cell(key):
                 if key not in t:
@@ -86,7 +93,8 @@ def crossover_table(dtype):
                     (64, 400, 120), (160, 160, 160), (256, 256, 256), (512, 512, 512)]:
         a, b, ta, tb = products(m, k, n, dtype)["forward x W^T"]
         flops = 2.0 * m * k * n
-        tn, tb_ = interleaved([lambda: K.gemm(a, b, ta, tb), _blas_fn(a, b, ta, tb)])
+        tn, tb_ = interleaved([lambda: K.gemm(a, b, ta, tb), _blas_fn(a, b, ta, tb)],
+                              repeats=7, pause=PAUSE)
         lines.append(f"| ({m}, {k}, {n}) | {m * k * n} | {flops / tn[0] / 1e9:.0f} GF/s | "
                      f"{flops / tb_[0] / 1e9:.0f} GF/s | {tb_[0] / tn[0]:.2f} "
                      f"({tb_[1] / tn[1]:.2f}) | "
@@ -99,8 +107,10 @@ def main() -> str:
     out = []
     work = tuning.get("numba_gemm_work")
     out.append("## Matrix products (`bench_matmul.py`)\n")
-    out.append("Median (and minimum) time per call, the implementations interleaved with a "
-               "pause before each sample (benchmarks/timing.py), and GFLOP/s at the median "
+    out.append("Median (and minimum) time per call over 7 rounds, the implementations "
+               f"interleaved with a pause of {PAUSE * 1e3:.0f} ms before each sample (every "
+               "thread pool asleep again: OpenBLAS's spin for 50-100 ms after a product), "
+               "and GFLOP/s at the median "
                "(2mkn / time). The three products of a linear "
                "layer y = x W^T with x (m, k) and W (n, k): forward x W^T, grad_x = g W, "
                "grad_W = g^T x. 'routed' is `autograd_cnn.backend.matmul`: "
@@ -126,7 +136,11 @@ def main() -> str:
                "transposed copy. So `autograd_cnn.backend` sends every product to BLAS "
                "(tuning `numba_gemm_work` = None); the kernel stays as the readable GEMM, tested against its "
                "twin. Small products are dominated by call overhead (the routed column adds the "
-               "backend's checks and its switch of BLAS to one thread, 5-15 us). Each sample is "
+               "backend's checks and its switch of BLAS to one thread, 5-15 us); large ones it "
+               "splits over the conv threads, each on one BLAS thread, never on OpenBLAS's own "
+               "(their spinning after a call slows the kernels that follow: kernels/matmul.py), "
+               "which costs nothing alone but runs at half speed for ~0.1 s after a numpy "
+               "product on OpenBLAS's threads in the same process. Each sample is "
                "timed after a pause (benchmarks/timing.py): back to back, the libraries' "
                "spinning thread pools slowed each other by up to 50x.\n")
     text = "\n".join(out)
