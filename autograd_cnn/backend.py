@@ -405,7 +405,8 @@ def interpolate_bilinear_backward(g, in_hw, align_corners: bool, scales):
 # Dispatch (tuning 'numba_gemm_work' and 'serial_blas_work', measured by bench_matmul.py): every
 # product goes to BLAS unless 'numba_gemm_work' = (lo, hi) sends the x W^T products with
 # lo <= m*k*n <= hi to the Numba GEMM (kept, tested against its twin, as the readable GEMM and the
-# measured alternative); products under 'serial_blas_work' run on one BLAS thread.
+# measured alternative); products under 'serial_blas_work' run on one BLAS thread, larger ones are
+# split over the conv threads with one BLAS thread each (kernels/matmul.py blas_gemm).
 
 
 def matmul_route(m: int, k: int, n: int, transpose_a: bool = False,

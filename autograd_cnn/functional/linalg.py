@@ -6,9 +6,9 @@ added dim removed again; leading (batch) dims broadcast. For C = A B:
 (summed over broadcast batch dims by the engine).
 
 2-D products (matmul of matrices, and every product inside ``linear``) run through
-``backend.gemm`` once this file has checked the operands: BLAS through numpy, on one thread for
-small products (tuning 'serial_blas_work'), or a Numba GEMM where tuning 'numba_gemm_work' sends
-it. Batched and 1-D products use numpy's matmul.
+``backend.gemm`` once this file has checked the operands: BLAS through numpy, always on one BLAS
+thread (products from tuning 'serial_blas_work' up are split over the conv threads), or a Numba
+GEMM where tuning 'numba_gemm_work' sends it. Batched and 1-D products use numpy's matmul.
 """
 
 from __future__ import annotations
