@@ -157,6 +157,20 @@ def test_empty_batch(algo):
     np.testing.assert_array_equal(dw, np.zeros((4, 4, 3, 3)))
 
 
+@pytest.mark.nojit
+def test_empty_batch_pointwise_split_over_threads(monkeypatch):
+    # the 1x1 path whose images are split over the threads: no image, no share, a zero dw
+    monkeypatch.setitem(tuning._overrides, "im2col_wide_max_pixels", 0)
+    monkeypatch.setitem(tuning._overrides, "im2col_wide_max_macs", 0)
+    x, w, g = np.zeros((0, 4, 6, 6)), np.ones((3, 4, 1, 1)), np.zeros((0, 3, 6, 6))
+    geom = dict(stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1, algorithm="im2col")
+    assert conv.conv2d_forward(x, w, out_size=(6, 6), **geom).shape == (0, 3, 6, 6)
+    dx, dw = conv.conv2d_backward(x, w, g, **geom)
+    assert dx.shape == (0, 4, 6, 6)
+    assert dw.dtype == np.float64
+    np.testing.assert_array_equal(dw, np.zeros((3, 4, 1, 1)))
+
+
 @pytest.mark.parametrize("algo", ["direct", "im2col", "smallconv"])
 def test_nan_and_inf_survive(algo):
     # fastmath is off: a NaN or Inf in the input reaches the outputs whose window reads it
