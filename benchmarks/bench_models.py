@@ -25,6 +25,7 @@ each, which dominates LeNet-5's figures).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
@@ -219,25 +220,40 @@ ONE_THREAD = {"NUMBA_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_TH
 
 
 def run_children(name: str, libraries, rounds: int, warmup: int, repeats: int,
-                 env: dict | None = None) -> dict:
+                 configs: dict | None = None) -> dict:
     """Alternate one process per library ``repeats`` times; per library: the median step time,
-    the median training memory (peak - base) and the largest process peak. ``env``: extra
-    environment variables of the children (ONE_THREAD: every thread pool of both libraries on
-    one thread)."""
+    the median training memory (peak - base) and the largest process peak. ``configs``: {label:
+    (extra environment variables of the children, whether another process keeps one core busy
+    meanwhile)}, all run in each repeat one after the other, so that the machine's drift over
+    minutes shows in every configuration alike (measured here: a 2-thread ResNet-18 step of
+    504 ms in the first table and 573 ms in the scaling table of the same run, when the
+    configurations ran one after the other); the result is then {label: {library: ...}}.
+    Without ``configs``: the default 2 threads, quiet, and {library: ...}."""
     if name in CAPTURED and "ours" in libraries:
         libraries = [*libraries, "captured"]
-    runs = {lib: [] for lib in libraries}
+    plain = configs is None
+    configs = {"": ({}, False)} if plain else configs
+    runs = {label: {lib: [] for lib in libraries} for label in configs}
     for _ in range(repeats):
-        for lib in libraries:
-            proc = subprocess.run([sys.executable, __file__, "--child", name, lib, str(rounds),
-                                   str(warmup)], capture_output=True, text=True,
-                                  env={**os.environ, **(env or {})})
-            if proc.returncode != 0:
-                raise RuntimeError(f"{name} ({lib}) failed:\n{proc.stderr}")
-            runs[lib].append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    return {lib: {"time": statistics.median(t for r in rs for t in r["times"]),
-                  "memory": statistics.median(r["peak"] - r["base"] for r in rs),
-                  "process": max(r["peak"] for r in rs)} for lib, rs in runs.items()}
+        for label, (env, busy) in configs.items():
+            with _BusyCore() if busy else contextlib.nullcontext():
+                for lib in libraries:
+                    runs[label][lib].append(_child_run(name, lib, rounds, warmup, env))
+    out = {label: {lib: {"time": statistics.median(t for r in rs for t in r["times"]),
+                         "memory": statistics.median(r["peak"] - r["base"] for r in rs),
+                         "process": max(r["peak"] for r in rs)} for lib, rs in by_lib.items()}
+           for label, by_lib in runs.items()}
+    return out[""] if plain else out
+
+
+def _child_run(name: str, lib: str, rounds: int, warmup: int, env: dict) -> dict:
+    """One ``child`` process: its JSON record."""
+    proc = subprocess.run([sys.executable, __file__, "--child", name, lib, str(rounds),
+                           str(warmup)], capture_output=True, text=True,
+                          env={**os.environ, **env})
+    if proc.returncode != 0:
+        raise RuntimeError(f"{name} ({lib}) failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 class _BusyCore:
@@ -264,18 +280,19 @@ def scaling_table(libraries, quick: bool) -> list:
              "default 2 threads, and on 2 threads while another process spins on one of the "
              "two cores (`python -c 'while True: pass'`). Scaling = 1-thread time / 2-thread "
              "time (issue 16's goals: >= 1.7x for ResNet-18, >= 1.4x for LeNet-5, ours); "
-             "slowdown = contended time / quiet 2-thread time.", "",
+             "slowdown = contended time / quiet 2-thread time. Each repeat runs the three "
+             "configurations one after the other (each library in processes of its own, as "
+             "above), so a drift of the machine over minutes falls on all three alike; time "
+             "= median of all steps of a configuration.", "",
              "| model | library | 1 thread ms | 2 threads ms | scaling | 2 threads, one core "
              "busy ms | slowdown |", "|---|---|---|---|---|---|---|"]
+    configs = {"one": (ONE_THREAD, False), "two": ({}, False), "busy": ({}, True)}
     for name, (batch, shape, _, rounds, warmup) in CASES.items():
-        rounds = max(2, rounds // 3) if quick else max(3, rounds // 2)
-        repeats = 1 if quick else max(2, REPEATS[name] // 2)
-        one = run_children(name, libraries, rounds, warmup, repeats, ONE_THREAD)
-        two = run_children(name, libraries, rounds, warmup, repeats)
-        with _BusyCore():
-            busy = run_children(name, libraries, rounds, warmup, repeats)
-        for lib in two:
-            t1, t2, tb = one[lib]["time"], two[lib]["time"], busy[lib]["time"]
+        rounds = max(2, rounds // 3) if quick else max(4, rounds // 2)
+        repeats = 1 if quick else REPEATS[name]
+        r = run_children(name, libraries, rounds, warmup, repeats, configs)
+        for lib in r["two"]:
+            t1, t2, tb = (r[c][lib]["time"] for c in ("one", "two", "busy"))
             label = LABELS[lib]
             lines.append(f"| {name} (batch {batch}) | {label} | {t1 * 1e3:.1f} | "
                          f"{t2 * 1e3:.1f} | {t1 / t2:.2f}x | {tb * 1e3:.1f} | {tb / t2:.2f}x |")
@@ -298,7 +315,8 @@ def profile(name: str, steps: int = 3) -> tuple:
     total = time.perf_counter() - t
     ops, functions = [], []
     for (path, line, func), (_, _, tottime, cumtime, _) in pstats.Stats(prof).stats.items():
-        where = f"{Path(path).parent.name}/{Path(path).name}:{func}" if line else func
+        # the line tells apart same-named functions (each convolution's nested ``work``)
+        where = f"{Path(path).parent.name}/{Path(path).name}:{line}:{func}" if line else func
         functions.append((where, tottime / steps * 1e3, tottime / total))
         p = Path(path)
         is_op = p.parent.name == "functional" and p.name not in ("base.py", "methods.py") and (
@@ -308,6 +326,16 @@ def profile(name: str, steps: int = 3) -> tuple:
     ops.sort(key=lambda r: -r[1])
     functions.sort(key=lambda r: -r[1])
     return ops, functions
+
+
+def profile_in_child(name: str) -> tuple:
+    """``profile(name)`` in a fresh process set up as the timed children are (``ac.configure()``,
+    no PyTorch loaded). In this process PyTorch is imported and glibc's malloc is untuned: the
+    profile then showed page faults that no timed step has (tanh's backward in LeNet-5's step
+    took 0.83 ms per step untuned, 0.22 ms tuned)."""
+    proc = subprocess.run([sys.executable, __file__, "--profile-json", name],
+                          capture_output=True, text=True, check=True)
+    return tuple(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
 def main(quick: bool = False) -> str:
@@ -378,7 +406,7 @@ def main(quick: bool = False) -> str:
               "import, which is why our whole process is the smaller one.", ""]
     lines += scaling_table(libraries, quick)
     for name in CASES:
-        ops, functions = profile(name)
+        ops, functions = profile_in_child(name)
         lines += [f"### Where our {name} step goes (cProfile over 3 steps; the profiler adds "
                   "its own overhead, so read the shares)", "",
                   "| op (forward, or its backward rule) | ms per step | share |", "|---|---|---|"]
@@ -394,6 +422,9 @@ if __name__ == "__main__":
     argv = sys.argv[1:]
     if argv[:1] == ["--child"]:
         child(argv[1], argv[2], int(argv[3]), int(argv[4]))
+    elif argv[:1] == ["--profile-json"]:
+        ac.configure()
+        print(json.dumps(profile(argv[1])))
     elif argv[:1] == ["--profile"]:
         ops, functions = profile(argv[1] if len(argv) > 1 else "resnet18")
         for title, rows in (("ops (cumulative)", ops), ("functions (own time)", functions)):
