@@ -317,15 +317,19 @@ class Compiled:
     stats:      {'captures', 'replays', 'eager'}: how the calls ran
     explain():  each signature's state: replayed, waiting for its check, or why it runs eagerly
     reset():    forget every plan (e.g. after changing a layer's stride)
+
+    quiet=True: a call that runs eagerly does not warn (``explain()`` still says why): for
+    callers that capture whatever model they are given (``Trainer(capture="auto")``).
     """
 
     MAX_PLANS = 8               # per signature (train/eval, frozen layers, ...)
 
-    def __init__(self, fn, fullgraph: bool = False):
+    def __init__(self, fn, fullgraph: bool = False, quiet: bool = False):
         if not callable(fn):
             raise TypeError(f"compile: expected a function or a Module, got {type(fn).__name__}")
         self._fn = fn
         self._fullgraph = bool(fullgraph)
+        self._quiet = bool(quiet)
         self._plans: dict = {}
         self._lock = threading.Lock()
         self._warned: set = set()
@@ -379,11 +383,12 @@ class Compiled:
         return self._capture(key, tensors, args, kwargs)
 
     def _refuse(self, reason: str) -> None:
-        """fullgraph=True: raise; otherwise warn once per reason (the call runs eagerly)."""
+        """fullgraph=True: raise; otherwise warn once per reason, unless quiet (the call runs
+        eagerly)."""
         if self._fullgraph:
             raise RuntimeError(f"compile(fullgraph=True): {self.__name__} cannot be captured: "
                                f"{reason}")
-        if reason not in self._warned:
+        if not self._quiet and reason not in self._warned:
             self._warned.add(reason)
             warnings.warn(f"compile: {self.__name__} runs eagerly: {reason}", RuntimeWarning,
                           stacklevel=4)

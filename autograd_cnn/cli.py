@@ -11,7 +11,9 @@ scikit-learn and writes runs/lenet5-digits/:
     config.json         the arguments and what they resolved to
     metrics.csv         one row per epoch as it ends (loss, accuracy, learning rate, seconds)
     summary.json        test_accuracy, test_loss, epochs, seconds (this command's wall time),
-                        train_seconds (all epochs, across resumes), per-class scores, ...
+                        train_seconds (all epochs, across resumes), per-class scores,
+                        capture (whether the model's steps were captured and replayed:
+                        by default where its ops allow, see --capture), ...
     model.safetensors   the trained weights with their config (for evaluate / predict)
     checkpoint.safetensors, best.safetensors   last epoch (for --resume) and best validation
     curves.png, confusion_matrix.png, filters.png, feature_maps.png, misclassified.png
@@ -580,7 +582,7 @@ def _run_config(args, run: _Run, sets, classes, in_channels, model, lr, weight_d
         f"default for {args.model} with {args.optimizer}",
         "momentum": args.momentum, "weight_decay": weight_decay,
         "scheduler": args.scheduler, "augment": args.augment, "seed": args.seed,
-        "capture": args.capture,
+        "capture": _capture_mode(args, run),
         "augmentation": repr(_augmentation(args)) if args.augment else None,
         "world_size": run.world, "effective_batch_size": args.batch_size * run.world,
         "patience": args.patience, "image_size": MODELS[args.model].image_size,
@@ -605,7 +607,32 @@ def _make_trainer(args, run: _Run, model, optimizer, scheduler, config: dict):
                    metrics_csv=run.out / "metrics.csv" if main else None,
                    save_checkpoints=main,
                    reduce_metrics=run.dist.allreduce_array if run.parallel else None,
-                   capture=args.capture)
+                   capture=_capture_mode(args, run))
+
+
+def _capture_mode(args, run: _Run):
+    """Trainer's ``capture``: --capture True (warns when a call runs eagerly), --no-capture
+    False, neither "auto" (captured where the model's ops allow, silently eager elsewhere).
+    Data-parallel runs train eagerly: DistributedDataParallel's forward resets its gradient
+    buckets and broadcasts the buffers on every call, which a replay of the model's ops would
+    skip."""
+    if run.parallel:
+        if args.capture:
+            raise UsageError("--capture does not work with data-parallel training (the "
+                             "DistributedDataParallel wrapper's per-step work would be "
+                             "skipped): leave it out")
+        return False
+    return "auto" if args.capture is None else args.capture
+
+
+def _capture_record(trainer, mode) -> dict:
+    """summary.json's account of the captured steps: the mode, how the model's calls ran
+    (captured, replayed, eager) and each signature's plan (``Compiled.explain()``)."""
+    from .capture import Compiled
+    forward = trainer.forward
+    if not isinstance(forward, Compiled):
+        return {"mode": mode}
+    return {"mode": mode, "calls": dict(forward.stats), "plans": forward.explain()}
 
 
 def _resume(args, run: _Run, trainer, scheduler, config: dict) -> None:
@@ -718,6 +745,7 @@ def _write_results(run: _Run, trainer, model, config, sets, loaders, classes, t_
         "per_class_f1": {c: float(f) for c, f in zip(classes, scores["f1"])},
         "confusion_matrix": test["confusion_matrix"].tolist(),
         "weights": "model.safetensors (best validation epoch)",
+        "capture": _capture_record(trainer, config["capture"]),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     log(f"test accuracy {test['accuracy']:.4f}  test loss {test['loss']:.4f}  "
@@ -1097,9 +1125,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bars (default: when stderr is a terminal)")
     t.add_argument("--quiet", action="store_true", help="print only the result")
-    t.add_argument("--capture", action=argparse.BooleanOptionalAction, default=False,
+    t.add_argument("--capture", action=argparse.BooleanOptionalAction, default=None,
                    help="replay the model's ops without their Python once a batch shape has "
-                        "been seen twice (autograd_cnn.compile; the results are the same)")
+                        "been seen twice (autograd_cnn.compile; the results are the same). "
+                        "Default: where the model's ops allow, silently eager elsewhere; "
+                        "--capture warns when a call runs eagerly, --no-capture never "
+                        "captures. summary.json's 'capture' says what ran")
     t.add_argument("--distributed", action="store_true",
                    help="data-parallel over MPI (implied when started by mpiexec with more "
                         "than one rank; needs autograd_cnn[distributed])")

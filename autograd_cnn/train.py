@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from . import backend
-from .capture import compile as compile_model
+from .capture import Compiled, compile as compile_model
 from . import random as _random
 from .engine import no_grad
 from .metrics import ConfusionMatrix, accuracy
@@ -142,16 +142,20 @@ class Trainer:
                      epoch's (loss sum, samples seen, one sum per metric) so every rank logs
                      the global figures
                      (autograd_cnn.distributed.allreduce_array)
-    capture:         run the model through ``autograd_cnn.compile`` (captured steps: its ops
-                     replayed without their Python once a batch shape has been seen twice);
-                     ``trainer.forward.explain()`` says what was captured
+    capture:         True: run the model through ``autograd_cnn.compile`` (captured steps:
+                     its ops replayed without their Python once a batch shape has been seen
+                     twice; a call that cannot be captured runs eagerly with a warning);
+                     "auto": the same without the warning (the command line's default: a
+                     model with an op that has no replay, batch norm say, just trains
+                     eagerly); False: eager. ``trainer.forward.explain()`` says what was
+                     captured and why not. The results are the eager ones bit for bit.
     """
 
     def __init__(self, model, optimizer, loss_fn, scheduler=None, checkpoint_dir=None,
                  monitor: str = "val_accuracy", mode: str = "max", early_stopping=None,
                  restore_best: bool = False, progress=None, log=None, extra_state=None,
                  metrics_csv=None, save_checkpoints: bool = True, reduce_metrics=None,
-                 metrics=None, capture: bool = False):
+                 metrics=None, capture: bool | str = False):
         if mode not in ("min", "max"):
             raise ValueError(f"Trainer: mode must be 'min' or 'max', got {mode!r}")
         if early_stopping is not None and (not isinstance(early_stopping, int)
@@ -161,11 +165,14 @@ class Trainer:
         if restore_best and checkpoint_dir is None:
             raise ValueError("Trainer: restore_best=True needs a checkpoint_dir to keep the best "
                              "weights in")
+        if not (capture is True or capture is False or capture == "auto"):
+            raise ValueError(f"Trainer: capture must be True, False or 'auto', got {capture!r}")
         self.metrics = _check_metrics(DEFAULT_METRICS if metrics is None else metrics)
         backend.configure()         # the process-wide settings training is measured with
         self.model = model
         # the model, or the model with captured steps: what train_epoch and evaluate call
-        self.forward = compile_model(model) if capture else model
+        self.forward = model if capture is False else \
+            Compiled(model, quiet=True) if capture == "auto" else compile_model(model)
         self.optimizer = optimizer
         self.loss_fn = loss_fn
         self.scheduler = scheduler

@@ -378,3 +378,35 @@ def test_trainer_capture_trains_like_the_eager_trainer():
     assert [r["train_loss"] for r in h_eager.rows] == [r["train_loss"] for r in h_capt.rows]
     assert t_eager.forward is t_eager.model
     assert t_capt.forward.stats["replays"] > 0
+
+
+def test_trainer_capture_auto_trains_a_model_without_replays_eagerly_and_quietly():
+    # batch norm has no replay: "auto" (the command line's default) trains eagerly, warns
+    # nothing and says why in explain(); capture=True warns
+    def fit(capture):
+        ac.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
+                              nn.Linear(4 * 6 * 6, 3))
+        trainer = Trainer(model, optim.SGD(model.parameters(), lr=0.05), nn.CrossEntropyLoss(),
+                          capture=capture, progress=False)
+        data = _batches((8, 1, 8, 8), 3, seed=1, classes=3)
+        trainer.fit(data, epochs=2)
+        return trainer, [p.detach().numpy().copy() for p in model.parameters()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        trainer, weights = fit("auto")
+    assert trainer.forward.stats["replays"] == 0 and trainer.forward.stats["eager"] > 0
+    assert any("eager: " in line for line in trainer.forward.explain())
+    _, eager = fit(False)
+    for a, b in zip(eager, weights):
+        _same(a, b)
+    with pytest.warns(RuntimeWarning, match="runs eagerly"):
+        fit(True)
+
+
+@pytest.mark.parametrize("bad", [1, 0, "yes", None])
+def test_trainer_capture_takes_true_false_or_auto(bad):
+    model = nn.Linear(2, 2)
+    with pytest.raises(ValueError, match="capture must be True, False or 'auto'"):
+        Trainer(model, optim.SGD(model.parameters(), lr=0.1), nn.CrossEntropyLoss(),
+                capture=bad)

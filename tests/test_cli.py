@@ -84,6 +84,24 @@ def test_same_seed_same_metrics(run_dir, tmp_path):
     assert table(tmp_path) == table(run_dir)
 
 
+def test_train_captures_by_default_and_records_what_ran(run_dir, tmp_path):
+    config = json.loads((run_dir / "config.json").read_text())
+    capture = json.loads((run_dir / "summary.json").read_text())["capture"]
+    assert config["capture"] == "auto" and capture["mode"] == "auto"
+    assert capture["calls"]["replays"] > 0
+    assert "inputs [(32, 1, 32, 32)]: replayed (12 ops)" in capture["plans"]
+    # every op eager: the same metrics to the last digit, and nothing captured
+    assert _train(tmp_path, "--no-capture") == 0
+    assert json.loads((tmp_path / "summary.json").read_text())["capture"] == {"mode": False}
+    assert json.loads((tmp_path / "config.json").read_text())["capture"] is False
+
+    def table(folder):
+        lines = (folder / "metrics.csv").read_text().splitlines()
+        return [line.rsplit(",", 1)[0] for line in lines]      # drop the seconds column
+
+    assert table(tmp_path) == table(run_dir)
+
+
 def test_interrupted_run_resumes_to_the_same_weights(run_dir, tmp_path, monkeypatch, capsys):
     import autograd_cnn as ac
     from autograd_cnn.train import Trainer

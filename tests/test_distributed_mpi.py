@@ -115,6 +115,8 @@ def test_cli_trains_lenet5_on_two_ranks_as_well_as_on_one(tmp_path):
             "learning rate 0.05") in result.stdout
     config = json.loads((tmp_path / "two" / "config.json").read_text())
     assert (config["world_size"], config["effective_batch_size"], config["lr"]) == (2, 32, 0.05)
+    # data-parallel steps are not captured (the wrapper's per-step work would be skipped)
+    assert config["capture"] is False and two["capture"] == {"mode": False}
     metrics = (tmp_path / "two" / "metrics.csv").read_text().splitlines()
     assert len(metrics) == 4                                    # header + 3 epochs, once
     # every rank resumes from the same checkpoint and continues to epoch 4
@@ -123,3 +125,8 @@ def test_cli_trains_lenet5_on_two_ranks_as_well_as_on_one(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("resumed from") == 1
     assert "epoch   4" in result.stdout and "epoch   3" not in result.stdout
+    result = mpiexec(2, "-m", "autograd_cnn", "train", "--epochs", "1", "--capture",
+                     "--out", tmp_path / "captured")
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "--capture does not work with data-parallel training" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "captured").exists()
