@@ -41,6 +41,7 @@ as ``torch.compile``'s does), data-dependent shapes, and ops without a replay (t
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 import threading
 import warnings
 from typing import Callable, NamedTuple
@@ -91,9 +92,9 @@ def _refusals() -> dict:
     out = {t._from_op.__func__.__code__: made.format("an op without a replay"),
            leaf.__code__: made.format("a constant or a detached tensor"),
            t.__init__.__code__: made.format("a new tensor")}
-    write = "wrote into a tensor in place ({}), which a replay would not repeat"
+    write = _WRITE
     out[t._inplace.__code__] = write.format("fill_, zero_, a random fill")
-    out[t._bump_version.__code__] = write.format("an optimiser kernel")
+    out[t._bump_version.__code__] = write.format("a kernel")     # _written_by names it
     out[t.__setitem__.__code__] = write.format("t[i] = v")
     out[_inplace_record_code] = write.format("an in-place op")
     for name in ("item", "tolist", "numpy", "__array__", "__bool__", "__float__", "__int__",
@@ -102,8 +103,29 @@ def _refusals() -> dict:
     return out
 
 
+_WRITE = "wrote into a tensor in place ({}), which a replay would not repeat"
+# The functions that write into tensors through kernels (Tensor._bump_version), as a refusal
+# names them; any other writer is named by its module and function.
+_WRITERS = {"_update_running": "batch norm's running statistics",
+            "_normalise": "batch norm's num_batches_tracked",
+            "sync_batch_norm": "SyncBatchNorm's running statistics",
+            "step": "an optimiser step",
+            "_renorm_rows": "embedding's max_norm renormalisation",
+            "load_state_dict": "load_state_dict"}
+
+
+def _written_by(caller) -> str:
+    """The refusal for a kernel's write into a tensor, naming the function that made it."""
+    if caller is None:
+        return _WRITE.format("a kernel")
+    code = caller.f_code
+    what = _WRITERS.get(code.co_name) or f"{Path(code.co_filename).stem}.{code.co_name}"
+    return _WRITE.format(what)
+
+
 _REFUSE: dict = {}
 _from_op_code = Tensor._from_op.__func__.__code__
+_bump_code = Tensor._bump_version.__code__
 _module_call = None            # Module.__call__'s code object (set on first capture)
 _structure = [0]               # bumped when a module's parameters or submodules are re-assigned
 
@@ -142,6 +164,8 @@ class _Tape:
                 if code is _from_op_code:
                     self.fail(f"op {frame.f_locals.get('op')!r} has no replay "
                               "(functional/replay.py)")
+                elif code is _bump_code:
+                    self.fail(_written_by(frame.f_back))
                 else:
                     self.fail(_REFUSE[code])
             elif code is _module_call:

@@ -196,6 +196,23 @@ def test_what_a_replay_would_get_wrong_runs_eagerly_and_says_why():
         assert reason in message, (reason, message)
 
 
+def test_a_write_by_a_kernel_is_refused_naming_the_writer():
+    # batch norm's running statistics and an optimiser step write through kernels, not ops
+    bn = nn.BatchNorm1d(4)
+    message, _ = _eager_reason(lambda t: bn(t), ac.randn(3, 4))
+    assert "wrote into a tensor in place (batch norm's running statistics)" in message
+    lin = nn.Linear(4, 4)
+    opt = optim.SGD(lin.parameters(), lr=0.1)
+    for p in lin.parameters():
+        p.grad = ac.ones_like(p)
+
+    def step(t):
+        opt.step()
+        return lin(t)
+    message, _ = _eager_reason(step, ac.randn(3, 4))
+    assert "(an optimiser step)" in message
+
+
 def test_values_read_into_python_are_refused():
     x = ac.randn(3, 4)
     lin = nn.Linear(4, 4)
@@ -396,7 +413,8 @@ def test_trainer_capture_auto_trains_a_model_without_replays_eagerly_and_quietly
         warnings.simplefilter("error")
         trainer, weights = fit("auto")
     assert trainer.forward.stats["replays"] == 0 and trainer.forward.stats["eager"] > 0
-    assert any("eager: " in line for line in trainer.forward.explain())
+    assert any("eager: wrote into a tensor in place (batch norm's running statistics)" in line
+               for line in trainer.forward.explain())
     _, eager = fit(False)
     for a, b in zip(eager, weights):
         _same(a, b)
