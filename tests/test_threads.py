@@ -209,3 +209,19 @@ def test_split_batch_keeps_its_helper_off_the_callers_cpu(monkeypatch):
         assert cpu not in os.sched_getaffinity(tid)
     assert cpu in os.sched_getaffinity(0)       # the caller itself is never restricted
     assert at_call and len(at_call) == 1
+
+
+def test_blas_threads_switches_numpys_own_blas_through_its_functions():
+    # the real BLAS (not a stand-in): set to 1 inside, back to the count it had after; a pthreads
+    # OpenBLAS is switched through its own openblas_set_num_threads (ctypes), not threadpoolctl
+    import ctypes
+    from threadpoolctl import threadpool_limits
+    blas = threads._blas_controllers()
+    assert blas, "numpy's BLAS was not found by threadpoolctl"
+    with threadpool_limits(2, user_api="blas"):
+        with threads.blas_threads(1):
+            assert [c.num_threads for c in blas] == [1] * len(blas)
+        assert [c.num_threads for c in blas] == [2] * len(blas)
+    for c, (get, put) in zip(blas, threads._blas_switches()):
+        if type(c).__name__ == "OpenBLASController" and c.threading_layer == "pthreads":
+            assert isinstance(get, ctypes._CFuncPtr) and isinstance(put, ctypes._CFuncPtr)
