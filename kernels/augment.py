@@ -20,11 +20,14 @@ from numba import njit
 from . import reference
 from .threads import over_planes
 
-# Work units per output element for ``over_planes`` (its threshold counts elements touched): a
-# warped pixel reads four taps and computes its source point, about four pooling elements' worth.
-# Measured here (1 / 2 threads, float32, 1-channel 32x32 images): batch 32 (33 K pixels) 42 / 41
-# us, so small batches stay in the calling thread; see tuning 'planes_parallel_min'.
-WARP_COST = 4
+# Work units per output element for ``over_planes`` (its threshold, tuning
+# 'planes_parallel_min', counts elements touched): a warped pixel computes its source point and
+# reads four taps, 5-10 ns here against about 0.5 ns for a pooled element. Measured on the 2-core
+# AMD EPYC, 2026-12-04, float32 1-channel 32x32 images, one thread / split over two, two runs:
+# batch 16 160-162 / 223-252 us, batch 32 311-313 / 288-360 us, batch 64 403-626 / 364-495 us.
+# With 8 a batch splits from 64 such images (524 K units); the main job's batches of 32 stay in
+# the calling thread.
+WARP_COST = 8
 
 
 def warp_affine_batch(x, inv, fill):

@@ -46,6 +46,20 @@ def test_warp_matches_twin_and_per_image_warp(dtype, atol, shape, fill, spread):
         assert np.isclose(out, fill).mean() > 0.5
 
 
+def test_a_batch_split_over_the_threads_equals_the_one_thread_warp():
+    # 70 images of 32x32: over WARP_COST x the planes threshold, so the images are split over
+    # the kernel threads (when there are two); each image is warped alone either way
+    n, h, w = 70, 32, 32
+    assert K.WARP_COST * n * h * w >= tuning.get("planes_parallel_min")
+    x = np.random.default_rng(3).random((n, 1, h, w))
+    _, inv = maps(n, h, w, seed=4, spread=1.0)
+    split = K.warp_affine_batch(x, inv, 0.5)
+    with tuning.override(planes_parallel_min=1 << 62):
+        alone = K.warp_affine_batch(x, inv, 0.5)
+    np.testing.assert_array_equal(split, alone)
+    np.testing.assert_allclose(split, R.warp_affine_batch(x, inv, 0.5), rtol=0, atol=1e-12)
+
+
 def test_identity_and_integer_shift_by_hand():
     x = np.arange(2 * 1 * 3 * 4, dtype=np.float64).reshape(2, 1, 3, 4)
     inv = np.zeros((2, 2, 3))
