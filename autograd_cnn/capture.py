@@ -169,10 +169,16 @@ class _Tape:
                 else:
                     self.fail(_REFUSE[code])
             elif code is _module_call:
-                m = frame.f_locals.get("self")
-                self.modules[id(m)] = m
-                if m._forward_hooks or m._forward_pre_hooks:
-                    self.fail(f"{type(m).__name__} has forward hooks, which a replay would skip")
+                # the module and all its submodules: a fused op of the zoo (models/_utils.py)
+                # runs stock submodules without calling them, and a hook added to one later
+                # must still end the plan
+                for m in frame.f_locals.get("self").modules():
+                    if id(m) in self.modules:
+                        continue
+                    self.modules[id(m)] = m
+                    if m._forward_hooks or m._forward_pre_hooks:
+                        self.fail(f"{type(m).__name__} has forward hooks, which a replay "
+                                  "would skip")
         elif event == "return" and self.stack and frame is self.stack[-1][0]:
             _, args = self.stack.pop()
             if not self.stack and self.reason is None:

@@ -1,5 +1,6 @@
-"""nn pieces against PyTorch: batch norm (forward+backward), cross-entropy, optimiser steps on a
-ResNet-18-sized parameter set, and checkpoint save/load, float32.
+"""nn pieces against PyTorch: batch norm (forward+backward), conv + bias + ReLU (two ops and
+F.conv2d_relu), cross-entropy, optimiser steps on a ResNet-18-sized parameter set, and checkpoint
+save/load, float32.
 
     python benchmarks/bench_nn.py          # prints a Markdown section (run.py collects it)
 
@@ -34,6 +35,9 @@ BN_SHAPES = [
     ("BatchNorm1d, fc (batch 64)", (64, 512)),
 ]
 CE_SHAPES = [(64, 10), (256, 1000)]
+# conv + bias + ReLU, forward+backward: ours as two ops and as F.conv2d_relu, PyTorch's chain
+CONV_RELU = [("VGG/ResNet-style 3x3, 64 -> 64 (batch 8)", (8, 64, 56, 56), (64, 64, 3, 3), 1, 1),
+             ("AlexNet conv1, 11x11 stride 4 (batch 8)", (8, 3, 227, 227), (64, 3, 11, 11), 4, 2)]
 OPTIMISERS = [("SGD momentum 0.9, weight decay", "SGD",
                dict(lr=0.01, momentum=0.9, weight_decay=1e-4)),
               ("Adam", "Adam", dict(lr=1e-3)), ("AdamW", "AdamW", dict(lr=1e-3))]
@@ -72,6 +76,18 @@ def cases_ours(folder):
             out.append((f"{name}, {'train' if training else 'eval'}, forward+backward", shape,
                         lambda bn=bn, x=x, g=g_np: run_backward([bn(x)], [g],
                                                                 inputs=[x, bn.weight, bn.bias])))
+    for name, xs, ws, stride, pad in CONV_RELU:
+        x = ac.tensor(rng.standard_normal(xs).astype(np.float32), requires_grad=True)
+        w = ac.tensor((rng.standard_normal(ws) * 0.05).astype(np.float32), requires_grad=True)
+        b = ac.tensor(rng.standard_normal(ws[0]).astype(np.float32), requires_grad=True)
+        g = rng.standard_normal((xs[0], ws[0], (xs[2] + 2 * pad - ws[2]) // stride + 1,
+                                 (xs[3] + 2 * pad - ws[3]) // stride + 1)).astype(np.float32)
+        for label, fn in (("relu(conv2d(...)), two ops", lambda x, w, b, s, p:
+                           F.relu(F.conv2d(x, w, b, s, p))),
+                          ("F.conv2d_relu, fused", F.conv2d_relu)):
+            out.append((f"{name}: {label}, forward+backward", xs,
+                        lambda fn=fn, x=x, w=w, b=b, g=g, s=stride, p=pad: run_backward(
+                            [fn(x, w, b, s, p)], [g], inputs=[x, w, b])))
     for n, c in CE_SHAPES:
         x = ac.tensor(rng.standard_normal((n, c)).astype(np.float32), requires_grad=True)
         t = rng.integers(0, c, n)
@@ -113,6 +129,17 @@ def cases_torch(folder):
             x = torch.from_numpy(x_np).clone().requires_grad_(True)
             out.append((name, shape, lambda bn=bn, x=x, g=g: torch.autograd.grad(
                 bn(x), [x, bn.weight, bn.bias], g)))
+    for name, xs, ws, stride, pad in CONV_RELU:
+        x = torch.from_numpy(rng.standard_normal(xs).astype(np.float32)).requires_grad_(True)
+        w = torch.from_numpy((rng.standard_normal(ws) * 0.05).astype(np.float32))
+        w.requires_grad_(True)
+        b = torch.from_numpy(rng.standard_normal(ws[0]).astype(np.float32)).requires_grad_(True)
+        g = torch.from_numpy(rng.standard_normal((xs[0], ws[0], (xs[2] + 2 * pad - ws[2]) //
+                                                  stride + 1, (xs[3] + 2 * pad - ws[3]) //
+                                                  stride + 1)).astype(np.float32))
+        for _ in range(2):                # the chain, against each of our two rows
+            out.append((name, xs, lambda x=x, w=w, b=b, g=g, s=stride, p=pad:
+                        torch.autograd.grad(TF.relu(TF.conv2d(x, w, b, s, p)), [x, w, b], g)))
     for n, c in CE_SHAPES:
         x = torch.from_numpy(rng.standard_normal((n, c)).astype(np.float32)).requires_grad_(True)
         t = torch.from_numpy(rng.integers(0, c, n))
@@ -192,7 +219,7 @@ def main() -> str:
         else:
             lines.append(f"| {name} | {shape} | {a * 1e3:.2f} ms | n/a | n/a |")
     text = "\n".join([
-        "## nn: batch norm, cross-entropy, optimisers, checkpoints (`bench_nn.py`)\n",
+        "## nn: batch norm, conv + ReLU, cross-entropy, optimisers, checkpoints (`bench_nn.py`)\n",
         "float32. Each library in processes of its own (three each, alternating ours / PyTorch); "
         f"per case {WARMUP} warm-up and {CALLS} timed calls per process; figures are medians of "
         "all timed calls; ratio = PyTorch's time / ours (> 1: autograd_cnn is faster). "

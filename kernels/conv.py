@@ -32,8 +32,12 @@ All but the strided direct loops split the batch over one thread per core (kerne
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import tuning
 from . import direct, im2col, reference, shifted, smallconv, winograd
+from .elementwise import bias_relu_images
+from .threads import over_planes
 
 ALGORITHMS = ("auto", "direct", "im2col", "shifted", "smallconv", "winograd")
 
@@ -93,24 +97,36 @@ def _resolve(algorithm, c_in, k_out, kernel_size, stride, dilation, groups, out_
 
 
 def conv2d_forward(x, w, bias=None, *, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
-                   groups=1, out_size, algorithm="auto"):
-    """y = x * w + b.  x (N, C, H, W), w (K, C/groups, KH, KW), bias (K,) or None
-    -> y (N, K, Ho, Wo) with (Ho, Wo) = out_size."""
+                   groups=1, out_size, algorithm="auto", relu=False):
+    """y = x * w + b, then max(y, 0) if relu (F.conv2d_relu: the ReLU on each chunk of images
+    while it is in cache, not as a pass of its own).  x (N, C, H, W), w (K, C/groups, KH, KW),
+    bias (K,) or None -> y (N, K, Ho, Wo) with (Ho, Wo) = out_size."""
     algo = _resolve(algorithm, x.shape[1], w.shape[0], w.shape[2:], stride, dilation, groups,
                     out_size)
     if algo == "winograd":
-        return winograd.forward(x, w, bias, padding, groups, out_size)
+        return winograd.forward(x, w, bias, padding, groups, out_size, relu)
+    if algo == "im2col":        # the bias and the ReLU inside its shares
+        return im2col.forward(x, w, stride, padding, dilation, groups, out_size, bias, relu)
     if algo == "smallconv":
-        return smallconv.forward(x, w, padding, out_size, bias)     # the bias in its registers
-    if algo == "shifted":
+        y = smallconv.forward(x, w, padding, out_size, bias)     # the bias in its registers
+        bias = None
+    elif algo == "shifted":
         y = shifted.forward(x, w, padding, dilation, groups, out_size)
-    elif algo == "direct":
-        y = direct.forward(x, w, stride, padding, dilation, groups, out_size)
     else:
-        y = im2col.forward(x, w, stride, padding, dilation, groups, out_size)
-    if bias is not None:
-        y += bias.reshape(1, -1, 1, 1)
+        y = direct.forward(x, w, stride, padding, dilation, groups, out_size)
+    if bias is not None or relu:
+        _epilogue(y, bias, relu)
     return y
+
+
+def _epilogue(y, bias, relu) -> None:
+    """y += bias (per output channel) and/or y = max(y, 0), in place, in one pass over y split
+    by images over the kernel threads."""
+    n, k = y.shape[:2]
+    y3 = y.reshape(n, k, -1)
+    has_bias = bias is not None
+    b = bias if has_bias else np.zeros(0, dtype=y.dtype)
+    over_planes(bias_relu_images, n, 2 * y.size, y3, b, has_bias, relu)
 
 
 def conv2d_backward_input(g, w, *, in_size, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
@@ -193,8 +209,9 @@ def conv_transpose2d_forward(x, w, bias=None, *, stride=(1, 1), padding=(0, 0),
 
 
 def _forward_twin(x, w, bias=None, *, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1,
-                  out_size, algorithm="auto"):
-    return reference.conv2d_forward_ref(x, w, bias, stride, padding, dilation, groups, out_size)
+                  out_size, algorithm="auto", relu=False):
+    y = reference.conv2d_forward_ref(x, w, bias, stride, padding, dilation, groups, out_size)
+    return np.where(y <= 0, np.zeros((), y.dtype), y) if relu else y
 
 
 def _backward_input_twin(g, w, *, in_size, stride=(1, 1), padding=(0, 0), dilation=(1, 1),

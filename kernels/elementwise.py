@@ -114,6 +114,43 @@ def add_relu_twin(a, b):
     return np.maximum(a + b, 0).astype(a.dtype, copy=False)
 
 
+# ---- a convolution's epilogue: its bias and its ReLU (F.conv2d_relu) ----------------------------
+
+
+@njit(cache=True, nogil=True)
+def bias_relu_images(y, bias, has_bias, relu, n0, n1):
+    """In place on the images [n0, n1) of y (N, K, P): y[n, k] += bias[k] if has_bias, then
+    y = max(y, 0) (NaN kept) if relu. The same arithmetic, in the same order, as numpy's
+    ``y += bias[:, None]`` followed by ``relu``: bit for bit. The convolutions run it on each
+    chunk of images right after writing it, inside their threads' shares, while it is in cache
+    (kernels/winograd.py, im2col.py), or once over the output (the others)."""
+    z = y.dtype.type(0)
+    for n in range(n0, n1):
+        for k in range(y.shape[1]):
+            row = y[n, k]
+            if has_bias:
+                b = y.dtype.type(bias[k])
+                if relu:
+                    for i in range(row.size):
+                        v = row[i] + b
+                        row[i] = z if v <= z else v
+                else:
+                    for i in range(row.size):
+                        row[i] = row[i] + b
+            elif relu:
+                for i in range(row.size):
+                    v = row[i]
+                    row[i] = z if v <= z else v
+
+
+def bias_relu_images_twin(y, bias, has_bias, relu, n0, n1):
+    part = y[n0:n1]
+    if has_bias:
+        part += bias.astype(y.dtype).reshape(1, -1, 1)
+    if relu:
+        part[...] = np.where(part <= 0, np.zeros((), y.dtype), part)
+
+
 # ---- tanh's backward (LeNet-5's activation) ------------------------------------------------------
 
 
@@ -138,4 +175,4 @@ def tanh_backward_twin(g, t):
 
 
 TWINS = {"relu": relu_twin, "relu_backward": relu_backward_twin, "add_relu": add_relu_twin,
-         "tanh_backward": tanh_backward_twin}
+         "tanh_backward": tanh_backward_twin, "bias_relu_images": bias_relu_images_twin}

@@ -26,6 +26,7 @@ from numba import njit
 
 from .. import tuning
 from .frames import images_per_chunk, valid_range as _valid
+from .elementwise import bias_relu_images
 from .scratch import buffer
 from .threads import split_batch
 
@@ -201,21 +202,35 @@ def _im2col(x, n0, plan, cols, kernel, stride, padding, dilation, out_size):
            dilation[0], dilation[1], out_size[0], out_size[1], cols, plan.wide)
 
 
-def forward(x, w, stride, padding, dilation, groups, out_size):
-    """y = x * w by im2col + GEMM.  x (N, C, H, W), w (K, Cg, KH, KW) -> y (N, K, Ho, Wo)."""
+def forward(x, w, stride, padding, dilation, groups, out_size, bias=None, relu=False):
+    """y = x * w (+ bias) by im2col + GEMM, then max(y, 0) if relu: the bias and the ReLU are
+    applied to each chunk of images as soon as its GEMM has written it, in the same share.
+    x (N, C, H, W), w (K, Cg, KH, KW), bias (K,) or None -> y (N, K, Ho, Wo)."""
     n_img, c_in, h, wd = x.shape
     k_out, cg, kh, kw = w.shape
     ho, wo = out_size
     y = np.empty((n_img, k_out, ho, wo), dtype=x.dtype)
     kg, rows, npix = k_out // groups, cg * kh * kw, ho * wo
     wm = w.reshape(groups, kg, rows)
+    y3 = y.reshape(n_img, k_out, npix)
+    has_bias = bias is not None
+    bias_k = bias if has_bias else np.zeros(0, dtype=x.dtype)
+
+    def epilogue(n0, n1):
+        if has_bias or relu:
+            bias_relu_images(y3, bias_k, has_bias, relu, n0, n1)
+
     if _is_pointwise((kh, kw), stride, padding, (h, wd), out_size) and \
             not use_wide(kg, rows, npix):
         # (G, Kg, Cg) @ (N, G, Cg, H*W) -> (N, G, Kg, H*W), the images split over the threads
         x4, y4 = x.reshape(n_img, groups, cg, npix), y.reshape(n_img, groups, kg, npix)
-        split_batch(n_img, lambda n0, n1: np.matmul(wm, x4[n0:n1], out=y4[n0:n1]))
+
+        def pointwise(n0, n1):
+            np.matmul(wm, x4[n0:n1], out=y4[n0:n1])
+            epilogue(n0, n1)
+
+        split_batch(n_img, pointwise)
         return y
-    y3 = y.reshape(n_img, k_out, npix)
 
     def work(first, stop):
         plan = _Plan(stop - first, c_in, k_out, (kh, kw), out_size, groups, x.dtype)
@@ -234,6 +249,7 @@ def forward(x, w, stride, padding, dilation, groups, out_size):
                 # (G, Kg, R) @ (B, G, R, P) -> (B, G, Kg, P), written straight into y
                 np.matmul(wm, plan.by_group(cols, b),
                           out=y3[n0:n0 + b].reshape(b, groups, kg, npix))
+            epilogue(n0, n0 + b)
 
     split_batch(n_img, work)
     return y

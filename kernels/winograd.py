@@ -39,6 +39,7 @@ import numpy as np
 from numba import njit
 
 from .frames import images_per_chunk
+from .elementwise import bias_relu_images
 from .scratch import buffer
 from .threads import over_planes, split_batch
 
@@ -392,8 +393,10 @@ def _plan(n_img, channels, ntile, itemsize):
     return images_per_chunk(n_img, 16 * channels * ntile * itemsize, "winograd_chunk_bytes")
 
 
-def forward(x, w, bias, padding, groups, out_size):
-    """y = x * w (+ bias) for a 3x3 stride-1 kernel.  x (N, C, H, W) -> y (N, K, Ho, Wo)."""
+def forward(x, w, bias, padding, groups, out_size, relu=False):
+    """y = x * w (+ bias) for a 3x3 stride-1 kernel, then max(y, 0) if relu (on each chunk of
+    images as its output transform ends, in the same share).  x (N, C, H, W) -> y (N, K, Ho, Wo).
+    """
     n_img, c_in = x.shape[:2]
     k_out, cg = w.shape[:2]
     kg = k_out // groups
@@ -404,6 +407,7 @@ def forward(x, w, bias, padding, groups, out_size):
     if bias is None:
         bias = np.zeros(k_out, dtype=x.dtype)
     y = np.empty((n_img, k_out, ho, wo), dtype=x.dtype)
+    y3 = y.reshape(n_img, k_out, ho * wo)
 
     def work(first, stop):
         nb = _plan(stop - first, max(c_in, k_out), ntile, x.itemsize)
@@ -417,6 +421,8 @@ def forward(x, w, bias, padding, groups, out_size):
             # 16 GEMMs per group: (16, G, Kg, Cg) @ (16, G, Cg, P) -> (16, G, Kg, P)
             np.matmul(u, v.reshape(16, groups, cg, p), out=m.reshape(16, groups, kg, p))
             output_transform(m, bias, n0, th, tw, y)
+            if relu:
+                bias_relu_images(y3, bias, False, True, n0, n0 + p // ntile)
 
     split_batch(n_img, work)
     return y

@@ -1,8 +1,9 @@
 """Elementwise and fused kernels (kernels/elementwise.py, the batch norm + ReLU kernels of
-kernels/norm.py) against their numpy twins, the fused ops F.batch_norm_relu and F.add_relu
-against the unfused chains they stand for (values, gradients in float64 against finite
-differences, second order, running statistics), and the zoo's ResNets, which call them, against
-the same networks run op by op (a forward hook on a module turns its fusion off)."""
+kernels/norm.py, the convolutions' bias + ReLU epilogue) against their numpy twins, the fused
+ops F.batch_norm_relu, F.add_relu and F.conv2d_relu against the unfused chains they stand for
+(values, gradients in float64 against finite differences, second order, running statistics),
+and the zoo's models that call them (ResNets; VGG, AlexNet, LeNet-5 modern) against the same
+networks run op by op (a forward hook on a module turns its fusion off)."""
 
 import numpy as np
 import pytest
@@ -262,3 +263,137 @@ def test_sgd_step_split_over_threads_matches_its_twin(monkeypatch, momentum, nes
     np.testing.assert_allclose(p, p2, rtol=1e-6, atol=1e-7)
     if momentum:
         np.testing.assert_allclose(buf, buf2, rtol=1e-6, atol=1e-7)
+
+
+# ---- conv + bias + ReLU (F.conv2d_relu, kernels/conv.py's epilogue) -----------------------------
+
+CONV_CASES = [  # algorithm, x shape, w shape, stride, padding
+    ("winograd", (3, 8, 9, 9), (8, 8, 3, 3), (1, 1), (1, 1)),
+    ("im2col", (2, 3, 11, 11), (5, 3, 3, 3), (2, 2), (1, 1)),       # batched layout
+    ("im2col", (3, 4, 6, 6), (6, 4, 1, 1), (1, 1), (0, 0)),         # pointwise
+    ("im2col", (3, 3, 9, 9), (4, 3, 5, 5), (1, 1), (2, 2)),         # wide layout
+    ("shifted", (2, 3, 8, 8), (4, 3, 3, 3), (1, 1), (1, 1)),
+    ("direct", (2, 3, 8, 8), (4, 3, 3, 3), (2, 2), (1, 1)),
+    ("smallconv", (2, 1, 12, 12), (6, 1, 5, 5), (1, 1), (0, 0)),
+]
+
+
+@pytest.fixture(params=["serial", "split"])
+def conv_split(request, monkeypatch):
+    """The epilogue in the calling thread, and split over threads (every cut-off 0)."""
+    if request.param == "split":
+        monkeypatch.setitem(tuning._overrides, "planes_parallel_min", 0)
+    return request.param
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("algo,xs,ws,stride,pad", CONV_CASES)
+def test_conv_kernels_relu_and_bias_epilogue_bit_for_bit(algo, xs, ws, stride, pad, dtype,
+                                                         conv_split):
+    from autograd_cnn.kernels import conv as C
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(xs).astype(dtype)
+    x.reshape(-1)[3], x.reshape(-1)[8] = np.nan, -0.0
+    w, b = rng.standard_normal(ws).astype(dtype), rng.standard_normal(ws[0]).astype(dtype)
+    out = tuple((n + 2 * p - k) // s + 1 for n, p, k, s in zip(xs[2:], pad, ws[2:], stride))
+    geom = dict(stride=stride, padding=pad, out_size=out, algorithm=algo)
+    plain = C.conv2d_forward(x, w, None, **geom)
+    with_bias = C.conv2d_forward(x, w, b, **geom)
+    if algo not in ("winograd", "smallconv"):     # those two keep the bias in their sums
+        # the epilogue's bias add is numpy's y + b, bit for bit
+        np.testing.assert_array_equal(with_bias, plain + b.reshape(1, -1, 1, 1))
+    # and its ReLU is F.relu's kernel, on the output as the algorithm made it
+    for bias, want in ((None, E.relu(plain)), (b, E.relu(with_bias))):
+        got = C.conv2d_forward(x, w, bias, relu=True, **geom)
+        np.testing.assert_array_equal(got, want)
+        assert np.array_equal(np.signbit(got), np.signbit(want)) and np.isnan(got).any()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("has_bias,relu", [(True, True), (True, False), (False, True)])
+def test_bias_relu_images_matches_its_twin(dtype, has_bias, relu):
+    y = data((4, 3, 10), dtype)
+    y[1, 2, 3] = np.nan
+    b = data(3, dtype, 1)
+    got, want = y.copy(), y.copy()
+    E.bias_relu_images(got, b, has_bias, relu, 1, 3)
+    E.TWINS["bias_relu_images"](want, b, has_bias, relu, 1, 3)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got[[0, 3]], y[[0, 3]])          # other images untouched
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kwargs", [dict(padding=1), dict(stride=2, padding=1),
+                                    dict(padding="same", groups=2), dict(dilation=2)])
+def test_conv2d_relu_equals_relu_of_conv2d(dtype, kwargs):
+    rng = np.random.default_rng(1)
+    x = ac.tensor(data((2, 4, 9, 9), dtype), requires_grad=True)
+    w = ac.tensor(rng.standard_normal((6, 4 // kwargs.get("groups", 1), 3, 3)).astype(dtype),
+                  requires_grad=True)
+    b = ac.tensor(rng.standard_normal(6).astype(dtype), requires_grad=True)
+    fused = F.conv2d_relu(x, w, b, **kwargs)
+    chain = F.relu(F.conv2d(x, w, b, **kwargs))
+    np.testing.assert_array_equal(fused.detach().numpy(), chain.detach().numpy())
+    g = ac.tensor(rng.standard_normal(fused.shape).astype(dtype))
+    got = ac.autograd.grad([fused], [x, w, b], [g])
+    want = ac.autograd.grad([chain], [x, w, b], [g])
+    for a, c in zip(got, want):
+        np.testing.assert_array_equal(a.numpy(), c.numpy())
+    assert fused.grad_fn.name() == "Conv2dReluBackward0"
+
+
+def test_conv2d_relu_gradcheck_float64_first_and_second_order_and_unbatched():
+    rng = np.random.default_rng(2)
+    x = ac.tensor(rng.standard_normal((2, 3, 6, 6)), requires_grad=True)
+    w = ac.tensor(rng.standard_normal((4, 3, 3, 3)), requires_grad=True)
+    b = ac.tensor(rng.standard_normal(4), requires_grad=True)
+    assert gradcheck(lambda x, w, b: F.conv2d_relu(x, w, b, padding=1), (x, w, b))
+    assert gradgradcheck(lambda x, w, b: F.conv2d_relu(x, w, b, padding=1), (x, w, b))
+    single = ac.tensor(rng.standard_normal((3, 6, 6)), requires_grad=True)
+    assert F.conv2d_relu(single, w).shape == (4, 4, 4)
+    assert gradcheck(lambda s, w: F.conv2d_relu(s, w), (single, w))
+    with pytest.raises(ValueError, match="conv2d_relu"):
+        F.conv2d_relu(x, w, stride=0)
+
+
+@pytest.mark.parametrize("build,shape", [
+    (lambda: models.lenet5(modern=True), (3, 1, 32, 32)),
+    (lambda: models.vgg11(num_classes=10, width_mult=0.0625, dropout=0.0), (2, 3, 32, 32)),
+    (lambda: models.alexnet(num_classes=10, width_mult=0.0625, dropout=0.0), (2, 3, 67, 67)),
+])
+def test_conv_relu_stages_of_the_zoo_fused_equal_unfused_bit_for_bit(build, shape):
+    rng = np.random.default_rng(0)
+    x = ac.tensor(rng.standard_normal(shape).astype(np.float32))
+    y = ac.tensor(rng.integers(0, 10, shape[0]))
+    results, ops = [], []
+    for fused in (True, False):
+        ac.manual_seed(0)
+        model = build()
+        handles = [] if fused else _unfuse(model)
+        out, grads, _ = _step(model, x, y)
+        ops.append({n._op for n in ac.engine.topological_order([model(x)])})
+        results.append((out, grads))
+        for h in handles:
+            h.remove()
+    (o1, g1), (o2, g2) = results
+    np.testing.assert_array_equal(o1, o2)
+    assert g1.keys() == g2.keys()
+    for k in g1:
+        np.testing.assert_array_equal(g1[k], g2[k], err_msg=k)
+    assert "conv2d_relu" in ops[0] and "conv2d_relu" not in ops[1]
+
+
+def test_a_hook_on_a_fused_conv_is_seen_also_by_a_captured_model():
+    # the capture records every submodule of the model it ran (the fused pairs are not called),
+    # so a hook added after the capture ends the plan and the call runs eagerly, with the hook
+    model = models.lenet5(modern=True)
+    compiled = ac.compile(model)
+    x = ac.tensor(np.random.default_rng(0).standard_normal((2, 1, 32, 32)).astype(np.float32))
+    for _ in range(3):
+        compiled(x)
+    assert compiled.stats["replays"] == 1
+    seen = []
+    model.features[1].register_forward_hook(lambda m, i, o: seen.append(o.shape))
+    with pytest.warns(RuntimeWarning, match="forward hooks"):
+        compiled(x)
+    assert seen == [(2, 6, 28, 28)]

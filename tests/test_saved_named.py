@@ -144,6 +144,8 @@ EXTRA = {
                                padding=1),
     "conv2d_same_groups": lambda: F.conv2d(t64(1, 4, 6, 6), t64(4, 2, 2, 2, seed=1),
                                            padding="same", groups=2),
+    "conv2d_relu": lambda: F.conv2d_relu(t64(2, 3, 5, 5), t64(4, 3, 3, 3, seed=1),
+                                         t64(4, seed=2), padding=1),
     "conv_transpose2d": lambda: F.conv_transpose2d(t64(1, 3, 4, 4), t64(3, 2, 3, 3, seed=1),
                                                    t64(2, seed=2), stride=2, padding=1),
     "max_pool2d": lambda: F.max_pool2d(t64(1, 2, 6, 6), 2),
@@ -219,7 +221,7 @@ def test_the_cnn_ops_losses_functions_and_inplace_forms_save_named_records(name,
 
 # ---- the recorded rules of backward(create_graph=True) ---------------------------------------
 
-SECOND_ORDER = ["conv2d", "conv_transpose2d", "max_pool2d", "max_pool2d_unpool", "avg_pool2d",
+SECOND_ORDER = ["conv2d", "conv2d_relu", "conv_transpose2d", "max_pool2d", "max_pool2d_unpool", "avg_pool2d",
                 "adaptive_avg_pool2d", "interpolate_nearest", "interpolate_bilinear",
                 "batch_norm_train", "local_response_norm", "cross_entropy",
                 "cross_entropy_probs", "bce_with_logits", "reductions", "scans", "einsum",

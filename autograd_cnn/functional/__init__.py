@@ -12,7 +12,7 @@
     shape        reshape, transpose, indexing, cat, stack, split, pad, gather, pixel_shuffle, ...
     linalg       matmul, linear
     pool         max/avg/adaptive pooling, max_unpool2d, interpolate
-    conv         conv2d, conv_transpose2d
+    conv         conv2d, conv2d_relu (fused), conv_transpose2d
     oned         conv1d, max_pool1d, avg_pool1d (the 2-D ops on a height of 1)
     resize       interpolate's separable modes (nearest-exact, bicubic, 1-D)
     loss         cross_entropy, nll_loss, mse_loss, ... and the lecture notes' multiclass SVM

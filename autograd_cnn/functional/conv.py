@@ -28,9 +28,10 @@ import numpy as np
 from .. import backend
 from ..args import int_pair
 from ..geometry import ConvGeometry
-from .base import ShapeError, Tensor, ensure_tensor, graph_rule, make
+from .activation import relu_grad
+from .base import ShapeError, Tensor, constant, ensure_tensor, graph_rule, make
 
-__all__ = ["conv2d", "conv_transpose2d"]
+__all__ = ["conv2d", "conv2d_relu", "conv_transpose2d"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -153,7 +154,22 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> T
     with an even kernel the extra row/column of padding goes at the end, as in PyTorch).
     Returns (N, K, Ho, Wo), Ho = floor((H + 2p - dilation (kH - 1) - 1) / stride) + 1.
     """
-    where = "conv2d"
+    return _conv2d("conv2d", x, weight, bias, stride, padding, dilation, groups, False)
+
+
+def conv2d_relu(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """relu(conv2d(x, weight, bias, ...)) as one op: the same arguments, values and gradients
+    as the two calls, with the ReLU applied to each chunk of the output as the convolution
+    writes it (in the kernel threads' shares, while it is in cache; the bias add of the
+    algorithms that do not keep it in registers joins that pass) instead of in a pass and an
+    array of its own. Not a PyTorch function: an extra of this library, which the zoo's
+    conv + ReLU stages (VGG, AlexNet, lenet5-modern) use.
+    Derivative: conv2d's, applied to gm = g where the output is > 0, else 0.
+    Shapes: as conv2d."""
+    return _conv2d("conv2d_relu", x, weight, bias, stride, padding, dilation, groups, True)
+
+
+def _conv2d(where, x, weight, bias, stride, padding, dilation, groups, relu) -> Tensor:
     x = ensure_tensor(x, where)
     w = ensure_tensor(weight, where)
     b = None if bias is None else ensure_tensor(bias, where)
@@ -175,10 +191,17 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> T
     x, unbatched = _as_batch(x)
     xd, wd = _data(x), _data(w)
     y = _kernel("conv2d_forward")(xd, wd, None if b is None else _data(b),
-                                  out_size=geom.out_size, **geom.args)
+                                  out_size=geom.out_size, relu=relu, **geom.args)
     parents = (x, w) if b is None else (x, w, b)
-    out = make(y, parents, "conv2d", _conv2d_backward, ConvSaved(geom, xd, wd))
+    rule = _conv2d_relu_backward if relu else _conv2d_backward
+    out = make(y, parents, where, rule, ConvSaved(geom, xd, wd))
     return out.reshape(*out.shape[1:]) if unbatched else out
+
+
+def _conv2d_relu_backward(node, g):
+    """ReLU's backward from the output (gm = g where y > 0), then conv2d's."""
+    return _conv2d_backward(node, relu_grad(np.ascontiguousarray(g, dtype=node.dtype),
+                                            node._data))
 
 
 def _conv2d_backward(node, g):
@@ -338,6 +361,13 @@ def _conv2d_graph(node, g):
         return dx, dw
     b = node._parents[2]
     return dx, dw, (g.sum(dim=(0, 2, 3)) if b.requires_grad else None)
+
+
+@graph_rule(_conv2d_relu_backward)
+def _conv2d_relu_graph(node, g):
+    """ReLU's recorded rule (g times its constant mask), then conv2d's."""
+    mask = relu_grad(np.ones(node.shape, g.dtype), node._data)
+    return _conv2d_graph(node, g * constant(mask))
 
 
 @graph_rule(_conv_input_grad_backward)

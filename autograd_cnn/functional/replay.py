@@ -55,11 +55,22 @@ def _elementwise(forward, grad):
 
 @replays(conv.conv2d)
 def _conv2d(a, out):
+    return _convolution(a, "conv2d", False)
+
+
+@replays(conv.conv2d_relu)
+def _conv2d_relu(a, out):
+    return _convolution(a, "conv2d_relu", True)
+
+
+def _convolution(a, where: str, relu: bool) -> Replay:
+    """conv2d's replay, with conv2d_relu's ReLU (in the kernel, its mask from the output) when
+    ``relu``."""
     x, w = _batched(_tensor(a, "x"), "x"), _tensor(a, "weight")
     b = a["bias"]
     if b is not None:
         b = _tensor(a, "bias")
-    geom = conv._conv_geometry("conv2d", x.shape[-2:], w.shape[2:], a["stride"], a["padding"],
+    geom = conv._conv_geometry(where, x.shape[-2:], w.shape[2:], a["stride"], a["padding"],
                                a["dilation"], int(a["groups"]))
     forward, backward = conv._kernel("conv2d_forward"), conv._kernel("conv2d_backward")
     bias_grad = conv._kernel("conv2d_bias_grad")
@@ -67,12 +78,14 @@ def _conv2d(a, out):
     def fwd(xd, wd, bd=None):
         xd, wd = np.ascontiguousarray(xd), np.ascontiguousarray(wd)
         y = forward(xd, wd, None if bd is None else np.ascontiguousarray(bd),
-                    out_size=geom.out_size, **geom.args)
-        return y, (xd, wd)
+                    out_size=geom.out_size, relu=relu, **geom.args)
+        return y, (xd, wd, y if relu else None)     # the ReLU's mask is read from y
 
     def bwd(ctx, g, needs):
-        xd, wd = ctx
+        xd, wd, y = ctx
         g = np.ascontiguousarray(g, dtype=xd.dtype)
+        if relu:
+            g = relu_grad(g, y)
         dx = dw = None
         if needs[0] or needs[1]:
             dx, dw = backward(xd, wd, g, need_input=needs[0], need_weight=needs[1],

@@ -12,7 +12,7 @@ from .. import nn
 from ..nn import init
 
 __all__ = ["check_int", "check_width", "scaled", "check_dropout", "kaiming_fan_out_init",
-           "bn_relu", "bn_add_relu"]
+           "bn_relu", "bn_add_relu", "run_sequential"]
 
 
 def _stock(module, cls) -> bool:
@@ -41,6 +41,28 @@ def bn_add_relu(bn, relu, x, identity):
         return bn._normalise(x, lambda *args: F.batch_norm_add_relu(args[0], identity,
                                                                     *args[1:]))
     return relu(bn(x) + identity)
+
+
+def run_sequential(seq, x):
+    """``seq(x)``, with each stock Conv2d that a stock ReLU follows run as one fused op
+    (F.conv2d_relu: the same values and gradients, the ReLU applied as the convolution writes
+    its output instead of in a pass and an array of its own), when ``seq`` is a stock
+    Sequential; else ``seq(x)`` itself (a hooked, replaced or subclassed module sees exactly
+    what it would without fusion). For the zoo's conv + ReLU stages (VGG, AlexNet, LeNet-5
+    modern)."""
+    if not _stock(seq, nn.Sequential):
+        return seq(x)
+    mods = list(seq)
+    i = 0
+    while i < len(mods):
+        m = mods[i]
+        if i + 1 < len(mods) and _stock(m, nn.Conv2d) and _stock(mods[i + 1], nn.ReLU):
+            x = F.conv2d_relu(x, m.weight, m.bias, m.stride, m.padding, m.dilation, m.groups)
+            i += 2
+        else:
+            x = m(x)
+            i += 1
+    return x
 
 
 def check_int(value, name: str, owner: str, minimum: int = 1) -> int:

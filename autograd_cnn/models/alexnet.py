@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from .. import nn
 from ..nn import init
-from ._utils import check_dropout, check_int, check_width, scaled
+from ._utils import check_dropout, check_int, check_width, run_sequential, scaled
 
 __all__ = ["AlexNet", "alexnet", "alexnet_paper"]
 
@@ -65,7 +65,8 @@ class AlexNet(nn.Module):
         )
 
     def forward(self, x):
-        return self.classifier(self.flatten(self.avgpool(self.features(x))))
+        # conv + ReLU pairs as fused ops (_utils.run_sequential), the rest module by module
+        return self.classifier(self.flatten(self.avgpool(run_sequential(self.features, x))))
 
 
 def _check(owner, num_classes, in_channels, width_mult, dropout):

@@ -40,7 +40,7 @@ from .. import nn
 from ..nn import init
 from ..random import resolve
 from ..tensor import get_default_dtype
-from ._utils import check_int
+from ._utils import check_int, run_sequential
 
 __all__ = ["LeNet5", "lenet5", "LeNet5_1998", "lenet5_1998", "ScaledTanh", "Subsampling",
            "ConnectionTableConv2d", "RBFOutput", "C3_TABLE", "DIGIT_BITMAPS"]
@@ -74,7 +74,8 @@ class LeNet5(nn.Module):
         )
 
     def forward(self, x):
-        return self.classifier(self.flatten(self.features(x)))
+        # modern: conv + ReLU pairs as fused ops (_utils.run_sequential); tanh is not fused
+        return self.classifier(self.flatten(run_sequential(self.features, x)))
 
 
 def lenet5(num_classes: int = 10, in_channels: int = 1, modern: bool = False) -> LeNet5:

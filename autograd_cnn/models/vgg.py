@@ -36,7 +36,8 @@ from __future__ import annotations
 
 from .. import nn
 from ..nn import init
-from ._utils import check_dropout, check_int, check_width, kaiming_fan_out_init, scaled
+from ._utils import (check_dropout, check_int, check_width, kaiming_fan_out_init,
+                     run_sequential, scaled)
 
 __all__ = ["VGG", "CONFIGS", "make_layers", "vgg", "vgg11", "vgg13", "vgg16", "vgg19",
            "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn"]
@@ -102,7 +103,8 @@ class VGG(nn.Module):
                 init.zeros_(m.bias)
 
     def forward(self, x):
-        return self.classifier(self.flatten(self.avgpool(self.features(x))))
+        # conv + ReLU pairs as fused ops (_utils.run_sequential), the rest module by module
+        return self.classifier(self.flatten(self.avgpool(run_sequential(self.features, x))))
 
 
 def vgg(config: str, batch_norm: bool = False, num_classes: int = 1000, in_channels: int = 3,
