@@ -18,6 +18,22 @@ TOL = {np.float64: dict(rtol=1e-9, atol=1e-11), np.float32: dict(rtol=1e-4, atol
 TNN = torch.nn
 
 
+class _TorchLeNet5Modern(TNN.Module):
+    """lenet5(modern=True) written in PyTorch with our state_dict keys: its conv + ReLU pairs run
+    through F.conv2d_relu on our side (models/_utils.run_sequential), PyTorch's as two ops."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = TNN.Sequential(TNN.Conv2d(1, 6, 5), TNN.ReLU(), TNN.MaxPool2d(2),
+                                       TNN.Conv2d(6, 16, 5), TNN.ReLU(), TNN.MaxPool2d(2))
+        self.flatten = TNN.Flatten()
+        self.classifier = TNN.Sequential(TNN.Linear(400, 120), TNN.ReLU(), TNN.Linear(120, 84),
+                                         TNN.ReLU(), TNN.Linear(84, 10))
+
+    def forward(self, x):
+        return self.classifier(self.flatten(self.features(x)))
+
+
 def _t(a, requires_grad=False):
     return torch.tensor(np.asarray(a), requires_grad=requires_grad)
 
@@ -80,6 +96,8 @@ LAYERS = [
     ("Mish", lambda: nn.Mish(), lambda: TNN.Mish(), (3, 4)),
     ("ELU", lambda: nn.ELU(0.5), lambda: TNN.ELU(0.5), (3, 4)),
     ("Softplus", lambda: nn.Softplus(beta=2), lambda: TNN.Softplus(beta=2), (3, 4)),
+    ("LeNet5_modern_fused_conv_relu", lambda: ac.models.lenet5(modern=True), _TorchLeNet5Modern,
+     (3, 1, 32, 32)),
     ("Sequential", lambda: nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.ReLU(),
                                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(12, 2)),
      lambda: TNN.Sequential(TNN.Conv2d(2, 3, 3), TNN.BatchNorm2d(3), TNN.ReLU(),
