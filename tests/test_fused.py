@@ -27,9 +27,11 @@ def data(shape, dtype, seed=0):
 
 @pytest.fixture(params=["serial", "split"])
 def split(request, monkeypatch):
-    """Run each kernel test twice: in the calling thread, and split over threads (cut-off 0)."""
+    """Run each kernel test twice: in the calling thread, and split over threads (cut-offs 0:
+    the elementwise loops', and the planes' for the convolutions' epilogue)."""
     if request.param == "split":
         monkeypatch.setitem(tuning._overrides, "elementwise_parallel_min", 0)
+        monkeypatch.setitem(tuning._overrides, "planes_parallel_min", 0)
     return request.param
 
 
@@ -278,18 +280,10 @@ CONV_CASES = [  # algorithm, x shape, w shape, stride, padding
 ]
 
 
-@pytest.fixture(params=["serial", "split"])
-def conv_split(request, monkeypatch):
-    """The epilogue in the calling thread, and split over threads (every cut-off 0)."""
-    if request.param == "split":
-        monkeypatch.setitem(tuning._overrides, "planes_parallel_min", 0)
-    return request.param
-
-
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("algo,xs,ws,stride,pad", CONV_CASES)
 def test_conv_kernels_relu_and_bias_epilogue_bit_for_bit(algo, xs, ws, stride, pad, dtype,
-                                                         conv_split):
+                                                         split):
     from autograd_cnn.kernels import conv as C
     rng = np.random.default_rng(0)
     x = rng.standard_normal(xs).astype(dtype)
