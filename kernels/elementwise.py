@@ -1,5 +1,7 @@
 """Elementwise kernels of a training step: ReLU and its backward, the residual add + ReLU, the
-tanh backward; one pass over C-contiguous arrays (float32 or float64), new arrays out.
+tanh backward; one pass over C-contiguous arrays (float32 or float64), new arrays out. Also the
+convolutions' epilogue (``bias_relu_images``: bias + ReLU in place on a range of images, called
+by kernels/conv.py, winograd.py and im2col.py inside their threads' shares).
 
 numpy runs each of these as one or more passes on one thread, with a temporary per operator:
 ReLU's backward ``g * (y > 0)`` makes a bool mask, then a product; ``relu(a + b)`` writes the

@@ -211,6 +211,14 @@ def test_a_write_by_a_kernel_is_refused_naming_the_writer():
         return lin(t)
     message, _ = _eager_reason(step, ac.randn(3, 4))
     assert "(an optimiser step)" in message
+    # a writer without a name of its own is named by its module and function
+    vec = ac.zeros(sum(p.numel() for p in lin.parameters()))
+
+    def load(t):
+        ac.nn.utils.vector_to_parameters(vec, lin.parameters())
+        return lin(t)
+    message, _ = _eager_reason(load, ac.randn(3, 4))
+    assert "(utils.vector_to_parameters)" in message
 
 
 def test_values_read_into_python_are_refused():
