@@ -476,7 +476,14 @@ class Tensor(TensorMethods):
             if self.grad is None:
                 # a copy: one array may flow to several leaves, and optimisers edit .grad in place
                 self.grad = Tensor(np.array(g, copy=True))
+            elif self._backward is None and accumulates_in_place(self.grad, self._data):
+                # a leaf's .grad takes the sum in place, as PyTorch's AccumulateGrad does outside
+                # create_graph: whoever holds that tensor (a reference kept from the last
+                # backward, an optimiser, a bucket) sees the sum, and no array is allocated
+                np.add(self.grad._data, g, out=self.grad._data)
+                self.grad._vc.value += 1
             else:
+                # a retained non-leaf gradient is replaced by the sum (PyTorch's retain_grad)
                 self.grad = Tensor(self.grad._data + g)
         return grad
 
@@ -647,6 +654,43 @@ class Tensor(TensorMethods):
         else:
             data[...] = rng.normal(mean, std, self.shape)
         return self
+
+
+def accumulates_in_place(grad: Tensor, data: np.ndarray) -> bool:
+    """Whether ``grad``, the ``.grad`` of a leaf holding ``data``, can take a new gradient in
+    place (``+=``, or a write of the reduced values in data-parallel training): a tensor outside
+    any graph (not the recorded result of a ``create_graph`` backward) of the leaf's shape and
+    dtype, over writeable storage. Otherwise ``.grad`` is replaced by a new tensor."""
+    d = grad._data
+    return (not grad.requires_grad and d.shape == data.shape and d.dtype == data.dtype
+            and d.flags.writeable)
+
+
+def set_grad(t: Tensor, values: np.ndarray) -> None:
+    """Make ``t.grad`` hold ``values`` (a copy): written into the existing ``.grad`` when it
+    ``accumulates_in_place``, so references to it stay valid as in PyTorch (zero_grad with
+    set_to_none=False, gradients averaged over ranks); else a new tensor."""
+    values = np.asarray(values).reshape(t._data.shape)
+    if t.grad is not None and accumulates_in_place(t.grad, t._data):
+        t.grad._data[...] = values
+        t.grad._vc.value += 1
+    else:
+        t.grad = Tensor(np.array(values, dtype=t._data.dtype, copy=True))
+
+
+def zero_grad(t: Tensor, set_to_none: bool) -> None:
+    """``zero_grad`` of one parameter, as PyTorch's: ``.grad`` becomes None, or is filled with
+    zeros in place (the same tensor: references to it stay valid) when it
+    ``accumulates_in_place``, else replaced by zeros outside any graph."""
+    if t.grad is None:
+        return
+    if set_to_none:
+        t.grad = None
+    elif accumulates_in_place(t.grad, t._data):
+        t.grad._data.fill(0)
+        t.grad._vc.value += 1
+    else:
+        t.grad = Tensor(np.zeros_like(t._data))
 
 
 def _check_hook_result(hook, before: tuple, after: tuple) -> None:

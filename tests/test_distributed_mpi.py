@@ -43,9 +43,12 @@ def test_two_ranks_equal_one_process_on_the_concatenated_batches():
     out = _json(mpiexec(2, HERE / "equivalence.py"))
     # DDP (overlapped in many small buckets, or reduced after backward) and DDP + SyncBatchNorm:
     # the parameters after 3 SGD steps (momentum, weight decay) are those of one process
-    for name in ("ddp_overlap", "ddp_after", "syncbn"):
+    for name in ("ddp_overlap", "ddp_after", "syncbn", "ddp_zeroed"):
         assert out[name] < 1e-12, (name, out)
         assert out[name + "_ranks_agree"], name
+    # with zero_grad(set_to_none=False) the averaged gradients are written into the same
+    # .grad tensors every step, as PyTorch's reducer does
+    assert out["ddp_zeroed_same_grads"]
     # plain BatchNorm under DDP keeps local statistics (the default, as in PyTorch): not equal
     assert out["localbn"] > 1e-4
     assert out["localbn_ranks_agree"]                  # but still the same on every rank

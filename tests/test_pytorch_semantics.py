@@ -475,3 +475,74 @@ def test_a_running_total_started_from_a_python_number_accumulates_in_place():
     y = ac.tensor(2.0) * 3
     y += 1                                       # a 0-d op result is writable storage
     assert y.item() == 7.0
+
+
+# ---- a leaf's .grad is accumulated in place (PyTorch's AccumulateGrad) -------------------------
+
+
+def test_a_second_backward_adds_into_the_same_grad_tensor_that_a_reference_sees():
+    w = f64([1.0, 2.0, 3.0], requires_grad=True)
+    (w * 2).sum().backward()
+    kept = w.grad
+    version = kept._version
+    (w * w).sum().backward()
+    # PyTorch 2.13: kept is w.grad and holds 2 + 2w
+    assert kept is w.grad
+    assert kept.tolist() == [4.0, 6.0, 8.0]
+    assert kept._version > version               # an in-place write, seen by saved tensors
+
+
+def test_zero_grad_without_set_to_none_zeros_the_same_tensor_and_accumulation_starts_over():
+    model = ac.nn.Linear(3, 2).double()
+    opt = ac.optim.SGD(model.parameters(), lr=0.1)
+    x = ac.randn(4, 3, dtype="float64")
+    model(x).sum().backward()
+    kept = [p.grad for p in model.parameters()]
+    for zero in (opt.zero_grad, model.zero_grad):
+        zero(set_to_none=False)
+        assert all(p.grad is g and not g.numpy().any() for p, g in zip(model.parameters(), kept))
+        model(x).sum().backward()
+        assert all(p.grad is g for p, g in zip(model.parameters(), kept))
+    assert np.allclose(model.bias.grad.numpy(), [4.0, 4.0])
+    opt.zero_grad()                              # set_to_none=True, PyTorch's default
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_a_recorded_grad_or_a_retained_non_leaf_grad_is_replaced_not_written_into():
+    # create_graph=True makes .grad a recorded tensor: PyTorch replaces it by the sum
+    w = f64([1.0, 2.0], requires_grad=True)
+    (w * w).sum().backward(create_graph=True)
+    first = w.grad
+    assert first.requires_grad
+    (w * w).sum().backward(create_graph=True)
+    assert w.grad is not first and first.tolist() == [2.0, 4.0]
+    assert w.grad.tolist() == [4.0, 8.0]
+    # retain_grad on a non-leaf: PyTorch's hook stores grad + new, a new tensor
+    x = f64([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    y.retain_grad()
+    y.sum().backward(retain_graph=True)
+    kept = y.grad
+    y.sum().backward()
+    assert y.grad is not kept and kept.tolist() == [1.0, 1.0] and y.grad.tolist() == [2.0, 2.0]
+
+
+def test_a_grad_over_read_only_or_other_dtype_storage_is_replaced_by_the_sum():
+    w = f64([1.0, 2.0], requires_grad=True)
+    frozen = np.array([10.0, 10.0])
+    frozen.flags.writeable = False
+    w.grad = ac.tensor(frozen, dtype="float64")
+    (w * 2).sum().backward()
+    assert w.grad.tolist() == [12.0, 12.0] and frozen.tolist() == [10.0, 10.0]
+
+
+def test_an_interpretation_backward_leaves_the_training_gradients_untouched():
+    from autograd_cnn.interpret import saliency
+    ac.manual_seed(0)
+    model = ac.nn.Sequential(ac.nn.Flatten(), ac.nn.Linear(12, 3)).double()
+    x = ac.randn(1, 1, 3, 4, dtype="float64")
+    model(x).sum().backward()
+    kept = [(p.grad, p.grad.numpy().copy()) for p in model.parameters()]
+    saliency(model, x, target=1)
+    for p, (g, values) in zip(model.parameters(), kept):
+        assert p.grad is g and np.array_equal(g.numpy(), values)

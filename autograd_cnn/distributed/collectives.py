@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, set_grad
 from ._mpi import comm_world, _import_mpi
 
 __all__ = ["broadcast_parameters", "broadcast_optimizer_state", "allreduce_gradients",
@@ -121,7 +121,7 @@ class Bucket:
             g = self.slot(i)
             if not had_grad[i] and not g.any():
                 continue
-            p.grad = Tensor(g.reshape(p.shape).copy())
+            set_grad(p, g)
 
 
 def make_buckets(params: list, bucket_cap_mb: float = DEFAULT_BUCKET_MB) -> list:

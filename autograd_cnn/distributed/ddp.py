@@ -32,7 +32,7 @@ import numpy as np
 
 from ..engine import topological_order
 from ..nn.module import Module
-from ..tensor import Tensor
+from ..tensor import Tensor, set_grad
 from ._mpi import _import_mpi, comm_world
 from .collectives import (DEFAULT_BUCKET_MB, allreduce_gradients, broadcast_parameters,
                           make_buckets)
@@ -191,7 +191,7 @@ class DistributedDataParallel(Module):
                 prior = self._prior[b][i]
                 if prior is None and p.grad is None and not g.any():
                     continue                  # unused everywhere: leave .grad as it was
-                p.grad = Tensor(g.copy() if prior is None else prior + g)
+                set_grad(p, g if prior is None else prior + g)
         return result
 
     # ---- without overlap -------------------------------------------------------------------

@@ -54,6 +54,9 @@ def evaluating(model):
     was_training = model.training
     params = list(model.parameters())
     grads = [p.grad for p in params]
+    for p in params:
+        # detached, not only restored after: backward adds into an existing .grad in place
+        p.grad = None
     model.eval()
     try:
         yield model

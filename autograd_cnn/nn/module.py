@@ -23,7 +23,7 @@ import numpy as np
 from ..capture import structure_changed
 from ..devices import check_device, parse_to_args
 from ..engine import no_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, zero_grad
 from .parameter import Parameter
 
 __all__ = ["Module", "RemovableHandle", "IncompatibleKeys", "StateDictError"]
@@ -360,12 +360,7 @@ class Module:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients of every parameter (None, or zeros with set_to_none=False)."""
         for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                p.grad = Tensor(np.zeros_like(p.grad._data))
+            zero_grad(p, set_to_none)
 
     # ---- dtype conversion ----------------------------------------------------------------------
 
@@ -381,8 +376,9 @@ class Module:
                     # in place on the same object: optimisers and hooks keep their references
                     t._data = t._data.astype(dtype)
                     t._bump_version()
-                    if t.grad is not None:
-                        t.grad = Tensor(t.grad._data.astype(dtype))
+                    if t.grad is not None:      # the same tensor, as for the parameter
+                        t.grad._data = t.grad._data.astype(dtype)
+                        t.grad._bump_version()
         return self
 
     def double(self) -> "Module":

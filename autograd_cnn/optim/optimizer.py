@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine import enable_grad, no_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, zero_grad
 
 __all__ = ["Optimizer"]
 
@@ -104,9 +104,7 @@ class Optimizer:
         backward: backward accumulates into ``.grad``."""
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
-                    continue
-                p.grad = None if set_to_none else Tensor(np.zeros_like(p.grad._data))
+                zero_grad(p, set_to_none)
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient. ``closure`` (optional) recomputes

@@ -29,13 +29,15 @@ def data(k):
     return x, y
 
 
-def train(model, xs, ys, wrap=None):
+def train(model, xs, ys, wrap=None, set_to_none=True, seen=None):
     net = wrap(model) if wrap else model
     opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
     loss_fn = nn.CrossEntropyLoss()
     for x, y in zip(xs, ys):
-        opt.zero_grad()
+        opt.zero_grad(set_to_none=set_to_none)
         loss_fn(net(ac.tensor(x)), ac.tensor(y)).backward()
+        if seen is not None:          # the tensors that held .grad after each step (kept alive)
+            seen.append([p.grad for p in model.parameters()])
         opt.step()
     return {k: v._data.copy() for k, v in model.state_dict().items()}
 
@@ -51,6 +53,7 @@ def main():
         "syncbn": (True, lambda m: dist.DistributedDataParallel(
             dist.convert_sync_batchnorm(m), bucket_cap_mb=0.001)),
         "localbn": (True, lambda m: dist.DistributedDataParallel(m)),
+        "ddp_zeroed": (False, lambda m: dist.DistributedDataParallel(m, bucket_cap_mb=0.001)),
     }
     for name, (bn, wrap) in variants.items():
         model = make_model(bn)
@@ -62,6 +65,10 @@ def main():
                 dist.allreduce_gradients(model)
                 opt.step()
             got = {kk: v._data.copy() for kk, v in model.state_dict().items()}
+        elif name == "ddp_zeroed":           # zero_grad(set_to_none=False): .grad kept, zeroed
+            seen = []
+            got = train(model, x[:, mine], y[:, mine], wrap, set_to_none=False, seen=seen)
+            out[name + "_same_grads"] = all(g is g0 for step in seen for g, g0 in zip(step, seen[0]))
         else:
             got = train(model, x[:, mine], y[:, mine], wrap)
         ref = train(make_model(bn), x, y)   # one process, all K*B samples per step
