@@ -25,6 +25,7 @@ import traceback
 from typing import Any, Callable, Iterable, Optional, Protocol, Sequence, runtime_checkable
 
 import numpy as np
+from numpy import ndarray
 
 __all__ = [
     "Node",
@@ -467,7 +468,9 @@ def _walk(roots, seeds, retain_graph, inputs, create_graph, on_step):
             for parent, g in zip(node._parents, sent):
                 if g is None or not parent.requires_grad:
                     continue
-                g = parent._fit_grad(g)
+                # _fit_grad's test for the common case inlined: an array of the parent's shape
+                if type(g) is not ndarray or g.shape != parent._data.shape:
+                    g = parent._fit_grad(g)
                 key = id(parent)
                 grads[key] = grads[key] + g if key in grads else g
             if release:

@@ -25,6 +25,7 @@ result of the op, whose input is the tensor's previous value (``functional/inpla
 
 from __future__ import annotations
 
+import math
 import weakref
 
 import numpy as np
@@ -222,7 +223,7 @@ def grad_summary(g):
     if g.size <= 16:                    # NodeRecord.SMALL, spelled out: this runs per node
         return g
     r = g.reshape(-1)
-    return float(np.sqrt(abs(np.dot(r, r))))
+    return math.sqrt(abs(float(np.dot(r, r))))      # math's sqrt: 0.5 us less than numpy's
 
 
 class Tensor(TensorMethods):
@@ -459,7 +460,7 @@ class Tensor(TensorMethods):
                 rec.grad = g
             else:
                 r = g.reshape(-1)
-                rec.grad = float(np.sqrt(abs(np.dot(r, r))))
+                rec.grad = math.sqrt(abs(float(np.dot(r, r))))
         if isinstance(grad, Tensor):
             return self._receive_graph_grad(grad, store)
         if self._hooks:

@@ -145,25 +145,37 @@ class blas_threads:
 
     def __enter__(self):
         global _blas_users, _blas_saved
-        with _blas_lock:
-            if _blas_users == 0:
-                blas = _blas_switches()
-                _blas_saved = [get() for get, _ in blas]
-                for (_, put), k in zip(blas, _blas_saved):
-                    if k != self.n:
-                        put(self.n)
+        # acquire/release rather than ``with``, and one pass over the switches: 1.7 us for
+        # enter + exit against 2.2 (this runs around every small product)
+        _blas_lock.acquire()
+        try:
+            if not _blas_users:
+                n = self.n
+                saved = []
+                for get, put in _blas_switches():
+                    k = get()
+                    saved.append(k)
+                    if k != n:
+                        put(n)
+                _blas_saved = saved
             _blas_users += 1
+        finally:
+            _blas_lock.release()
         return self
 
     def __exit__(self, *exc):
         global _blas_users
-        with _blas_lock:
+        _blas_lock.acquire()
+        try:
             if _blas_users > 0:          # 0 only in a child forked inside the body
                 _blas_users -= 1
-                if _blas_users == 0:
+                if not _blas_users:
+                    n = self.n
                     for (_, put), k in zip(_blas_switches(), _blas_saved):
-                        if k != self.n:
+                        if k != n:
                             put(k)
+        finally:
+            _blas_lock.release()
         return False
 
 
@@ -178,7 +190,28 @@ def use_one_thread() -> None:
 def workers(n_img: int) -> int:
     """How many threads a batch of n_img images is split over (Numba's thread count, which
     NUMBA_NUM_THREADS sets, and at most one per image)."""
-    return max(1, min(numba.get_num_threads(), n_img))
+    return max(1, min(_numba_threads(), n_img))
+
+
+_raw_num_threads = None
+
+
+def _numba_threads() -> int:
+    """numba.get_num_threads(): the calling thread's count, which numba.set_num_threads
+    changes. After the first call (which launches Numba's pool and checks the threading layer)
+    the layer's own function is called directly: 0.09 us against 0.65, and ``workers`` runs at
+    every split decision."""
+    global _raw_num_threads
+    if _raw_num_threads is None:
+        n = numba.get_num_threads()
+        try:
+            from numba.np.ufunc import parallel
+            _raw_num_threads = parallel._get_num_threads
+        except (ImportError, AttributeError):      # another Numba: its public function
+            _raw_num_threads = numba.get_num_threads
+        return n
+    n = _raw_num_threads()
+    return n if n > 0 else numba.get_num_threads()  # let Numba raise its own error
 
 
 def split_batch(n_img: int, work) -> list:

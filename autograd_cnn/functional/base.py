@@ -167,7 +167,8 @@ def operands(a, b, where: str) -> tuple[Tensor, Tensor]:
                 a, b = cast_to(a, dt), cast_to(b, dt)
         elif a._data.dtype.kind == "f" and isinstance(b, (int, float)) and \
                 not isinstance(b, bool):
-            b = leaf(np.asarray(b, dtype=a._data.dtype))       # the common case, kept fast
+            # the common case, kept fast: a 0-d constant broadcasts with any shape
+            return a, leaf(np.asarray(b, dtype=a._data.dtype))
         else:
             dt = result_dtype(a, b)
             a, b = cast_to(a, dt), _constant(b, dt, where)
@@ -175,7 +176,7 @@ def operands(a, b, where: str) -> tuple[Tensor, Tensor]:
     elif isinstance(b, Tensor):
         if b._data.dtype.kind == "f" and isinstance(a, (int, float)) and \
                 not isinstance(a, bool):
-            a = leaf(np.asarray(a, dtype=b._data.dtype))
+            return leaf(np.asarray(a, dtype=b._data.dtype)), b
         else:
             dt = result_dtype(a, b)
             a, b = cast_to(_constant(a, dt, where), dt), cast_to(b, dt)
