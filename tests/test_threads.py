@@ -225,3 +225,41 @@ def test_blas_threads_switches_numpys_own_blas_through_its_functions():
     for c, (get, put) in zip(blas, threads._blas_switches()):
         if type(c).__name__ == "OpenBLASController" and c.threading_layer == "pthreads":
             assert isinstance(get, ctypes._CFuncPtr) and isinstance(put, ctypes._CFuncPtr)
+
+
+def test_workers_follows_numba_set_num_threads_per_thread():
+    # the count is read through Numba's threading layer directly: it must still be the
+    # calling thread's own, as numba.get_num_threads() gives
+    import numba
+    before = numba.get_num_threads()
+    seen = {}
+
+    def other():
+        numba.set_num_threads(1)
+        seen["other"] = threads.workers(8)
+
+    try:
+        numba.set_num_threads(1)
+        assert threads.workers(8) == 1
+        numba.set_num_threads(2)
+        assert threads.workers(8) == min(2, numba.config.NUMBA_NUM_THREADS)
+        t = threading.Thread(target=other)
+        t.start()
+        t.join()
+        assert seen["other"] == 1
+        assert threads.workers(8) == min(2, numba.config.NUMBA_NUM_THREADS)
+        assert threads.workers(1) == 1
+    finally:
+        numba.set_num_threads(before)
+
+
+def test_the_reference_switch_is_read_at_each_call_also_from_a_replaced_environ(monkeypatch):
+    from autograd_cnn import backend
+    monkeypatch.setenv("AUTOGRAD_CNN_REFERENCE", "1")
+    assert backend.use_reference()
+    monkeypatch.setenv("AUTOGRAD_CNN_REFERENCE", "0")
+    assert not backend.use_reference()
+    monkeypatch.setattr(os, "environ", {"AUTOGRAD_CNN_REFERENCE": "1"})
+    assert backend.use_reference()
+    from autograd_cnn.kernels import matmul
+    assert backend.get_kernel("matmul", "gemm") is matmul.TWINS["gemm"]
