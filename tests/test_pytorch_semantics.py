@@ -546,3 +546,84 @@ def test_an_interpretation_backward_leaves_the_training_gradients_untouched():
     saliency(model, x, target=1)
     for p, (g, values) in zip(model.parameters(), kept):
         assert p.grad is g and np.array_equal(g.numpy(), values)
+
+
+# ---- DataLoader collation: PyTorch's default_collate structure ---------------------------------
+
+
+class _Samples(ac.data.Dataset):
+    """A dataset whose samples are whatever ``make(i)`` builds."""
+
+    def __init__(self, make, n=4):
+        self.make, self.n = make, n
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        return self.make(i)
+
+
+def test_a_multi_target_sample_is_collated_position_by_position():
+    # PyTorch 2.13: y1 = tensor([0, 1]), y2 = tensor([0, 1]) for the first batch
+    ds = _Samples(lambda i: (ac.ones(2) * i, (i % 2, i % 3)))
+    for workers in (0, 1):
+        batches = list(ac.data.DataLoader(ds, batch_size=2, num_workers=workers))
+        (x, (y1, y2)), (_, (z1, z2)) = batches
+        assert x.shape == (2, 2) and x.dtype == np.float32
+        assert y1.tolist() == [0, 1] and y2.tolist() == [0, 1]
+        assert z1.tolist() == [0, 1] and z2.tolist() == [2, 0]
+        assert y1.dtype == np.int64
+    x, labels = next(iter(ac.data.DataLoader(_Samples(lambda i: (ac.ones(2), [i, 10 * i])),
+                                             batch_size=4)))
+    assert isinstance(labels, list) and [t.tolist() for t in labels] == [[0, 1, 2, 3],
+                                                                         [0, 10, 20, 30]]
+
+
+def test_a_dataset_of_bare_tensors_gives_tensor_batches():
+    ds = _Samples(lambda i: ac.ones(2) * i, n=3)
+    x = next(iter(ac.data.DataLoader(ds, batch_size=3)))
+    assert isinstance(x, ac.Tensor) and x.shape == (3, 2) and len(x) == 3
+    assert ac.nn.Linear(2, 1)(x).shape == (3, 1)
+    seen = []
+    ac.data.DataLoader(ds, batch_size=3, collate_fn=seen.extend).__iter__().__next__()
+    assert all(isinstance(s, ac.Tensor) and s.shape == (2,) for s in seen)   # not 1-tuples
+    doubled = next(iter(ac.data.DataLoader(ds, batch_size=3, transform=lambda t: t * 2)))
+    assert doubled[:, 0].tolist() == [0.0, 2.0, 4.0]
+
+
+def test_dict_namedtuple_and_string_samples_keep_their_structure():
+    from collections import namedtuple
+    Pair = namedtuple("Pair", "image label")
+    batch = next(iter(ac.data.DataLoader(
+        _Samples(lambda i: {"image": np.full((1, 2), i, np.float32), "name": f"s{i}",
+                            "meta": {"id": i}}), batch_size=2)))
+    assert set(batch) == {"image", "name", "meta"}
+    assert batch["image"].shape == (2, 1, 2) and batch["name"] == ["s0", "s1"]
+    assert batch["meta"]["id"].tolist() == [0, 1]
+    pairs = next(iter(ac.data.DataLoader(_Samples(lambda i: Pair(np.zeros(3), i)),
+                                         batch_size=4)))
+    assert type(pairs) is Pair and pairs.image.shape == (4, 3) and pairs.label.tolist() == [0, 1, 2, 3]
+    with pytest.raises(TypeError, match="cannot batch the samples of type object"):
+        next(iter(ac.data.DataLoader(_Samples(lambda i: object()), batch_size=2)))
+
+
+def test_default_collate_gives_tensors_with_pytorchs_dtypes():
+    # PyTorch 2.13: Python floats -> float64, ints -> int64, bools -> bool; arrays keep theirs
+    x, y, flag, f16 = ac.data.default_collate(
+        [(0.5, 1, True, np.zeros(2, np.float16)), (1.5, 2, False, np.ones(2, np.float16))])
+    assert all(isinstance(t, ac.Tensor) for t in (x, y, flag, f16))
+    assert (x.dtype, y.dtype, flag.dtype, f16.dtype) == (np.float64, np.int64, np.bool_,
+                                                         np.float16)
+    with pytest.raises(ValueError, match=r"field 0 of the samples have different shapes"):
+        ac.data.default_collate([(np.zeros(2),), (np.zeros(3),)])
+
+
+def test_an_op_given_a_tuple_of_tensors_refuses_it_instead_of_stacking_it():
+    # PyTorch: "linear(): argument 'input' must be Tensor, not tuple"
+    x = ac.ones(3, 2)
+    with pytest.raises(TypeError, match="tuple of 1 element.*holding tensors"):
+        ac.nn.Linear(2, 1)((x,))
+    with pytest.raises(TypeError, match="list of 2 element.*holding tensors"):
+        ac.exp([x, x])
+    assert ac.exp([0.0, 0.0]).tolist() == [1.0, 1.0]   # numbers in a list: still a tensor

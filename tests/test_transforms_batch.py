@@ -203,7 +203,11 @@ def test_dataloader_batch_transform_errors_and_collate_fn():
                         batch_transform=T.RandomHorizontalFlip(1.0).batched())
     x, y = next(iter(loader))
     np.testing.assert_array_equal(x, ds.get_batch(np.arange(4))[0][..., ::-1])
-    bad = DataLoader(ds, batch_size=4, collate_fn=lambda s: np.stack([v[0] for v in s]),
+    # a batch that is one array of images is transformed as it is
+    bare = DataLoader(ds, batch_size=4, collate_fn=lambda s: np.stack([v[0] for v in s]),
+                      batch_transform=T.RandomHorizontalFlip(1.0).batched())
+    np.testing.assert_array_equal(next(iter(bare)), ds.get_batch(np.arange(4))[0][..., ::-1])
+    bad = DataLoader(ds, batch_size=4, collate_fn=lambda s: {"x": np.stack([v[0] for v in s])},
                      batch_transform=T.RandomHorizontalFlip().batched())
-    with pytest.raises(TypeError, match="collate_fn returned ndarray"):
+    with pytest.raises(TypeError, match="got dict"):
         next(iter(bad))

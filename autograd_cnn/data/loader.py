@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import multiprocessing
 import numbers
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -47,24 +48,71 @@ from .worker import WorkerPool, base_seed
 __all__ = ["DataLoader", "default_collate"]
 
 
-def default_collate(samples) -> tuple:
-    """A list of samples (x, y, ...) -> a tuple of stacked numpy arrays (X, Y, ...)."""
+def default_collate(samples):
+    """PyTorch's default_collate: a list of samples -> one batch of the same structure, each
+    leaf stacked along a new first dim into a Tensor. Tensors, numpy arrays and numbers are
+    leaves (their dtypes kept: Python floats give float64, ints int64, bools bool, as in
+    PyTorch); a tuple or list sample gives a tuple or list with one batch per position
+    (``for x, (y1, y2) in loader`` unpacks multi-target samples position by position), a
+    namedtuple the same namedtuple, a dict a dict with one batch per key; strings stay a list.
+    Leaves of one position must have one shape (ValueError naming it otherwise)."""
+    return _to_tensors(_collate(list(samples), "default_collate", "the samples"))
+
+
+def _collate(samples: list, where: str, what: str):
+    """default_collate with numpy arrays at the leaves (the form a batch travels in from a worker
+    process; ``_to_tensors`` makes them Tensors in the loader's process)."""
     if not samples:
-        raise ValueError("default_collate: no samples to collate")
-    width = len(samples[0])
-    if any(len(s) != width for s in samples):
-        raise ValueError(f"default_collate: samples have different numbers of fields "
-                         f"({sorted({len(s) for s in samples})})")
-    out = []
-    for j in range(width):
-        field = [s[j]._data if isinstance(s[j], Tensor) else np.asarray(s[j]) for s in samples]
+        raise ValueError(f"{where}: no samples to collate")
+    elem = samples[0]
+    if isinstance(elem, (Tensor, np.ndarray, np.generic, numbers.Number)):
+        field = [s._data if isinstance(s, Tensor) else np.asarray(s) for s in samples]
         shapes = {f.shape for f in field}
         if len(shapes) > 1:
-            raise ValueError(f"default_collate: field {j} of the samples has different shapes "
-                             f"{sorted(shapes)} within one batch; bring them to one size "
-                             "(for images: a Resize or crop transform)")
-        out.append(np.stack(field))
-    return tuple(out)
+            raise ValueError(f"{where}: {what} have different shapes {sorted(shapes)} within one "
+                             "batch; bring them to one size (for images: a Resize or crop "
+                             "transform)")
+        if any(f.dtype.kind not in "biufc" for f in field):
+            raise TypeError(f"{where}: {what} hold {field[0].dtype} arrays; only numbers, "
+                            "numeric arrays and Tensors are stacked")
+        return np.stack(field)
+    if isinstance(elem, (str, bytes)):
+        return list(samples)
+    if isinstance(elem, Mapping):
+        keys = list(elem)
+        if any(set(s) != set(keys) for s in samples):
+            raise ValueError(f"{where}: the dict samples of {what} do not all have the same keys")
+        return {k: _collate([s[k] for s in samples], where, f"{what}[{k!r}]") for k in keys}
+    if isinstance(elem, (tuple, list)):
+        width = len(elem)
+        if any(not isinstance(s, (tuple, list)) or len(s) != width for s in samples):
+            raise ValueError(f"{where}: {what} have different numbers of fields "
+                             f"({sorted({len(s) if isinstance(s, (tuple, list)) else 1 for s in samples})})")
+        fields = [_collate([s[j] for s in samples], where, f"field {j} of {what}")
+                  for j in range(width)]
+        if hasattr(elem, "_fields"):                   # a namedtuple keeps its type
+            return type(elem)(*fields)
+        return tuple(fields) if isinstance(elem, tuple) else fields
+    raise TypeError(f"{where}: cannot batch {what} of type {type(elem).__name__}; samples must "
+                    "be Tensors, numpy arrays, numbers, strings, or tuples, lists and dicts of "
+                    "those (or pass collate_fn=)")
+
+
+def _map_leaves(tree, fn):
+    """``tree`` (a collated batch) with ``fn`` applied to each numpy array in it."""
+    if isinstance(tree, np.ndarray):
+        return fn(tree)
+    if isinstance(tree, dict):
+        return {k: _map_leaves(v, fn) for k, v in tree.items()}
+    if isinstance(tree, tuple) and hasattr(tree, "_fields"):
+        return type(tree)(*(_map_leaves(v, fn) for v in tree))
+    if isinstance(tree, (tuple, list)):
+        return type(tree)(_map_leaves(v, fn) for v in tree)
+    return tree
+
+
+def _to_tensors(tree):
+    return _map_leaves(tree, Tensor)
 
 
 class DataLoader:
@@ -293,12 +341,18 @@ def _check_workers(num_workers, prefetch_factor, persistent_workers, timeout, co
     return int(num_workers)
 
 
-class _Fields(tuple):
-    """A default-collated batch: numpy arrays, made Tensors by ``_finish`` in the main process."""
+class _Collated:
+    """A default-collated batch in transit: its structure with numpy arrays at the leaves, made
+    Tensors by ``_finish`` in the loader's process."""
+
+    __slots__ = ("tree",)
+
+    def __init__(self, tree):
+        self.tree = tree
 
 
 def _finish(batch):
-    return tuple(Tensor(a) for a in batch) if isinstance(batch, _Fields) else batch
+    return _to_tensors(batch.tree) if isinstance(batch, _Collated) else batch
 
 
 class _Fetcher:
@@ -317,18 +371,24 @@ class _Fetcher:
         batch = self._collated(idx, epoch, number)
         if self.batch_transform is None:
             return batch
-        if not isinstance(batch, (tuple, list)) or not batch:
+        tree = batch.tree if isinstance(batch, _Collated) else batch
+        if not (isinstance(tree, (np.ndarray, Tensor)) or
+                (isinstance(tree, (tuple, list)) and tree)):
             raise TypeError(f"DataLoader: batch_transform needs batches that are tuples (x, "
-                            f"...); collate_fn returned {type(batch).__name__}")
+                            f"...) or one array of images; got {type(tree).__name__}")
         # the per-image transform's stream when there is none (so a transform moved to its
         # batch form draws the same numbers), a stream of its own beside one
         stream = 1 if self.transform is None else 2
         rng = np.random.default_rng([self.seed, int(epoch), stream, int(number)])
-        x = self.batch_transform(batch[0], rng=rng)
-        if isinstance(batch, _Fields):
-            return self._arrays((x,) + tuple(batch[1:]))
-        return type(batch)((x,) + tuple(batch[1:])) if isinstance(batch, tuple) \
-            else [x] + list(batch[1:])
+        if isinstance(tree, (np.ndarray, Tensor)):      # a dataset of bare images
+            x = self.batch_transform(tree, rng=rng)
+            return self._arrays(x) if isinstance(batch, _Collated) else x
+        x = self.batch_transform(tree[0], rng=rng)
+        rest = tuple(tree[1:])
+        if isinstance(batch, _Collated):
+            return self._arrays(type(tree)((x,) + rest) if isinstance(tree, tuple)
+                                else [x] + list(rest))
+        return type(batch)((x,) + rest) if isinstance(batch, tuple) else [x] + list(rest)
 
     def _collated(self, idx: np.ndarray, epoch: int, number: int):
         rng = np.random.default_rng([self.seed, int(epoch), 1, int(number)])
@@ -340,22 +400,35 @@ class _Fetcher:
                     fields[0] = apply_transform(t, fields[0], rng)
                 else:
                     fields[0] = np.stack([apply_transform(t, x, rng) for x in fields[0]])
-            return self._arrays(fields)
+            return self._arrays(tuple(fields))
         samples = [self.dataset[int(i)] for i in idx]
-        samples = [s if isinstance(s, (tuple, list)) else (s,) for s in samples]
-        if t is not None:
-            samples = [(apply_transform(t, s[0], rng),) + tuple(s[1:]) for s in samples]
+        if t is not None:            # on x, the first field (the sample itself when bare)
+            samples = [(apply_transform(t, s[0], rng),) + tuple(s[1:])
+                       if isinstance(s, (tuple, list)) else apply_transform(t, s, rng)
+                       for s in samples]
         if self.collate_fn is not None:
             return self.collate_fn(samples)
-        return self._arrays(default_collate(samples))
+        return self._arrays(_collate(samples, "DataLoader", "the samples"))
 
-    def _arrays(self, fields) -> _Fields:
-        out = []
-        for a in fields:
+    def _arrays(self, tree) -> _Collated:
+        """The batch's leaves as C-contiguous arrays: floating ones in the loader's dtype,
+        integer ones int64 (bools and strings as they are)."""
+        def cast(a):
             a = a._data if isinstance(a, Tensor) else np.asarray(a)
             if a.dtype.kind == "f":
                 a = a.astype(self.dtype, copy=False)
             elif a.dtype.kind in "iu":
                 a = a.astype(np.int64, copy=False)
-            out.append(np.ascontiguousarray(a))
-        return _Fields(out)
+            return np.ascontiguousarray(a)
+        if isinstance(tree, Tensor):
+            tree = tree._data
+        return _Collated(_map_leaves(_leaf_arrays(tree), cast))
+
+
+def _leaf_arrays(tree):
+    """Tensors in a batch's structure (a batch transform's result) as their arrays."""
+    if isinstance(tree, Tensor):
+        return tree._data
+    if isinstance(tree, (tuple, list)) and not hasattr(tree, "_fields"):
+        return type(tree)(_leaf_arrays(v) for v in tree)
+    return tree

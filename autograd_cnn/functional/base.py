@@ -52,7 +52,13 @@ def ensure_tensor(x, where: str) -> Tensor:
         return x
     if isinstance(x, np.ndarray):
         return leaf(x)
-    if isinstance(x, (numbers.Number, np.generic, list, tuple)) and not isinstance(x, str):
+    if isinstance(x, (list, tuple)) and any(isinstance(v, Tensor) for v in x):
+        # a tuple of tensors (a batch, a module's several outputs) would be stacked into one
+        # tensor with a dim more and the op run on that; PyTorch refuses it too
+        raise TypeError(f"{where}: expected a Tensor, got a {_type_name(x)} of {len(x)} "
+                        "element(s) holding tensors; pick the tensor you meant from it (or "
+                        "ac.stack them)")
+    if isinstance(x, (numbers.Number, np.generic, list, tuple)):
         return Tensor(x)
     raise TypeError(f"{where}: expected a Tensor, got {_type_name(x)} ({x!r})")
 
