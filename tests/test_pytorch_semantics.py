@@ -627,3 +627,48 @@ def test_an_op_given_a_tuple_of_tensors_refuses_it_instead_of_stacking_it():
     with pytest.raises(TypeError, match="list of 2 element.*holding tensors"):
         ac.exp([x, x])
     assert ac.exp([0.0, 0.0]).tolist() == [1.0, 1.0]   # numbers in a list: still a tensor
+
+
+# ---- a batch whose every target is ignored ------------------------------------------------------
+
+
+@pytest.mark.parametrize("loss_fn", [
+    lambda x, y: ac.nn.functional.cross_entropy(x, y, ignore_index=255),
+    lambda x, y: ac.nn.functional.cross_entropy(x, y, ignore_index=255, label_smoothing=0.1),
+    lambda x, y: ac.nn.functional.nll_loss(x.log_softmax(1), y, ignore_index=255),
+], ids=["cross_entropy", "label_smoothing", "nll_loss"])
+def test_an_all_ignored_batch_has_a_nan_loss_and_zero_gradients(loss_fn):
+    # PyTorch 2.13: loss nan, gradient 0 everywhere, so an SGD step changes nothing
+    ac.manual_seed(0)
+    model = ac.nn.Linear(3, 4).double()
+    before = [p.detach().numpy().copy() for p in model.parameters()]
+    opt = ac.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    loss = loss_fn(model(ac.randn(5, 3, dtype="float64")), ac.tensor([255] * 5))
+    assert math.isnan(loss.item())
+    loss.backward()
+    assert all(not p.grad.numpy().any() for p in model.parameters())
+    opt.step()
+    assert all(np.array_equal(p.detach().numpy(), b) for p, b in zip(model.parameters(), before))
+
+
+def test_all_counted_targets_of_weight_zero_give_nan_gradients_as_pytorch():
+    x = f64(np.linspace(-1, 1, 12).reshape(3, 4), requires_grad=True)
+    w = f64([1.0, 0.0, 0.0, 0.0])
+    loss = ac.nn.functional.cross_entropy(x, ac.tensor([1, 2, 255]), weight=w, ignore_index=255)
+    loss.backward()
+    # PyTorch 2.13: nan for the two counted samples (0 / 0), 0 for the ignored one
+    assert np.isnan(x.grad.numpy()[:2]).all() and not x.grad.numpy()[2].any()
+
+
+def test_a_captured_loss_gives_zero_gradients_for_an_all_ignored_batch_too():
+    model = ac.nn.Linear(3, 4)
+    step = ac.compile(lambda x, y: ac.nn.functional.cross_entropy(model(x), y, ignore_index=9),
+                      fullgraph=True)
+    x = ac.randn(5, 3)
+    for _ in range(3):                            # record, check, then replay
+        step(x, ac.tensor([0, 1, 2, 3, 0])).backward()
+    model.zero_grad()
+    loss = step(x, ac.tensor([9] * 5))
+    assert math.isnan(loss.item())
+    loss.backward()
+    assert all(not p.grad.numpy().any() for p in model.parameters())

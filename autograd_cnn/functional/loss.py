@@ -44,19 +44,25 @@ def _check_reduction(reduction, where_: str, allowed=("mean", "sum", "none")) ->
                          f"got {reduction!r}")
 
 
-def _reduce(loss: Tensor, reduction: str, denominator=None) -> Tensor:
+def _reduce(loss: Tensor, reduction: str, denominator=None, counted=None) -> Tensor:
     """'none' -> loss, 'sum' -> sum, 'mean' -> sum / denominator (default: number of elements).
-    A zero denominator (every target ignored) gives nan, as in PyTorch."""
+    A zero denominator (every target ignored, or every counted target of weight 0) gives nan,
+    as in PyTorch, whose gradient is nan only for the elements ``counted`` (the samples not
+    ignored) and 0 for the others: an all-ignored batch (a segmentation crop of void pixels)
+    leaves the weights as they were instead of turning them to nan."""
     if reduction == "none":
         return loss
-    total = loss.sum()
     if reduction == "sum":
-        return total
+        return loss.sum()
     if denominator is None:
         denominator = loss._data.size
     denominator = float(denominator)
-    # multiply by the reciprocal: 0/0 would warn, nan * x does not
-    return total * (1.0 / denominator if denominator != 0 else float("nan"))
+    if denominator != 0:
+        # multiply by the reciprocal: 0/0 would warn, nan * x does not
+        return loss.sum() * (1.0 / denominator)
+    mask = np.ones(loss.shape, bool) if counted is None else np.broadcast_to(counted, loss.shape)
+    per_element = leaf(np.where(mask, np.nan, 0).astype(loss.dtype))
+    return (loss * per_element).sum() + float("nan")
 
 
 def _batch_error(where_: str, input_shape, target_shape) -> ValueError:
@@ -181,7 +187,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     picked_w = (w[safe] if w is not None else np.ones(safe.shape, dtype)) * valid
     if eps == 0:        # the common case: A is w[y_n] at y_n only, no dense array needed
         loss = _picked_cross_entropy(input, np.expand_dims(safe, cdim), picked_w, cdim)
-        return _reduce(loss, reduction, picked_w.sum())
+        return _reduce(loss, reduction, picked_w.sum(), valid)
     # A[n, c] = (1 - eps) w[y_n] [c == y_n] + (eps / C) w[c], zero on ignored samples
     coef = np.zeros(input.shape, dtype)
     np.put_along_axis(coef, np.expand_dims(safe, cdim),
@@ -190,7 +196,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
         wc = _bcast_class(w if w is not None else np.ones(n_classes, dtype), input.ndim, cdim)
         coef += (eps / n_classes) * wc * np.expand_dims(valid, cdim)
     loss = _coef_cross_entropy(input, leaf(coef), cdim, None)
-    return _reduce(loss, reduction, picked_w.sum())
+    return _reduce(loss, reduction, picked_w.sum(), valid)
 
 
 class CrossEntropySaved(NamedTuple):
@@ -314,7 +320,7 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100,
     picked_w = (w[safe] if w is not None else np.ones(safe.shape, input.dtype)) * valid
     picked = input.gather(cdim, np.expand_dims(safe, cdim)).squeeze(cdim)
     loss = picked * (-picked_w.astype(input.dtype))
-    return _reduce(loss, reduction, picked_w.sum())
+    return _reduce(loss, reduction, picked_w.sum(), valid)
 
 
 class BinaryCrossEntropySaved(NamedTuple):

@@ -306,6 +306,9 @@ def _cross_entropy(a, out):
         if scale is not None:
             g = g * scale
         g = np.broadcast_to(g, picked_w.shape)
+        if scale is not None and np.isnan(scale):
+            # every target ignored: 0 for each of them, as eager (loss._reduce) and PyTorch
+            g = np.where(picked_w != 0, g, 0).astype(dtype)
         return loss.picked_log_softmax_grad(g, e, total, idx, picked_w, 1), None
 
     return Replay((x, target), fwd, bwd)
