@@ -672,3 +672,21 @@ def test_a_captured_loss_gives_zero_gradients_for_an_all_ignored_batch_too():
     assert math.isnan(loss.item())
     loss.backward()
     assert all(not p.grad.numpy().any() for p in model.parameters())
+
+
+def test_cat_and_stack_promote_dtypes_as_pytorch():
+    # PyTorch 2.13: int64 with float32 -> float32 (numpy's concatenate gives float64)
+    i64, f32 = ac.tensor([1, 2]), ac.tensor([0.5], dtype="float32", requires_grad=True)
+    out = ac.cat([i64, f32])
+    assert out.dtype == np.float32 and out.tolist() == [1.0, 2.0, 0.5]
+    assert ac.stack([ac.tensor(1), ac.tensor(2.5, dtype="float64")]).dtype == np.float64
+    assert ac.cat([ac.tensor([1], dtype="int32"), ac.tensor([2], dtype="uint8")]).dtype == np.int32
+    assert ac.cat([ac.tensor([True]), ac.tensor([2])]).dtype == np.int64
+    assert ac.cat([ac.tensor([1.0], dtype="float16"), ac.tensor([2])]).dtype == np.float16
+    w = f64([1.0, 2.0], requires_grad=True)
+    mixed = ac.stack([w, ac.tensor([3.0, 4.0], dtype="float32", requires_grad=True)])
+    assert mixed.dtype == np.float64
+    (mixed * f64([[1.0, 2.0], [3.0, 4.0]])).sum().backward()
+    assert w.grad.tolist() == [1.0, 2.0]
+    (out * 2).sum().backward()
+    assert f32.grad.dtype == np.float32 and f32.grad.tolist() == [2.0]

@@ -13,7 +13,8 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..tensor import share_version
-from .base import Tensor, ensure_tensor, graph_rule, linear_map, make, norm_dim
+from .base import (Tensor, cast_to, ensure_tensor, graph_rule, linear_map, make, norm_dim,
+                   promote_types)
 
 __all__ = [
     "reshape", "view", "transpose", "permute", "flatten", "unflatten", "squeeze", "unsqueeze",
@@ -449,6 +450,16 @@ class CatSaved(NamedTuple):
     bounds: np.ndarray
 
 
+def _promoted(tensors: list) -> list:
+    """The tensors of a cat or stack in one dtype, PyTorch's promotion over all of them (int64
+    with float32 gives float32; numpy's concatenate would give float64); the gradient of a
+    cast one is cast back."""
+    dtype = tensors[0]._data.dtype
+    for t in tensors[1:]:
+        dtype = promote_types(dtype, t._data.dtype)
+    return [cast_to(t, dtype) for t in tensors]
+
+
 def cat(tensors, dim: int = 0) -> Tensor:
     """Join along an existing dim.  Backward: each input gets its slice of the gradient."""
     tensors = [ensure_tensor(t, "cat") for t in tensors]
@@ -460,6 +471,7 @@ def cat(tensors, dim: int = 0) -> Tensor:
         if t.ndim != len(ref) or t.shape[:d] + t.shape[d + 1:] != ref[:d] + ref[d + 1:]:
             raise ShapeError(f"cat: tensor {i} has shape {t.shape}, which does not match "
                              f"{ref} outside dim {d}")
+    tensors = _promoted(tensors)
     out = np.concatenate([t._data for t in tensors], axis=d)
     bounds = np.cumsum([t.shape[d] for t in tensors])[:-1]
     return make(out, tuple(tensors), "cat", _cat_backward, CatSaved(d, bounds))
@@ -487,6 +499,7 @@ def stack(tensors, dim: int = 0) -> Tensor:
             raise ShapeError(f"stack: tensor {i} has shape {t.shape} but tensor 0 has "
                              f"{tensors[0].shape}; all must be equal")
     d = norm_dim(dim, tensors[0].ndim + 1, "stack")
+    tensors = _promoted(tensors)
     out = np.stack([t._data for t in tensors], axis=d)
     return make(out, tuple(tensors), "stack", _stack_backward, StackSaved(d))
 
