@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import abc
 import hashlib
+import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -226,11 +228,20 @@ def _split_counts(n: int, lengths) -> list[int]:
         return counts
     if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in lengths):
         raise TypeError(f"random_split: lengths must be ints or fractions, got {lengths!r}")
-    fr = np.asarray(lengths, dtype=np.float64)
-    if np.any(fr < 0) or np.any(fr > 1) or abs(fr.sum() - 1.0) > 1e-6:
+    fr = [float(v) for v in lengths]
+    if any(f < 0 or f > 1 for f in fr) or not (math.isclose(sum(fr), 1) and sum(fr) <= 1):
         raise ValueError(f"random_split: fractions {lengths} must lie in [0, 1] and sum to 1 "
-                         f"(they sum to {fr.sum():g})")
-    return _largest_remainder(n, fr)
+                         f"(they sum to {sum(fr):g})")
+    # PyTorch's rounding: each part floor(n * fraction), then what is left one each to the parts
+    # in order, round-robin (so the sizes, and a seeded split, are those of a PyTorch script)
+    counts = [int(math.floor(n * f)) for f in fr]
+    for i in range(n - sum(counts)):
+        counts[i % len(counts)] += 1
+    for i, c in enumerate(counts):
+        if c == 0:
+            warnings.warn(f"random_split: length of split at index {i} is 0; this might "
+                          "result in an empty dataset", UserWarning, stacklevel=3)
+    return counts
 
 
 def _largest_remainder(n: int, fractions: np.ndarray) -> list[int]:
@@ -244,13 +255,17 @@ def _largest_remainder(n: int, fractions: np.ndarray) -> list[int]:
     return [int(c) for c in counts]
 
 
-def random_split(dataset, lengths, seed=None) -> list[Subset]:
+def random_split(dataset, lengths, generator=None, *, seed=None) -> list[Subset]:
     """Split ``dataset`` into non-overlapping random Subsets of the given ``lengths`` (ints that
-    sum to len(dataset), or fractions that sum to 1: the counts are rounded by largest remainder).
-    ``seed``: int or numpy Generator; None draws from the package-wide generator."""
+    sum to len(dataset), or fractions that sum to 1, rounded as PyTorch does: floor(n * f) each,
+    the rest one each to the first parts). ``generator`` (PyTorch's keyword; ``seed`` is the same
+    thing): an ``ac.Generator``, a numpy Generator or an int; None draws from the package-wide
+    generator (``ac.manual_seed``). The permutation is numpy's, not torch's."""
+    if generator is not None and seed is not None:
+        raise ValueError("random_split: give generator or seed, not both")
     n = len(dataset)
     counts = _split_counts(n, lengths)
-    perm = _resolve_generator(seed).permutation(n)
+    perm = _resolve_generator(generator if generator is not None else seed).permutation(n)
     bounds = np.cumsum([0] + counts)
     return [Subset(dataset, perm[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
 
