@@ -242,8 +242,20 @@ class Tensor(TensorMethods):
     # functions (np.exp(t), np.asarray(t)) read the values through __array__
     __array_priority__ = 1000
 
-    def __init__(self, data, dtype=None, requires_grad: bool = False):
-        arr = _to_array(data, dtype)
+    def __init__(self, *data, dtype=None, requires_grad: bool = False):
+        """PyTorch's legacy constructor: ``Tensor(3, 4)`` (or ``Tensor(size)``) an
+        uninitialised float32 tensor of that shape, ``Tensor()`` an empty one, ``Tensor([1, 2])``
+        nested Python numbers in the default dtype (float32, also from ints). A numpy array
+        keeps its dtype (PyTorch's converts it to float32: see the README's differences) and
+        a tensor its values; use ``ac.tensor`` for PyTorch's dtype-inferring factory."""
+        if len(data) == 1 and not _is_size(data[0]):
+            data = data[0]
+            if dtype is None and not isinstance(data, (np.ndarray, Tensor, np.generic)):
+                dtype = _default_dtype         # Python data: the default dtype, as PyTorch
+            arr = _to_array(data, dtype)
+        else:
+            shape = _legacy_shape(data)
+            arr = np.empty(shape, np.dtype(dtype) if dtype is not None else _default_dtype)
         self._data = arr
         self.grad = None
         self._parents = ()
@@ -802,6 +814,23 @@ def _norm_dim(dim, ndim: int, where: str) -> int:
 
 
 # ---- constructors --------------------------------------------------------------------------
+
+
+def _is_size(x) -> bool:
+    """Whether ``Tensor(x)`` means a shape: a Python int or a ``Size`` (a plain tuple is data)."""
+    return isinstance(x, Size) or (isinstance(x, int) and not isinstance(x, bool))
+
+
+def _legacy_shape(sizes: tuple) -> tuple:
+    if len(sizes) == 1 and isinstance(sizes[0], Size):
+        sizes = tuple(sizes[0])
+    if not sizes:
+        return (0,)
+    if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 0
+               for n in sizes):
+        raise TypeError(f"Tensor(*sizes): expected non-negative ints as the sizes, got "
+                        f"{sizes!r} (for values, pass one nested list: Tensor([1, 2]))")
+    return tuple(int(n) for n in sizes)
 
 
 def _to_array(data, dtype=None) -> np.ndarray:

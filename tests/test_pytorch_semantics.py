@@ -690,3 +690,27 @@ def test_cat_and_stack_promote_dtypes_as_pytorch():
     assert w.grad.tolist() == [1.0, 2.0]
     (out * 2).sum().backward()
     assert f32.grad.dtype == np.float32 and f32.grad.tolist() == [2.0]
+
+
+# ---- the legacy constructor ac.Tensor(...) ------------------------------------------------------
+
+
+def test_the_legacy_tensor_constructor_takes_sizes_and_gives_float32_from_python_data():
+    # PyTorch 2.13: torch.Tensor([1, 2]) is float32; torch.Tensor(3, 4) an uninitialised 3x4
+    assert ac.Tensor([1, 2]).dtype == np.float32 and ac.Tensor([1, 2]).tolist() == [1.0, 2.0]
+    assert ac.Tensor([True, False]).tolist() == [1.0, 0.0]
+    assert ac.Tensor((2, 3)).tolist() == [2.0, 3.0]          # a plain tuple is data
+    t = ac.Tensor(3, 4)
+    assert t.shape == (3, 4) and t.dtype == np.float32
+    assert ac.Tensor(ac.Size([2, 5])).shape == (2, 5) and ac.Tensor().shape == (0,)
+    assert ac.Tensor(2, 3, dtype="float64").dtype == np.float64
+    # the custom-layer idiom of many tutorials
+    weight = ac.nn.Parameter(ac.Tensor(8, 4))
+    ac.nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
+    assert weight.shape == (8, 4) and np.isfinite(weight.detach().numpy()).all()
+    # a numpy array keeps its dtype (a difference from PyTorch, in the README)
+    assert ac.Tensor(np.arange(3)).dtype == np.int64
+    with pytest.raises(TypeError, match="non-negative ints as the sizes"):
+        ac.Tensor(2, -1)
+    with pytest.raises(TypeError, match="non-negative ints as the sizes"):
+        ac.Tensor([1], [2])

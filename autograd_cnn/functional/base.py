@@ -33,7 +33,7 @@ import numpy as np
 
 from ..engine import graph_rule
 from ..errors import ShapeError
-from ..tensor import Tensor, get_default_dtype, leaf, _norm_dim
+from ..tensor import Tensor, get_default_dtype, leaf, _norm_dim, _to_array
 
 make = Tensor._from_op
 
@@ -59,7 +59,7 @@ def ensure_tensor(x, where: str) -> Tensor:
                         "element(s) holding tensors; pick the tensor you meant from it (or "
                         "ac.stack them)")
     if isinstance(x, (numbers.Number, np.generic, list, tuple)):
-        return Tensor(x)
+        return Tensor(_to_array(x))       # ac.tensor's dtypes, not the legacy constructor's
     raise TypeError(f"{where}: expected a Tensor, got {_type_name(x)} ({x!r})")
 
 
@@ -121,7 +121,7 @@ def result_dtype(*operands) -> np.dtype:
         elif isinstance(a, (numbers.Number, np.generic)):
             wrapped = promote_types(wrapped, scalar_dtype(a))
         else:                               # a list: the tensor it would make
-            a = Tensor(a)._data
+            a = _to_array(a)
             if a.ndim:
                 dims = promote_types(dims, a.dtype)
             else:
@@ -158,7 +158,7 @@ def _constant(x, dtype: np.dtype, where: str) -> Tensor:
     if isinstance(x, (numbers.Number, np.generic)) and not isinstance(x, complex):
         return leaf(np.asarray(x, dtype=dtype))
     if isinstance(x, (list, tuple)):
-        return Tensor(x)
+        return Tensor(_to_array(x))
     raise TypeError(f"{where}: unsupported operand of type {_type_name(x)} ({x!r}); "
                     "expected a Tensor, a number or a numpy array")
 
