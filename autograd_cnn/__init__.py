@@ -25,7 +25,7 @@ from .tensor import (
 )
 from .value import Value
 from . import functional
-from .functional import cat, maximum, minimum, stack, where
+from .functional import cat, einsum, hstack, maximum, minimum, stack, vstack, where
 from .toplevel import *  # noqa: F401,F403  (ac.max(x, 1), ac.flatten(x), ac.float, ac.long, ...)
 from . import devices
 from .devices import (

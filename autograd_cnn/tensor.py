@@ -365,6 +365,32 @@ class Tensor(TensorMethods):
     def numel(self) -> int:
         return self._data.size
 
+    nelement = numel
+    ndimension = dim
+
+    def element_size(self) -> int:
+        """Bytes per element."""
+        return self._data.itemsize
+
+    def is_contiguous(self) -> bool:
+        """Whether the storage is C-contiguous (row-major without gaps)."""
+        return bool(self._data.flags.c_contiguous)
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def type_as(self, other) -> "Tensor":
+        """This tensor in ``other``'s dtype (``.to(other.dtype)``)."""
+        return self.to(other.dtype)
+
+    @property
+    def mT(self) -> "Tensor":
+        """The last two dims swapped (a batch of matrices transposed)."""
+        if self.ndim < 2:
+            raise RuntimeError(f"tensor.mT is only supported on matrices or batches of "
+                               f"matrices; got a {self.ndim}-D tensor")
+        return self.transpose(-2, -1)
+
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")

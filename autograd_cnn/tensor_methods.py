@@ -373,6 +373,87 @@ class TensorMethods:
         ties split it half and half."""
         return _ops.elementwise.minimum(self, b)
 
+    def isnan(self):
+        """``elementwise.isnan``: Elementwise isnan as a bool tensor (no gradient)."""
+        return _ops.elementwise.isnan(self)
+
+    def isinf(self):
+        """``elementwise.isinf``: Elementwise isinf as a bool tensor (no gradient)."""
+        return _ops.elementwise.isinf(self)
+
+    def isfinite(self):
+        """``elementwise.isfinite``: Elementwise isfinite as a bool tensor (no gradient)."""
+        return _ops.elementwise.isfinite(self)
+
+    def logical_and(self, b):
+        """``elementwise.logical_and``: a and b elementwise, as a bool tensor."""
+        return _ops.elementwise.logical_and(self, b)
+
+    def logical_or(self, b):
+        """``elementwise.logical_or``: a or b elementwise, as a bool tensor."""
+        return _ops.elementwise.logical_or(self, b)
+
+    def logical_xor(self, b):
+        """``elementwise.logical_xor``: a xor b elementwise, as a bool tensor."""
+        return _ops.elementwise.logical_xor(self, b)
+
+    def reciprocal(self):
+        """``elementwise.reciprocal``: 1 / x.  d/dx = -1 / x^2."""
+        return _ops.elementwise.reciprocal(self)
+
+    def rsqrt(self):
+        """``elementwise.rsqrt``: 1 / sqrt(x).  d/dx = -x^(-3/2) / 2."""
+        return _ops.elementwise.rsqrt(self)
+
+    def lerp(self, end, weight):
+        """``elementwise.lerp``: self + weight (end - self)."""
+        return _ops.elementwise.lerp(self, end, weight)
+
+    def clamp_min(self, min):
+        """``elementwise.clamp_min``: max(x, min)."""
+        return _ops.elementwise.clamp_min(self, min)
+
+    def clamp_max(self, max):
+        """``elementwise.clamp_max``: min(x, max)."""
+        return _ops.elementwise.clamp_max(self, max)
+
+    def unbind(self, dim=0):
+        """``shape.unbind``: the slices along dim, that dim removed."""
+        return _ops.shape.unbind(self, dim)
+
+    def tile(self, *dims):
+        """``shape.tile``: repeated dims[i] times along each dim (1s padded in front)."""
+        return _ops.shape.tile(self, dims[0] if len(dims) == 1 and
+                               isinstance(dims[0], (tuple, list)) else dims)
+
+    def movedim(self, source, destination):
+        """``shape.movedim``: dims ``source`` moved to ``destination``."""
+        return _ops.shape.movedim(self, source, destination)
+
+    def moveaxis(self, source, destination):
+        """``shape.movedim`` under numpy's name."""
+        return _ops.shape.movedim(self, source, destination)
+
+    def swapaxes(self, axis0, axis1):
+        """``shape.swapaxes``: transpose(axis0, axis1)."""
+        return _ops.shape.swapaxes(self, axis0, axis1)
+
+    def nonzero(self, *, as_tuple=False):
+        """``index.nonzero``: indices of the non-zero elements, (count, ndim) int64."""
+        return _ops.index.nonzero(self, as_tuple=as_tuple)
+
+    def count_nonzero(self, dim=None):
+        """``index.count_nonzero``: how many elements are non-zero (int64)."""
+        return _ops.index.count_nonzero(self, dim)
+
+    def diag(self, diagonal=0):
+        """``index.diag``: 1-D -> a diagonal matrix; 2-D -> its diagonal."""
+        return _ops.index.diag(self, diagonal)
+
+    def trace(self):
+        """``index.trace``: the sum of the main diagonal of a 2-D tensor."""
+        return _ops.index.trace(self)
+
     def sign(self):
         """``elementwise.sign``: -1, 0 or 1; no gradient (it is zero almost everywhere)."""
         return _ops.elementwise.sign(self)

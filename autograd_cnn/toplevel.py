@@ -45,10 +45,16 @@ FUNCTIONS = (
     "sort", "argsort", "topk",
     # the tensor itself
     "numel", "clone", "detach",
+    # more that PyTorch scripts call as torch.X(t, ...)
+    "isnan", "isinf", "isfinite", "logical_and", "logical_or", "logical_xor", "reciprocal",
+    "rsqrt", "lerp", "clamp_min", "clamp_max", "unbind", "tile", "movedim", "moveaxis",
+    "swapaxes", "nonzero", "count_nonzero", "diag", "trace", "cumsum", "cumprod", "roll", "tril",
+    "triu", "remainder", "fmod", "trunc", "floor", "round", "ceil", "log2", "log1p", "expm1",
+    "index_select", "scatter", "scatter_add", "masked_fill", "repeat_interleave",
 )
 
 __all__ = list(FUNCTIONS) + [
-    "is_tensor", "is_floating_point",
+    "is_tensor", "is_floating_point", "finfo", "iinfo",
     "float", "double", "half", "float16", "long", "int", "short", "int16", "int8", "uint8",
     "bool", "float32", "float64", "int64", "int32",
 ]
@@ -104,6 +110,11 @@ def is_tensor(obj) -> bool:
 def is_floating_point(x) -> bool:
     """True when ``x`` holds floating-point numbers."""
     return x.dtype.kind == "f"
+
+
+# torch.finfo(torch.float32).eps, .max, .tiny, ...: numpy's, for the same dtypes
+finfo = np.finfo
+iinfo = np.iinfo
 
 
 float32 = float = np.dtype(np.float32)

@@ -472,3 +472,35 @@ case("t", lambda a: a.t(), lambda a: a.T, [((3, 4),), ((3,),)])
 case("expand_as", lambda a: a.expand_as(ac.zeros(2, 3, 4)),
      lambda a: np.broadcast_to(a, (2, 3, 4)), [((3, 1),)])
 case("view_as", lambda a: a.view_as(ac.zeros(4, 6)), lambda a: a.reshape(4, 6), S)
+
+# ---- names PyTorch scripts call by habit (compositions of the ops above) -----------------------
+
+
+def _lerp_ref(a, b, w):
+    return np.where(np.abs(w) < 0.5, a + w * (b - a), b - (b - a) * (1 - w))
+
+
+case("reciprocal", lambda a: a.reciprocal(), lambda a: 1 / a, UNARY_SHAPES, domain="nonzero")
+case("rsqrt", lambda a: ac.rsqrt(a), lambda a: 1 / np.sqrt(a), UNARY_SHAPES, domain="positive")
+case("lerp", lambda a, b, w: ac.lerp(a, b, w), _lerp_ref, [((2, 3), (2, 3), (2, 3))])
+case("lerp_scalar", lambda a, b: a.lerp(b, 0.75), lambda a, b: b - (b - a) * 0.25,
+     [((2, 3), (3,))])
+case("clamp_min", lambda a: a.clamp_min(0.0), lambda a: np.maximum(a, 0.0), UNARY_SHAPES)
+case("clamp_max", lambda a: ac.clamp_max(a, 0.0), lambda a: np.minimum(a, 0.0), UNARY_SHAPES)
+case("unbind", lambda a: ac.stack(a.unbind(1)[::-1], 1), lambda a: a[:, ::-1],
+     [((2, 3, 4),)])
+case("tile", lambda a: a.tile((2, 1, 3)), lambda a: np.tile(a, (2, 1, 3)), [((2, 3),)])
+case("movedim", lambda a: a.movedim((0, 1), (2, 0)),
+     lambda a: np.moveaxis(a, (0, 1), (2, 0)), [((2, 3, 4),)])
+case("diag_vector", lambda a: ac.diag(a, 1), lambda a: np.diag(a, 1), [((3,),)])
+case("diag_matrix", lambda a: a.diag(-1), lambda a: np.diag(a, -1), [((3, 4),)])
+case("trace", lambda a: ac.trace(a), lambda a: np.trace(a), [((3, 4),)])
+case("hstack", lambda a, b: ac.hstack([a, b]), lambda a, b: np.hstack([a, b]),
+     [((2, 3), (2, 1))])
+case("vstack", lambda a, b: ac.vstack([a, b]), lambda a, b: np.vstack([a, b]),
+     [((3,), (2, 3))])
+case("normalize", lambda a: F.normalize(a, dim=1),
+     lambda a: a / np.linalg.norm(a, axis=1, keepdims=True), [((4, 3),), ((2, 3, 2),)])
+case("cosine_similarity", lambda a, b: F.cosine_similarity(a, b, dim=-1),
+     lambda a, b: (a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1)),
+     [((4, 3), (4, 3)), ((2, 4, 3), (4, 3))])

@@ -714,3 +714,89 @@ def test_the_legacy_tensor_constructor_takes_sizes_and_gives_float32_from_python
         ac.Tensor(2, -1)
     with pytest.raises(TypeError, match="non-negative ints as the sizes"):
         ac.Tensor([1], [2])
+
+
+# ---- names PyTorch scripts call by habit --------------------------------------------------------
+
+
+def test_value_tests_logical_ops_and_counts_as_pytorch():
+    x = ac.tensor([[1.0, float("nan")], [float("inf"), 0.0]])
+    assert ac.isnan(x).tolist() == [[False, True], [False, False]]
+    assert x.isinf().tolist() == [[False, False], [True, False]]
+    assert ac.isfinite(x).tolist() == [[True, False], [False, True]]
+    assert bool(ac.isnan(ac.tensor(float("nan"))))            # the loss check of many loops
+    assert ac.logical_and(ac.tensor([1, 0, 2]), ac.tensor([True, True, False])).tolist() == \
+        [True, False, False]
+    assert ac.logical_or(ac.tensor([0, 0]), 1).tolist() == [True, True]
+    assert ac.logical_xor(ac.tensor([1, 0]), ac.tensor([1, 1])).tolist() == [False, True]
+    m = ac.tensor([[0, 1], [2, 0]])
+    # PyTorch 2.13: tensor([[0, 1], [1, 0]]), and (tensor([0, 1]), tensor([1, 0]))
+    assert m.nonzero().tolist() == [[0, 1], [1, 0]] and m.nonzero().dtype == np.int64
+    assert [t.tolist() for t in ac.nonzero(m, as_tuple=True)] == [[0, 1], [1, 0]]
+    assert ac.count_nonzero(m).item() == 2 and m.count_nonzero(dim=0).tolist() == [1, 1]
+    assert ac.finfo(ac.float32).eps == np.float32(2 ** -23) and ac.iinfo(ac.int64).max == 2 ** 63 - 1
+
+
+def test_tensor_introspection_methods_as_pytorch():
+    x = ac.ones(2, 3, dtype="float64")
+    assert x.is_floating_point() and not ac.tensor([1]).is_floating_point()
+    assert x.nelement() == 6 and x.ndimension() == 2 and x.element_size() == 8
+    assert x.is_contiguous() and not x.t().is_contiguous()
+    assert ac.tensor([1, 2]).type_as(x).dtype == np.float64
+    assert ac.ones(4, 2, 3).mT.shape == (4, 3, 2)
+    with pytest.raises(RuntimeError, match="only supported on matrices"):
+        ac.ones(3).mT
+
+
+def test_padding_and_distance_modules_as_pytorch():
+    x = ac.tensor(np.arange(6.0).reshape(1, 1, 2, 3))
+    # PyTorch 2.13: ZeroPad2d((1, 0, 0, 1)) -> [[0, 0, 1, 2], [0, 3, 4, 5], [0, 0, 0, 0]]
+    assert ac.nn.ZeroPad2d((1, 0, 0, 1))(x)[0, 0].tolist() == [[0, 0, 1, 2], [0, 3, 4, 5],
+                                                                [0, 0, 0, 0]]
+    assert ac.nn.ReflectionPad2d((1, 1, 0, 0))(x)[0, 0].tolist() == [[1, 0, 1, 2, 1],
+                                                                     [4, 3, 4, 5, 4]]
+    assert ac.nn.ReplicationPad2d((0, 1, 1, 0))(x)[0, 0].tolist() == [[0, 1, 2, 2], [0, 1, 2, 2],
+                                                                      [3, 4, 5, 5]]
+    assert ac.nn.ConstantPad2d(1, -1.0)(x).shape == (1, 1, 4, 5)
+    assert repr(ac.nn.ZeroPad2d(2)) == "ZeroPad2d((2, 2, 2, 2))"
+    with pytest.raises(TypeError, match="left, right, top, bottom"):
+        ac.nn.ZeroPad2d((1, 2))
+    cos = ac.nn.CosineSimilarity(dim=1)(ac.tensor([[1.0, 0.0], [1.0, 1.0]]),
+                                        ac.tensor([[0.0, 2.0], [2.0, 2.0]]))
+    assert np.allclose(cos.numpy(), [0.0, 1.0])
+    d = ac.nn.PairwiseDistance()(ac.tensor([[0.0, 0.0]]), ac.tensor([[3.0, 4.0]]))
+    assert np.allclose(d.numpy(), [5.0], atol=1e-5)
+
+
+def test_trunc_normal_and_orthogonal_initialisers():
+    ac.manual_seed(0)
+    w = ac.nn.Parameter(ac.Tensor(400, 50))
+    ac.nn.init.trunc_normal_(w, std=0.02, a=-0.04, b=0.04)
+    v = w.detach().numpy()
+    assert v.min() >= -0.04 and v.max() <= 0.04
+    assert abs(v.std() - 0.0176) < 0.001            # the std of N(0, 0.02^2) cut at 2 sigma
+    q = ac.nn.Parameter(ac.Tensor(3, 2, 4))
+    ac.nn.init.orthogonal_(q, gain=2.0)
+    m = q.detach().numpy().reshape(3, 8)
+    assert np.allclose(m @ m.T, 4 * np.eye(3), atol=1e-5)
+    with pytest.raises(ValueError, match="2 or more dims"):
+        ac.nn.init.orthogonal_(ac.nn.Parameter(ac.Tensor(3)))
+    with pytest.raises(ValueError, match="must be less than"):
+        ac.nn.init.trunc_normal_(w, a=1.0, b=0.0)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_conv_padding_modes_pad_the_input_as_pytorch(mode):
+    # PyTorch: F.pad(x, reversed padding twice, mode) then the convolution without padding
+    ac.manual_seed(0)
+    conv = ac.nn.Conv2d(2, 3, (3, 4), padding=(2, 1), padding_mode=mode).double()
+    x = ac.randn(2, 2, 6, 7, dtype="float64", requires_grad=True)
+    want = ac.nn.functional.conv2d(ac.nn.functional.pad(x, (1, 1, 2, 2), mode=mode),
+                                   conv.weight, conv.bias)
+    assert np.allclose(conv(x).detach().numpy(), want.detach().numpy(), rtol=0, atol=1e-12)
+    assert f"padding_mode={mode}" in repr(conv)
+    same = ac.nn.Conv2d(2, 3, (3, 4), padding="same", padding_mode=mode).double()
+    assert same(x).shape == (2, 3, 6, 7)
+    ac.gradcheck(lambda t: conv(t).sum(), (x,))
+    assert ac.nn.Conv1d(2, 3, 3, padding=1, padding_mode=mode)(ac.randn(1, 2, 5)).shape == \
+        (1, 3, 5)

@@ -19,7 +19,8 @@ __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "sqrt", "sin", "cos",
     "square", "clip", "clamp", "maximum", "minimum", "where", "sign", "cast",
     "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "bitwise_not", "isclose", "allclose",
-    "equal",
+    "equal", "isnan", "isinf", "isfinite", "logical_and", "logical_or", "logical_xor",
+    "reciprocal", "rsqrt", "lerp", "clamp_min", "clamp_max",
 ]
 
 
@@ -321,6 +322,68 @@ def logical_not(x) -> Tensor:
     """not x, elementwise, as a bool tensor (any dtype; non-zero is true)."""
     x = ensure_tensor(x, "logical_not")
     return leaf(np.logical_not(x._data))
+
+
+def _test(ufunc, name):
+    def test(x) -> Tensor:
+        return leaf(ufunc(ensure_tensor(x, name)._data))
+    test.__name__ = name
+    test.__doc__ = f"Elementwise {ufunc.__name__} as a bool tensor (no gradient)."
+    return test
+
+
+isnan = _test(np.isnan, "isnan")
+isinf = _test(np.isinf, "isinf")
+isfinite = _test(np.isfinite, "isfinite")
+
+
+def _logical(ufunc, name):
+    def logical(a, b) -> Tensor:
+        a, b = operands(a, b, name)            # broadcasting checked, dtypes promoted
+        return leaf(ufunc(a._data, b._data))
+    logical.__name__ = name
+    logical.__doc__ = (f"Elementwise {ufunc.__name__} of the truth values (non-zero is true) "
+                       "as a bool tensor (no gradient).")
+    return logical
+
+
+logical_and = _logical(np.logical_and, "logical_and")
+logical_or = _logical(np.logical_or, "logical_or")
+logical_xor = _logical(np.logical_xor, "logical_xor")
+
+
+def reciprocal(x) -> Tensor:
+    """1 / x (float32 for integer input, as PyTorch).  d/dx = -1 / x^2."""
+    return div(1.0, float_input(x, "reciprocal"))
+
+
+def rsqrt(x) -> Tensor:
+    """1 / sqrt(x).  d/dx = -x^(-3/2) / 2."""
+    return div(1.0, sqrt(float_input(x, "rsqrt")))
+
+
+def lerp(start, end, weight) -> Tensor:
+    """start + weight (end - start), computed as PyTorch does: end - (end - start)(1 - weight)
+    where |weight| >= 0.5 (so weight = 1 gives end exactly).  d/dstart = 1 - weight,
+    d/dend = weight, d/dweight = end - start."""
+    start, end = ensure_tensor(start, "lerp"), ensure_tensor(end, "lerp")
+    diff = sub(end, start)
+    if not isinstance(weight, Tensor):
+        w = float(weight)
+        return add(start, mul(diff, w)) if abs(w) < 0.5 else sub(end, mul(diff, 1.0 - w))
+    low = add(start, mul(weight, diff))
+    high = sub(end, mul(diff, sub(1.0, weight)))
+    return where(np.abs(weight._data) < 0.5, low, high)
+
+
+def clamp_min(x, min) -> Tensor:
+    """max(x, min) (``clamp(x, min=min)``)."""
+    return clip(x, min, None)
+
+
+def clamp_max(x, max) -> Tensor:
+    """min(x, max) (``clamp(x, max=max)``)."""
+    return clip(x, None, max)
 
 
 def bitwise_not(x) -> Tensor:

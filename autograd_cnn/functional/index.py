@@ -20,7 +20,8 @@ from ..errors import DTypeError, ShapeError
 from .base import Tensor, constant, ensure_tensor, graph_rule, leaf, linear_map, make, norm_dim
 
 __all__ = ["index_select", "scatter", "scatter_add", "masked_fill", "one_hot", "roll",
-           "repeat_interleave", "tril", "triu", "check_index", "embedding"]
+           "repeat_interleave", "tril", "triu", "check_index", "embedding", "nonzero",
+           "count_nonzero", "diag", "trace"]
 
 
 def _index_array(index, where: str) -> np.ndarray:
@@ -508,3 +509,53 @@ def _embedding_graph(node, g):
         return h[idx]
     return (linear_map(g, lambda a: _embedding_backward(node, a)[0], rows,
                        "embedding_scatter"),)
+
+
+# ---- where the non-zeros are; diagonals -------------------------------------------------------
+
+
+def nonzero(x, *, as_tuple: bool = False):
+    """The indices of the non-zero elements: an int64 (count, ndim) tensor, row by row in
+    C order, or with ``as_tuple`` one int64 1-D tensor per dim (numpy's nonzero).  No gradient."""
+    x = ensure_tensor(x, "nonzero")
+    if as_tuple:
+        return tuple(leaf(i.astype(np.int64)) for i in np.nonzero(np.atleast_1d(x._data)))
+    return leaf(np.argwhere(x._data).astype(np.int64))
+
+
+def count_nonzero(x, dim=None) -> Tensor:
+    """How many elements are non-zero (over ``dim``, an int or a tuple, or all), int64."""
+    x = ensure_tensor(x, "count_nonzero")
+    axis = None if dim is None else tuple(norm_dim(d, x.ndim, "count_nonzero") for d in
+                                          (dim if isinstance(dim, (tuple, list)) else (dim,)))
+    return leaf(np.asarray(np.count_nonzero(x._data, axis=axis), dtype=np.int64))
+
+
+def diag(x, diagonal: int = 0) -> Tensor:
+    """A 1-D x as the ``diagonal``-th diagonal of a square matrix (0 elsewhere), or the
+    ``diagonal``-th diagonal of a 2-D x as a 1-D tensor.  A linear map: the gradient is the
+    other direction (the diagonal of g, or g on the diagonal)."""
+    x = ensure_tensor(x, "diag")
+    k = int(diagonal)
+    if x.ndim == 1:
+        return linear_map(x, lambda v: np.diag(v, k),
+                          lambda g: np.ascontiguousarray(np.diagonal(g, k)), "diag")
+    if x.ndim == 2:
+        shape = x.shape
+
+        def embed(v):
+            out = np.zeros(shape, v.dtype)
+            rows = np.arange(v.shape[0]) + builtins.max(-k, 0)
+            out[rows, rows + k] = v
+            return out
+        return linear_map(x, lambda m: np.ascontiguousarray(np.diagonal(m, k)), embed, "diag")
+    raise ShapeError(f"diag: expected a 1-D or 2-D tensor, got shape {x.shape}")
+
+
+def trace(x) -> Tensor:
+    """The sum of the main diagonal of a 2-D tensor.  d/dx = the identity matrix (cut to x's
+    shape)."""
+    x = ensure_tensor(x, "trace")
+    if x.ndim != 2:
+        raise ShapeError(f"trace: expected a 2-D tensor, got shape {x.shape}")
+    return diag(x).sum()

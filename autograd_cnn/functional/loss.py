@@ -29,7 +29,7 @@ from .elementwise import cast, maximum, where
 __all__ = [
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "multi_margin_loss",
-    "multiclass_svm_loss", "triplet_margin_loss", "squared_triplet_loss", "pairwise_distance",
+    "multiclass_svm_loss", "triplet_margin_loss", "squared_triplet_loss", "pairwise_distance", "cosine_similarity",
     "kl_div", "dice_loss",
     "l1_penalty", "l2_penalty",
 ]
@@ -509,6 +509,17 @@ def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool =
     x1 = ensure_tensor(x1, "pairwise_distance")
     x2 = ensure_tensor(x2, "pairwise_distance")
     return (x1 - x2 + eps).norm(p=p, dim=-1, keepdim=keepdim)
+
+
+def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """sum_dim (x1 / max(||x1||, eps)) (x2 / max(||x2||, eps)) along ``dim``, PyTorch's way
+    (each input divided by its clamped 2-norm first). x1 and x2 broadcast together; the result
+    has ``dim`` removed.  The gradient follows from the ops."""
+    x1 = _float_input(x1, "cosine_similarity")
+    x2 = _float_input(x2, "cosine_similarity")
+    a = x1 / x1.norm(dim=dim, keepdim=True).clamp_min(eps)
+    b = x2 / x2.norm(dim=dim, keepdim=True).clamp_min(eps)
+    return (a * b).sum(dim=dim)
 
 
 def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2.0,

@@ -17,7 +17,7 @@ from .activation import relu_grad
 from .base import Tensor, constant, ensure_tensor, float_input, graph_rule, linear_map, make
 
 __all__ = ["batch_norm", "batch_norm_relu", "batch_norm_add_relu", "local_response_norm",
-           "layer_norm", "group_norm"]
+           "layer_norm", "group_norm", "normalize"]
 
 
 def _stat_array(t, name: str, c: int):
@@ -431,3 +431,12 @@ def _batch_norm_relu_graph(node, g):
 def _batch_norm_add_relu_graph(node, g):
     gm = g * constant(relu_grad(np.ones(node.shape, g.dtype), node._data))
     return _batch_norm_graph(node, gm) + ((gm if node._parents[-1].requires_grad else None),)
+
+
+def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tensor:
+    """input / max(||input||_p, eps) along ``dim`` (unit vectors; PyTorch's F.normalize).  The
+    gradient follows from the ops: (g - v (v . g)) / ||input|| for p = 2 away from eps."""
+    if out is not None:
+        raise TypeError("normalize: out= is not supported; use the returned tensor")
+    x = float_input(input, "normalize")
+    return x / x.norm(p=p, dim=dim, keepdim=True).clamp_min(eps)

@@ -20,7 +20,8 @@ __all__ = [
     "reshape", "view", "transpose", "permute", "flatten", "unflatten", "squeeze", "unsqueeze",
     "expand", "broadcast_to", "view_as", "reshape_as", "getitem", "index_put", "assign", "cat", "concatenate", "stack", "split",
     "chunk", "narrow", "pad", "gather", "contiguous", "repeat", "flip", "t", "expand_as",
-    "pixel_shuffle", "pixel_unshuffle",
+    "pixel_shuffle", "pixel_unshuffle", "unbind", "tile", "movedim", "swapaxes", "hstack",
+    "vstack",
 ]
 
 
@@ -797,3 +798,63 @@ def _pad_index_graph(node, g):
     key = node._saved.index
     return (linear_map(g, lambda a: _pad_index_backward(node, a)[0], lambda h: h[key],
                        "pad_scatter"),)
+
+
+# ---- compositions PyTorch code calls by name --------------------------------------------------
+
+
+def unbind(x, dim: int = 0) -> tuple:
+    """The slices of x along dim, that dim removed: (x[0], x[1], ...) for dim 0.  Each slice's
+    gradient goes back to its place."""
+    x = ensure_tensor(x, "unbind")
+    d = norm_dim(dim, x.ndim, "unbind")
+    lead = (slice(None),) * d
+    return tuple(getitem(x, lead + (i,)) for i in range(x.shape[d]))
+
+
+def tile(x, dims) -> Tensor:
+    """x repeated dims[i] times along each dim; fewer dims than x has are padded with 1s in
+    front, more add leading dims (PyTorch's tile; ``repeat`` with that rule)."""
+    x = ensure_tensor(x, "tile")
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    if len(dims) < x.ndim:
+        dims = (1,) * (x.ndim - len(dims)) + dims
+    return repeat(x, *dims)
+
+
+def movedim(x, source, destination) -> Tensor:
+    """x with the dims ``source`` moved to the positions ``destination`` (ints or sequences of
+    ints), the others keeping their order (numpy's moveaxis).  A permute."""
+    x = ensure_tensor(x, "movedim")
+    src = [source] if isinstance(source, (int, np.integer)) else list(source)
+    dst = [destination] if isinstance(destination, (int, np.integer)) else list(destination)
+    if len(src) != len(dst):
+        raise ValueError(f"movedim: source {source} and destination {destination} must have "
+                         "the same number of dims")
+    src = [norm_dim(d, x.ndim, "movedim") for d in src]
+    dst = [norm_dim(d, x.ndim, "movedim") for d in dst]
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ValueError(f"movedim: repeated dim in source {source} or destination "
+                         f"{destination}")
+    rest = iter([d for d in range(x.ndim) if d not in src])
+    placed = dict(zip(dst, src))
+    return permute(x, *[placed[i] if i in placed else next(rest) for i in range(x.ndim)])
+
+
+def swapaxes(x, axis0: int, axis1: int) -> Tensor:
+    """``transpose(x, axis0, axis1)`` under numpy's name."""
+    return transpose(x, axis0, axis1)
+
+
+def hstack(tensors) -> Tensor:
+    """Join along dim 1 (dim 0 for 1-D tensors)."""
+    tensors = [ensure_tensor(t, "hstack") for t in tensors]
+    if not tensors:
+        raise ValueError("hstack: expected a non-empty sequence of tensors")
+    return cat(tensors, 0 if all(t.ndim == 1 for t in tensors) else 1)
+
+
+def vstack(tensors) -> Tensor:
+    """Join along dim 0, 1-D tensors as rows (1, n)."""
+    tensors = [ensure_tensor(t, "vstack") for t in tensors]
+    return cat([reshape(t, 1, -1) if t.ndim < 2 else t for t in tensors], 0)

@@ -8,7 +8,8 @@ containers, layers, losses as modules, ``nn.init`` and ``nn.utils``.
     loss = nn.CrossEntropyLoss()(model(x), y)
 
 Files: module.py (Module), parameter.py, containers.py, linear.py (Linear, Flatten, Identity),
-conv.py, pooling.py (also Upsample, PixelShuffle), activation.py, dropout.py, normalization.py,
+conv.py, pooling.py (also Upsample, PixelShuffle), padding.py, distance.py (CosineSimilarity,
+PairwiseDistance), activation.py, dropout.py, normalization.py,
 sparse.py (Embedding), loss.py, init.py, utils.py (gradient clipping, freeze_except_last),
 style.py (Gram matrix, style and content losses of neural style transfer).
 """
@@ -22,6 +23,7 @@ from .activation import (ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU,
                          Softsign, Step, Tanh)
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv1d, Conv2d, ConvTranspose2d
+from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import Dropout, Dropout2d
 from .linear import Flatten, Identity, Linear, Unflatten
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
@@ -29,6 +31,8 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDi
                    TripletMarginLoss, SquaredTripletLoss, DiceLoss)
 from .module import IncompatibleKeys, Module, RemovableHandle, StateDictError
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, LocalResponseNorm
+from .padding import (CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d,
+                      ZeroPad2d)
 from .parameter import Parameter
 from .pooling import (AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d,
                       MaxPool2d, MaxUnpool2d, PixelShuffle, PixelUnshuffle, Upsample)
@@ -44,7 +48,8 @@ __all__ = [
     "MaxPool1d", "AvgPool1d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d",
     "MaxUnpool2d", "Upsample", "PixelShuffle", "PixelUnshuffle", "Embedding",
     "Dropout", "Dropout2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm",
-    "LocalResponseNorm",
+    "LocalResponseNorm", "ZeroPad2d", "ConstantPad2d", "ReflectionPad2d", "ReplicationPad2d",
+    "CircularPad2d", "CosineSimilarity", "PairwiseDistance",
     "ReLU", "LeakyReLU", "PReLU", "ELU", "Sigmoid", "Tanh", "Softplus", "Hardtanh", "Softmax",
     "LogSoftmax", "Step", "GELU", "SiLU", "Mish", "Hardswish", "Hardsigmoid", "ReLU6",
     "LogSigmoid", "Softsign",

@@ -38,6 +38,8 @@ def _conv_repr(m) -> str:
         s += f", groups={m.groups}"
     if m.bias is None:
         s += ", bias=False"
+    if m.padding_mode != "zeros":
+        s += f", padding_mode={m.padding_mode}"
     return s
 
 
@@ -86,10 +88,30 @@ class _ConvNd(Module):
             self.padding = padding
         else:
             self.padding = size(padding, "padding", owner, 0)
-        if padding_mode != "zeros":
-            raise ValueError(f"{owner}: padding_mode {padding_mode!r} is not supported; only "
-                             "'zeros' is (pad the input with F.pad first for other modes)")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"{owner}: padding_mode must be one of {list(_PADDING_MODES)}, "
+                             f"got {padding_mode!r}")
         self.padding_mode = padding_mode
+
+    def _padded(self, input):
+        """(input, padding for the conv): with padding_mode 'zeros' the input as it is and the
+        layer's padding; else the input padded by F.pad in that mode (PyTorch's way: the same
+        amounts, 'same' split with the extra row/column at the end) and padding 0."""
+        if self.padding_mode == "zeros":
+            return input, self.padding
+        if self.padding == "valid":
+            return input, 0
+        if self.padding == "same":
+            totals = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
+            pairs = [(t // 2, t - t // 2) for t in totals]
+        else:
+            pairs = [(p, p) for p in self.padding]
+        amounts = tuple(a for pair in reversed(pairs) for a in pair)   # last dim first
+        return F.pad(input, amounts, mode=_PADDING_MODES[self.padding_mode]), 0
+
+
+_PADDING_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate",
+                  "circular": "circular"}
 
 
 class Conv2d(_ConvNd):
@@ -114,8 +136,9 @@ class Conv2d(_ConvNd):
                           + self.kernel_size, bias, dtype)
 
     def forward(self, input):
-        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding,
-                        self.dilation, self.groups)
+        x, padding = self._padded(input)
+        return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation,
+                        self.groups)
 
 
 class ConvTranspose2d(_ConvNd):
@@ -196,8 +219,9 @@ class Conv1d(_ConvNd):
                           + self.kernel_size, bias, dtype)
 
     def forward(self, input):
-        pad = self.padding if isinstance(self.padding, str) else self.padding[0]
-        return F.conv1d(input, self.weight, self.bias, self.stride[0], pad, self.dilation[0],
+        x, pad = self._padded(input)
+        pad = pad if isinstance(pad, (str, int)) else pad[0]
+        return F.conv1d(x, self.weight, self.bias, self.stride[0], pad, self.dilation[0],
                         self.groups)
 
     def extra_repr(self) -> str:

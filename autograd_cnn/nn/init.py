@@ -18,11 +18,13 @@ import math
 import numpy as np
 
 from ..engine import no_grad
+from ..random import resolve as _resolve_generator
 from ..tensor import Tensor
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "eye_",
-    "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
+    "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "trunc_normal_",
+    "orthogonal_",
 ]
 
 _LINEAR = ("linear", "identity", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
@@ -147,3 +149,54 @@ def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
     if fan == 0:
         raise ValueError(f"kaiming_normal_: the tensor of shape {tensor.shape} has {mode} 0")
     return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan), generator)
+
+
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                  b: float = 2.0, generator=None) -> Tensor:
+    """Fill with draws from N(mean, std^2) truncated to [a, b] (absolute bounds, as in PyTorch),
+    PyTorch's way: u uniform in [2 Phi(a') - 1, 2 Phi(b') - 1] (a' = (a - mean) / std, Phi the
+    normal CDF), then mean + std sqrt(2) erfinv(u), clamped to [a, b]."""
+    from scipy.special import erfinv      # scipy comes with scikit-learn, a dependency
+
+    _check(tensor, "trunc_normal_")
+    if std < 0:
+        raise ValueError(f"trunc_normal_: std must be non-negative, got {std}")
+    if not a < b:
+        raise ValueError(f"trunc_normal_: a ({a}) must be less than b ({b})")
+    if std == 0:
+        with no_grad():
+            return tensor.fill_(min(max(mean, a), b))
+
+    def cdf(x):
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+    lo, hi = 2 * cdf((a - mean) / std) - 1, 2 * cdf((b - mean) / std) - 1
+    u = _resolve_generator(generator).uniform(lo, hi, tensor.shape)
+    values = np.clip(mean + std * math.sqrt(2.0) * erfinv(u), a, b)
+    with no_grad():
+        tensor._inplace("trunc_normal_")[...] = values
+    return tensor
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
+    """Fill with a (semi-)orthogonal matrix times ``gain`` (Saxe et al. 2013): the dims after
+    the first are flattened, a normal matrix is QR-factorised and Q's columns signed by R's
+    diagonal, as PyTorch does.  Needs at least 2 dims."""
+    _check(tensor, "orthogonal_")
+    if tensor.ndim < 2:
+        raise ValueError(f"orthogonal_: only tensors with 2 or more dims are supported, got "
+                         f"shape {tuple(tensor.shape)}")
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows if rows else 0
+    if tensor.numel() == 0:
+        return tensor
+    flat = _resolve_generator(generator).standard_normal((rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    with no_grad():
+        tensor._inplace("orthogonal_")[...] = (gain * q).reshape(tensor.shape)
+    return tensor
