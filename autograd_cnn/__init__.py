@@ -19,9 +19,10 @@ from .engine import (
 )
 from .random import Generator, manual_seed
 from .tensor import (
-    Size, Tensor, arange, as_tensor, bool_, empty, empty_like, eye, float32, float64, from_numpy,
-    full, full_like, get_default_dtype, grad, int32, int64, linspace, ones, ones_like, rand,
-    rand_like, randint, randn, randn_like, randperm, set_default_dtype, tensor, zeros, zeros_like,
+    Size, Tensor, arange, as_tensor, bernoulli, bool_, empty, empty_like, eye, float32, float64,
+    from_numpy, full, full_like, get_default_dtype, grad, int32, int64, linspace, normal, ones,
+    ones_like, rand, rand_like, randint, randn, randn_like, randperm, set_default_dtype, tensor,
+    zeros, zeros_like,
 )
 from .value import Value
 from . import functional

@@ -962,8 +962,45 @@ def randn(*size, dtype=None, requires_grad=False, generator=None) -> Tensor:
     return Tensor(data, requires_grad=requires_grad)
 
 
-def randint(low: int, high: int, size, dtype=None, generator=None) -> Tensor:
-    """Integers uniform on [low, high)."""
+def bernoulli(input, p=None, *, generator=None) -> Tensor:
+    """0/1 draws, 1 with probability ``input`` (elementwise, in [0, 1]; or ``p`` for all),
+    in input's dtype.  No gradient."""
+    probs = input._data if isinstance(input, Tensor) else np.asarray(input)
+    if p is not None:
+        probs = np.full(probs.shape, float(p))
+    if probs.size and not (np.all(probs >= 0) and np.all(probs <= 1)):
+        raise ValueError("bernoulli: the probabilities must lie in [0, 1]")
+    dtype = probs.dtype if probs.dtype.kind == "f" else _default_dtype
+    draws = _resolve_generator(generator).random(probs.shape) < probs
+    return Tensor(draws.astype(dtype))
+
+
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None,
+           requires_grad=False) -> Tensor:
+    """Draws from N(mean, std^2): ``mean`` and ``std`` tensors or numbers (broadcast together),
+    or numbers with ``size``.  No gradient flows to mean or std (as in PyTorch)."""
+    m = mean._data if isinstance(mean, Tensor) else np.asarray(mean, dtype=np.float64)
+    sd = std._data if isinstance(std, Tensor) else np.asarray(std, dtype=np.float64)
+    if np.any(sd < 0):
+        raise ValueError("normal: std must be non-negative")
+    shape = _shape(size if isinstance(size, (tuple, list)) else (size,)) if size is not None \
+        else np.broadcast_shapes(m.shape, sd.shape)
+    out_dtype = np.dtype(dtype) if dtype is not None else next(
+        (a.dtype for a in (m, sd) if isinstance(a, np.ndarray) and a.dtype.kind == "f" and
+         (isinstance(mean, Tensor) or isinstance(std, Tensor))), _default_dtype)
+    draws = m + sd * _resolve_generator(generator).standard_normal(shape)
+    return Tensor(np.asarray(draws, dtype=out_dtype), requires_grad=requires_grad)
+
+
+def randint(low: int, high=None, size=None, dtype=None, generator=None) -> Tensor:
+    """Integers uniform on [low, high); ``randint(high, size)`` draws from [0, high), as
+    PyTorch's two-argument form."""
+    if size is None:
+        if high is None:
+            raise TypeError("randint: expected (high, size) or (low, high, size)")
+        low, high, size = 0, low, high
+    elif high is None:
+        low, high = 0, low
     rng = _resolve_generator(generator)
     size = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
     return Tensor(rng.integers(low, high, _shape(size)).astype(dtype or np.int64))

@@ -54,6 +54,15 @@ class _Ops:
 _ops = _Ops()
 
 
+def _axis_alias(dim, axis):
+    """PyTorch's reductions take numpy's ``axis=`` for ``dim=``."""
+    if axis is None:
+        return dim
+    if dim is not None:
+        raise TypeError("got both dim= and axis= (axis is another name for dim); give one")
+    return axis
+
+
 class TensorMethods:
     """The methods ``Tensor`` gets from ``functional`` (and ``devices``, ``autograd``)."""
 
@@ -216,13 +225,21 @@ class TensorMethods:
     # __eq__ by value would make tensors unhashable: hashing stays by identity
     __hash__ = object.__hash__
 
-    def add(self, b):
-        """``elementwise.add``: a + b.  d/da = 1, d/db = 1."""
-        return _ops.elementwise.add(self, b)
+    def add(self, b, *, alpha=1):
+        """``elementwise.add``: a + alpha b.  d/da = 1, d/db = alpha."""
+        return _ops.elementwise.add(self, b if alpha == 1 else _ops.elementwise.mul(b, alpha))
 
-    def sub(self, b):
-        """``elementwise.sub``: a - b.  d/da = 1, d/db = -1."""
-        return _ops.elementwise.sub(self, b)
+    def sub(self, b, *, alpha=1):
+        """``elementwise.sub``: a - alpha b.  d/da = 1, d/db = -alpha."""
+        return _ops.elementwise.sub(self, b if alpha == 1 else _ops.elementwise.mul(b, alpha))
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        """``elementwise.addcmul``: x + value tensor1 tensor2."""
+        return _ops.elementwise.addcmul(self, tensor1, tensor2, value)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        """``elementwise.addcdiv``: x + value tensor1 / tensor2."""
+        return _ops.elementwise.addcdiv(self, tensor1, tensor2, value)
 
     def mul(self, b):
         """``elementwise.mul``: a * b.  d/da = b, d/db = a."""
@@ -556,66 +573,90 @@ class TensorMethods:
         * sum(g)."""
         return _ops.activation.log_softmax(self, dim)
 
-    def sum(self, dim=None, keepdim=False, *, dtype=None):
+    def sum(self, dim=None, keepdim=False, *, dtype=None, axis=None):
         """``reduce.sum``: sum of x over dim.  d/dx_i = 1 (the gradient is copied to every
         summed element). Integer and bool tensors sum to int64 (as in PyTorch) unless
         ``dtype`` is given."""
+        if axis is not None:
+            dim = _axis_alias(dim, axis)
         return _ops.reduce.sum(self, dim, keepdim, dtype=dtype)
 
-    def mean(self, dim=None, keepdim=False, *, dtype=None):
+    def mean(self, dim=None, keepdim=False, *, dtype=None, axis=None):
         """``reduce.mean``: mean of x over dim.  d/dx_i = 1/n with n the number of averaged
         elements. Integer tensors are refused, as in PyTorch, unless ``dtype`` is given."""
+        if axis is not None:
+            dim = _axis_alias(dim, axis)
         return _ops.reduce.mean(self, dim, keepdim, dtype=dtype)
 
-    def max(self, dim=None, keepdim=False):
+    def max(self, dim=None, keepdim=False, *, axis=None):
         """``reduce.max``: Largest element (dim=None) or ``(values, indices)`` along ``dim``.
         The gradient flows to the chosen element(s). ``max(a, b)`` with a tensor ``b`` is
         ``maximum(a, b)``, as in PyTorch."""
+        if axis is not None:
+            dim = _axis_alias(dim, axis)
         return _ops.reduce.max(self, dim, keepdim)
 
-    def min(self, dim=None, keepdim=False):
+    def min(self, dim=None, keepdim=False, *, axis=None):
         """``reduce.min``: Smallest element (dim=None) or ``(values, indices)`` along
         ``dim``; ``min(a, b)`` with a tensor ``b`` is ``minimum(a, b)``."""
+        if axis is not None:
+            dim = _axis_alias(dim, axis)
         return _ops.reduce.min(self, dim, keepdim)
 
-    def amax(self, dim=None, keepdim=False):
+    def amax(self, dim=None, keepdim=False, *, axis=None):
         """``reduce.amax``: Maximum over dim (int or tuple), values only; ties share the
         gradient."""
+        if axis is not None:
+            dim = _axis_alias(dim, axis)
         return _ops.reduce.amax(self, dim, keepdim)
 
-    def amin(self, dim=None, keepdim=False):
+    def amin(self, dim=None, keepdim=False, *, axis=None):
         """``reduce.amin``: Minimum over dim (int or tuple), values only; ties share the
         gradient."""
+        if axis is not None:
+            dim = _axis_alias(dim, axis)
         return _ops.reduce.amin(self, dim, keepdim)
 
-    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
         """``reduce.var``: sum (x - mean)^2 / (n - correction); unbiased (correction 1) by
         default, as in PyTorch. d/dx_i = 2 (x_i - mean) / (n - correction)."""
+        if axis is not None:
+            dim = _axis_alias(dim, axis)
         return _ops.reduce.var(self, dim, unbiased, keepdim, correction=correction)
 
-    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
         """``reduce.std``: sqrt(var).  d/dx_i = (x_i - mean) / ((n - correction) std); 0
         where std is 0 (a constant input), as in PyTorch."""
+        if axis is not None:
+            dim = _axis_alias(dim, axis)
         return _ops.reduce.std(self, dim, unbiased, keepdim, correction=correction)
 
-    def logsumexp(self, dim=None, keepdim=False):
+    def logsumexp(self, dim=None, keepdim=False, *, axis=None):
         """``reduce.logsumexp``: ln sum e^x over dim, computed as m + ln sum e^(x - m) with m
         the max (no overflow). d/dx = softmax(x) over dim."""
+        if axis is not None:
+            dim = _axis_alias(dim, axis)
         return _ops.reduce.logsumexp(self, dim, keepdim)
 
-    def argmax(self, dim=None, keepdim=False):
+    def argmax(self, dim=None, keepdim=False, *, axis=None):
         """``reduce.argmax``: Index of the largest element (flat index when dim is None); an
         int64 tensor, no gradient."""
+        if axis is not None:
+            dim = _axis_alias(dim, axis)
         return _ops.reduce.argmax(self, dim, keepdim)
 
-    def argmin(self, dim=None, keepdim=False):
+    def argmin(self, dim=None, keepdim=False, *, axis=None):
         """``reduce.argmin``: Index of the smallest element (flat index when dim is None);
         int64, no gradient."""
+        if axis is not None:
+            dim = _axis_alias(dim, axis)
         return _ops.reduce.argmin(self, dim, keepdim)
 
-    def prod(self, dim=None, keepdim=False):
+    def prod(self, dim=None, keepdim=False, *, axis=None):
         """``reduce.prod``: Product over dim (int or None).  d/dx_i = product of the other
         elements."""
+        if axis is not None:
+            dim = _axis_alias(dim, axis)
         return _ops.reduce.prod(self, dim, keepdim)
 
     def norm(self, p=2, dim=None, keepdim=False):
@@ -624,12 +665,16 @@ class TensorMethods:
         d/dx = sign(x) |x|^(p-1) / norm^(p-1), and 0 where the norm is 0 (as in PyTorch)."""
         return _ops.reduce.norm(self, p, dim, keepdim)
 
-    def all(self, dim=None, keepdim=False):
+    def all(self, dim=None, keepdim=False, *, axis=None):
         """``reduce.all(self, ...)``."""
+        if axis is not None:
+            dim = _axis_alias(dim, axis)
         return _ops.reduce.all(self, dim, keepdim)
 
-    def any(self, dim=None, keepdim=False):
+    def any(self, dim=None, keepdim=False, *, axis=None):
         """``reduce.any(self, ...)``."""
+        if axis is not None:
+            dim = _axis_alias(dim, axis)
         return _ops.reduce.any(self, dim, keepdim)
 
     def matmul(self, b):
@@ -852,6 +897,34 @@ class TensorMethods:
     def pow_(self, *args, **kwargs):
         """In place: ``x <- pow(x, ...)``; returns x."""
         return _ops.inplace.METHODS['pow_'](self, *args, **kwargs)
+
+    def addcmul_(self, *args, **kwargs):
+        """In place: ``x <- addcmul(x, ...)``; returns x."""
+        return _ops.inplace.METHODS['addcmul_'](self, *args, **kwargs)
+
+    def addcdiv_(self, *args, **kwargs):
+        """In place: ``x <- addcdiv(x, ...)``; returns x."""
+        return _ops.inplace.METHODS['addcdiv_'](self, *args, **kwargs)
+
+    def lerp_(self, *args, **kwargs):
+        """In place: ``x <- lerp(x, ...)``; returns x."""
+        return _ops.inplace.METHODS['lerp_'](self, *args, **kwargs)
+
+    def clamp_min_(self, *args, **kwargs):
+        """In place: ``x <- clamp_min(x, ...)``; returns x."""
+        return _ops.inplace.METHODS['clamp_min_'](self, *args, **kwargs)
+
+    def clamp_max_(self, *args, **kwargs):
+        """In place: ``x <- clamp_max(x, ...)``; returns x."""
+        return _ops.inplace.METHODS['clamp_max_'](self, *args, **kwargs)
+
+    def reciprocal_(self, *args, **kwargs):
+        """In place: ``x <- reciprocal(x, ...)``; returns x."""
+        return _ops.inplace.METHODS['reciprocal_'](self, *args, **kwargs)
+
+    def rsqrt_(self, *args, **kwargs):
+        """In place: ``x <- rsqrt(x, ...)``; returns x."""
+        return _ops.inplace.METHODS['rsqrt_'](self, *args, **kwargs)
 
     def clamp_(self, *args, **kwargs):
         """In place: ``x <- clamp(x, ...)``; returns x."""

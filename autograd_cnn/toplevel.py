@@ -47,6 +47,7 @@ FUNCTIONS = (
     "numel", "clone", "detach",
     # more that PyTorch scripts call as torch.X(t, ...)
     "isnan", "isinf", "isfinite", "logical_and", "logical_or", "logical_xor", "reciprocal",
+    "addcmul", "addcdiv",
     "rsqrt", "lerp", "clamp_min", "clamp_max", "unbind", "tile", "movedim", "moveaxis",
     "swapaxes", "nonzero", "count_nonzero", "diag", "trace", "cumsum", "cumprod", "roll", "tril",
     "triu", "remainder", "fmod", "trunc", "floor", "round", "ceil", "log2", "log1p", "expm1",
@@ -54,7 +55,7 @@ FUNCTIONS = (
 )
 
 __all__ = list(FUNCTIONS) + [
-    "is_tensor", "is_floating_point", "finfo", "iinfo",
+    "is_tensor", "is_floating_point", "finfo", "iinfo", "var_mean", "std_mean",
     "float", "double", "half", "float16", "long", "int", "short", "int16", "int8", "uint8",
     "bool", "float32", "float64", "int64", "int32",
 ]
@@ -110,6 +111,18 @@ def is_tensor(obj) -> bool:
 def is_floating_point(x) -> bool:
     """True when ``x`` holds floating-point numbers."""
     return x.dtype.kind == "f"
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(var, mean) over dim, as two ops (PyTorch computes them in one pass; same values)."""
+    return (input.var(dim, unbiased, keepdim, correction=correction),
+            input.mean(dim, keepdim))
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(std, mean) over dim."""
+    return (input.std(dim, unbiased, keepdim, correction=correction),
+            input.mean(dim, keepdim))
 
 
 # torch.finfo(torch.float32).eps, .max, .tiny, ...: numpy's, for the same dtypes

@@ -504,3 +504,11 @@ case("normalize", lambda a: F.normalize(a, dim=1),
 case("cosine_similarity", lambda a, b: F.cosine_similarity(a, b, dim=-1),
      lambda a, b: (a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1)),
      [((4, 3), (4, 3)), ((2, 4, 3), (4, 3))])
+case("add_alpha", lambda a, b: a.add(b, alpha=2.5), lambda a, b: a + 2.5 * b, BROADCAST_PAIRS[:3])
+case("sub_alpha", lambda a, b: ac.sub(a, b, alpha=-0.5), lambda a, b: a + 0.5 * b,
+     BROADCAST_PAIRS[:3])
+case("addcmul", lambda a, b, c: a.addcmul(b, c, value=0.5), lambda a, b, c: a + 0.5 * b * c,
+     [((2, 3), (2, 3), (3,))])
+case("addcdiv", lambda a, b, c: ac.addcdiv(a, b, c, value=-2.0), lambda a, b, c: a - 2 * b / c,
+     [((2, 3), (2, 3), (2, 3))], domain="nonzero")
+case("sum_axis", lambda a: a.sum(axis=1), lambda a: a.sum(axis=1), S)

@@ -800,3 +800,41 @@ def test_conv_padding_modes_pad_the_input_as_pytorch(mode):
     ac.gradcheck(lambda t: conv(t).sum(), (x,))
     assert ac.nn.Conv1d(2, 3, 3, padding=1, padding_mode=mode)(ac.randn(1, 2, 5)).shape == \
         (1, 3, 5)
+
+
+def test_a_hand_written_adam_step_with_pytorchs_in_place_calls():
+    # the update of many tutorials: exp_avg.mul_(b1).add_(g, alpha=1 - b1);
+    # exp_avg_sq.mul_(b2).addcmul_(g, g, value=1 - b2); p.addcdiv_(exp_avg, denom, value=-lr)
+    p = f64([1.0, -2.0], requires_grad=True)
+    g = f64([0.5, 0.25])
+    m, v = ac.zeros(2, dtype="float64"), ac.zeros(2, dtype="float64")
+    with ac.no_grad():
+        m.mul_(0.9).add_(g, alpha=0.1)
+        v.mul_(0.999).addcmul_(g, g, value=0.001)
+        denom = (v.sqrt() / math.sqrt(0.001)).add_(1e-8)
+        p.addcdiv_(m, denom, value=-0.01 / 0.1)
+    assert np.allclose(p.detach().numpy(), [0.99, -2.01], atol=1e-7)
+    x = f64([0.0, 4.0])
+    assert x.clone().lerp_(f64([2.0, 0.0]), 0.25).tolist() == [0.5, 3.0]
+    assert x.clone().clamp_min_(1.0).tolist() == [1.0, 4.0]
+    assert ac.add(x, x, alpha=3).tolist() == [0.0, 16.0]
+
+
+def test_axis_randint_where_bernoulli_normal_and_var_mean_as_pytorch():
+    x = f64([[1.0, 2.0], [3.0, 5.0]])
+    assert x.sum(axis=0).tolist() == [4.0, 7.0] and x.mean(axis=1).tolist() == [1.5, 4.0]
+    with pytest.raises(TypeError, match="both dim= and axis="):
+        x.sum(dim=0, axis=0)
+    r = ac.randint(3, (50,))                     # torch.randint(high, size)
+    assert r.dtype == np.int64 and r.min().item() >= 0 and r.max().item() < 3
+    rows, cols = ac.where(x > 2)                 # torch.where(cond): nonzero(as_tuple=True)
+    assert rows.tolist() == [1, 1] and cols.tolist() == [0, 1]
+    ac.manual_seed(0)
+    b = ac.bernoulli(ac.full((1000,), 0.3))
+    assert b.dtype == np.float32 and set(np.unique(b.numpy())) <= {0.0, 1.0}
+    assert 0.25 < b.mean().item() < 0.35
+    assert ac.normal(2.0, 0.5, size=(3, 4)).shape == (3, 4)
+    n = ac.normal(ac.zeros(1000, dtype="float64"), 2.0)
+    assert n.dtype == np.float64 and 1.8 < n.std().item() < 2.2
+    var, mean = ac.var_mean(f64([1.0, 2.0, 4.0]))
+    assert np.isclose(var.item(), 7 / 3) and np.isclose(mean.item(), 7 / 3)

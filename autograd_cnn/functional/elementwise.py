@@ -20,7 +20,7 @@ __all__ = [
     "square", "clip", "clamp", "maximum", "minimum", "where", "sign", "cast",
     "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "bitwise_not", "isclose", "allclose",
     "equal", "isnan", "isinf", "isfinite", "logical_and", "logical_or", "logical_xor",
-    "reciprocal", "rsqrt", "lerp", "clamp_min", "clamp_max",
+    "reciprocal", "rsqrt", "lerp", "clamp_min", "clamp_max", "addcmul", "addcdiv",
 ]
 
 
@@ -257,8 +257,15 @@ class WhereSaved(NamedTuple):
     condition: np.ndarray
 
 
-def where(condition, a, b) -> Tensor:
-    """a where condition else b.  d/da = condition, d/db = not condition."""
+def where(condition, a=None, b=None):
+    """a where condition else b.  d/da = condition, d/db = not condition.
+    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``, as in PyTorch."""
+    if a is None and b is None:
+        from .index import nonzero
+        return nonzero(condition, as_tuple=True)
+    if a is None or b is None:
+        raise TypeError("where: give both a and b (or neither, for the indices of the true "
+                        "elements)")
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
@@ -374,6 +381,19 @@ def lerp(start, end, weight) -> Tensor:
     low = add(start, mul(weight, diff))
     high = sub(end, mul(diff, sub(1.0, weight)))
     return where(np.abs(weight._data) < 0.5, low, high)
+
+
+def addcmul(x, t1, t2, value=1) -> Tensor:
+    """x + value t1 t2 (the products computed first, as PyTorch).  d/dx = 1,
+    d/dt1 = value t2, d/dt2 = value t1."""
+    prod = mul(t1, t2)
+    return add(x, prod if value == 1 else mul(prod, value))
+
+
+def addcdiv(x, t1, t2, value=1) -> Tensor:
+    """x + value t1 / t2.  d/dx = 1, d/dt1 = value / t2, d/dt2 = -value t1 / t2^2."""
+    q = div(t1, t2)
+    return add(x, q if value == 1 else mul(q, value))
 
 
 def clamp_min(x, min) -> Tensor:

@@ -251,6 +251,13 @@ METHODS = {
     "masked_fill_": _method("masked_fill_", IX.masked_fill),
     "scatter_": _method("scatter_", IX.scatter),
     "scatter_add_": _method("scatter_add_", IX.scatter_add),
+    "addcmul_": _method("addcmul_", E.addcmul),
+    "addcdiv_": _method("addcdiv_", E.addcdiv),
+    "lerp_": _method("lerp_", E.lerp),
+    "clamp_min_": _method("clamp_min_", E.clamp_min),
+    "clamp_max_": _method("clamp_max_", E.clamp_max),
+    "reciprocal_": _method("reciprocal_", E.reciprocal),
+    "rsqrt_": _method("rsqrt_", E.rsqrt),
 }
 # x += y is x.add_(y), as in PyTorch (Python would otherwise rebind x to a new tensor)
 METHODS.update({
