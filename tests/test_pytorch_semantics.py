@@ -838,3 +838,29 @@ def test_axis_randint_where_bernoulli_normal_and_var_mean_as_pytorch():
     assert n.dtype == np.float64 and 1.8 < n.std().item() < 2.2
     var, mean = ac.var_mean(f64([1.0, 2.0, 4.0]))
     assert np.isclose(var.item(), 7 / 3) and np.isclose(mean.item(), 7 / 3)
+
+
+def test_optimisers_take_pytorchs_implementation_switches_and_named_parameters():
+    model = ac.nn.Linear(3, 2)
+    for opt in (ac.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, foreach=True),
+                ac.optim.Adam(model.parameters(), fused=True, capturable=False),
+                ac.optim.AdamW(model.parameters(), foreach=False, fused=None),
+                ac.optim.RMSprop(model.parameters(), foreach=None)):
+        model(ac.ones(4, 3)).sum().backward()
+        opt.step()
+        opt.zero_grad()
+    with pytest.raises(ValueError, match="differentiable=True"):
+        ac.optim.Adam(model.parameters(), differentiable=True)
+    with pytest.raises(TypeError, match="fused must be None, True or False"):
+        ac.optim.SGD(model.parameters(), lr=0.1, fused="yes")
+    # PyTorch 2.x: named_parameters() as the params, the names kept in 'param_names'
+    opt = ac.optim.SGD(model.named_parameters(), lr=0.1)
+    assert opt.param_groups[0]["param_names"] == ["weight", "bias"]
+    assert opt.param_groups[0]["params"][0] is model.weight
+
+
+def test_a_parameter_listed_twice_in_one_group_is_refused():
+    # PyTorch warns and then updates it twice per step; here it is an error
+    w = ac.nn.Parameter(ac.ones(2))
+    with pytest.raises(ValueError, match="appears twice in one group"):
+        ac.optim.SGD([w, w], lr=0.1)

@@ -46,9 +46,11 @@ class Adamax(_AdamFamily):
     """
 
     def __init__(self, params, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, *, maximize: bool = False):
+                 weight_decay: float = 0.0, *, maximize: bool = False,
+                 foreach=None, capturable: bool = False, differentiable: bool = False, fused=None):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, maximize=maximize))
+        self._implementation(foreach, fused, capturable, differentiable)
 
     def _update(self, p, grad, state, group) -> None:
         if not state:
@@ -76,11 +78,13 @@ class NAdam(_AdamFamily):
 
     def __init__(self, params, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum_decay: float = 4e-3,
-                 decoupled_weight_decay: bool = False, *, maximize: bool = False):
+                 decoupled_weight_decay: bool = False, *, maximize: bool = False,
+                 foreach=None, capturable: bool = False, differentiable: bool = False, fused=None):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, momentum_decay=momentum_decay,
                                       decoupled_weight_decay=decoupled_weight_decay,
                                       maximize=maximize))
+        self._implementation(foreach, fused, capturable, differentiable)
 
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)
@@ -121,11 +125,13 @@ class RAdam(_AdamFamily):
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, decoupled_weight_decay: bool = False, *,
-                 maximize: bool = False):
+                 maximize: bool = False,
+                 foreach=None, capturable: bool = False, differentiable: bool = False, fused=None):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay,
                                       decoupled_weight_decay=decoupled_weight_decay,
                                       maximize=maximize))
+        self._implementation(foreach, fused, capturable, differentiable)
 
     def _update(self, p, grad, state, group) -> None:
         if not state:

@@ -57,6 +57,22 @@ class Optimizer:
         for group in params:
             self.add_param_group(group)
 
+    def _implementation(self, foreach=None, fused=None, capturable=False,
+                        differentiable=False) -> None:
+        """PyTorch's implementation switches (``foreach=``, ``fused=``, ``capturable=``): the
+        same update whichever is asked, so they are accepted and change nothing here (the
+        update is one fused kernel per parameter anyway). ``differentiable=True`` (a step
+        recorded for autograd) is refused."""
+        owner = type(self).__name__
+        for name, value in (("foreach", foreach), ("fused", fused)):
+            if value is not None and not isinstance(value, bool):
+                raise TypeError(f"{owner}: {name} must be None, True or False, got {value!r}")
+        if not isinstance(capturable, bool):
+            raise TypeError(f"{owner}: capturable must be True or False, got {capturable!r}")
+        if differentiable:
+            raise ValueError(f"{owner}: differentiable=True (an optimiser step recorded for "
+                             "autograd) is not supported; the step runs under no_grad")
+
     def _check_group(self, group: dict) -> None:
         """Validate a group's hyperparameters (subclasses extend this)."""
         _check_range(group, "lr", type(self).__name__)
@@ -75,6 +91,12 @@ class Optimizer:
         elif isinstance(params, (set, frozenset)):
             raise TypeError(f"{owner}: a group's params must be a list, not a set")
         params = list(params)
+        names = None
+        if params and all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str)
+                          for p in params):
+            # model.named_parameters(): PyTorch keeps the names in the group's 'param_names'
+            names = [n for n, _ in params]
+            params = [p for _, p in params]
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         ids = set()
         for i, p in enumerate(params):
@@ -96,6 +118,8 @@ class Optimizer:
             ids.add(id(p))
         # extra keys (a group's 'name', a scheduler's 'initial_lr') are kept, as in PyTorch
         group = {**self.defaults, **param_group, "params": params}
+        if names is not None:
+            group["param_names"] = names
         self._check_group(group)
         self.param_groups.append(group)
 
