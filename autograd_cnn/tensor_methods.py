@@ -390,6 +390,10 @@ class TensorMethods:
         ties split it half and half."""
         return _ops.elementwise.minimum(self, b)
 
+    def median(self, dim=None, keepdim=False):
+        """``scan.median``: the lower median (all elements, or (values, indices) along dim)."""
+        return _ops.scan.median(self, dim, keepdim)
+
     def isnan(self):
         """``elementwise.isnan``: Elementwise isnan as a bool tensor (no gradient)."""
         return _ops.elementwise.isnan(self)

@@ -47,7 +47,7 @@ FUNCTIONS = (
     "numel", "clone", "detach",
     # more that PyTorch scripts call as torch.X(t, ...)
     "isnan", "isinf", "isfinite", "logical_and", "logical_or", "logical_xor", "reciprocal",
-    "addcmul", "addcdiv",
+    "addcmul", "addcdiv", "median",
     "rsqrt", "lerp", "clamp_min", "clamp_max", "unbind", "tile", "movedim", "moveaxis",
     "swapaxes", "nonzero", "count_nonzero", "diag", "trace", "cumsum", "cumprod", "roll", "tril",
     "triu", "remainder", "fmod", "trunc", "floor", "round", "ceil", "log2", "log1p", "expm1",

@@ -512,3 +512,9 @@ case("addcmul", lambda a, b, c: a.addcmul(b, c, value=0.5), lambda a, b, c: a + 
 case("addcdiv", lambda a, b, c: ac.addcdiv(a, b, c, value=-2.0), lambda a, b, c: a - 2 * b / c,
      [((2, 3), (2, 3), (2, 3))], domain="nonzero")
 case("sum_axis", lambda a: a.sum(axis=1), lambda a: a.sum(axis=1), S)
+case("median", lambda a: a.median(), lambda a: np.sort(a, axis=None)[(a.size - 1) // 2],
+     [((5,),), ((2, 3),)])
+case("median_dim", lambda a: a.median(1).values,
+     lambda a: np.take(np.sort(a, axis=1), (a.shape[1] - 1) // 2, axis=1), [((3, 4),), ((2, 5, 3),)])
+case("median_keepdim", lambda a: ac.median(a, -1, keepdim=True)[0],
+     lambda a: np.sort(a, axis=-1)[..., [(a.shape[-1] - 1) // 2]], [((2, 4),)])

@@ -864,3 +864,14 @@ def test_a_parameter_listed_twice_in_one_group_is_refused():
     w = ac.nn.Parameter(ac.ones(2))
     with pytest.raises(ValueError, match="appears twice in one group"):
         ac.optim.SGD([w, w], lr=0.1)
+
+
+def test_median_is_the_lower_median_with_nan_first_as_pytorch():
+    # PyTorch 2.13: median of [3, 1, 2, 4] is 2 (no average); a row with NaN gives NaN and the
+    # NaN's index
+    assert ac.tensor([3.0, 1.0, 2.0, 4.0]).median().item() == 2.0
+    values, indices = ac.tensor([[5.0, 1.0, 3.0, 2.0], [float("nan"), 0.0, 1.0, 2.0]]).median(1)
+    assert values.tolist()[0] == 2.0 and math.isnan(values.tolist()[1])
+    assert indices.tolist() == [3, 0]
+    with pytest.raises(ac.ShapeError, match="empty"):
+        ac.zeros(0).median()

@@ -20,7 +20,7 @@ from .base import (Tensor, cast_to, constant, ensure_tensor, graph_rule, leaf, l
                    norm_dim)
 from .reduce import ValuesIndices
 
-__all__ = ["cumsum", "cumprod", "sort", "argsort", "topk"]
+__all__ = ["cumsum", "cumprod", "sort", "argsort", "topk", "median"]
 
 
 def _dim_arg(x: Tensor, dim, where: str) -> int:
@@ -156,6 +156,35 @@ def topk(x, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) ->
     idx = _order(x._data.reshape(x.shape or (1,)), d, largest)
     idx = np.take(idx, np.arange(k), axis=d)
     return _picked(x, d, idx, "topk")
+
+
+def median(x, dim=None, keepdim: bool = False):
+    """The lower median (element (n - 1) // 2 in sorted order, no average of the two middle
+    ones), as PyTorch; NaN where the values include one (the first NaN's index). With ``dim``:
+    (values, indices) along it; without: a 0-d tensor of all the elements. The gradient goes to
+    the chosen element."""
+    x = ensure_tensor(x, "median")
+    if dim is None:
+        flat = x.reshape(-1)
+        if flat.shape[0] == 0:
+            raise ShapeError("median: the input is empty; median() needs at least one element")
+        return median(flat, 0).values
+    d = _dim_arg(x, dim, "median")
+    data = x._data.reshape(x.shape or (1,))
+    n = data.shape[d]
+    if n == 0:
+        raise ShapeError(f"median: dim {dim} of shape {tuple(x.shape)} is empty")
+    order = np.argsort(data, axis=d, kind="stable")            # NaN last
+    idx = np.take(order, [(n - 1) // 2], axis=d)
+    if data.dtype.kind == "f":
+        nans = np.isnan(data)
+        has = nans.any(axis=d, keepdims=True)
+        if has.any():
+            idx = np.where(has, np.argmax(nans, axis=d, keepdims=True), idx)
+    values, indices = _picked(x, d, idx, "median")
+    if keepdim or not x.ndim:
+        return ValuesIndices(values, indices)
+    return ValuesIndices(values.squeeze(d), leaf(np.squeeze(indices._data, d)))
 
 
 # ---- the rules in recorded ops, for backward(create_graph=True) ---------------------------------
