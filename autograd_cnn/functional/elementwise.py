@@ -308,12 +308,12 @@ def cast(x, dtype) -> Tensor:
 # ---- comparisons: bool tensors, no gradient ---------------------------------------------------
 
 
-def _compare(ufunc, name):
+def _compare(ufunc, name, what=""):
     def compare(a, b) -> Tensor:
-        a, b = operands(a, b, name)
+        a, b = operands(a, b, name)            # broadcasting checked, dtypes promoted
         return leaf(ufunc(a._data, b._data))
     compare.__name__ = name
-    compare.__doc__ = f"Elementwise {ufunc.__name__} as a bool tensor (no gradient)."
+    compare.__doc__ = f"Elementwise {ufunc.__name__}{what} as a bool tensor (no gradient)."
     return compare
 
 
@@ -344,19 +344,10 @@ isinf = _test(np.isinf, "isinf")
 isfinite = _test(np.isfinite, "isfinite")
 
 
-def _logical(ufunc, name):
-    def logical(a, b) -> Tensor:
-        a, b = operands(a, b, name)            # broadcasting checked, dtypes promoted
-        return leaf(ufunc(a._data, b._data))
-    logical.__name__ = name
-    logical.__doc__ = (f"Elementwise {ufunc.__name__} of the truth values (non-zero is true) "
-                       "as a bool tensor (no gradient).")
-    return logical
-
-
-logical_and = _logical(np.logical_and, "logical_and")
-logical_or = _logical(np.logical_or, "logical_or")
-logical_xor = _logical(np.logical_xor, "logical_xor")
+_TRUTH = " of the truth values (non-zero is true)"
+logical_and = _compare(np.logical_and, "logical_and", _TRUTH)
+logical_or = _compare(np.logical_or, "logical_or", _TRUTH)
+logical_xor = _compare(np.logical_xor, "logical_xor", _TRUTH)
 
 
 def reciprocal(x) -> Tensor:
